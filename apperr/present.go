@@ -1,0 +1,42 @@
+package apperr
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Presenter turns any resolver error into a GraphQL error with
+// extensions.code (and extensions.fields for bad input). Internal errors are
+// logged once and shown only as "internal server error".
+func Presenter(ctx context.Context, err error) *gqlerror.Error {
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && As(err) == nil {
+		// Already a GraphQL error (parse/validation); keep it, add the path.
+		if gqlErr.Path == nil {
+			gqlErr.Path = graphql.GetPath(ctx)
+		}
+		return gqlErr
+	}
+	e := As(err)
+	if e == nil {
+		e = Wrap(err, "internal server error")
+	}
+	out := &gqlerror.Error{
+		Err:        e,
+		Message:    e.Message,
+		Path:       graphql.GetPath(ctx),
+		Extensions: map[string]any{"code": string(e.Code)},
+	}
+	if e.Code == Internal {
+		slog.ErrorContext(ctx, "internal error", "path", out.Path.String(), "err", e.Error())
+		out.Message = "internal server error"
+	}
+	if len(e.Fields) > 0 {
+		out.Extensions["fields"] = e.Fields
+	}
+	return out
+}
