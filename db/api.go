@@ -264,3 +264,11 @@ func (d *DB) CompileFilter(c *Collection, alias string, e filter.Expr, req *Requ
 func (d *DB) CompileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
 	return d.compileSort(c, alias, items, req)
 }
+
+// Param returns the value stored under key in _params, or nil, false.
+func (d *DB) Param(ctx context.Context, key string) ([]byte, bool, error) { return d.param(ctx, key) }
+
+// SetParam stores value under key in _params.
+func (d *DB) SetParam(ctx context.Context, key string, value []byte) error {
+	return d.setParam(ctx, key, value)
+}

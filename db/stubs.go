@@ -4,8 +4,6 @@ package db
 
 import (
 	"context"
-
-	"github.com/monobase/monobase/db/filter"
 )
 
 type impl struct{}
@@ -48,9 +46,5 @@ func (d *DB) upsertSuperuser(ctx context.Context, email, password string, upsert
 }
 func (d *DB) deleteSuperuser(ctx context.Context, email string) error { return errTODO }
 
-func (d *DB) compileFilter(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
-	return Cond{}, errTODO
-}
-func (d *DB) compileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
-	return nil, errTODO
-}
+func (d *DB) param(ctx context.Context, key string) ([]byte, bool, error)  { return nil, false, errTODO }
+func (d *DB) setParam(ctx context.Context, key string, value []byte) error { return errTODO }

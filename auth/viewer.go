@@ -1,0 +1,44 @@
+// Package auth signs records in: password checks, JWT tokens (issued and
+// validated with go-pkgz/auth's token service), OAuth2 providers, and the
+// viewer that every request carries in its context.
+package auth
+
+import (
+	"context"
+
+	"github.com/monobase/monobase/db"
+)
+
+// Viewer is who makes a request. A nil *Viewer is anonymous.
+type Viewer struct {
+	Collection *db.Collection // the auth collection of Record ("_superusers" for superusers)
+	Record     db.Record
+	Superuser  bool
+}
+
+// ID returns the viewer's record id, "" when anonymous.
+func (v *Viewer) ID() string {
+	if v == nil {
+		return ""
+	}
+	return v.Record.ID()
+}
+
+type viewerKey struct{}
+
+// WithViewer returns ctx carrying v.
+func WithViewer(ctx context.Context, v *Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom returns the viewer of ctx, nil when anonymous.
+func ViewerFrom(ctx context.Context) *Viewer {
+	v, _ := ctx.Value(viewerKey{}).(*Viewer)
+	return v
+}
+
+// IsSuperuser reports whether ctx's viewer is a superuser.
+func IsSuperuser(ctx context.Context) bool {
+	v := ViewerFrom(ctx)
+	return v != nil && v.Superuser
+}
