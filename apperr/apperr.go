@@ -41,6 +41,9 @@ type Error struct {
 	// Fields holds per-field messages for Invalid errors, keyed by field name
 	// (nested inputs use dotted paths such as "fields.2.name").
 	Fields map[string]FieldError
+	// Pos is the 1-based position (byte offset + 1) in an input text such
+	// as a filter or a rule that the error is about; 0 when none.
+	Pos int
 	// Err is the wrapped cause; it is logged, never shown.
 	Err error
 }

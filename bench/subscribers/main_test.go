@@ -1,0 +1,162 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCheckLocalURL(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"ws://127.0.0.1:8090/graphql", true},
+		{"wss://127.0.0.1/graphql", true},
+		{"ws://localhost:8090/graphql", false},
+		{"ws://10.0.0.1:8090/graphql", false},
+		{"ws://127.0.0.2:8090/graphql", false},
+		{"ws://[::1]:8090/graphql", false},
+		{"http://127.0.0.1:8090/graphql", false},
+		{"ws://127.0.0.1.example.com/graphql", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := checkLocalURL(tt.url)
+			if (err == nil) != tt.ok {
+				t.Errorf("checkLocalURL = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestHTTPURL(t *testing.T) {
+	tests := []struct{ ws, suffix, want string }{
+		{"ws://127.0.0.1:8090/graphql", "", "http://127.0.0.1:8090/graphql"},
+		{"ws://127.0.0.1:8090/graphql", "/admin", "http://127.0.0.1:8090/graphql/admin"},
+		{"wss://127.0.0.1/graphql/", "/admin", "https://127.0.0.1/graphql/admin"},
+	}
+	for _, tt := range tests {
+		if got := httpURL(tt.ws, tt.suffix); got != tt.want {
+			t.Errorf("httpURL(%q, %q) = %q, want %q", tt.ws, tt.suffix, got, tt.want)
+		}
+	}
+}
+
+func TestSources(t *testing.T) {
+	t.Run("connections spread round-robin over 127.0.0.1..K", func(t *testing.T) {
+		seen := map[string]int{}
+		for i := range 30 {
+			seen[sourceAddr(i, 3).IP.String()]++
+		}
+		want := map[string]int{"127.0.0.1": 10, "127.0.0.2": 10, "127.0.0.3": 10}
+		for ip, n := range want {
+			if seen[ip] != n {
+				t.Errorf("%s used %d times, want %d (all: %v)", ip, seen[ip], n, seen)
+			}
+		}
+		if sourceAddr(5, 1) != nil {
+			t.Error("one source should leave the choice to the kernel")
+		}
+	})
+	tests := []struct {
+		name    string
+		args    []string
+		sources int
+	}{
+		{"up to 20,000 subscribers use one address", []string{"-n", "20000"}, 1},
+		{"more use one address per 20,000", []string{"-n", "50000"}, 3},
+		{"an explicit count wins", []string{"-n", "50000", "-sources", "8"}, 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseFlags(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.sources != tt.sources {
+				t.Errorf("sources = %d, want %d", cfg.sources, tt.sources)
+			}
+		})
+	}
+}
+
+func TestParseFlagsRefuses(t *testing.T) {
+	for _, args := range [][]string{
+		{"-url", "ws://example.com/graphql"},
+		{"-n", "0"},
+		{"-admin-email", "a@b.c"},
+		{"-sources", "300"},
+		{"extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if _, err := parseFlags(args, io.Discard); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+}
+
+func TestParseVmRSS(t *testing.T) {
+	status := "Name:\tmonobase\nVmPeak:\t  999 kB\nVmRSS:\t   51234 kB\nThreads:\t9\n"
+	got, err := parseVmRSS(status)
+	if err != nil || got != 51234*1024 {
+		t.Errorf("parseVmRSS = %d, %v; want %d", got, err, 51234*1024)
+	}
+	if _, err := parseVmRSS("Name:\tx\n"); err == nil {
+		t.Error("a status without VmRSS was accepted")
+	}
+	if _, err := parseVmRSS("VmRSS:\t12 MB\n"); err == nil {
+		t.Error("an unexpected unit was accepted")
+	}
+}
+
+func TestAlreadyExists(t *testing.T) {
+	tests := []struct {
+		name string
+		errs []gqlError
+		want bool
+	}{
+		{"message says so", []gqlError{{Message: `collection "posts" already exists`}}, true},
+		{"BAD_USER_INPUT on the name", []gqlError{{Message: "invalid input", Extensions: map[string]any{"fields": map[string]any{"name": map[string]any{"code": "unique"}}}}}, true},
+		{"another error", []gqlError{{Message: "FORBIDDEN"}}, false},
+		{"no errors", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := alreadyExists(tt.errs); got != tt.want {
+				t.Errorf("alreadyExists = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReceivedBeforeTheWriteAnswered(t *testing.T) {
+	st := newStats()
+	st.warm.Store("warm00000000001", struct{}{})
+	t0 := timeAt(0)
+	st.sent.Store("known0000000001", t0)
+	st.received("known0000000001", timeAt(5))  // matched at once
+	st.received("early0000000001", timeAt(7))  // its write has not answered yet
+	st.received("warm00000000001", timeAt(9))  // a late warm-up event: ignored
+	st.received("stray0000000001", timeAt(11)) // never ours
+	st.sent.Store("early0000000001", timeAt(1))
+	st.resolvePending()
+	if got := st.delivered.Load(); got != 2 {
+		t.Errorf("delivered = %d, want 2", got)
+	}
+	if got := st.unmatched.Load(); got != 1 {
+		t.Errorf("unmatched = %d, want 1", got)
+	}
+	if got := st.lat.Count(); got != 2 {
+		t.Errorf("latencies = %d, want 2", got)
+	}
+	if got, want := st.lat.Max(), timeAt(6).Sub(t0); got != want {
+		t.Errorf("max latency = %v, want %v (7ms received - 1ms sent)", got, want)
+	}
+}
+
+func timeAt(ms int) time.Time {
+	return time.Unix(1700000000, 0).Add(time.Duration(ms) * time.Millisecond)
+}

@@ -1,0 +1,186 @@
+// Command monobase is the Monobase server and its administration commands:
+//
+//	monobase serve               start the HTTP server
+//	monobase superuser ...       create, update or delete superusers
+//	monobase schema ...          export or import the collections as JSON
+//	monobase version             print the version
+//
+// --dir (env MONOBASE_DIR, default ./mb_data) is accepted by every command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// DefaultDir is the data folder used when neither --dir nor MONOBASE_DIR is given.
+const DefaultDir = "./mb_data"
+
+// errUsage marks a command line that cannot be run; main exits with 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(m.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// Main runs one command line. Tests build their own Main with buffers in
+// place of the standard streams.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the MONOBASE_* variables (os.Getenv by default).
+	Getenv func(string) string
+	// Started, when set, is called with the running server once `serve`
+	// listens (tests use it to learn the address).
+	Started func(*ServeCommand)
+}
+
+// NewMain returns a Main on the process's standard streams and environment.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// Run runs the command named by args[0] (after the global flags). For
+// `serve` it returns once ctx is cancelled and the server has shut down.
+// It returns flag.ErrHelp after printing help, an error wrapping errUsage
+// for a bad command line (the reason is printed to Stderr), or the
+// command's error.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if m.Getenv == nil {
+		m.Getenv = os.Getenv
+	}
+	global := flag.NewFlagSet("monobase", flag.ContinueOnError)
+	global.SetOutput(m.Stderr)
+	dir := global.String("dir", m.defaultDir(), "data folder (env MONOBASE_DIR)")
+	global.Usage = func() { fmt.Fprint(m.Stderr, usage) }
+	if err := global.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return fmt.Errorf("no command: %w", errUsage)
+	}
+	name, args := args[0], args[1:]
+	switch name {
+	case "serve":
+		c := NewServeCommand(m.Stdout, m.Stderr)
+		c.Dir = *dir
+		if err := c.ParseFlags(args, m.Getenv); err != nil {
+			return err
+		}
+		return c.RunUntil(ctx, m.Started)
+	case "superuser":
+		c := &SuperuserCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
+		if err := c.ParseFlags(args); err != nil {
+			return err
+		}
+		return c.Run(ctx)
+	case "schema":
+		c := &SchemaCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
+		if err := c.ParseFlags(args); err != nil {
+			return err
+		}
+		return c.Run(ctx)
+	case "version", "--version":
+		return (&VersionCommand{Stdout: m.Stdout}).Run()
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(m.Stderr, "monobase: unknown command %q\n\n%s", name, usage)
+		return fmt.Errorf("unknown command %q: %w", name, errUsage)
+	}
+}
+
+func (m *Main) defaultDir() string {
+	if v := m.Getenv("MONOBASE_DIR"); v != "" {
+		return v
+	}
+	return DefaultDir
+}
+
+// parseInterspersed parses fs's flags wherever they stand among args (the
+// standard flag package stops at the first positional argument) and returns
+// the positional arguments in order. Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageErr(err)
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageErr passes flag.ErrHelp through and marks other flag errors (already
+// printed by the flag package) as usage errors.
+func usageErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errUsage, err)
+}
+
+// envBool reads a boolean environment value ("1", "true", "yes", "on").
+func envBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true
+	}
+	return false
+}
+
+const usage = `Monobase: a GraphQL-first backend in one binary.
+
+Usage:
+  monobase [--dir DIR] <command> [arguments]
+
+Commands:
+  serve                                  start the server (flags: --http, --dev)
+  superuser upsert EMAIL PASSWORD        create a superuser or set its password
+  superuser create EMAIL PASSWORD        create a superuser (fails if it exists)
+  superuser delete EMAIL                 delete a superuser
+  schema export [FILE]                   write the collections as JSON (stdout without FILE)
+  schema import FILE [--delete-missing]  create or update collections from JSON
+  version                                print the version
+  help                                   print this help
+
+Global flags (every command):
+  --dir DIR    data folder (env MONOBASE_DIR, default ./mb_data)
+
+Serve flags:
+  --http ADDR  listen address (env MONOBASE_HTTP, default 127.0.0.1:8090)
+  --dev        development mode: access log, debug logging (env MONOBASE_DEV=1)
+
+Run "monobase <command> -h" for a command's flags.
+`

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/dynschema"
+	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/graph"
+	"github.com/monobase/monobase/playground"
+	"github.com/monobase/monobase/subscriptions"
+)
+
+// DefaultHTTP is the listen address used when neither --http nor
+// MONOBASE_HTTP is given.
+const DefaultHTTP = "127.0.0.1:8090"
+
+// DefaultShutdownTimeout bounds how long in-flight requests may take to
+// finish after SIGINT/SIGTERM before their connections are cut.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// ServeCommand runs the HTTP server: Run opens the data folder and starts
+// serving, Close shuts down gracefully (in-flight requests finish,
+// WebSockets get a close frame) and closes the database.
+type ServeCommand struct {
+	Dir             string
+	HTTP            string
+	Dev             bool
+	ShutdownTimeout time.Duration
+
+	Stdout io.Writer // the start-up banner
+	Stderr io.Writer // logs
+	Logger *slog.Logger
+
+	db     *db.DB
+	hub    *subscriptions.Hub
+	srv    *http.Server
+	ln     net.Listener
+	served chan error // receives http.Server.Serve's result
+
+	// shutdown is cancelled when Close starts; WebSocket requests run on a
+	// context that ends with it, so gqlgen sends them a close frame.
+	shutdown       context.Context
+	cancelShutdown context.CancelFunc
+	websockets     atomic.Int64 // WebSocket handlers still running
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewServeCommand returns a command with the defaults, writing its banner
+// to stdout and its logs to stderr.
+func NewServeCommand(stdout, stderr io.Writer) *ServeCommand {
+	return &ServeCommand{
+		Dir:             DefaultDir,
+		HTTP:            DefaultHTTP,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		Stdout:          stdout,
+		Stderr:          stderr,
+	}
+}
+
+// ParseFlags reads --http, --dir and --dev, falling back to MONOBASE_HTTP,
+// MONOBASE_DIR and MONOBASE_DEV (a flag wins over its variable). It returns
+// flag.ErrHelp after printing help, or a usage error.
+func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) error {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if v := getenv("MONOBASE_HTTP"); v != "" {
+		c.HTTP = v
+	}
+	if v := getenv("MONOBASE_DIR"); v != "" && c.Dir == DefaultDir {
+		c.Dir = v
+	}
+	if v := getenv("MONOBASE_DEV"); v != "" {
+		c.Dev = envBool(v)
+	}
+	fs := flag.NewFlagSet("monobase serve", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
+	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
+	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log and debug logs (env MONOBASE_DEV)")
+	fs.Usage = func() {
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev]")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(c.Stderr, "monobase serve: unexpected argument %q\n", pos[0])
+		return fmt.Errorf("serve takes no arguments: %w", errUsage)
+	}
+	return nil
+}
+
+// RunUntil runs the server until ctx is cancelled (SIGINT/SIGTERM in main),
+// then shuts it down gracefully. started, when not nil, is called once the
+// server listens.
+func (c *ServeCommand) RunUntil(ctx context.Context, started func(*ServeCommand)) error {
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	if started != nil {
+		started(c)
+	}
+	select {
+	case <-ctx.Done():
+		c.logger().Info("shutting down")
+	case err := <-c.served:
+		// The listener failed on its own; report it after cleaning up.
+		c.served <- err
+	}
+	return c.Close()
+}
+
+// Run opens the data folder, builds the application schema, starts
+// listening on c.HTTP and serves in the background; it returns once the
+// server accepts connections. On failure everything opened is closed again.
+// ctx bounds the start-up only.
+func (c *ServeCommand) Run(ctx context.Context) (err error) {
+	log := c.logger()
+	c.shutdown, c.cancelShutdown = context.WithCancel(context.Background())
+
+	d, err := db.Open(ctx, c.Dir)
+	if err != nil {
+		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+	}
+	c.db = d
+	defer func() {
+		if err != nil {
+			_ = d.Close()
+		}
+	}()
+
+	handler, err := c.buildHandler(ctx, d)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.HTTP)
+	if err != nil {
+		c.hub.Close()
+		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
+	}
+	c.ln = ln
+	c.srv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	c.srv.RegisterOnShutdown(func() {
+		c.hub.Close()
+		c.cancelShutdown()
+	})
+	c.served = make(chan error, 1)
+	go func() { c.served <- c.srv.Serve(ln) }()
+
+	c.printBanner(ctx)
+	return nil
+}
+
+// buildHandler wires the services of d into the HTTP handler tree.
+func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler, error) {
+	authSvc, err := auth.New(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("start auth: %w", err)
+	}
+	c.hub = subscriptions.New(subscriptions.Options{})
+	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
+	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev})
+	if err != nil {
+		c.hub.Close()
+		return nil, fmt.Errorf("build the application schema: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
+	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL))
+	mux.Handle("/files/", files.Handler(store, d, engine, authSvc))
+	mux.Handle(playground.Prefix, playground.Handler())
+	mux.Handle(playground.Prefix+"/", playground.Handler())
+	mux.HandleFunc("/", notFound)
+
+	var h http.Handler = authSvc.Middleware(mux)
+	h = withHealth(h)
+	if c.Dev {
+		h = accessLog(c.logger(), h)
+	}
+	h = recoverPanics(c.logger(), h)
+	return h, nil
+}
+
+// Addr returns the address the server listens on (useful with port 0).
+func (c *ServeCommand) Addr() string {
+	if c.ln == nil {
+		return ""
+	}
+	return c.ln.Addr().String()
+}
+
+// URL returns the server's base URL, e.g. http://127.0.0.1:8090.
+func (c *ServeCommand) URL() string { return "http://" + displayHost(c.Addr()) }
+
+// DB returns the open database (nil before Run).
+func (c *ServeCommand) DB() *db.DB { return c.db }
+
+// Close shuts the server down gracefully: it stops accepting connections,
+// ends subscriptions and sends WebSockets a close frame, waits up to
+// ShutdownTimeout for in-flight requests, then closes the database. It is
+// safe to call more than once; later calls return the first result.
+func (c *ServeCommand) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+func (c *ServeCommand) close() error {
+	if c.srv == nil {
+		if c.db != nil {
+			return c.db.Close()
+		}
+		return nil
+	}
+	timeout := c.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	var errs []error
+	if err := c.srv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		_ = c.srv.Close()
+	}
+	c.cancelShutdown()
+	// http.Server.Shutdown does not wait for hijacked (WebSocket)
+	// connections; their handlers end once their close frame is sent.
+	for c.websockets.Load() > 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := <-c.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serve: %w", err))
+	}
+	if err := c.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// trackWebSockets runs WebSocket upgrades on a context that is cancelled when
+// shutdown starts (gqlgen then sends a close frame) and counts them so Close
+// can wait for them.
+func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c.websockets.Add(1)
+		defer c.websockets.Add(-1)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(c.shutdown, cancel)
+		defer stop()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (c *ServeCommand) logger() *slog.Logger {
+	if c.Logger == nil {
+		level := slog.LevelInfo
+		if c.Dev {
+			level = slog.LevelDebug
+		}
+		out := c.Stderr
+		if out == nil {
+			out = io.Discard
+		}
+		c.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+	}
+	return c.Logger
+}
+
+// printBanner tells where to open the server and, while there is no
+// superuser yet, how to create one.
+func (c *ServeCommand) printBanner(ctx context.Context) {
+	if c.Stdout == nil {
+		return
+	}
+	base := c.URL()
+	fmt.Fprintf(c.Stdout, "Server started at %s\n", base)
+	fmt.Fprintf(c.Stdout, "├─ GraphQL:    %s/graphql\n", base)
+	fmt.Fprintf(c.Stdout, "├─ Admin API:  %s/graphql/admin\n", base)
+	fmt.Fprintf(c.Stdout, "└─ Playground: %s/playground\n", base)
+	if c.Dev {
+		fmt.Fprintf(c.Stdout, "Data folder: %s (development mode)\n", c.Dir)
+	}
+	if n, err := countSuperusers(ctx, c.db); err == nil && n == 0 {
+		fmt.Fprintf(c.Stdout, "\nNo superuser yet. Create one with:\n  monobase superuser upsert EMAIL PASSWORD\n")
+		if c.Dir != DefaultDir {
+			fmt.Fprintf(c.Stdout, "  (add --dir %s)\n", c.Dir)
+		}
+	}
+}
+
+// countSuperusers returns how many superusers exist.
+func countSuperusers(ctx context.Context, d *db.DB) (int64, error) {
+	su, err := d.Collection(db.SuperusersCollection)
+	if err != nil {
+		return 0, fmt.Errorf("find %s: %w", db.SuperusersCollection, err)
+	}
+	n, err := d.Count(ctx, &db.Query{Collection: su})
+	if err != nil {
+		return 0, fmt.Errorf("count superusers: %w", err)
+	}
+	return n, nil
+}
+
+// displayHost turns a listen address into one a browser can open:
+// unspecified hosts (":8090", "[::]:8090", "0.0.0.0:8090") become 127.0.0.1.
+func displayHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// browserToPlayground redirects a browser's plain GET /graphql (Accept:
+// text/html, no query) to the playground.
+func browserToPlayground(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Query().Get("query") == "" &&
+			r.Header.Get("Upgrade") == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, playground.Prefix, http.StatusFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

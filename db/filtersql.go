@@ -1,0 +1,368 @@
+package db
+
+// The filter compiler: filter.Expr -> SQL condition with bound parameters.
+//
+// Semantics (PocketBase's, see docs in the comments below):
+//
+//   - Every value that comes from the filter text or the request is a bound
+//     parameter; identifiers come only from validated collection and field
+//     names and are double-quoted. Constants such as 1, 0, '' and '[]' are
+//     written by the compiler itself.
+//   - Empty values: for = and != (and ?=, ?!=) NULL and '' are the same
+//     "empty" value, as in PocketBase where unset text reads ''. So
+//     `title = null`, `title = ''` and `title = @request.auth.id` for an
+//     anonymous request all match rows whose title is NULL or ''; for a
+//     bare multi-valued field '[]' is empty too. `x != 'a'` matches rows
+//     where x is NULL. Other operators follow SQL (NULL never matches).
+//   - Relation paths (author.name, tags.name, posts_via_author.title,
+//     @collection.members.user, @request.auth.team.name) are LEFT JOINs
+//     inside one EXISTS subquery per filter (the "join scope"), so rows never
+//     multiply and every reference to the same path inside one filter means
+//     the same related record (PocketBase semantics):
+//     `tags.name ?= 'a' && tags.color ?= 'red'` needs one tag that is both;
+//     use @collection.x:alias for independent rows. Not (the `where`
+//     input's _not) opens a fresh scope. Comparisons that use no relation
+//     path stay outside the EXISTS so that indexes on the table work.
+//   - Multi-valued paths (through a multi relation, a back-relation,
+//     @collection, :each, or a bare multi field with a ?-operator): the
+//     ?-operators need ANY value to match; the plain operators need ALL
+//     values to match (an empty set counts as one NULL value). The
+//     where-only operators (contains, in, ...) are any-of. geoDistance over
+//     multi paths is any-of.
+//   - A bare multi-valued field with a plain operator compares its stored
+//     JSON text (PocketBase: `tags ~ 'id'`), except that = '' / = null test
+//     for an empty list.
+//   - Trusted compiles (rules, superusers) may use everything. Client
+//     filters of other viewers may not use hidden fields (password,
+//     tokenKey, Hidden ones), @request.* or @collection.*; a relation whose
+//     target collection has a nil list rule is refused, and a target's list
+//     rule joins into the relation's ON clause so records the viewer cannot
+//     list read as unset. `email` of an auth collection only matches where
+//     emailVisibility is on.
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db/filter"
+)
+
+// filterNow is the clock of the date macros (a variable for tests).
+var filterNow = time.Now
+
+// filterDateLayout is the storage format of dates.
+const filterDateLayout = "2006-01-02T15:04:05.000Z"
+
+// filterMaxRelDepth is how many relation hops one path may take.
+const filterMaxRelDepth = 6
+
+// CompileRule compiles a rule (a collection's list/view/create/update/
+// delete/auth/manage rule, written by a superuser) like CompileFilter but
+// trusted: hidden fields, @request.*, @collection.* and every relation may be
+// used whoever the viewer is. Client-supplied filters must go through
+// CompileFilter instead.
+func (d *DB) CompileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
+	fc := newFilterCompiler(d.Collection, req, true)
+	return fc.compile(c, alias, e)
+}
+
+func (d *DB) compileFilter(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
+	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
+	return fc.compile(c, alias, e)
+}
+
+func (d *DB) compileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
+	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
+	return fc.compileSort(c, alias, items)
+}
+
+// filterCompiler holds what one compile needs. Child compilers (for the list
+// rules of related collections) share the alias counter so that nested
+// aliases never shadow outer ones.
+type filterCompiler struct {
+	lookup   func(idOrName string) (*Collection, error)
+	req      *RequestInfo
+	trusted  bool
+	now      time.Time
+	n        *int
+	compares int
+}
+
+var filterNoRequest = &RequestInfo{}
+
+func newFilterCompiler(lookup func(string) (*Collection, error), req *RequestInfo, trusted bool) *filterCompiler {
+	if req == nil {
+		req = filterNoRequest
+	}
+	return &filterCompiler{lookup: lookup, req: req, trusted: trusted, now: filterNow().UTC(), n: new(int)}
+}
+
+// alias returns a fresh table alias, quoted.
+func (fc *filterCompiler) alias(prefix string) string {
+	*fc.n++
+	return `"_` + prefix + strconv.Itoa(*fc.n) + `"`
+}
+
+// filterErr returns a BAD_USER_INPUT error naming the position of the byte
+// offset pos.
+func filterErr(pos int, format string, args ...any) *apperr.Error {
+	e := apperr.New(apperr.Invalid, "filter: "+format, args...)
+	e.Pos = pos + 1
+	e.Message += " at position " + strconv.Itoa(e.Pos)
+	return e
+}
+
+// filterQuote double-quotes an identifier.
+func filterQuote(name string) string {
+	if strings.IndexByte(name, '"') >= 0 {
+		name = strings.ReplaceAll(name, `"`, `""`)
+	}
+	return `"` + name + `"`
+}
+
+// compile compiles e against c aliased as alias (unquoted).
+func (fc *filterCompiler) compile(c *Collection, alias string, e filter.Expr) (Cond, error) {
+	if c == nil {
+		return Cond{}, apperr.New(apperr.Internal, "filter: no collection")
+	}
+	if alias == "" {
+		alias = "r"
+	}
+	s := &filterScope{fc: fc, base: c, alias: filterQuote(alias)}
+	var w filterSQL
+	if err := s.top(&w, e); err != nil {
+		return Cond{}, err
+	}
+	return Cond{SQL: w.b.String(), Args: w.args}, nil
+}
+
+// filterSQL accumulates SQL text and its arguments in order.
+type filterSQL struct {
+	b    strings.Builder
+	args []any
+}
+
+func (w *filterSQL) s(parts ...string) *filterSQL {
+	for _, p := range parts {
+		w.b.WriteString(p)
+	}
+	return w
+}
+
+func (w *filterSQL) arg(sql string, args ...any) *filterSQL {
+	w.b.WriteString(sql)
+	w.args = append(w.args, args...)
+	return w
+}
+
+// filterJoin is one LEFT JOIN of a scope.
+type filterJoin struct {
+	key   string // the path it stands for, e.g. "author", "tags.:each"
+	alias string // quoted
+	sql   string
+	args  []any
+}
+
+// filterScope is one join scope: an outer row (alias of base) plus the
+// shared LEFT JOINs that relation paths registered.
+type filterScope struct {
+	fc    *filterCompiler
+	base  *Collection
+	alias string // quoted
+	joins []*filterJoin
+	used  bool // set when a compiled piece referenced a join of this scope
+}
+
+func (s *filterScope) child() *filterScope {
+	return &filterScope{fc: s.fc, base: s.base, alias: s.alias}
+}
+
+func (s *filterScope) findJoin(key string) *filterJoin {
+	for _, j := range s.joins {
+		if j.key == key {
+			return j
+		}
+	}
+	return nil
+}
+
+func (s *filterScope) addJoin(key, alias, sql string, args []any) *filterJoin {
+	j := &filterJoin{key: key, alias: alias, sql: sql, args: args}
+	s.joins = append(s.joins, j)
+	return j
+}
+
+// writeJoins writes `FROM (SELECT 1) LEFT JOIN ...`.
+func (s *filterScope) writeJoins(w *filterSQL) {
+	w.s(`FROM (SELECT 1) "_d"`)
+	for _, j := range s.joins {
+		w.arg(" "+j.sql, j.args...)
+	}
+}
+
+// top compiles e as a whole scope: items of a top-level group that use no
+// join stay outside, the others go into one EXISTS over the scope's joins.
+func (s *filterScope) top(w *filterSQL, e filter.Expr) error {
+	items := []filter.Expr{e}
+	op := filter.And
+	if g, ok := e.(*filter.Group); ok {
+		if len(g.Items) == 0 {
+			if g.Op == filter.Or {
+				w.s("0")
+			} else {
+				w.s("1")
+			}
+			return nil
+		}
+		items, op = g.Items, g.Op
+	}
+	if op != filter.And && op != filter.Or {
+		return filterErr(0, "unknown logic operator %q", op)
+	}
+	sep := " AND "
+	if op == filter.Or {
+		sep = " OR "
+	}
+	var outside, inside []*filterSQL
+	for _, it := range items {
+		s.used = false
+		iw := &filterSQL{}
+		if err := s.expr(iw, it); err != nil {
+			return err
+		}
+		if s.used {
+			inside = append(inside, iw)
+		} else {
+			outside = append(outside, iw)
+		}
+	}
+	n := 0
+	if len(outside)+min(len(inside), 1) > 1 {
+		w.s("(")
+	}
+	for _, iw := range outside {
+		if n > 0 {
+			w.s(sep)
+		}
+		n++
+		w.arg(iw.b.String(), iw.args...)
+	}
+	if len(inside) > 0 {
+		if n > 0 {
+			w.s(sep)
+		}
+		n++
+		w.s("EXISTS (SELECT 1 ")
+		s.writeJoins(w)
+		w.s(" WHERE ")
+		for i, iw := range inside {
+			if i > 0 {
+				w.s(sep)
+			}
+			w.arg(iw.b.String(), iw.args...)
+		}
+		w.s(")")
+	}
+	if len(outside)+min(len(inside), 1) > 1 {
+		w.s(")")
+	}
+	return nil
+}
+
+// expr compiles e inside the scope s.
+func (s *filterScope) expr(w *filterSQL, e filter.Expr) error {
+	switch e := e.(type) {
+	case *filter.Group:
+		if len(e.Items) == 0 {
+			if e.Op == filter.Or {
+				w.s("0")
+			} else {
+				w.s("1")
+			}
+			return nil
+		}
+		sep := " AND "
+		switch e.Op {
+		case filter.And:
+		case filter.Or:
+			sep = " OR "
+		default:
+			return filterErr(0, "unknown logic operator %q", e.Op)
+		}
+		w.s("(")
+		for i, it := range e.Items {
+			if i > 0 {
+				w.s(sep)
+			}
+			if err := s.expr(w, it); err != nil {
+				return err
+			}
+		}
+		w.s(")")
+		return nil
+	case *filter.Not:
+		if e.X == nil {
+			return filterErr(0, "empty negation")
+		}
+		w.s("((")
+		if err := s.child().top(w, e.X); err != nil {
+			return err
+		}
+		w.s(") IS NOT 1)")
+		return nil
+	case *filter.Compare:
+		return s.compare(w, e)
+	case nil:
+		return filterErr(0, "missing expression")
+	}
+	return filterErr(0, "unsupported expression %T", e)
+}
+
+// compileSort compiles sort items. Relation paths must be single-valued;
+// they become correlated scalar subqueries.
+func (fc *filterCompiler) compileSort(c *Collection, alias string, items []filter.SortItem) ([]Cond, error) {
+	if c == nil {
+		return nil, apperr.New(apperr.Internal, "sort: no collection")
+	}
+	if alias == "" {
+		alias = "r"
+	}
+	if len(items) > filter.MaxExprs {
+		return nil, filterErr(0, "too many sort terms (max %d)", filter.MaxExprs)
+	}
+	out := make([]Cond, 0, len(items))
+	for _, it := range items {
+		if it.Ident == nil || len(it.Ident.Parts) == 0 {
+			return nil, filterErr(0, "empty sort term")
+		}
+		dir := " ASC"
+		if it.Desc {
+			dir = " DESC"
+		}
+		if len(it.Ident.Parts) == 1 && it.Ident.Parts[0] == filter.Random {
+			out = append(out, Cond{SQL: "RANDOM()"})
+			continue
+		}
+		s := &filterScope{fc: fc, base: c, alias: filterQuote(alias)}
+		v, err := s.operand(it.Ident, false)
+		if err != nil {
+			return nil, err
+		}
+		if v.constant || v.multi != nil {
+			return nil, filterErr(it.Ident.Pos, "cannot sort by %q", it.Ident.String())
+		}
+		var w filterSQL
+		if len(s.joins) > 0 {
+			w.s("(SELECT ").arg(v.sql, v.args...).s(" ")
+			s.writeJoins(&w)
+			w.s(")")
+		} else {
+			w.arg(v.sql, v.args...)
+		}
+		w.s(dir)
+		out = append(out, Cond{SQL: w.b.String(), Args: w.args})
+	}
+	return out, nil
+}

@@ -1,0 +1,50 @@
+package db
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+)
+
+// The system tables are versioned SQL migrations (bun/migrate file names:
+// <version>_<name>.tx.up.sql, each run in its own transaction). Add a new
+// file for every change; never edit an applied one.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+func systemMigrations() (*migrate.Migrations, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrations folder: %w", err)
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return nil, fmt.Errorf("discover migrations: %w", err)
+	}
+	return ms, nil
+}
+
+// runMigrations applies the system migrations that the database lacks.
+func runMigrations(ctx context.Context, w *bun.DB) error {
+	ms, err := systemMigrations()
+	if err != nil {
+		return err
+	}
+	m := migrate.NewMigrator(w, ms,
+		migrate.WithTableName("_migrations"),
+		migrate.WithLocksTableName("_migration_locks"),
+		migrate.WithMarkAppliedOnSuccess(true),
+	)
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("init migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// impl is the unexported state of DB.
+type impl struct {
+	snap atomic.Pointer[snapshot]
+	// schemaMu serializes collection changes from their read of the
+	// snapshot to the swap of the new one.
+	schemaMu sync.Mutex
+	// commitMu makes record events leave in commit order.
+	commitMu sync.Mutex
+	closed   atomic.Bool
+}
+
+// snapshot is an immutable view of the collection definitions.
+type snapshot struct {
+	list   []*Collection
+	byID   map[string]*Collection
+	byName map[string]*Collection
+	// refs lists, per target collection id, the relation fields pointing at it.
+	refs map[string][]fieldRef
+}
+
+// fieldRef is a relation field of a collection.
+type fieldRef struct {
+	c *Collection
+	f *Field
+}
+
+func newSnapshot(list []*Collection) *snapshot {
+	s := &snapshot{
+		list:   list,
+		byID:   make(map[string]*Collection, len(list)),
+		byName: make(map[string]*Collection, len(list)),
+		refs:   map[string][]fieldRef{},
+	}
+	for _, c := range list {
+		s.byID[c.ID] = c
+		s.byName[c.Name] = c
+		for _, f := range c.Fields {
+			if f.Type == FieldRelation && f.Collection != "" {
+				s.refs[f.Collection] = append(s.refs[f.Collection], fieldRef{c, f})
+			}
+		}
+	}
+	return s
+}
+
+// dsnPragmas are applied to every connection (see modernc.org/sqlite's
+// applyQueryParams: _pragma values run as "pragma <value>").
+const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)"
+
+func open(ctx context.Context, dir string) (*DB, error) {
+	if dir == "" {
+		return nil, errors.New("open database: empty data folder")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open database: create data folder: %w", err)
+	}
+	path := filepath.Join(dir, "data.db")
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open database: the path %q must not contain ? or #", path)
+	}
+
+	wsql, err := sql.Open("sqlite", path+"?"+dsnPragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	wsql.SetMaxOpenConns(1)
+	wsql.SetMaxIdleConns(1)
+	wsql.SetConnMaxLifetime(0)
+	wsql.SetConnMaxIdleTime(0)
+
+	d := &DB{Dir: dir, W: bun.NewDB(wsql, sqlitedialect.New())}
+	if err := wsql.PingContext(ctx); err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := runMigrations(ctx, d.W); err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	rsql, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	if err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open database readers %s: %w", path, err)
+	}
+	rsql.SetMaxOpenConns(readers)
+	rsql.SetMaxIdleConns(readers)
+	rsql.SetConnMaxLifetime(0)
+	rsql.SetConnMaxIdleTime(0)
+	d.R = bun.NewDB(rsql, sqlitedialect.New())
+
+	if err := d.load(ctx); err != nil {
+		_ = d.close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := d.bootstrap(ctx); err != nil {
+		_ = d.close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+func (d *DB) close() error {
+	if d == nil || !d.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	var errs []error
+	if d.R != nil {
+		if err := d.R.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close readers: %w", err))
+		}
+	}
+	if d.W != nil {
+		// A checkpoint folds the WAL back into the main file.
+		_, _ = d.W.DB.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		if err := d.W.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close writer: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common. Queries go through
+// database/sql directly so that arguments stay bound parameters (bun's own
+// ExecContext interpolates them into the SQL text).
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type txKey struct{}
+
+// txFrom returns the open transaction of d carried by ctx, or nil.
+func (d *DB) txFrom(ctx context.Context) *Tx {
+	tx, _ := ctx.Value(txKey{}).(*Tx)
+	if tx == nil || tx.db != d {
+		return nil
+	}
+	return tx
+}
+
+// reader returns the transaction of ctx when there is one, else the
+// reader pool.
+func (d *DB) reader(ctx context.Context) querier {
+	if tx := d.txFrom(ctx); tx != nil {
+		return tx.Tx.Tx
+	}
+	return d.R.DB
+}
+
+func (d *DB) collections() []*Collection {
+	if s := d.snap.Load(); s != nil {
+		return s.list
+	}
+	return nil
+}
+
+func (d *DB) collection(idOrName string) (*Collection, error) {
+	s := d.snap.Load()
+	if s != nil {
+		if c := s.byID[idOrName]; c != nil {
+			return c, nil
+		}
+		if c := s.byName[idOrName]; c != nil {
+			return c, nil
+		}
+	}
+	return nil, apperr.New(apperr.NotFound, "collection %q not found", idOrName)
+}

@@ -1,0 +1,37 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+func (d *DB) param(ctx context.Context, key string) ([]byte, bool, error) {
+	var v []byte
+	err := d.reader(ctx).QueryRowContext(ctx, `SELECT "value" FROM "_params" WHERE "key" = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read param %s: %w", key, err)
+	}
+	return v, true, nil
+}
+
+func (d *DB) setParam(ctx context.Context, key string, value []byte) error {
+	var q querier = d.W.DB
+	if tx := d.txFrom(ctx); tx != nil {
+		q = tx.Tx.Tx
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO "_params" ("key", "value", "updated") VALUES (?, ?, ?)
+ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated"`, key, value, FormatDate(time.Now()))
+	if err != nil {
+		return fmt.Errorf("write param %s: %w", key, err)
+	}
+	return nil
+}

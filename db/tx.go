@@ -1,0 +1,70 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/monobase/monobase/apperr"
+)
+
+func (d *DB) begin(ctx context.Context) (*Tx, error) {
+	if d.txFrom(ctx) != nil {
+		return nil, apperr.Wrap(errors.New("Begin with a context that already carries a transaction would deadlock"), "nested transaction")
+	}
+	btx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: btx, db: d}
+	tx.ctx = context.WithValue(ctx, txKey{}, tx)
+	return tx, nil
+}
+
+func (tx *Tx) commit() error {
+	d := tx.db
+	// Holding commitMu from the commit through the delivery keeps events
+	// in commit order: the next transaction can only commit after this one.
+	d.commitMu.Lock()
+	defer d.commitMu.Unlock()
+	events := tx.events
+	tx.events = nil
+	if err := tx.Tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if d.OnRecordChange != nil {
+		for _, ev := range events {
+			d.OnRecordChange(ev)
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) rollback() error {
+	tx.events = nil
+	if err := tx.Tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// queue records an event for delivery after the commit; the records are
+// copied so that callers may change theirs.
+func (tx *Tx) queue(action Action, c *Collection, rec, old Record) {
+	tx.events = append(tx.events, RecordEvent{Action: action, Collection: c, Record: cloneRecord(rec), Old: cloneRecord(old)})
+}
+
+func cloneRecord(r Record) Record {
+	if r == nil {
+		return nil
+	}
+	out := make(Record, len(r))
+	for k, v := range r {
+		if l, ok := v.([]string); ok {
+			v = append([]string{}, l...)
+		}
+		out[k] = v
+	}
+	return out
+}

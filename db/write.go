@@ -1,0 +1,469 @@
+package db
+
+// Record writes inside a Tx: Insert, Update and Delete with full
+// validation; events are queued for delivery after the commit.
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/monobase/monobase/apperr"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// bcryptCost is the cost of password hashes; tests lower it.
+var bcryptCost = bcrypt.DefaultCost
+
+const validationFailed = "validation failed"
+
+func hashPassword(plain string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(plain), bcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+func writable(c *Collection) error {
+	if c == nil {
+		return apperr.Wrap(errors.New("write without a collection"), "bad write")
+	}
+	if c.Type == TypeView {
+		return apperr.New(apperr.Invalid, "the view collection %q is read-only", c.Name)
+	}
+	return nil
+}
+
+// isAuthPassword reports whether f is the system password of an auth
+// collection (the one with a passwordConfirm input).
+func isAuthPassword(c *Collection, f *Field) bool {
+	return c.IsAuth() && f.System && f.Name == "password"
+}
+
+// checkKeys reports input keys that name no writable field.
+func checkKeys(c *Collection, input RecordInput, fe *apperr.FieldErrors) {
+	for k := range input {
+		if k == "passwordConfirm" && c.IsAuth() {
+			continue
+		}
+		f := c.FieldByName(k)
+		switch {
+		case f == nil:
+			fe.Add(k, "unknown_field", "%s has no field %q", c.Name, k)
+		case f.Type == FieldAutodate:
+			fe.Add(k, "read_only", "is set automatically")
+		}
+	}
+}
+
+func (tx *Tx) insert(c *Collection, input RecordInput) (Record, error) {
+	if err := writable(c); err != nil {
+		return nil, err
+	}
+	now := FormatDate(time.Now())
+	var fe apperr.FieldErrors
+	checkKeys(c, input, &fe)
+	rec := make(Record, len(c.Fields))
+	passwords := map[string]string{}
+	for _, f := range c.Fields {
+		if _, bad := fe[f.Name]; bad {
+			continue
+		}
+		if f.Type == FieldAutodate {
+			if f.OnCreate {
+				rec[f.Name] = now
+			} else {
+				rec[f.Name] = nil
+			}
+			continue
+		}
+		v := input[f.Name]
+		nv, ferr := normalizeValue(f, v)
+		if ferr != nil {
+			fe.Add(f.Name, ferr.Code, "%s", ferr.Message)
+			continue
+		}
+		if isBlank(nv) && f.AutogeneratePattern != "" {
+			gen, err := generateFromPattern(f.AutogeneratePattern)
+			if err != nil {
+				return nil, fmt.Errorf("autogenerate %s: %w", f.Name, err)
+			}
+			nv = gen
+		}
+		if nv == nil && f.Type == FieldBool && f.System {
+			nv = false // verified, emailVisibility
+		}
+		if f.Required && isBlank(nv) {
+			fe.Add(f.Name, "required", "cannot be blank")
+			continue
+		}
+		if f.Type == FieldPassword && nv != nil {
+			passwords[f.Name] = nv.(string)
+			if isAuthPassword(c, f) {
+				if confirm, _ := input["passwordConfirm"].(string); confirm != nv {
+					fe.Add("passwordConfirm", "mismatch", "does not match the password")
+				}
+			}
+		}
+		rec[f.Name] = nv
+	}
+	if len(fe) == 0 {
+		tx.checkRelations(c, rec, nil, &fe)
+		tx.checkUnique(c, rec, "", &fe)
+	}
+	if err := fe.Err(validationFailed); err != nil {
+		return nil, err
+	}
+	for name, plain := range passwords {
+		h, err := hashPassword(plain)
+		if err != nil {
+			return nil, err
+		}
+		rec[name] = h
+	}
+
+	cols := make([]string, 0, len(c.Fields))
+	marks := make([]string, 0, len(c.Fields))
+	args := make([]any, 0, len(c.Fields))
+	for _, f := range c.Fields {
+		v, err := SQLValue(f, rec[f.Name])
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, quoteIdent(f.Name))
+		marks = append(marks, "?")
+		args = append(args, v)
+	}
+	q := "INSERT INTO " + quoteIdent(c.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, q, args...); err != nil {
+		return nil, constraintError(c, err, "insert")
+	}
+	tx.queue(ActionCreate, c, rec, nil)
+	return rec, nil
+}
+
+func (tx *Tx) update(c *Collection, id string, patch RecordPatch) (Record, error) {
+	if err := writable(c); err != nil {
+		return nil, err
+	}
+	old, err := tx.getByID(c, id)
+	if err != nil {
+		return nil, err
+	}
+	rec := cloneRecord(old)
+	var fe apperr.FieldErrors
+	checkKeys(c, patch.Set, &fe)
+	touched := map[string]bool{}
+	passwords := map[string]string{}
+
+	for k, v := range patch.Set {
+		f := c.FieldByName(k)
+		if f == nil || f.Type == FieldAutodate {
+			continue // reported by checkKeys
+		}
+		if f.System && f.Name == "id" {
+			if s, _ := v.(string); s != id {
+				fe.Add(k, "read_only", "the id of a record can't change")
+			}
+			continue
+		}
+		nv, ferr := normalizeValue(f, v)
+		if ferr != nil {
+			fe.Add(k, ferr.Code, "%s", ferr.Message)
+			continue
+		}
+		if f.Required && isBlank(nv) {
+			fe.Add(k, "required", "cannot be blank")
+			continue
+		}
+		if f.Type == FieldPassword && nv != nil {
+			passwords[k] = nv.(string)
+			if isAuthPassword(c, f) {
+				if confirm, ok := patch.Set["passwordConfirm"]; ok && confirm != nv {
+					fe.Add("passwordConfirm", "mismatch", "does not match the password")
+				}
+			}
+		}
+		rec[k] = nv
+		touched[k] = true
+	}
+	for k, delta := range patch.Increment {
+		f := c.FieldByName(k)
+		if f == nil || f.Type != FieldNumber {
+			fe.Add(k, "invalid", "only number fields can be incremented")
+			continue
+		}
+		base, _ := rec[k].(float64)
+		nv, ferr := normalizeValue(f, base+delta)
+		if ferr != nil {
+			fe.Add(k, ferr.Code, "%s", ferr.Message)
+			continue
+		}
+		rec[k] = nv
+		touched[k] = true
+	}
+	for _, mod := range []struct {
+		m      map[string][]string
+		remove bool
+	}{{patch.Append, false}, {patch.Remove, true}} {
+		for k, vals := range mod.m {
+			f := c.FieldByName(k)
+			if f == nil || !f.Multiple() {
+				fe.Add(k, "invalid", "only fields holding several values take append and remove")
+				continue
+			}
+			cur, _ := rec[k].([]string)
+			var next []string
+			if mod.remove {
+				next = slices.DeleteFunc(slices.Clone(cur), func(s string) bool { return slices.Contains(vals, s) })
+			} else {
+				next = append(slices.Clone(cur), vals...)
+			}
+			nv, ferr := normalizeValue(f, next)
+			if ferr != nil {
+				fe.Add(k, ferr.Code, "%s", ferr.Message)
+				continue
+			}
+			if f.Required && isBlank(nv) {
+				fe.Add(k, "required", "cannot be empty")
+				continue
+			}
+			rec[k] = nv
+			touched[k] = true
+		}
+	}
+	if len(fe) == 0 {
+		tx.checkRelations(c, rec, touched, &fe)
+		if touched["email"] {
+			tx.checkUnique(c, rec, id, &fe)
+		}
+	}
+	if err := fe.Err(validationFailed); err != nil {
+		return nil, err
+	}
+	for name, plain := range passwords {
+		h, err := hashPassword(plain)
+		if err != nil {
+			return nil, err
+		}
+		rec[name] = h
+		if isAuthPassword(c, c.FieldByName(name)) && !touched["tokenKey"] {
+			if tk := c.FieldByName("tokenKey"); tk != nil && tk.System {
+				gen, err := generateFromPattern(tk.AutogeneratePattern)
+				if err != nil {
+					return nil, fmt.Errorf("new tokenKey: %w", err)
+				}
+				rec["tokenKey"] = gen
+			}
+		}
+	}
+	now := FormatDate(time.Now())
+	for _, f := range c.Fields {
+		if f.Type == FieldAutodate && f.OnUpdate {
+			rec[f.Name] = now
+		}
+	}
+	if err := tx.writeRow(c, id, rec); err != nil {
+		return nil, err
+	}
+	tx.queue(ActionUpdate, c, rec, old)
+	return rec, nil
+}
+
+// writeRow stores every column of rec in the row id.
+func (tx *Tx) writeRow(c *Collection, id string, rec Record) error {
+	sets := make([]string, 0, len(c.Fields))
+	args := make([]any, 0, len(c.Fields)+1)
+	for _, f := range c.Fields {
+		if f.System && f.Name == "id" {
+			continue
+		}
+		v, err := SQLValue(f, rec[f.Name])
+		if err != nil {
+			return err
+		}
+		sets = append(sets, quoteIdent(f.Name)+" = ?")
+		args = append(args, v)
+	}
+	args = append(args, id)
+	q := "UPDATE " + quoteIdent(c.Name) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ?`
+	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, q, args...); err != nil {
+		return constraintError(c, err, "update")
+	}
+	return nil
+}
+
+func (tx *Tx) getByID(c *Collection, id string) (Record, error) {
+	recs, err := tx.db.queryRecords(tx.ctx, c, `SELECT "r".* FROM `+quoteIdent(c.Name)+` AS "r" WHERE "r"."id" = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, apperr.New(apperr.NotFound, "%s record %q not found", c.Name, id)
+	}
+	return recs[0], nil
+}
+
+// checkRelations reports relation ids (of the fields in only, or all when
+// only is nil) that do not exist in their target collection: one query per
+// field.
+func (tx *Tx) checkRelations(c *Collection, rec Record, only map[string]bool, fe *apperr.FieldErrors) {
+	for _, f := range c.Fields {
+		if f.Type != FieldRelation || (only != nil && !only[f.Name]) {
+			continue
+		}
+		var ids []string
+		switch v := rec[f.Name].(type) {
+		case string:
+			ids = []string{v}
+		case []string:
+			ids = v
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		target, err := tx.db.collection(f.Collection)
+		if err != nil {
+			fe.Add(f.Name, "not_found", "the related collection no longer exists")
+			continue
+		}
+		found, err := tx.db.findByIDs(tx.ctx, target, ids)
+		if err != nil {
+			fe.Add(f.Name, "invalid", "can't check the related records")
+			continue
+		}
+		have := make(map[string]bool, len(found))
+		for _, r := range found {
+			have[r.ID()] = true
+		}
+		for _, id := range ids {
+			if !have[id] {
+				fe.Add(f.Name, "not_found", "no %s record with id %q", target.Name, id)
+				break
+			}
+		}
+	}
+}
+
+// checkUnique reports a taken id (on insert, self == "") and, for auth
+// collections, a taken email (case-insensitive).
+func (tx *Tx) checkUnique(c *Collection, rec Record, self string, fe *apperr.FieldErrors) {
+	q := tx.Tx.Tx
+	var one int
+	if self == "" {
+		err := q.QueryRowContext(tx.ctx, `SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, rec.ID()).Scan(&one)
+		if err == nil {
+			fe.Add("id", "duplicate", "a record with this id already exists")
+		}
+	}
+	if c.IsAuth() {
+		if email, _ := rec["email"].(string); email != "" {
+			err := q.QueryRowContext(tx.ctx, `SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE "email" = ? COLLATE NOCASE AND "id" != ? LIMIT 1`, email, self).Scan(&one)
+			if err == nil {
+				fe.Add("email", "duplicate", "this email is already in use")
+			}
+		}
+	}
+}
+
+var uniqueFailedRe = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: \(\d+\))?$`)
+
+// constraintError turns a unique-constraint failure into apperr.Invalid on
+// the fields involved; other errors are wrapped.
+func constraintError(c *Collection, err error, op string) error {
+	m := uniqueFailedRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("%s %s: %w", op, c.Name, err)
+	}
+	var fe apperr.FieldErrors
+	for _, part := range strings.Split(m[1], ",") {
+		part = strings.TrimSpace(part)
+		if i := strings.LastIndexByte(part, '.'); i >= 0 {
+			part = part[i+1:]
+		}
+		if strings.HasPrefix(part, "index '") {
+			fe.Add("", "duplicate", "the value violates the unique %s", part)
+			continue
+		}
+		fe.Add(part, "duplicate", "this value is already in use")
+	}
+	return fe.Err(validationFailed)
+}
+
+func (tx *Tx) delete(c *Collection, id string) (Record, error) {
+	if err := writable(c); err != nil {
+		return nil, err
+	}
+	return tx.deleteRec(c, id, map[string]bool{})
+}
+
+// deleteRec deletes the record and handles the relations pointing at it:
+// cascading deletes, refusing for required relations, clearing others.
+func (tx *Tx) deleteRec(c *Collection, id string, visited map[string]bool) (Record, error) {
+	visited[c.ID+"/"+id] = true
+	rec, err := tx.getByID(c, id)
+	if err != nil {
+		return nil, err
+	}
+	var refs []fieldRef
+	if s := tx.db.snap.Load(); s != nil {
+		refs = s.refs[c.ID]
+	}
+	for _, ref := range refs {
+		rc, f := ref.c, ref.f
+		if rc.Type == TypeView {
+			continue
+		}
+		var where string
+		if f.Multiple() {
+			where = `EXISTS (SELECT 1 FROM json_each("r".` + quoteIdent(f.Name) + `) WHERE "value" = ?)`
+		} else {
+			where = `"r".` + quoteIdent(f.Name) + ` = ?`
+		}
+		referencing, err := tx.db.queryRecords(tx.ctx, rc, `SELECT "r".* FROM `+quoteIdent(rc.Name)+` AS "r" WHERE `+where, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range referencing {
+			if visited[rc.ID+"/"+r.ID()] {
+				continue
+			}
+			if f.CascadeDelete {
+				if _, err := tx.deleteRec(rc, r.ID(), visited); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			next := cloneRecord(r)
+			if f.Multiple() {
+				cur, _ := r[f.Name].([]string)
+				next[f.Name] = slices.DeleteFunc(slices.Clone(cur), func(s string) bool { return s == id })
+			} else {
+				next[f.Name] = nil
+			}
+			if f.Required && isBlank(next[f.Name]) {
+				return nil, apperr.New(apperr.Invalid,
+					"can't delete the %s record %q: the %s record %q requires it (%s.%s)", c.Name, id, rc.Name, r.ID(), rc.Name, f.Name)
+			}
+			now := FormatDate(time.Now())
+			for _, af := range rc.Fields {
+				if af.Type == FieldAutodate && af.OnUpdate {
+					next[af.Name] = now
+				}
+			}
+			if err := tx.writeRow(rc, r.ID(), next); err != nil {
+				return nil, err
+			}
+			tx.queue(ActionUpdate, rc, next, r)
+		}
+	}
+	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, `DELETE FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, id); err != nil {
+		return nil, fmt.Errorf("delete from %s: %w", c.Name, err)
+	}
+	tx.queue(ActionDelete, c, rec, rec)
+	return rec, nil
+}

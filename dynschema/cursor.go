@@ -1,0 +1,335 @@
+package dynschema
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+)
+
+// Relay connections page with keyset cursors: a cursor is the base64 of the
+// JSON list of the row's sort key values followed by its id, so pages stay
+// stable when rows are inserted before them.
+
+// sortKey is one ORDER BY column of a connection.
+type sortKey struct {
+	col  string // record key and column name
+	desc bool
+}
+
+func (k sortKey) expr() string { return `"r".` + quoteIdent(k.col) }
+
+// connKeys reads the orderBy argument of a connection: direct fields only.
+func connKeys(t *objType, v any) ([]sortKey, error) {
+	items, err := orderItems(t, v)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]sortKey, 0, len(items)+1)
+	for _, it := range items {
+		if len(it.Ident.Parts) != 1 {
+			return nil, badOrder("a connection orders by fields of its own type only")
+		}
+		if it.Ident.Parts[0] == "id" {
+			continue
+		}
+		keys = append(keys, sortKey{col: it.Ident.Parts[0], desc: it.Desc})
+	}
+	if len(items) == 0 && t.coll.FieldByName("created") != nil {
+		keys = append(keys, sortKey{col: "created"})
+	}
+	idDesc := false
+	for _, it := range items {
+		if it.Ident.Parts[0] == "id" {
+			idDesc = it.Desc
+		}
+	}
+	return append(keys, sortKey{col: "id", desc: idDesc}), nil
+}
+
+func encodeCursor(keys []sortKey, rec db.Record) string {
+	vals := make([]any, len(keys))
+	for i, k := range keys {
+		vals[i] = rec[k.col]
+	}
+	b, _ := json.Marshal(vals)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(arg, s string, n int) ([]any, error) {
+	bad := apperr.InvalidFields("invalid cursor", map[string]apperr.FieldError{
+		arg: {Code: "invalid", Message: "the cursor is not one of this connection's cursors"},
+	})
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var vals []any
+	if err := json.Unmarshal(b, &vals); err != nil || len(vals) != n {
+		return nil, bad
+	}
+	return vals, nil
+}
+
+// keysetCond is the condition for rows strictly after (or, with before,
+// strictly before) the cursor values in the order of keys, with SQLite's
+// null ordering (nulls first ascending, last descending).
+func keysetCond(keys []sortKey, vals []any, before bool) db.Cond {
+	var or []string
+	var args []any
+	var eqSQL []string
+	var eqArgs []any
+	for i, k := range keys {
+		desc := k.desc != before
+		v := vals[i]
+		var strict string
+		var sargs []any
+		switch {
+		case v == nil && !desc:
+			strict = k.expr() + " IS NOT NULL"
+		case v == nil && desc:
+			strict = ""
+		case !desc:
+			strict, sargs = k.expr()+" > ?", []any{v}
+		default:
+			strict, sargs = "("+k.expr()+" < ? OR "+k.expr()+" IS NULL)", []any{v}
+		}
+		if strict != "" {
+			term := append(append([]string(nil), eqSQL...), strict)
+			or = append(or, "("+strings.Join(term, " AND ")+")")
+			args = append(args, eqArgs...)
+			args = append(args, sargs...)
+		}
+		eqSQL = append(eqSQL, k.expr()+" IS ?")
+		eqArgs = append(eqArgs, v)
+	}
+	if len(or) == 0 {
+		return db.Cond{SQL: "0"}
+	}
+	return db.Cond{SQL: "(" + strings.Join(or, " OR ") + ")", Args: args}
+}
+
+func orderConds(keys []sortKey, reverse bool) []db.Cond {
+	out := make([]db.Cond, len(keys))
+	for i, k := range keys {
+		dir := " ASC"
+		if k.desc != reverse {
+			dir = " DESC"
+		}
+		out[i] = db.Cond{SQL: k.expr() + dir}
+	}
+	return out
+}
+
+// connection writes `postsConnection(...)`.
+func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
+	fail := func(err error) bool {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	args := f.ArgumentMap(x.oc.Variables)
+	rule, ok, err := x.ruleExpr(t.coll, opList)
+	if err == nil && !ok {
+		err = forbidden(t.coll, opList)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	spec := &listSpec{t: t, rule: rule}
+	if err := x.readFilters(spec, args); err != nil {
+		return fail(err)
+	}
+	keys, err := connKeys(t, args["orderBy"])
+	if err != nil {
+		return fail(err)
+	}
+	max := x.v.eng.limits.MaxLimit
+	first, hasFirst := toInt(args["first"])
+	last, hasLast := toInt(args["last"])
+	if hasFirst && hasLast {
+		return fail(apperr.InvalidFields("invalid pagination", map[string]apperr.FieldError{
+			"last": {Code: "invalid", Message: "use either first or last"}}))
+	}
+	for name, n := range map[string]int{"first": first, "last": last} {
+		if n < 0 || n > max {
+			return fail(apperr.InvalidFields("invalid pagination", map[string]apperr.FieldError{
+				name: {Code: "out_of_range", Message: fmt.Sprintf("%s must be between 0 and %d", name, max)}}))
+		}
+	}
+	backward := hasLast
+	n := first
+	if backward {
+		n = last
+	} else if !hasFirst {
+		n = defaultLimit
+	}
+	base, err := x.compileWhere(spec, "r")
+	if err != nil {
+		return fail(err)
+	}
+	where := append([]db.Cond(nil), base...)
+	after, _ := args["after"].(string)
+	before, _ := args["before"].(string)
+	if after != "" {
+		vals, err := decodeCursor("after", after, len(keys))
+		if err != nil {
+			return fail(err)
+		}
+		where = append(where, keysetCond(keys, vals, false))
+	}
+	if before != "" {
+		vals, err := decodeCursor("before", before, len(keys))
+		if err != nil {
+			return fail(err)
+		}
+		where = append(where, keysetCond(keys, vals, true))
+	}
+
+	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Connection"})
+	var rows []db.Record
+	more := false
+	needRows := false
+	for _, cf := range fields {
+		if cf.Name == "edges" || cf.Name == "pageInfo" {
+			needRows = true
+		}
+	}
+	if needRows && n > 0 {
+		q := &db.Query{Collection: t.coll, Alias: "r", Where: where, OrderBy: orderConds(keys, backward), Limit: n + 1}
+		rows, err = x.d.Find(x.dbctx, q)
+		if err != nil {
+			return fail(fmt.Errorf("page %s: %w", t.coll.Name, err))
+		}
+		if len(rows) > n {
+			more = true
+			rows = rows[:n]
+		}
+		if backward {
+			for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+				rows[i], rows[j] = rows[j], rows[i]
+			}
+		}
+	}
+	hasNext, hasPrev := more, after != ""
+	if backward {
+		hasNext, hasPrev = before != "", more
+	}
+
+	lvs := map[string]*level{}
+	x.buf = append(x.buf, '{')
+	for i, cf := range fields {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, cf.Alias)
+		x.push(cf.Alias)
+		switch cf.Name {
+		case "__typename":
+			x.buf = appendString(x.buf, t.name+"Connection")
+		case "totalCount":
+			cnt, err := x.d.Count(x.dbctx, &db.Query{Collection: t.coll, Alias: "r", Where: base})
+			if err != nil {
+				x.fail(fmt.Errorf("count %s: %w", t.coll.Name, err), cf.Field)
+				x.pop()
+				return x.nullFor(f.Field, true, true)
+			}
+			x.buf = fmt.Appendf(x.buf, "%d", cnt)
+		case "pageInfo":
+			x.writePageInfo(cf, keys, rows, hasNext, hasPrev)
+		case "edges":
+			if !x.writeEdges(t, cf, keys, rows, lvs) {
+				x.pop()
+				return x.nullFor(f.Field, true, true)
+			}
+		default:
+			x.buf = append(x.buf, "null"...)
+		}
+		x.pop()
+	}
+	x.buf = append(x.buf, '}')
+	return true
+}
+
+func (x *exec) writePageInfo(cf graphql.CollectedField, keys []sortKey, rows []db.Record, hasNext, hasPrev bool) {
+	sub := graphql.CollectFields(x.oc, cf.Selections, []string{"PageInfo"})
+	x.buf = append(x.buf, '{')
+	for i, s := range sub {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, s.Alias)
+		switch s.Name {
+		case "__typename":
+			x.buf = appendString(x.buf, "PageInfo")
+		case "hasNextPage":
+			x.buf = fmt.Appendf(x.buf, "%t", hasNext)
+		case "hasPreviousPage":
+			x.buf = fmt.Appendf(x.buf, "%t", hasPrev)
+		case "startCursor", "endCursor":
+			if len(rows) == 0 {
+				x.buf = append(x.buf, "null"...)
+				continue
+			}
+			r := rows[0]
+			if s.Name == "endCursor" {
+				r = rows[len(rows)-1]
+			}
+			x.buf = appendString(x.buf, encodeCursor(keys, r))
+		default:
+			x.buf = append(x.buf, "null"...)
+		}
+	}
+	x.buf = append(x.buf, '}')
+}
+
+// writeEdges writes the edges; the node level is loaded once for all rows.
+func (x *exec) writeEdges(t *objType, cf graphql.CollectedField, keys []sortKey, rows []db.Record, lvs map[string]*level) bool {
+	sub := graphql.CollectFields(x.oc, cf.Selections, []string{t.name + "Edge"})
+	start := len(x.buf)
+	x.buf = append(x.buf, '[')
+	for i, r := range rows {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.pushIdx(i)
+		x.buf = append(x.buf, '{')
+		for j, s := range sub {
+			if j > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			x.buf = appendKey(x.buf, s.Alias)
+			switch s.Name {
+			case "__typename":
+				x.buf = appendString(x.buf, t.name+"Edge")
+			case "cursor":
+				x.buf = appendString(x.buf, encodeCursor(keys, r))
+			case "node":
+				lv := lvs[s.Alias]
+				if lv == nil {
+					lv = x.load(t, s.Selections, rows)
+					lvs[s.Alias] = lv
+				}
+				x.push(s.Alias)
+				ok := x.writeRecord(lv, r)
+				x.pop()
+				if !ok {
+					// node is non-null, so is the edge and the edges list.
+					x.pop()
+					x.buf = x.buf[:start]
+					return false
+				}
+			default:
+				x.buf = append(x.buf, "null"...)
+			}
+		}
+		x.buf = append(x.buf, '}')
+		x.pop()
+	}
+	x.buf = append(x.buf, ']')
+	return true
+}

@@ -1,0 +1,262 @@
+// Package dynschema compiles the runtime-defined collections into the
+// application GraphQL schema (SDL loaded with gqlparser), executes it with a
+// hand-written graphql.ExecutableSchema on gqlgen's executor, transports and
+// extensions, and swaps the schema atomically when the collections change.
+package dynschema
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/subscriptions"
+)
+
+// Authenticator is what the engine needs from the auth service.
+type Authenticator interface {
+	// IssueToken returns a new auth token for rec of the auth collection c.
+	IssueToken(c *db.Collection, rec db.Record) (string, error)
+	// CheckPassword reports whether password matches rec's password hash.
+	CheckPassword(rec db.Record, password string) bool
+	// Authenticate validates token and returns ctx carrying the viewer
+	// (auth.WithViewer), or an UNAUTHENTICATED error.
+	Authenticate(ctx context.Context, token string) (context.Context, error)
+}
+
+// FileStore is what the engine needs from the file storage.
+type FileStore interface {
+	// Save stores the upload for the record and returns the stored file name.
+	Save(ctx context.Context, collectionID, recordID string, up graphql.Upload) (name string, err error)
+	// Delete removes a stored file; a missing file is not an error.
+	Delete(ctx context.Context, collectionID, recordID, name string) error
+	// URL returns the public URL of a stored file.
+	URL(c *db.Collection, recordID, name string, thumb string, download bool) string
+}
+
+// Limits bound what one request may cost; zero values take the defaults.
+type Limits struct {
+	MaxDepth       int   // selection depth (default 12; introspection not counted)
+	MaxComplexity  int   // gqlgen complexity (default 5000)
+	MaxLimit       int   // largest limit/first/last (default 1000)
+	MaxBodyBytes   int64 // request body including uploads (default 32 MiB)
+	MaxUploadBytes int64 // multipart body (default MaxBodyBytes)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = 12
+	}
+	if l.MaxComplexity <= 0 {
+		l.MaxComplexity = 5000
+	}
+	if l.MaxLimit <= 0 {
+		l.MaxLimit = 1000
+	}
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 32 << 20
+	}
+	if l.MaxUploadBytes <= 0 || l.MaxUploadBytes > l.MaxBodyBytes {
+		l.MaxUploadBytes = l.MaxBodyBytes
+	}
+	return l
+}
+
+// Config wires the engine.
+type Config struct {
+	DB     *db.DB
+	Auth   Authenticator
+	Files  FileStore
+	Hub    *subscriptions.Hub // may be nil: subscriptions then never receive events
+	Limits Limits
+	Dev    bool // development mode: any WebSocket origin is accepted
+}
+
+// Engine serves the application schema at /graphql.
+type Engine struct {
+	cfg     Config
+	limits  Limits
+	cur     atomic.Pointer[version]
+	apq     graphql.Cache[string]
+	handler http.Handler
+
+	mu      sync.Mutex // serializes builds and extension changes
+	exts    []func() graphql.HandlerExtension
+	fieldMW bool // a field interceptor is installed: run every field through it
+	seq     uint64
+}
+
+// New builds the schema from cfg.DB.Collections() and hooks the engine into
+// the database: collection changes rebuild the schema inside the change
+// transaction (a build error refuses the change) and swap it in after the
+// commit; record changes go to cfg.Hub. It fails when the current
+// collections do not compile.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.DB == nil {
+		return nil, fmt.Errorf("dynschema: Config.DB is required")
+	}
+	e := &Engine{cfg: cfg, limits: cfg.Limits.withDefaults(), apq: lru.New[string](1000)}
+	v, err := e.build(cfg.DB.Collections())
+	if err != nil {
+		return nil, fmt.Errorf("dynschema: build the application schema: %w", err)
+	}
+	e.cur.Store(v)
+	e.handler = e.newHandler()
+	cfg.DB.OnSchemaChange = e.prepare
+	if cfg.Hub != nil {
+		cfg.DB.OnRecordChange = cfg.Hub.Publish
+	}
+	return e, nil
+}
+
+// Handler returns the /graphql handler: POST, GET, multipart uploads and
+// WebSocket (graphql-transport-ws and graphql-ws).
+func (e *Engine) Handler() http.Handler { return e.handler }
+
+// SDL returns the current application schema as SDL.
+func (e *Engine) SDL() string { return e.cur.Load().m.sdl }
+
+// Use adds a gqlgen handler extension (for example a field interceptor) to
+// the current and every future schema version. Call it before serving.
+func (e *Engine) Use(ext func() graphql.HandlerExtension) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.exts = append(e.exts, ext)
+	if _, ok := ext().(graphql.FieldInterceptor); ok {
+		e.fieldMW = true
+	}
+	v, err := e.buildLocked(e.cur.Load().colls)
+	if err != nil {
+		return err
+	}
+	e.cur.Store(v)
+	return nil
+}
+
+// AroundFields installs a field middleware that runs around every field of
+// every operation. Call it before serving.
+func (e *Engine) AroundFields(f graphql.FieldMiddleware) error {
+	return e.Use(func() graphql.HandlerExtension { return fieldFunc(f) })
+}
+
+type fieldFunc graphql.FieldMiddleware
+
+func (f fieldFunc) ExtensionName() string                        { return "FieldFunc" }
+func (f fieldFunc) Validate(graphql.ExecutableSchema) error      { return nil }
+func (f fieldFunc) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	return f(ctx, next)
+}
+
+// prepare is db.DB.OnSchemaChange: it builds the next version inside the
+// collection transaction and returns the swap.
+func (e *Engine) prepare(ctx context.Context, all []*db.Collection) (func(), error) {
+	v, err := e.build(all)
+	if err != nil {
+		return nil, err
+	}
+	return func() { e.swap(v) }, nil
+}
+
+// swap makes v current and ends the subscriptions of deleted collections.
+func (e *Engine) swap(v *version) {
+	old := e.cur.Swap(v)
+	if old == nil || e.cfg.Hub == nil {
+		return
+	}
+	for id := range old.m.byColl {
+		if _, ok := v.m.byColl[id]; !ok {
+			e.cfg.Hub.EndCollection(id, subscriptions.ErrCollectionDeleted)
+		}
+	}
+}
+
+func (e *Engine) build(colls []*db.Collection) (*version, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.buildLocked(colls)
+}
+
+// buildLocked compiles the collections into a new version with its own
+// executor and query cache.
+func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
+	m, s, err := loadSchema(colls)
+	if err != nil {
+		return nil, err
+	}
+	e.seq++
+	v := &version{eng: e, m: m, schema: s, colls: colls, seq: e.seq, fieldMW: e.fieldMW}
+	ex := executor.New(v)
+	ex.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	ex.SetErrorPresenter(present)
+	ex.SetRecoverFunc(recoverFunc)
+	ex.Use(extension.Introspection{})
+	ex.Use(extension.AutomaticPersistedQuery{Cache: e.apq})
+	ex.Use(depthLimit{max: e.limits.MaxDepth})
+	ex.Use(extension.FixedComplexityLimit(e.limits.MaxComplexity))
+	for _, x := range e.exts {
+		ex.Use(x())
+	}
+	v.exec = ex
+	return v, nil
+}
+
+// versionKey stores, in the operation's stats, the version that validated it.
+const versionKey = "monobase.schemaVersion"
+
+// CreateOperationContext implements graphql.GraphExecutor on the current
+// version and remembers the version in the operation.
+func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
+	v := e.cur.Load()
+	oc, errs := v.exec.CreateOperationContext(ctx, params)
+	if oc != nil {
+		oc.Stats.SetExtension(versionKey, v)
+	}
+	return oc, errs
+}
+
+// DispatchOperation implements graphql.GraphExecutor: the operation runs on
+// the version that created it, even after a swap.
+func (e *Engine) DispatchOperation(ctx context.Context, oc *graphql.OperationContext) (graphql.ResponseHandler, context.Context) {
+	v, _ := oc.Stats.GetExtension(versionKey).(*version)
+	if v == nil {
+		v = e.cur.Load()
+	}
+	return v.exec.DispatchOperation(ctx, oc)
+}
+
+// DispatchError implements graphql.GraphExecutor.
+func (e *Engine) DispatchError(ctx context.Context, list gqlerror.List) *graphql.Response {
+	return e.cur.Load().exec.DispatchError(ctx, list)
+}
+
+// CanView reports whether the viewer of ctx may view the record id of c
+// (its viewRule), as the file download handler needs.
+func (e *Engine) CanView(ctx context.Context, c *db.Collection, id string) (bool, error) {
+	v := e.cur.Load()
+	x := v.newExec(ctx, nil)
+	t := v.m.byColl[c.ID]
+	if t == nil {
+		t = &objType{coll: c, name: c.Name}
+	}
+	cond, ok, err := x.access(t, opView)
+	if err != nil || !ok {
+		return false, err
+	}
+	if cond == nil {
+		return true, nil
+	}
+	recs, err := e.cfg.DB.FindByIDs(ctx, c, []string{id}, *cond)
+	if err != nil {
+		return false, fmt.Errorf("check view rule of %s: %w", c.Name, err)
+	}
+	return len(recs) > 0, nil
+}

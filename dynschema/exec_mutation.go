@@ -1,0 +1,415 @@
+package dynschema
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/db"
+)
+
+// storedFile is a file in the file store.
+type storedFile struct{ collectionID, recordID, name string }
+
+// mutation is the state of one mutation operation: all its root fields share
+// one transaction, begun at the first write.
+type mutation struct {
+	tx      *db.Tx
+	created []storedFile // uploads saved by this operation: deleted on rollback
+	orphans []storedFile // files replaced or removed: deleted after the commit
+}
+
+// runMutation executes the root fields serially in one transaction. Any
+// error rolls everything back and the data is null.
+func (x *exec) runMutation() *graphql.Response {
+	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Mutation"})
+	x.mut = &mutation{}
+	x.buf = append(x.buf, '{')
+	for i, f := range fields {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, f.Alias)
+		x.push(f.Alias)
+		before := x.errs
+		ok := x.mutationField(f)
+		x.pop()
+		if !ok || x.errs > before || x.ctx.Err() != nil {
+			x.rollback()
+			return &graphql.Response{Data: []byte("null")}
+		}
+	}
+	if tx := x.mut.tx; tx != nil {
+		if err := tx.Commit(); err != nil {
+			x.rollback()
+			x.fail(fmt.Errorf("commit: %w", err), nil)
+			return &graphql.Response{Data: []byte("null")}
+		}
+		for _, sf := range x.mut.orphans {
+			x.deleteFile(sf)
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return &graphql.Response{Data: x.buf}
+}
+
+func (x *exec) rollback() {
+	if x.mut.tx != nil {
+		if err := x.mut.tx.Rollback(); err != nil {
+			slog.ErrorContext(x.ctx, "rollback", "err", err)
+		}
+	}
+	for _, sf := range x.mut.created {
+		x.deleteFile(sf)
+	}
+}
+
+func (x *exec) deleteFile(sf storedFile) {
+	fs := x.v.eng.cfg.Files
+	if fs == nil {
+		return
+	}
+	if err := fs.Delete(context.WithoutCancel(x.ctx), sf.collectionID, sf.recordID, sf.name); err != nil {
+		slog.ErrorContext(x.ctx, "delete file", "collection", sf.collectionID, "record", sf.recordID, "file", sf.name, "err", err)
+	}
+}
+
+// tx returns the operation's transaction, beginning it on first use.
+func (x *exec) tx() (*db.Tx, error) {
+	if x.mut.tx == nil {
+		tx, err := x.d.Begin(x.ctx)
+		if err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		x.mut.tx = tx
+		x.dbctx = tx.Context()
+	}
+	return x.mut.tx, nil
+}
+
+func (x *exec) mutationField(f graphql.CollectedField) bool {
+	if f.Name == "__typename" {
+		x.buf = appendString(x.buf, "Mutation")
+		return true
+	}
+	rf := x.v.m.mutation[f.Name]
+	if rf == nil {
+		x.fail(apperr.New(apperr.Internal, "unknown field Mutation.%s", f.Name), f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	return x.rootField("Mutation", f, true, func() bool {
+		args := f.ArgumentMap(x.oc.Variables)
+		var rec db.Record
+		var err error
+		t := rf.t
+		switch rf.kind {
+		case rkCreate:
+			rec, err = x.create(t, args)
+		case rkUpdate:
+			rec, err = x.update(t, args)
+		case rkDelete:
+			rec, err = x.delete(t, args)
+		case rkAuthPassword, rkAuthRefresh:
+			return x.authMutation(rf, f, args)
+		}
+		if err != nil {
+			x.fail(err, f.Field)
+			return x.nullFor(f.Field, true, true)
+		}
+		lv := x.load(t, f.Selections, []db.Record{rec})
+		if !x.writeRecord(lv, rec) {
+			return x.nullFor(f.Field, true, true)
+		}
+		return true
+	})
+}
+
+func inputArg(args map[string]any) map[string]any {
+	m, _ := args["input"].(map[string]any)
+	return m
+}
+
+func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
+	if _, ok, err := x.ruleExpr(t.coll, opCreate); err != nil || !ok {
+		if err == nil {
+			err = forbidden(t.coll, opCreate)
+		}
+		return nil, err
+	}
+	tx, err := x.tx()
+	if err != nil {
+		return nil, err
+	}
+	in := inputArg(args)
+	id, _ := in["id"].(string)
+	if id == "" && hasUploads(t.create, in) {
+		id = newID()
+	}
+	rin, err := x.createInput(t, in, id)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		rin["id"] = id
+	}
+	rec, err := tx.Insert(t.coll, rin)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := x.checkRecord(t, opCreate, rec.ID(), in)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.New(apperr.Forbidden, "the create rule of %s does not allow this record", t.coll.Name)
+	}
+	return rec, nil
+}
+
+// viewable returns the record id of t if the viewer may view it, else
+// NOT_FOUND (existence is not revealed).
+func (x *exec) viewable(t *objType, id string) (db.Record, error) {
+	notFound := apperr.New(apperr.NotFound, "%s %q not found", t.name, id)
+	cond, ok, err := x.access(t, opView)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound
+	}
+	recs, err := x.findByIDs(t, []string{id}, cond)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, notFound
+	}
+	return recs[0], nil
+}
+
+// guard runs the checks of an update or delete in the order of API.md: a
+// nil rule is FORBIDDEN, a record the viewer cannot view NOT_FOUND, a rule
+// that denies FORBIDDEN. It returns the record as it is.
+func (x *exec) guard(t *objType, o op, id string, body map[string]any) (db.Record, error) {
+	if _, ok, err := x.ruleExpr(t.coll, o); err != nil || !ok {
+		if err == nil {
+			err = forbidden(t.coll, o)
+		}
+		return nil, err
+	}
+	if _, err := x.tx(); err != nil {
+		return nil, err
+	}
+	old, err := x.viewable(t, id)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := x.checkRecord(t, o, id, body)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.New(apperr.Forbidden, "the %s rule of %s does not allow this", opVerbs[o], t.coll.Name)
+	}
+	return old, nil
+}
+
+func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
+	id, _ := args["id"].(string)
+	in := inputArg(args)
+	old, err := x.guard(t, opUpdate, id, in)
+	if err != nil {
+		return nil, err
+	}
+	patch, err := x.updatePatch(t, in, id)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := x.mut.tx.Update(t.coll, id, patch)
+	if err != nil {
+		return nil, err
+	}
+	x.orphanFiles(t, old, rec)
+	return rec, nil
+}
+
+func (x *exec) delete(t *objType, args map[string]any) (db.Record, error) {
+	id, _ := args["id"].(string)
+	if _, err := x.guard(t, opDelete, id, nil); err != nil {
+		return nil, err
+	}
+	rec, err := x.mut.tx.Delete(t.coll, id)
+	if err != nil {
+		return nil, err
+	}
+	x.orphanFiles(t, rec, nil)
+	return rec, nil
+}
+
+// orphanFiles schedules the files of old that rec no longer has for
+// deletion after the commit.
+func (x *exec) orphanFiles(t *objType, old, rec db.Record) {
+	for _, f := range t.coll.Fields {
+		if f.Type != db.FieldFile {
+			continue
+		}
+		keep := map[string]bool{}
+		if rec != nil {
+			for _, n := range stringList(rec[f.Name]) {
+				keep[n] = true
+			}
+		}
+		for _, n := range stringList(old[f.Name]) {
+			if !keep[n] {
+				x.mut.orphans = append(x.mut.orphans, storedFile{t.coll.ID, old.ID(), n})
+			}
+		}
+	}
+}
+
+// newID returns a random record id: 15 characters of [a-z0-9].
+func newID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
+}
+
+var (
+	dummyOnce sync.Once
+	dummyHash string
+)
+
+// dummyRecord has a password hash no password matches; checking it costs
+// as much as a real check, so a wrong identity is not revealed by timing.
+func dummyRecord() db.Record {
+	dummyOnce.Do(func() {
+		h, err := bcrypt.GenerateFromPassword([]byte(newID()+newID()), bcrypt.DefaultCost)
+		if err == nil {
+			dummyHash = string(h)
+		}
+	})
+	return db.Record{"id": "", "password": dummyHash}
+}
+
+// authMutation runs <user>AuthWithPassword and <user>AuthRefresh.
+func (x *exec) authMutation(rf *rootField, f graphql.CollectedField, args map[string]any) bool {
+	t := rf.t
+	rec, err := x.authRecord(rf, args)
+	var token string
+	if err == nil {
+		if x.v.eng.cfg.Auth == nil {
+			err = apperr.New(apperr.Internal, "authentication is not configured")
+		} else {
+			token, err = x.v.eng.cfg.Auth.IssueToken(t.coll, rec)
+		}
+	}
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	sub := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Auth"})
+	x.buf = append(x.buf, '{')
+	for i, s := range sub {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, s.Alias)
+		switch s.Name {
+		case "__typename":
+			x.buf = appendString(x.buf, t.name+"Auth")
+		case "token":
+			x.buf = appendString(x.buf, token)
+		case "record":
+			// The signed-in record sees itself (email included).
+			saved := x.viewer
+			x.viewer = &auth.Viewer{Collection: t.coll, Record: rec}
+			x.req, x.accessCache = nil, nil
+			x.push(s.Alias)
+			lv := x.load(t, s.Selections, []db.Record{rec})
+			ok := x.writeRecord(lv, rec)
+			x.pop()
+			x.viewer = saved
+			x.req, x.accessCache = nil, nil
+			if !ok {
+				return x.nullFor(f.Field, true, true)
+			}
+		default:
+			x.buf = append(x.buf, "null"...)
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return true
+}
+
+// authRecord finds and checks the record to sign in.
+func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error) {
+	t := rf.t
+	if rf.kind == rkAuthRefresh {
+		v := x.viewer
+		if v == nil {
+			return nil, apperr.New(apperr.Unauthenticated, "sign in first")
+		}
+		if v.Collection == nil || v.Collection.ID != t.coll.ID {
+			return nil, apperr.New(apperr.Forbidden, "the token is not one of %s", t.coll.Name)
+		}
+		recs, err := x.d.Find(x.dbctx, &db.Query{Collection: t.coll, Alias: "r", Where: []db.Cond{idsCond("r", []string{v.ID()})}})
+		if err != nil {
+			return nil, fmt.Errorf("reload %s: %w", t.coll.Name, err)
+		}
+		if len(recs) == 0 {
+			return nil, apperr.New(apperr.Unauthenticated, "the signed-in record no longer exists")
+		}
+		return recs[0], nil
+	}
+	invalid := apperr.New(apperr.Invalid, "invalid credentials")
+	identity, _ := args["identity"].(string)
+	password, _ := args["password"].(string)
+	if x.v.eng.cfg.Auth == nil {
+		return nil, apperr.New(apperr.Internal, "authentication is not configured")
+	}
+	rec, err := x.d.FindAuthRecord(x.dbctx, t.coll, identity)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Invalid) {
+			x.v.eng.cfg.Auth.CheckPassword(dummyRecord(), password)
+			return nil, invalid
+		}
+		return nil, fmt.Errorf("find %s: %w", t.coll.Name, err)
+	}
+	if !x.v.eng.cfg.Auth.CheckPassword(rec, password) {
+		return nil, invalid
+	}
+	e, ok, err := x.ruleExpr(t.coll, opAuth)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil || !ok {
+		// Evaluate the auth rule with the record as @request.auth.
+		saved := x.viewer
+		x.viewer = &auth.Viewer{Collection: t.coll, Record: rec}
+		x.req, x.accessCache = nil, nil
+		allowed := false
+		if ok {
+			allowed, err = x.checkRecord(t, opAuth, rec.ID(), nil)
+		}
+		x.viewer = saved
+		x.req, x.accessCache = nil, nil
+		if err != nil {
+			return nil, err
+		}
+		if !allowed {
+			return nil, apperr.New(apperr.Forbidden, "this record may not sign in")
+		}
+	}
+	return rec, nil
+}

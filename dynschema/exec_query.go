@@ -1,0 +1,464 @@
+package dynschema
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/db/filter"
+)
+
+// listSpec is a list read before it is compiled for a table alias.
+type listSpec struct {
+	t      *objType
+	rule   filter.Expr   // nil: every record passes the list rule
+	exprs  []filter.Expr // where, filter
+	sort   []filter.SortItem
+	limit  int
+	offset int
+}
+
+// listSpec reads the list arguments (where, filter, orderBy, sort, limit,
+// offset) of a list of t. For a relation (back-relation) a nil rule gives a
+// nil spec (the records are left out); for a root list it is FORBIDDEN.
+func (x *exec) listSpec(t *objType, args map[string]any, relation bool) (*listSpec, error) {
+	rule, ok, err := x.ruleExpr(t.coll, opList)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if relation {
+			return nil, nil
+		}
+		return nil, forbidden(t.coll, opList)
+	}
+	s := &listSpec{t: t, rule: rule, limit: defaultLimit}
+	if err := x.readFilters(s, args); err != nil {
+		return nil, err
+	}
+	if v, ok := args["orderBy"]; ok && v != nil {
+		items, err := orderItems(t, v)
+		if err != nil {
+			return nil, err
+		}
+		s.sort = append(s.sort, items...)
+	}
+	if str, ok := args["sort"].(string); ok && strings.TrimSpace(str) != "" {
+		items, err := parseSort(str)
+		if err != nil {
+			return nil, invalidArg("sort", err)
+		}
+		s.sort = append(s.sort, items...)
+	}
+	if len(s.sort) == 0 {
+		s.sort = defaultSort(t)
+	}
+	if v, ok := args["limit"]; ok && v != nil {
+		n, _ := toInt(v)
+		if n < 0 || n > x.v.eng.limits.MaxLimit {
+			return nil, apperr.InvalidFields("invalid limit", map[string]apperr.FieldError{
+				"limit": {Code: "out_of_range", Message: fmt.Sprintf("limit must be between 0 and %d", x.v.eng.limits.MaxLimit)},
+			})
+		}
+		s.limit = n
+	}
+	if v, ok := args["offset"]; ok && v != nil {
+		n, _ := toInt(v)
+		if n < 0 {
+			return nil, apperr.InvalidFields("invalid offset", map[string]apperr.FieldError{
+				"offset": {Code: "out_of_range", Message: "offset must not be negative"},
+			})
+		}
+		s.offset = n
+	}
+	return s, nil
+}
+
+// readFilters adds the where and filter arguments to s.
+func (x *exec) readFilters(s *listSpec, args map[string]any) error {
+	if w, ok := args["where"].(map[string]any); ok && len(w) > 0 {
+		e, err := whereExpr(s.t, w)
+		if err != nil {
+			return err
+		}
+		s.exprs = append(s.exprs, e)
+	}
+	if str, ok := args["filter"].(string); ok && strings.TrimSpace(str) != "" {
+		e, err := parseFilter(str)
+		if err != nil {
+			return invalidArg("filter", err)
+		}
+		s.exprs = append(s.exprs, e)
+	}
+	return nil
+}
+
+func invalidArg(name string, err error) error {
+	msg := err.Error()
+	if e := apperr.As(err); e != nil {
+		msg = e.Message
+		if e.Code == apperr.Invalid && len(e.Fields) > 0 {
+			return e
+		}
+	}
+	return apperr.InvalidFields("invalid "+name, map[string]apperr.FieldError{name: {Code: "invalid", Message: msg}})
+}
+
+// defaultSort orders by creation (then id, which db appends).
+func defaultSort(t *objType) []filter.SortItem {
+	if f := t.coll.FieldByName("created"); f != nil {
+		return []filter.SortItem{{Ident: &filter.Ident{Parts: []string{"created"}}}}
+	}
+	return nil
+}
+
+// compileWhere compiles the rule and filters of s for the table alias.
+func (x *exec) compileWhere(s *listSpec, alias string) ([]db.Cond, error) {
+	var conds []db.Cond
+	req := x.requestInfo()
+	if s.rule != nil {
+		c, err := x.d.CompileFilter(s.t.coll, alias, s.rule, req)
+		if err != nil {
+			return nil, apperr.Wrap(err, "compile the list rule of %s", s.t.coll.Name)
+		}
+		conds = append(conds, c)
+	}
+	for _, e := range s.exprs {
+		c, err := x.d.CompileFilter(s.t.coll, alias, e, req)
+		if err != nil {
+			return nil, invalidArg("filter", err)
+		}
+		conds = append(conds, c)
+	}
+	return conds, nil
+}
+
+func (x *exec) compileOrder(s *listSpec, alias string) ([]db.Cond, error) {
+	if len(s.sort) == 0 {
+		return nil, nil
+	}
+	o, err := x.d.CompileSort(s.t.coll, alias, s.sort, x.requestInfo())
+	if err != nil {
+		return nil, invalidArg("sort", err)
+	}
+	return o, nil
+}
+
+// query compiles s into a db.Query on the alias "r".
+func (x *exec) query(s *listSpec) (*db.Query, error) {
+	where, err := x.compileWhere(s, "r")
+	if err != nil {
+		return nil, err
+	}
+	order, err := x.compileOrder(s, "r")
+	if err != nil {
+		return nil, err
+	}
+	return &db.Query{Collection: s.t.coll, Alias: "r", Where: where, OrderBy: order, Limit: s.limit, Offset: s.offset}, nil
+}
+
+// idsCond matches the records with those ids (one bound parameter).
+func idsCond(alias string, ids []string) db.Cond {
+	if len(ids) == 1 {
+		return db.Cond{SQL: `"` + alias + `"."id" = ?`, Args: []any{ids[0]}}
+	}
+	b, _ := json.Marshal(ids)
+	return db.Cond{SQL: `"` + alias + `"."id" IN (SELECT value FROM json_each(?))`, Args: []any{string(b)}}
+}
+
+// findByIDs reads the records of t with those ids that meet cond.
+func (x *exec) findByIDs(t *objType, ids []string, cond *db.Cond) ([]db.Record, error) {
+	q := &db.Query{Collection: t.coll, Alias: "r", Where: make([]db.Cond, 0, 2)}
+	q.Where = append(q.Where, idsCond("r", ids))
+	if cond != nil {
+		q.Where = append(q.Where, *cond)
+	}
+	recs, err := x.d.Find(x.dbctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s by id: %w", t.coll.Name, err)
+	}
+	return recs, nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// findPerParent runs a back-relation for many parents in one statement: the
+// records of s.t whose relation field via points at one of parents, at most
+// offset+limit per parent (ROW_NUMBER() OVER (PARTITION BY ...)); offset
+// and limit are then applied per parent in the common order.
+func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string) (map[string][]db.Record, []db.Record, error) {
+	inner, err := x.compileWhere(s, "s")
+	if err != nil {
+		return nil, nil, err
+	}
+	orderS, err := x.compileOrder(s, "s")
+	if err != nil {
+		return nil, nil, err
+	}
+	orderR, err := x.compileOrder(s, "r")
+	if err != nil {
+		return nil, nil, err
+	}
+	col := quoteIdent(via.Name)
+	table := quoteIdent(s.t.coll.Name)
+	var from, part string
+	if via.Multiple() {
+		from = table + ` AS "s", json_each("s".` + col + `) AS "j"`
+		part = `"j"."value"`
+	} else {
+		from = table + ` AS "s"`
+		part = `"s".` + col
+	}
+	var sb strings.Builder
+	var args []any
+	sb.WriteString(`"r"."id" IN (SELECT "w"."id" FROM (SELECT "s"."id" AS "id", ROW_NUMBER() OVER (PARTITION BY `)
+	sb.WriteString(part)
+	sb.WriteString(` ORDER BY `)
+	for _, o := range orderS {
+		sb.WriteString(o.SQL)
+		sb.WriteString(", ")
+		args = append(args, o.Args...)
+	}
+	sb.WriteString(`"s"."id") AS "rn" FROM `)
+	sb.WriteString(from)
+	sb.WriteString(` WHERE `)
+	sb.WriteString(part)
+	sb.WriteString(` IN (SELECT value FROM json_each(?))`)
+	pj, _ := json.Marshal(parents)
+	args = append(args, string(pj))
+	for _, c := range inner {
+		sb.WriteString(" AND (")
+		sb.WriteString(c.SQL)
+		sb.WriteString(")")
+		args = append(args, c.Args...)
+	}
+	sb.WriteString(`) AS "w" WHERE "w"."rn" <= ?)`)
+	window := s.offset + s.limit
+	args = append(args, window)
+
+	q := &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR}
+	rows, err := x.d.Find(x.dbctx, q)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the back-relation %s.%s: %w", s.t.coll.Name, via.Name, err)
+	}
+	want := make(map[string]int, len(parents))
+	for _, p := range parents {
+		want[p] = 0
+	}
+	byParent := make(map[string][]db.Record, len(parents))
+	all := rows[:0:0]
+	for _, r := range rows {
+		used := false
+		for _, p := range stringList(r[via.Name]) {
+			n, ok := want[p]
+			if !ok || n >= window {
+				continue
+			}
+			want[p] = n + 1
+			if n >= s.offset {
+				byParent[p] = append(byParent[p], r)
+				used = true
+			}
+		}
+		if used {
+			all = append(all, r)
+		}
+	}
+	return byParent, all, nil
+}
+
+// single writes `post(id)`: null when missing or not viewable.
+func (x *exec) single(t *objType, f graphql.CollectedField) bool {
+	id, _ := f.ArgumentMap(x.oc.Variables)["id"].(string)
+	cond, ok, err := x.access(t, opView)
+	if err == nil && !ok {
+		err = forbidden(t.coll, opView)
+	}
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, false, true)
+	}
+	recs, err := x.findByIDs(t, []string{id}, cond)
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, false, true)
+	}
+	if len(recs) == 0 {
+		x.buf = append(x.buf, "null"...)
+		return true
+	}
+	lv := x.load(t, f.Selections, recs[:1])
+	if !x.writeRecord(lv, recs[0]) {
+		return x.nullFor(f.Field, false, true)
+	}
+	return true
+}
+
+// list writes `posts(...)`.
+func (x *exec) list(t *objType, f graphql.CollectedField) bool {
+	spec, err := x.listSpec(t, f.ArgumentMap(x.oc.Variables), false)
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	if spec.limit == 0 {
+		x.buf = append(x.buf, '[', ']')
+		return true
+	}
+	q, err := x.query(spec)
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	rows, err := x.d.Find(x.dbctx, q)
+	if err != nil {
+		x.fail(fmt.Errorf("list %s: %w", t.coll.Name, err), f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	lv := x.load(t, f.Selections, rows)
+	return x.writeRecords(lv, rows, f.Field, true)
+}
+
+// me writes the viewer's record typed as its collection's type.
+func (x *exec) me(f graphql.CollectedField) bool {
+	v := x.viewer
+	if v == nil || v.Superuser || v.Collection == nil || v.Record == nil {
+		x.buf = append(x.buf, "null"...)
+		return true
+	}
+	t := x.v.m.byColl[v.Collection.ID]
+	if t == nil {
+		x.buf = append(x.buf, "null"...)
+		return true
+	}
+	rows := []db.Record{v.Record}
+	lv := x.load(t, f.Selections, rows)
+	if !x.writeRecord(lv, v.Record) {
+		return x.nullFor(f.Field, false, true)
+	}
+	return true
+}
+
+// aggregate writes `postsAggregate`: only what is selected is computed.
+func (x *exec) aggregate(t *objType, f graphql.CollectedField) bool {
+	args := f.ArgumentMap(x.oc.Variables)
+	rule, ok, err := x.ruleExpr(t.coll, opList)
+	if err == nil && !ok {
+		err = forbidden(t.coll, opList)
+	}
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	spec := &listSpec{t: t, rule: rule}
+	if err := x.readFilters(spec, args); err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Aggregate"})
+	type part struct {
+		cf  graphql.CollectedField
+		sub []graphql.CollectedField
+	}
+	parts := make([]part, len(fields))
+	var numbers []string
+	seen := map[string]bool{}
+	for i, cf := range fields {
+		parts[i].cf = cf
+		switch cf.Name {
+		case "sum", "avg", "min", "max":
+			parts[i].sub = graphql.CollectFields(x.oc, cf.Selections, []string{t.name + "AggregateNumbers"})
+			for _, s := range parts[i].sub {
+				if s.Name != "__typename" && !seen[s.Name] {
+					seen[s.Name] = true
+					numbers = append(numbers, s.Name)
+				}
+			}
+		}
+	}
+	where, err := x.compileWhere(spec, "r")
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	q := &db.Query{Collection: t.coll, Alias: "r", Where: where}
+	var res map[string]map[string]any
+	var count int64
+	if len(numbers) > 0 {
+		res, err = x.d.Aggregate(x.dbctx, q, numbers)
+		if err == nil {
+			n, _ := toFloat(res[""]["count"])
+			count = int64(n)
+		}
+	} else {
+		for _, p := range parts {
+			if p.cf.Name == "count" {
+				count, err = x.d.Count(x.dbctx, q)
+				break
+			}
+		}
+	}
+	if err != nil {
+		x.fail(fmt.Errorf("aggregate %s: %w", t.coll.Name, err), f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	x.buf = append(x.buf, '{')
+	for i, p := range parts {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, p.cf.Alias)
+		switch p.cf.Name {
+		case "__typename":
+			x.buf = appendString(x.buf, t.name+"Aggregate")
+		case "count":
+			x.buf = fmt.Appendf(x.buf, "%d", count)
+		case "sum", "avg", "min", "max":
+			x.buf = append(x.buf, '{')
+			for j, s := range p.sub {
+				if j > 0 {
+					x.buf = append(x.buf, ',')
+				}
+				x.buf = appendKey(x.buf, s.Alias)
+				if s.Name == "__typename" {
+					x.buf = appendString(x.buf, t.name+"AggregateNumbers")
+					continue
+				}
+				if n, ok := toFloat(res[s.Name][p.cf.Name]); ok {
+					x.buf = appendFloat(x.buf, n)
+				} else {
+					x.buf = append(x.buf, "null"...)
+				}
+			}
+			x.buf = append(x.buf, '}')
+		default:
+			x.buf = append(x.buf, "null"...)
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return true
+}
+
+// fileURL is the download URL of a stored file.
+func (x *exec) fileURL(c *db.Collection, rec db.Record, name, thumb string, download bool) string {
+	if fs := x.v.eng.cfg.Files; fs != nil {
+		return fs.URL(c, rec.ID(), name, thumb, download)
+	}
+	u := "/files/" + url.PathEscape(c.Name) + "/" + url.PathEscape(rec.ID()) + "/" + url.PathEscape(name)
+	q := url.Values{}
+	if thumb != "" {
+		q.Set("thumb", thumb)
+	}
+	if download {
+		q.Set("download", "1")
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}

@@ -1,0 +1,497 @@
+package dynschema
+
+import (
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+)
+
+// The executor works per level: for a selection over a set of records of
+// one collection it loads every relation and back-relation of the level
+// with one query for all the records, recursively, and only then writes
+// JSON. The number of SQL statements grows with the depth of the query,
+// never with the number of rows.
+
+// level is a selection over the records of one type with its relations
+// loaded.
+type level struct {
+	t      *objType
+	fields []levelField
+}
+
+type levelField struct {
+	f       graphql.CollectedField
+	plan    *fieldPlan // nil for __typename
+	args    map[string]any
+	rel     *relData
+	sub     []graphql.CollectedField // File and GeoPoint selections
+	subArgs []map[string]any         // File.url arguments
+}
+
+// relData is a relation or back-relation loaded for all the records of a
+// level.
+type relData struct {
+	byID     map[string]db.Record   // relations: related record by id
+	byParent map[string][]db.Record // back-relations: records by parent id
+	err      error
+	sub      *level
+}
+
+// load collects the selection of t and loads the relations of rows.
+func (x *exec) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
+	cf := graphql.CollectFields(x.oc, sel, t.satisfies)
+	lv := &level{t: t, fields: make([]levelField, len(cf))}
+	for i := range cf {
+		lf := &lv.fields[i]
+		lf.f = cf[i]
+		if cf[i].Name == "__typename" {
+			continue
+		}
+		p := t.fields[cf[i].Name]
+		lf.plan = p
+		if p == nil {
+			continue
+		}
+		switch p.kind {
+		case fkRel, fkRelList:
+			lf.rel = x.loadRelation(p, lf.f, rows)
+		case fkBack:
+			lf.args = lf.f.ArgumentMap(x.oc.Variables)
+			lf.rel = x.loadBack(p, lf, rows)
+		case fkFile, fkFileList:
+			lf.sub = graphql.CollectFields(x.oc, lf.f.Selections, []string{"File"})
+			lf.subArgs = make([]map[string]any, len(lf.sub))
+			for j := range lf.sub {
+				if lf.sub[j].Name == "url" {
+					lf.subArgs[j] = lf.sub[j].ArgumentMap(x.oc.Variables)
+				}
+			}
+		case fkGeo:
+			lf.sub = graphql.CollectFields(x.oc, lf.f.Selections, []string{"GeoPoint"})
+		}
+	}
+	return lv
+}
+
+// loadRelation loads the related records of all rows with one query; those
+// the viewer may not view are left out (and read as null).
+func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Record) *relData {
+	rd := &relData{}
+	var ids []string
+	seen := make(map[string]struct{}, len(rows))
+	add := func(id string) {
+		if id == "" {
+			return
+		}
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			ids = append(ids, id)
+		}
+	}
+	for _, r := range rows {
+		switch v := r[p.col].(type) {
+		case string:
+			add(v)
+		case []string:
+			for _, id := range v {
+				add(id)
+			}
+		case []any:
+			for _, id := range v {
+				s, _ := id.(string)
+				add(s)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return rd
+	}
+	cond, ok, err := x.access(p.target, opView)
+	if err != nil {
+		rd.err = err
+		return rd
+	}
+	if !ok {
+		return rd
+	}
+	recs, err := x.findByIDs(p.target, ids, cond)
+	if err != nil {
+		rd.err = err
+		return rd
+	}
+	rd.byID = make(map[string]db.Record, len(recs))
+	for _, r := range recs {
+		rd.byID[r.ID()] = r
+	}
+	if len(recs) > 0 {
+		rd.sub = x.load(p.target, f.Selections, recs)
+	}
+	return rd
+}
+
+// loadBack loads a back-relation for all rows with one query (per-parent
+// limit and offset through a window function).
+func (x *exec) loadBack(p *fieldPlan, lf *levelField, rows []db.Record) *relData {
+	rd := &relData{}
+	if len(rows) == 0 {
+		return rd
+	}
+	parents := make([]string, 0, len(rows))
+	seen := make(map[string]struct{}, len(rows))
+	for _, r := range rows {
+		id := r.ID()
+		if _, ok := seen[id]; !ok && id != "" {
+			seen[id] = struct{}{}
+			parents = append(parents, id)
+		}
+	}
+	lq, err := x.listSpec(p.target, lf.args, true)
+	if err != nil {
+		rd.err = err
+		return rd
+	}
+	if lq == nil || lq.limit == 0 {
+		return rd
+	}
+	byParent, all, err := x.findPerParent(lq, p.via, parents)
+	if err != nil {
+		rd.err = err
+		return rd
+	}
+	rd.byParent = byParent
+	if len(all) > 0 {
+		rd.sub = x.load(p.target, lf.f.Selections, all)
+	}
+	return rd
+}
+
+// writeRecord writes the selected fields of rec. It returns false when a
+// non-null field was null: then nothing is written and the caller writes
+// null for the record (the error is already recorded).
+func (x *exec) writeRecord(lv *level, rec db.Record) bool {
+	start := len(x.buf)
+	fctx := x.fctx
+	x.buf = append(x.buf, '{')
+	for i := range lv.fields {
+		lf := &lv.fields[i]
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, lf.f.Alias)
+		x.push(lf.f.Alias)
+		ok := x.writeField(lv, lf, rec)
+		x.pop()
+		x.fctx = fctx
+		if !ok {
+			x.buf = x.buf[:start]
+			return false
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return true
+}
+
+// writeRecords writes a list of records; a record that is null makes the
+// list null (items are non-null), and then the field (non-null) too.
+func (x *exec) writeRecords(lv *level, recs []db.Record, f *ast.Field, nonNull bool) bool {
+	start := len(x.buf)
+	fctx := x.fctx
+	x.buf = append(x.buf, '[')
+	for i, r := range recs {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.pushIdx(i)
+		x.withIndex(i)
+		ok := x.writeRecord(lv, r)
+		x.pop()
+		x.fctx = fctx
+		if !ok {
+			x.buf = x.buf[:start]
+			return x.nullFor(f, nonNull, true)
+		}
+	}
+	x.buf = append(x.buf, ']')
+	return true
+}
+
+func (x *exec) writeField(lv *level, lf *levelField, rec db.Record) bool {
+	p := lf.plan
+	if p == nil {
+		if lf.f.Name == "__typename" {
+			x.buf = appendString(x.buf, lv.t.name)
+			return true
+		}
+		x.buf = append(x.buf, "null"...)
+		return true
+	}
+	var val any
+	var err error
+	if x.mw {
+		val, err = x.resolve(lv.t.name, lf.f, lf.args, func() (any, error) { return x.fieldValue(lv, lf, rec) })
+	} else {
+		val, err = x.fieldValue(lv, lf, rec)
+	}
+	if err != nil {
+		x.fail(err, lf.f.Field)
+		return x.nullFor(lf.f.Field, p.nonNull, true)
+	}
+	if val == nil {
+		return x.nullFor(lf.f.Field, p.nonNull, false)
+	}
+	return x.writeValue(lv, lf, rec, val)
+}
+
+// fieldValue resolves one field of rec from the record and the loaded
+// relations.
+func (x *exec) fieldValue(lv *level, lf *levelField, rec db.Record) (any, error) {
+	p := lf.plan
+	switch p.kind {
+	case fkRel:
+		if lf.rel.err != nil {
+			return nil, lf.rel.err
+		}
+		id, _ := rec[p.col].(string)
+		if r, ok := lf.rel.byID[id]; ok {
+			return r, nil
+		}
+		return nil, nil
+	case fkRelList:
+		if lf.rel.err != nil {
+			return nil, lf.rel.err
+		}
+		ids := stringList(rec[p.col])
+		out := make([]db.Record, 0, len(ids))
+		for _, id := range ids {
+			if r, ok := lf.rel.byID[id]; ok {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	case fkBack:
+		if lf.rel.err != nil {
+			return nil, lf.rel.err
+		}
+		return lf.rel.byParent[rec.ID()], nil
+	case fkEmail:
+		v := rec[p.col]
+		if v == nil || x.emailVisible(lv.t, rec) {
+			return v, nil
+		}
+		return nil, nil
+	case fkRelID:
+		if s, ok := rec[p.col].(string); ok && s != "" {
+			return s, nil
+		}
+		return nil, nil
+	case fkRelIDList, fkStringList, fkEnumList, fkFileList:
+		return stringList(rec[p.col]), nil
+	case fkBool:
+		v := rec[p.col]
+		if v == nil && p.zeroIfNull {
+			return false, nil
+		}
+		return v, nil
+	case fkFile:
+		if s, ok := rec[p.col].(string); ok && s != "" {
+			return s, nil
+		}
+		return nil, nil
+	}
+	return rec[p.col], nil
+}
+
+// emailVisible reports whether the viewer may see the email of rec:
+// superusers, the record itself, or emailVisibility set.
+func (x *exec) emailVisible(t *objType, rec db.Record) bool {
+	if v, _ := rec["emailVisibility"].(bool); v {
+		return true
+	}
+	vw := x.viewer
+	if vw == nil {
+		return false
+	}
+	if vw.Superuser {
+		return true
+	}
+	return vw.Collection != nil && vw.Collection.ID == t.coll.ID && vw.ID() == rec.ID()
+}
+
+func stringList(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, s := range l {
+			if str, ok := s.(string); ok {
+				out = append(out, str)
+			}
+		}
+		return out
+	case string:
+		if l == "" {
+			return nil
+		}
+		return []string{l}
+	}
+	return nil
+}
+
+// writeValue writes a resolved non-nil value of a record field.
+func (x *exec) writeValue(lv *level, lf *levelField, rec db.Record, val any) bool {
+	p := lf.plan
+	f := lf.f.Field
+	switch p.kind {
+	case fkID, fkString, fkEmail, fkDateTime, fkRelID:
+		if s, ok := val.(string); ok {
+			x.buf = appendString(x.buf, s)
+		} else {
+			x.buf = appendJSON(x.buf, val)
+		}
+	case fkFloat:
+		n, ok := toFloat(val)
+		if !ok {
+			return x.badValue(lf, val)
+		}
+		x.buf = appendFloat(x.buf, n)
+	case fkInt:
+		n, ok := toFloat(val)
+		if !ok {
+			return x.badValue(lf, val)
+		}
+		x.buf = strconv.AppendInt(x.buf, int64(n), 10)
+	case fkBool:
+		b, ok := val.(bool)
+		if !ok {
+			return x.badValue(lf, val)
+		}
+		x.buf = strconv.AppendBool(x.buf, b)
+	case fkEnum:
+		s, _ := val.(string)
+		if !p.enum[s] {
+			return x.badValue(lf, val)
+		}
+		x.buf = appendString(x.buf, s)
+	case fkStringList, fkRelIDList, fkEnumList:
+		l := stringList(val)
+		x.buf = append(x.buf, '[')
+		n := 0
+		for _, s := range l {
+			if p.kind == fkEnumList && !p.enum[s] {
+				continue // a value removed from the select options
+			}
+			if n > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			x.buf = appendString(x.buf, s)
+			n++
+		}
+		x.buf = append(x.buf, ']')
+	case fkJSON:
+		x.buf = appendJSON(x.buf, val)
+	case fkGeo:
+		var gp db.GeoPoint
+		switch g := val.(type) {
+		case db.GeoPoint:
+			gp = g
+		case *db.GeoPoint:
+			gp = *g
+		case map[string]any:
+			gp.Lon, _ = toFloat(g["lon"])
+			gp.Lat, _ = toFloat(g["lat"])
+		default:
+			return x.badValue(lf, val)
+		}
+		x.writeGeo(lf, gp)
+	case fkFile:
+		s, _ := val.(string)
+		x.writeFile(lv.t.coll, lf, rec, s)
+	case fkFileList:
+		x.buf = append(x.buf, '[')
+		for i, s := range stringList(val) {
+			if i > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			x.pushIdx(i)
+			x.writeFile(lv.t.coll, lf, rec, s)
+			x.pop()
+		}
+		x.buf = append(x.buf, ']')
+	case fkRel:
+		r, ok := val.(db.Record)
+		if !ok || lf.rel.sub == nil {
+			return x.badValue(lf, val)
+		}
+		if !x.writeRecord(lf.rel.sub, r) {
+			return x.nullFor(f, p.nonNull, true)
+		}
+	case fkRelList, fkBack:
+		recs, ok := val.([]db.Record)
+		if !ok {
+			return x.badValue(lf, val)
+		}
+		if len(recs) == 0 {
+			x.buf = append(x.buf, '[', ']')
+			return true
+		}
+		return x.writeRecords(lf.rel.sub, recs, f, true)
+	default:
+		x.buf = appendJSON(x.buf, val)
+	}
+	return true
+}
+
+func (x *exec) badValue(lf *levelField, val any) bool {
+	x.fail(apperr.New(apperr.Internal, "field %s holds an unexpected %T", lf.plan.name, val), lf.f.Field)
+	return x.nullFor(lf.f.Field, lf.plan.nonNull, true)
+}
+
+func (x *exec) writeGeo(lf *levelField, gp db.GeoPoint) {
+	x.buf = append(x.buf, '{')
+	for i, s := range lf.sub {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, s.Alias)
+		switch s.Name {
+		case "lon":
+			x.buf = appendFloat(x.buf, gp.Lon)
+		case "lat":
+			x.buf = appendFloat(x.buf, gp.Lat)
+		case "__typename":
+			x.buf = appendString(x.buf, "GeoPoint")
+		default:
+			x.buf = append(x.buf, "null"...)
+		}
+	}
+	x.buf = append(x.buf, '}')
+}
+
+func (x *exec) writeFile(c *db.Collection, lf *levelField, rec db.Record, name string) {
+	x.buf = append(x.buf, '{')
+	for i, s := range lf.sub {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, s.Alias)
+		switch s.Name {
+		case "name":
+			x.buf = appendString(x.buf, name)
+		case "url":
+			a := lf.subArgs[i]
+			thumb, _ := a["thumb"].(string)
+			download, _ := a["download"].(bool)
+			x.buf = appendString(x.buf, x.fileURL(c, rec, name, thumb, download))
+		case "__typename":
+			x.buf = appendString(x.buf, "File")
+		default:
+			x.buf = append(x.buf, "null"...)
+		}
+	}
+	x.buf = append(x.buf, '}')
+}

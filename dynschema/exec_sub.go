@@ -1,0 +1,285 @@
+package dynschema
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/subscriptions"
+)
+
+// subscription is one running <name>Changed stream.
+type subscription struct {
+	v       *version
+	oc      *graphql.OperationContext
+	f       graphql.CollectedField
+	t       *objType
+	viewer  *auth.Viewer
+	id      string
+	actions map[string]bool
+	spec    *listSpec // rule (view for one id, list otherwise) and where/filter
+	memoKey string
+	sub     *subscriptions.Subscriber
+	ended   bool
+}
+
+// eventResult is the memoized outcome of one event for one (viewer,
+// arguments, selection).
+type eventResult struct {
+	skip bool
+	data []byte
+	errs gqlerror.List
+}
+
+func errorResponse(ctx context.Context, err error) *graphql.Response {
+	return &graphql.Response{Errors: gqlerror.List{present(ctx, err)}}
+}
+
+// subscribe starts a subscription: it subscribes to the hub at once (so no
+// event committed after the start is missed) and streams one response per
+// visible event. When the hub ends the subscriber with an error (the
+// collection was deleted, the client was too slow) the stream sends that
+// error and completes.
+func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) graphql.ResponseHandler {
+	fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Subscription"})
+	if len(fields) != 1 {
+		return graphql.OneShot(errorResponse(ctx, apperr.New(apperr.Invalid, "a subscription selects exactly one field")))
+	}
+	f := fields[0]
+	if f.Name == "__typename" {
+		return graphql.OneShot(&graphql.Response{Data: []byte(`{"` + f.Alias + `":"Subscription"}`)})
+	}
+	rf := v.m.subscription[f.Name]
+	if rf == nil {
+		return graphql.OneShot(errorResponse(ctx, apperr.New(apperr.Invalid, "unknown subscription %s", f.Name)))
+	}
+	x := v.newExec(ctx, oc)
+	x.reqContext = "realtime"
+	args := f.ArgumentMap(oc.Variables)
+	s := &subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer}
+	s.id, _ = args["id"].(string)
+	o := opList
+	if s.id != "" {
+		o = opView
+	}
+	rule, ok, err := x.ruleExpr(rf.t.coll, o)
+	if err == nil && !ok {
+		err = forbidden(rf.t.coll, o)
+	}
+	if err != nil {
+		return graphql.OneShot(errorResponse(ctx, err))
+	}
+	s.spec = &listSpec{t: rf.t, rule: rule}
+	if err := x.readFilters(s.spec, args); err != nil {
+		return graphql.OneShot(errorResponse(ctx, err))
+	}
+	if acts := asList(args["actions"]); len(acts) > 0 {
+		s.actions = map[string]bool{}
+		for _, a := range acts {
+			if str, ok := a.(string); ok {
+				s.actions[str] = true
+			}
+		}
+	}
+	vars, _ := json.Marshal(oc.Variables)
+	viewerKey := "anon"
+	if vw := x.viewer; vw != nil {
+		viewerKey = fmt.Sprintf("%t:%s:%s", vw.Superuser, collID(vw.Collection), vw.ID())
+	}
+	s.memoKey = strings.Join([]string{viewerKey, oc.RawQuery, oc.OperationName, string(vars)}, "\x00")
+
+	hub := v.eng.cfg.Hub
+	if hub == nil {
+		return func(ctx context.Context) *graphql.Response {
+			<-ctx.Done()
+			return nil
+		}
+	}
+	s.sub = hub.Subscribe(rf.t.coll.ID)
+	go func() {
+		<-ctx.Done()
+		s.sub.Close()
+	}()
+	return s.next
+}
+
+func collID(c *db.Collection) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+// next blocks until the next event the subscriber may see.
+func (s *subscription) next(ctx context.Context) *graphql.Response {
+	if s.ended {
+		return nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.sub.Close()
+			return nil
+		case ev, ok := <-s.sub.C:
+			if !ok {
+				s.ended = true
+				if err := s.sub.Err(); err != nil {
+					if errors.Is(err, subscriptions.ErrCollectionDeleted) {
+						err = apperr.New(apperr.NotFound, "the collection %s was deleted", s.t.coll.Name)
+					} else if apperr.As(err) == nil {
+						err = apperr.New(apperr.Conflict, "the subscription ended: %v", err)
+					}
+					return errorResponse(ctx, err)
+				}
+				return nil
+			}
+			if s.actions != nil && !s.actions[string(ev.Action)] {
+				continue
+			}
+			if s.id != "" && ev.Record.ID() != s.id {
+				continue
+			}
+			res, _ := ev.Memo(s.memoKey, func() any { return s.compute(ctx, ev) }).(*eventResult)
+			if res == nil || res.skip {
+				continue
+			}
+			return &graphql.Response{Data: res.data, Errors: res.errs}
+		}
+	}
+}
+
+// compute checks that the viewer may see the event's record and writes the
+// selection for it.
+func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *eventResult {
+	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
+	x := s.v.newExec(ctx, s.oc)
+	x.viewer = s.viewer
+	x.reqContext = "realtime"
+	rec := ev.Record
+	if rec == nil {
+		return &eventResult{skip: true}
+	}
+	visible, err := x.eventVisible(s.spec, ev)
+	if err != nil {
+		return &eventResult{errs: gqlerror.List{present(ctx, err)}, data: []byte("null")}
+	}
+	if !visible {
+		return &eventResult{skip: true}
+	}
+	f := s.f
+	x.buf = append(x.buf, '{')
+	x.buf = appendKey(x.buf, f.Alias)
+	x.push(f.Alias)
+	ok := x.rootField("Subscription", f, true, func() bool {
+		sub := graphql.CollectFields(x.oc, f.Selections, []string{s.t.name + "Change"})
+		x.buf = append(x.buf, '{')
+		for i, cf := range sub {
+			if i > 0 {
+				x.buf = append(x.buf, ',')
+			}
+			x.buf = appendKey(x.buf, cf.Alias)
+			switch cf.Name {
+			case "__typename":
+				x.buf = appendString(x.buf, s.t.name+"Change")
+			case "action":
+				x.buf = appendString(x.buf, string(ev.Action))
+			case "record":
+				x.push(cf.Alias)
+				lv := x.load(s.t, cf.Selections, []db.Record{rec})
+				ok := x.writeRecord(lv, rec)
+				x.pop()
+				if !ok {
+					return x.nullFor(f.Field, true, true)
+				}
+			default:
+				x.buf = append(x.buf, "null"...)
+			}
+		}
+		x.buf = append(x.buf, '}')
+		return true
+	})
+	x.pop()
+	out := &eventResult{errs: graphql.GetErrors(ctx)}
+	if !ok {
+		out.data = []byte("null")
+	} else {
+		x.buf = append(x.buf, '}')
+		out.data = x.buf
+	}
+	return out
+}
+
+// eventVisible evaluates the rule and the where/filter of the subscription
+// against the event's record with one SQL statement: against the committed
+// row for creates and updates, against the old values for deletes.
+func (x *exec) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, error) {
+	if spec.rule == nil && len(spec.exprs) == 0 {
+		return true, nil
+	}
+	conds, err := x.compileWhere(spec, "r")
+	if err != nil {
+		return false, err
+	}
+	if ev.Action != db.ActionDelete {
+		q := &db.Query{Collection: spec.t.coll, Alias: "r", Where: append([]db.Cond{idsCond("r", []string{ev.Record.ID()})}, conds...)}
+		recs, err := x.d.Find(x.dbctx, q)
+		return len(recs) > 0, err
+	}
+	return x.evalOnValues(spec.t.coll, ev.Record, conds)
+}
+
+// evalOnValues evaluates conds (for the alias "r") on a record that is no
+// longer stored, bound as a one-row derived table with the columns of c.
+func (x *exec) evalOnValues(c *db.Collection, rec db.Record, conds []db.Cond) (bool, error) {
+	var sb strings.Builder
+	var args []any
+	sb.WriteString(`SELECT 1 FROM (SELECT `)
+	for i, f := range c.Fields {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("? AS ")
+		sb.WriteString(quoteIdent(f.Name))
+		args = append(args, storageValue(rec[f.Name]))
+	}
+	sb.WriteString(`) AS "r" WHERE 1`)
+	for _, cd := range conds {
+		sb.WriteString(" AND (")
+		sb.WriteString(cd.SQL)
+		sb.WriteString(")")
+		args = append(args, cd.Args...)
+	}
+	rows, err := x.d.R.DB.QueryContext(x.dbctx, sb.String(), args...)
+	if err != nil {
+		return false, fmt.Errorf("evaluate the rule on a deleted %s: %w", c.Name, err)
+	}
+	defer rows.Close()
+	found := rows.Next()
+	return found, rows.Err()
+}
+
+// storageValue converts a record value to its column form.
+func storageValue(v any) any {
+	switch t := v.(type) {
+	case nil, string, float64:
+		return t
+	case bool:
+		if t {
+			return 1
+		}
+		return 0
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return string(b)
+}

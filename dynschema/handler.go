@@ -1,0 +1,225 @@
+package dynschema
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/apperr"
+)
+
+// graphqlHandler picks a transport per request like gqlgen's handler.Server
+// and runs it on the engine (the version-switching GraphExecutor).
+type graphqlHandler struct {
+	e          *Engine
+	transports []graphql.Transport
+}
+
+func (e *Engine) newHandler() *graphqlHandler {
+	h := &graphqlHandler{e: e}
+	h.transports = []graphql.Transport{
+		transport.Websocket{
+			Implementation:        gorillaWS{e: e},
+			InitFunc:              e.wsInit,
+			InitTimeout:           30 * time.Second,
+			KeepAlivePingInterval: 15 * time.Second,
+			PingPongInterval:      25 * time.Second,
+		},
+		transport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
+		transport.GET{},
+		transport.POST{},
+		transport.MultipartForm{
+			MaxUploadSize: e.limits.MaxUploadBytes,
+			MaxMemory:     8 << 20,
+		},
+	}
+	return h
+}
+
+type methodKey struct{}
+
+// requestMethod returns the HTTP method of the request that carries ctx.
+func requestMethod(ctx context.Context) string {
+	if m, ok := ctx.Value(methodKey{}).(string); ok {
+		return m
+	}
+	return "POST"
+}
+
+func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err := recoverFunc(r.Context(), rec)
+			writeError(w, http.StatusInternalServerError, present(r.Context(), err))
+		}
+	}()
+	isWS := r.Header.Get("Upgrade") != ""
+	if r.Method == http.MethodGet && !isWS && wantsHTML(r) {
+		target := "/playground"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	if !isWS && r.Body != nil && r.Body != http.NoBody {
+		max := h.e.limits.MaxBodyBytes
+		if r.ContentLength > max {
+			tooLarge(w, max)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.ContentLength < 0 && isJSON(r) {
+			// Read unknown-length JSON bodies here so an oversized one is a
+			// clean 413 rather than a transport decoding error.
+			body, err := io.ReadAll(r.Body)
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				tooLarge(w, max)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
+	r = r.WithContext(graphql.StartOperationTrace(ctx))
+	for _, t := range h.transports {
+		if t.Supports(r) {
+			t.Do(w, r, h.e)
+			return
+		}
+	}
+	w.Header().Set("Allow", "GET, POST, OPTIONS")
+	writeError(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "use GET, POST (application/json or multipart/form-data) or a WebSocket"})
+}
+
+func wantsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "text/html") && r.URL.Query().Get("query") == ""
+}
+
+func isJSON(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json"
+}
+
+func tooLarge(w http.ResponseWriter, max int64) {
+	e := apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", max)
+	writeError(w, http.StatusRequestEntityTooLarge, &gqlerror.Error{
+		Message:    e.Message,
+		Extensions: map[string]any{"code": string(e.Code)},
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(&graphql.Response{Errors: errs})
+	_, _ = w.Write(b)
+}
+
+// wsInit authenticates a WebSocket from its connection_init payload
+// ({"Authorization": "Bearer <t>"} or {"authToken": "<t>"}). A bad token
+// closes the socket with 4403.
+func (e *Engine) wsInit(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	tok := p.Authorization()
+	if tok == "" {
+		tok = p.GetString("authToken")
+	}
+	tok = strings.TrimSpace(tok)
+	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		tok = strings.TrimSpace(tok[7:])
+	}
+	if tok == "" {
+		return ctx, nil, nil
+	}
+	var err error
+	nctx := ctx
+	if e.cfg.Auth == nil {
+		err = apperr.New(apperr.Unauthenticated, "authentication is not configured")
+	} else {
+		nctx, err = e.cfg.Auth.Authenticate(ctx, tok)
+	}
+	if err != nil {
+		ctx = transport.WithWebsocketCloseCode(ctx, 4403)
+		ctx = transport.AppendCloseReason(ctx, "Forbidden")
+		if apperr.As(err) == nil {
+			err = apperr.New(apperr.Unauthenticated, "invalid or expired token")
+		}
+		return ctx, nil, err
+	}
+	return nctx, nil, nil
+}
+
+// gorillaWS adapts gorilla/websocket to gqlgen's websocket transport.
+type gorillaWS struct{ e *Engine }
+
+func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	up := websocket.Upgrader{
+		Subprotocols:    opts.Subprotocols,
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     g.checkOrigin,
+	}
+	c, err := up.Upgrade(w, r, opts.ResponseHeader)
+	if err != nil {
+		return nil, err
+	}
+	return &gorillaConn{c: c}, nil
+}
+
+// checkOrigin allows requests without Origin (non-browser clients), the
+// same host, and any origin in dev mode.
+func (g gorillaWS) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || g.e.cfg.Dev {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+type gorillaConn struct{ c *websocket.Conn }
+
+func (g *gorillaConn) Close() error { return g.c.Close() }
+
+func (g *gorillaConn) NextReader() (int, io.Reader, error) {
+	mt, rd, err := g.c.NextReader()
+	if err != nil && websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived) {
+		return mt, nil, transport.ErrWebsocketClosed
+	}
+	return mt, rd, err
+}
+
+func (g *gorillaConn) WriteJSON(v any) error { return g.c.WriteJSON(v) }
+
+func (g *gorillaConn) WriteClose(code int, msg string) error {
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	err := g.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(time.Second))
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		slog.Debug("websocket close", "err", err)
+	}
+	return nil
+}
+
+func (g *gorillaConn) Subprotocol() string                { return g.c.Subprotocol() }
+func (g *gorillaConn) SetReadLimit(limit int64)           { g.c.SetReadLimit(limit) }
+func (g *gorillaConn) SetReadDeadline(t time.Time) error { return g.c.SetReadDeadline(t) }

@@ -1,0 +1,282 @@
+package dynschema
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+)
+
+// hasUploads reports whether the input carries a file upload.
+func hasUploads(plans map[string]*inPlan, in map[string]any) bool {
+	for k, v := range in {
+		if p := plans[k]; p != nil && p.upload && v != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// createInput converts a <Type>CreateInput value into db input, saving
+// uploads first (they are deleted again if the operation rolls back).
+func (x *exec) createInput(t *objType, in map[string]any, id string) (db.RecordInput, error) {
+	out := make(db.RecordInput, len(in))
+	var fe apperr.FieldErrors
+	for _, k := range sortedKeys(in) {
+		v := in[k]
+		p := t.create[k]
+		if p == nil {
+			fe.Add(k, "unknown", "%s is not a field of %sCreateInput", k, t.name)
+			continue
+		}
+		if p.upload {
+			names, err := x.saveUploads(t, p.field, id, v, &fe)
+			if err != nil {
+				return nil, err
+			}
+			out[p.col] = names
+			continue
+		}
+		out[p.col] = inputValue(p, v)
+	}
+	if err := fe.Err("invalid input"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// updatePatch converts a <Type>UpdateInput value into a db patch.
+func (x *exec) updatePatch(t *objType, in map[string]any, id string) (db.RecordPatch, error) {
+	patch := db.RecordPatch{Set: db.RecordInput{}}
+	var fe apperr.FieldErrors
+	for _, k := range sortedKeys(in) {
+		v := in[k]
+		p := t.update[k]
+		if p == nil {
+			fe.Add(k, "unknown", "%s is not a field of %sUpdateInput", k, t.name)
+			continue
+		}
+		switch p.kind {
+		case inScalar, inPassword:
+			if p.upload {
+				names, err := x.saveUploads(t, p.field, id, v, &fe)
+				if err != nil {
+					return patch, err
+				}
+				patch.Set[p.col] = names
+				continue
+			}
+			patch.Set[p.col] = inputValue(p, v)
+		case inInc:
+			if v == nil {
+				continue
+			}
+			n, ok := toFloat(v)
+			if !ok {
+				fe.Add(k, "invalid", "%s must be a number", k)
+				continue
+			}
+			if patch.Increment == nil {
+				patch.Increment = map[string]float64{}
+			}
+			patch.Increment[p.col] += n
+		case inAppend:
+			if v == nil {
+				continue
+			}
+			var vals []string
+			if p.upload {
+				names, err := x.saveUploads(t, p.field, id, asList(v), &fe)
+				if err != nil {
+					return patch, err
+				}
+				vals = stringList(names)
+			} else {
+				vals = stringList(inputValue(p, v))
+			}
+			if patch.Append == nil {
+				patch.Append = map[string][]string{}
+			}
+			patch.Append[p.col] = append(patch.Append[p.col], vals...)
+		case inRemove:
+			if v == nil {
+				continue
+			}
+			if patch.Remove == nil {
+				patch.Remove = map[string][]string{}
+			}
+			patch.Remove[p.col] = append(patch.Remove[p.col], stringList(inputValue(p, v))...)
+		}
+	}
+	if err := fe.Err("invalid input"); err != nil {
+		return patch, err
+	}
+	return patch, nil
+}
+
+// inputValue converts a GraphQL input value to the form db.RecordInput
+// documents: strings, float64, bool, []string for multi-value fields,
+// decoded JSON, map[string]any for geo points.
+func inputValue(p *inPlan, v any) any {
+	if v == nil {
+		return nil
+	}
+	if p.field != nil {
+		switch p.field.Type {
+		case db.FieldJSON:
+			return plainJSON(v)
+		case db.FieldNumber:
+			if n, ok := toFloat(v); ok {
+				return n
+			}
+			return v
+		case db.FieldGeoPoint:
+			if m, ok := v.(map[string]any); ok {
+				out := map[string]any{}
+				for k, val := range m {
+					if n, ok := toFloat(val); ok {
+						out[k] = n
+					} else {
+						out[k] = val
+					}
+				}
+				return out
+			}
+			return v
+		}
+	}
+	switch l := v.(type) {
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, item := range l {
+			if s, ok := item.(string); ok {
+				out = append(out, s)
+			} else {
+				out = append(out, fmt.Sprint(item))
+			}
+		}
+		return out
+	case json.Number:
+		f, _ := l.Float64()
+		return f
+	case int64:
+		return float64(l)
+	case int:
+		return float64(l)
+	}
+	return v
+}
+
+// plainJSON turns json.Number values (the transports decode numbers so)
+// into float64 so that JSON fields hold plain decoded JSON.
+func plainJSON(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if f, err := t.Float64(); err == nil {
+			return f
+		}
+		return t.String()
+	case int64:
+		return float64(t)
+	case int:
+		return float64(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = plainJSON(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = plainJSON(e)
+		}
+		return out
+	}
+	return v
+}
+
+func asUpload(v any) (graphql.Upload, bool) {
+	switch u := v.(type) {
+	case graphql.Upload:
+		return u, true
+	case *graphql.Upload:
+		if u != nil {
+			return *u, true
+		}
+	}
+	return graphql.Upload{}, false
+}
+
+// saveUploads validates and stores the upload(s) of a FILE field for the
+// record id and returns the stored name (single) or names (multiple).
+func (x *exec) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr.FieldErrors) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	fs := x.v.eng.cfg.Files
+	if fs == nil {
+		return nil, apperr.New(apperr.Internal, "file storage is not configured")
+	}
+	save := func(item any) (string, bool, error) {
+		up, ok := asUpload(item)
+		if !ok {
+			fe.Add(f.Name, "invalid", "%s must be an upload", f.Name)
+			return "", false, nil
+		}
+		if f.MaxSize > 0 && up.Size > f.MaxSize {
+			fe.Add(f.Name, "too_large", "%s is larger than %d bytes", up.Filename, f.MaxSize)
+			return "", false, nil
+		}
+		if len(f.MimeTypes) > 0 {
+			mt, _, _ := mime.ParseMediaType(up.ContentType)
+			if !slices.ContainsFunc(f.MimeTypes, func(m string) bool { return strings.EqualFold(m, mt) }) {
+				fe.Add(f.Name, "invalid_mime_type", "%s has the type %q, which is not allowed", up.Filename, mt)
+				return "", false, nil
+			}
+		}
+		name, err := fs.Save(x.ctx, t.coll.ID, id, up)
+		if err != nil {
+			return "", false, fmt.Errorf("save %s: %w", up.Filename, err)
+		}
+		x.mut.created = append(x.mut.created, storedFile{t.coll.ID, id, name})
+		return name, true, nil
+	}
+	if !f.Multiple() {
+		if l, ok := v.([]any); ok && len(l) == 1 {
+			v = l[0]
+		}
+		name, ok, err := save(v)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return name, nil
+	}
+	var names []string
+	for _, item := range asList(v) {
+		name, ok, err := save(item)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}

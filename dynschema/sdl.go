@@ -1,0 +1,653 @@
+package dynschema
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+)
+
+// builtinSDL holds the types every application schema has.
+const builtinSDL = `"""An RFC 3339 date-time in UTC, such as 2024-05-01T12:00:00.000Z."""
+scalar DateTime
+"""Any JSON value."""
+scalar JSON
+"""A file of a multipart request (GraphQL multipart request spec)."""
+scalar Upload
+
+"""A geographic point."""
+type GeoPoint {
+  lon: Float!
+  lat: Float!
+}
+
+input GeoPointInput {
+  lon: Float!
+  lat: Float!
+}
+
+"""A stored file."""
+type File {
+  name: String!
+  """The download URL; thumb is a size such as 100x100, 100x100t, 100x0."""
+  url(thumb: String, download: Boolean): String!
+}
+
+"""Every record of every collection."""
+interface Record {
+  id: ID!
+}
+
+"""A record of an auth collection."""
+interface AuthRecord {
+  id: ID!
+  email: String
+  verified: Boolean!
+}
+
+enum ChangeAction {
+  CREATE
+  UPDATE
+  DELETE
+}
+
+enum OrderDirection {
+  ASC
+  DESC
+}
+
+type PageInfo {
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+  endCursor: String
+}
+
+input StringFilter {
+  eq: String
+  ne: String
+  in: [String!]
+  notIn: [String!]
+  contains: String
+  notContains: String
+  startsWith: String
+  endsWith: String
+  like: String
+  gt: String
+  gte: String
+  lt: String
+  lte: String
+  isNull: Boolean
+}
+
+input IDFilter {
+  eq: ID
+  ne: ID
+  in: [ID!]
+  notIn: [ID!]
+  isNull: Boolean
+}
+
+input FloatFilter {
+  eq: Float
+  ne: Float
+  in: [Float!]
+  notIn: [Float!]
+  gt: Float
+  gte: Float
+  lt: Float
+  lte: Float
+  isNull: Boolean
+}
+
+input IntFilter {
+  eq: Int
+  ne: Int
+  in: [Int!]
+  notIn: [Int!]
+  gt: Int
+  gte: Int
+  lt: Int
+  lte: Int
+  isNull: Boolean
+}
+
+input DateTimeFilter {
+  eq: DateTime
+  ne: DateTime
+  in: [DateTime!]
+  notIn: [DateTime!]
+  gt: DateTime
+  gte: DateTime
+  lt: DateTime
+  lte: DateTime
+  isNull: Boolean
+}
+
+input BooleanFilter {
+  eq: Boolean
+  ne: Boolean
+  isNull: Boolean
+}
+`
+
+// builtinTypeNames are taken by the built-in schema.
+var builtinTypeNames = []string{
+	"Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID",
+	"DateTime", "JSON", "Upload", "GeoPoint", "GeoPointInput", "File", "Record",
+	"AuthRecord", "ChangeAction", "OrderDirection", "PageInfo", "StringFilter",
+	"IDFilter", "FloatFilter", "IntFilter", "DateTimeFilter", "BooleanFilter",
+}
+
+// compiler builds the model and SDL of one set of collections.
+type compiler struct {
+	m      *model
+	owners map[string]string // type name -> who defined it
+	roots  map[string]map[string]string
+	errs   apperr.FieldErrors
+	types  []*objType // exposed, in order
+	sb     strings.Builder
+
+	// SDL pieces per type, appended in order at the end.
+	typeSDL  map[*objType]*strings.Builder
+	extraSDL strings.Builder
+	query    strings.Builder
+	mutation strings.Builder
+	sub      strings.Builder
+}
+
+// exposed reports whether a collection is part of the application schema.
+func exposed(c *db.Collection) bool { return !strings.HasPrefix(c.Name, "_") }
+
+// compile turns the collections into the model and SDL of the application
+// schema. Name clashes and invalid GraphQL names are apperr.Invalid with
+// per-field messages; nothing else fails.
+func compile(colls []*db.Collection) (*model, error) {
+	cp := &compiler{
+		m: &model{
+			types:        map[string]*objType{},
+			byColl:       map[string]*objType{},
+			query:        map[string]*rootField{},
+			mutation:     map[string]*rootField{},
+			subscription: map[string]*rootField{},
+		},
+		owners:  map[string]string{},
+		roots:   map[string]map[string]string{"Query": {}, "Mutation": {}, "Subscription": {}},
+		typeSDL: map[*objType]*strings.Builder{},
+	}
+	for _, n := range builtinTypeNames {
+		cp.owners[n] = "built-in"
+	}
+	cp.roots["Query"]["me"] = "built-in"
+	cp.sb.Grow(4096 + len(colls)*4096)
+
+	// Pass 1: names and types, so relations can reference any collection.
+	for _, c := range colls {
+		if !exposed(c) {
+			continue
+		}
+		n := namesFor(c.Name, c.GraphQLSingle, c.GraphQLList)
+		t := &objType{
+			name:    n.Type,
+			coll:    c,
+			n:       n,
+			fields:  map[string]*fieldPlan{},
+			isAuth:  c.IsAuth(),
+			where:   map[string]*inPlan{},
+			orderBy: map[string]*inPlan{},
+			create:  map[string]*inPlan{},
+			update:  map[string]*inPlan{},
+		}
+		t.readOnly = c.Type == db.TypeView
+		t.satisfies = []string{t.name, "Record"}
+		if t.isAuth {
+			t.satisfies = append(t.satisfies, "AuthRecord")
+		}
+		for _, name := range []string{n.Type, n.Single, n.List} {
+			if !validName(name) {
+				cp.errs.Add("name", "invalid_graphql_name", "%q is not a valid GraphQL name", name)
+			}
+		}
+		cp.claimType(c, t.name)
+		cp.m.byColl[c.ID] = t
+		cp.m.types[t.name] = t
+		cp.types = append(cp.types, t)
+	}
+	if err := cp.errs.Err("the collections do not make a valid GraphQL schema"); err != nil {
+		return nil, err
+	}
+	// Pass 2: fields, inputs and root fields.
+	for _, t := range cp.types {
+		cp.compileType(t)
+	}
+	// Pass 3: back-relations on relation targets.
+	for _, s := range cp.types {
+		for _, f := range s.coll.Fields {
+			if f.Type != db.FieldRelation || f.Hidden {
+				continue
+			}
+			target := cp.m.byColl[f.Collection]
+			if target == nil {
+				continue
+			}
+			name := s.n.List + "Via" + pascal(f.Name)
+			if _, dup := target.fields[name]; dup {
+				cp.errs.Add("name", "graphql_name_clash",
+					"the back-relation %s.%s from %s.%s clashes with another field", target.name, name, s.coll.Name, f.Name)
+				continue
+			}
+			target.fields[name] = &fieldPlan{name: name, kind: fkBack, target: s, via: f}
+			fmt.Fprintf(cp.typeSDL[target], "  %s(where: %sWhere, filter: String, orderBy: [%sOrderBy!], sort: String, limit: Int = %d, offset: Int = 0): [%s!]!\n",
+				name, s.name, s.name, defaultLimit, s.name)
+		}
+	}
+	if err := cp.errs.Err("the collections do not make a valid GraphQL schema"); err != nil {
+		return nil, err
+	}
+
+	cp.sb.WriteString(builtinSDL)
+	for _, t := range cp.types {
+		cp.sb.WriteString("\n")
+		cp.sb.WriteString(cp.typeSDL[t].String())
+		cp.sb.WriteString("}\n")
+	}
+	cp.sb.WriteString(cp.extraSDL.String())
+	cp.sb.WriteString("\ntype Query {\n")
+	cp.sb.WriteString(cp.query.String())
+	cp.sb.WriteString("  \"\"\"The signed-in record, null when anonymous.\"\"\"\n  me: AuthRecord\n}\n")
+	if cp.mutation.Len() > 0 {
+		cp.sb.WriteString("\ntype Mutation {\n")
+		cp.sb.WriteString(cp.mutation.String())
+		cp.sb.WriteString("}\n")
+	}
+	if cp.sub.Len() > 0 {
+		cp.sb.WriteString("\ntype Subscription {\n")
+		cp.sb.WriteString(cp.sub.String())
+		cp.sb.WriteString("}\n")
+	}
+	cp.m.sdl = cp.sb.String()
+	return cp.m, nil
+}
+
+func (cp *compiler) claimType(c *db.Collection, name string) {
+	owner := "collection " + c.Name
+	if prev, ok := cp.owners[name]; ok {
+		cp.errs.Add("name", "graphql_name_clash", "the GraphQL type %s of %s clashes with %s", name, owner, prev)
+		return
+	}
+	cp.owners[name] = owner
+}
+
+func (cp *compiler) claimRoot(c *db.Collection, root, name string, f *rootField) {
+	owner := "collection " + c.Name
+	if prev, ok := cp.roots[root][name]; ok {
+		cp.errs.Add("name", "graphql_name_clash", "the field %s.%s of %s clashes with %s", root, name, owner, prev)
+		return
+	}
+	if !validName(name) {
+		cp.errs.Add("name", "invalid_graphql_name", "%q is not a valid GraphQL name", name)
+	}
+	cp.roots[root][name] = owner
+	switch root {
+	case "Query":
+		cp.m.query[name] = f
+	case "Mutation":
+		cp.m.mutation[name] = f
+	default:
+		cp.m.subscription[name] = f
+	}
+}
+
+// fieldSet tracks field names of one generated type to report clashes.
+type fieldSet struct {
+	cp    *compiler
+	c     *db.Collection
+	typ   string
+	names map[string]bool
+}
+
+func (fs *fieldSet) claim(idx int, name string) bool {
+	if fs.names[name] {
+		fs.cp.errs.Add(fmt.Sprintf("fields.%d.name", idx), "graphql_name_clash",
+			"the field %s.%s of collection %s is defined twice", fs.typ, name, fs.c.Name)
+		return false
+	}
+	fs.names[name] = true
+	return true
+}
+
+func (cp *compiler) newFieldSet(c *db.Collection, typ string) *fieldSet {
+	return &fieldSet{cp: cp, c: c, typ: typ, names: map[string]bool{}}
+}
+
+// enumFor returns the enum type name for a select field whose values are all
+// valid GraphQL enum values, declaring it once; "" when String is used.
+func (cp *compiler) enumFor(t *objType, f *db.Field, declared map[string]bool) (string, map[string]bool) {
+	if len(f.Values) == 0 {
+		return "", nil
+	}
+	vals := map[string]bool{}
+	for _, v := range f.Values {
+		if !validName(v) || v == "true" || v == "false" || v == "null" || vals[v] {
+			return "", nil
+		}
+		vals[v] = true
+	}
+	name := t.name + pascal(f.Name)
+	if !declared[name] {
+		declared[name] = true
+		cp.claimType(t.coll, name)
+		fmt.Fprintf(&cp.extraSDL, "\nenum %s {\n", name)
+		for _, v := range f.Values {
+			fmt.Fprintf(&cp.extraSDL, "  %s\n", v)
+		}
+		cp.extraSDL.WriteString("}\n")
+		fmt.Fprintf(&cp.extraSDL, "\ninput %sFilter {\n  eq: %s\n  ne: %s\n  in: [%s!]\n  notIn: [%s!]\n  isNull: Boolean\n}\n",
+			name, name, name, name, name)
+		cp.claimType(t.coll, name+"Filter")
+	}
+	return name, vals
+}
+
+func nn(s string, nonNull bool) string {
+	if nonNull {
+		return s + "!"
+	}
+	return s
+}
+
+// isAuthSystem reports whether f is one of the system fields of auth
+// collections with special GraphQL treatment.
+func isAuthSystem(c *db.Collection, f *db.Field) bool {
+	if !c.IsAuth() {
+		return false
+	}
+	switch f.Name {
+	case "email", "emailVisibility", "verified", "password", "tokenKey":
+		return true
+	}
+	return false
+}
+
+func (cp *compiler) compileType(t *objType) {
+	c := t.coll
+	sdl := &strings.Builder{}
+	cp.typeSDL[t] = sdl
+	impl := "Record"
+	if t.isAuth {
+		impl = "Record & AuthRecord"
+	}
+	fmt.Fprintf(sdl, "\"\"\"A record of the collection %s.\"\"\"\ntype %s implements %s {\n", c.Name, t.name, impl)
+
+	out := cp.newFieldSet(c, t.name)
+	where := &strings.Builder{}
+	order := &strings.Builder{}
+	create := &strings.Builder{}
+	update := &strings.Builder{}
+	wfs := cp.newFieldSet(c, t.name+"Where")
+	ofs := cp.newFieldSet(c, t.name+"OrderBy")
+	cfs := cp.newFieldSet(c, t.name+"CreateInput")
+	ufs := cp.newFieldSet(c, t.name+"UpdateInput")
+	declared := map[string]bool{}
+
+	addOut := func(idx int, p *fieldPlan, typ string) {
+		if out.claim(idx, p.name) {
+			t.fields[p.name] = p
+			fmt.Fprintf(sdl, "  %s: %s\n", p.name, typ)
+		}
+	}
+	addWhere := func(idx int, name, typ string, p *inPlan) {
+		if wfs.claim(idx, name) {
+			t.where[name] = p
+			fmt.Fprintf(where, "  %s: %s\n", name, typ)
+		}
+	}
+	addOrder := func(idx int, name, typ string, p *inPlan) {
+		if ofs.claim(idx, name) {
+			t.orderBy[name] = p
+			fmt.Fprintf(order, "  %s: %s\n", name, typ)
+		}
+	}
+	addCreate := func(idx int, name, typ string, p *inPlan) {
+		if cfs.claim(idx, name) {
+			t.create[name] = p
+			fmt.Fprintf(create, "  %s: %s\n", name, typ)
+		}
+	}
+	addUpdate := func(idx int, name, typ string, p *inPlan) {
+		if ufs.claim(idx, name) {
+			t.update[name] = p
+			fmt.Fprintf(update, "  %s: %s\n", name, typ)
+		}
+	}
+
+	for idx, f := range c.Fields {
+		if !validName(f.Name) {
+			cp.errs.Add(fmt.Sprintf("fields.%d.name", idx), "invalid_graphql_name", "%q is not a valid GraphQL name", f.Name)
+			continue
+		}
+		authSys := isAuthSystem(c, f)
+		if f.Type == db.FieldPassword || (authSys && f.Name == "tokenKey") {
+			if f.Type == db.FieldPassword && !authSys && !f.System {
+				addCreate(idx, f.Name, nn("String", f.Required), &inPlan{kind: inPassword, col: f.Name, field: f})
+				addUpdate(idx, f.Name, "String", &inPlan{kind: inPassword, col: f.Name, field: f})
+			}
+			continue
+		}
+		multi := f.Multiple()
+		p := &fieldPlan{name: f.Name, col: f.Name, field: f, nonNull: f.Required}
+		var outType, inType, filterType, orderType string
+		scalarIn := &inPlan{kind: inScalar, col: f.Name, field: f, multi: multi}
+		switch f.Type {
+		case db.FieldText, db.FieldEditor, db.FieldEmail, db.FieldURL:
+			p.kind, outType, inType, filterType, orderType = fkString, "String", "String", "StringFilter", "OrderDirection"
+			if f.Name == "id" && f.System {
+				p.kind, outType, inType, filterType = fkID, "ID", "ID", "IDFilter"
+				p.nonNull = true
+			}
+			if authSys && f.Name == "email" {
+				p.kind = fkEmail
+				p.nonNull = false
+			}
+		case db.FieldNumber:
+			p.kind, outType, filterType, orderType = fkFloat, "Float", "FloatFilter", "OrderDirection"
+			if f.OnlyInt {
+				p.kind, outType, filterType = fkInt, "Int", "IntFilter"
+			}
+			inType = outType
+			if !f.Hidden {
+				t.numbers = append(t.numbers, f)
+			}
+		case db.FieldBool:
+			p.kind, outType, inType, filterType, orderType = fkBool, "Boolean", "Boolean", "BooleanFilter", "OrderDirection"
+			if authSys {
+				p.nonNull, p.zeroIfNull = true, true
+			}
+		case db.FieldDate, db.FieldAutodate:
+			p.kind, outType, inType, filterType, orderType = fkDateTime, "DateTime", "DateTime", "DateTimeFilter", "OrderDirection"
+			if f.Type == db.FieldAutodate {
+				p.nonNull = f.OnCreate
+			}
+		case db.FieldSelect:
+			enum, vals := cp.enumFor(t, f, declared)
+			if enum != "" {
+				p.kind, p.enum, outType, inType, filterType = fkEnum, vals, enum, enum, enum+"Filter"
+			} else {
+				p.kind, outType, inType, filterType = fkString, "String", "String", "StringFilter"
+			}
+			if multi {
+				if p.kind == fkEnum {
+					p.kind = fkEnumList
+				} else {
+					p.kind = fkStringList
+				}
+			} else {
+				orderType = "OrderDirection"
+			}
+		case db.FieldFile:
+			p.kind, outType, inType, filterType = fkFile, "File", "Upload", "StringFilter"
+			scalarIn.upload = true
+			if multi {
+				p.kind = fkFileList
+			} else {
+				orderType = "OrderDirection"
+			}
+		case db.FieldJSON:
+			p.kind, outType, inType = fkJSON, "JSON", "JSON"
+		case db.FieldGeoPoint:
+			p.kind, outType, inType = fkGeo, "GeoPoint", "GeoPointInput"
+		case db.FieldRelation:
+			target := cp.m.byColl[f.Collection]
+			idp := &fieldPlan{name: f.Name + "Id", col: f.Name, field: f, nonNull: f.Required, kind: fkRelID}
+			inType = "ID"
+			if multi {
+				idp.name, idp.kind, idp.nonNull = f.Name+"Ids", fkRelIDList, true
+			}
+			if !f.Hidden {
+				if target != nil {
+					rp := &fieldPlan{name: f.Name, col: f.Name, field: f, kind: fkRel, target: target}
+					if multi {
+						rp.kind, rp.nonNull = fkRelList, true
+						addOut(idx, rp, "["+target.name+"!]!")
+					} else {
+						addOut(idx, rp, target.name)
+					}
+					addWhere(idx, f.Name, target.name+"Where", &inPlan{kind: inRelation, col: f.Name, field: f, multi: multi, target: target})
+					if !multi {
+						addOrder(idx, f.Name, target.name+"OrderBy", &inPlan{kind: inRelation, col: f.Name, field: f, target: target})
+					}
+				} else {
+					addWhere(idx, f.Name, "IDFilter", scalarIn)
+				}
+				if multi {
+					addOut(idx, idp, "[ID!]!")
+				} else {
+					addOut(idx, idp, nn("ID", f.Required))
+					addOrder(idx, idp.name, "OrderDirection", scalarIn)
+				}
+			}
+			p = nil
+		default:
+			continue
+		}
+
+		if p != nil && !f.Hidden {
+			typ := outType
+			if multi {
+				typ = "[" + outType + "!]!"
+				p.nonNull = true
+			} else {
+				typ = nn(outType, p.nonNull)
+			}
+			addOut(idx, p, typ)
+			if filterType != "" {
+				addWhere(idx, f.Name, filterType, scalarIn)
+			}
+			if orderType != "" {
+				addOrder(idx, f.Name, orderType, scalarIn)
+			}
+		}
+
+		// Inputs.
+		if t.readOnly || f.Type == db.FieldAutodate {
+			continue
+		}
+		if f.System && !(authSys && f.Name != "tokenKey") && f.Name != "id" {
+			continue
+		}
+		in := inType
+		if multi {
+			in = "[" + inType + "!]"
+		}
+		required := f.Required && f.AutogeneratePattern == "" && f.Name != "id"
+		if f.Name == "id" {
+			addCreate(idx, "id", "ID", scalarIn)
+			continue
+		}
+		addCreate(idx, f.Name, nn(in, required), scalarIn)
+		addUpdate(idx, f.Name, in, scalarIn)
+		if f.Type == db.FieldNumber {
+			addUpdate(idx, f.Name+"Increment", inType, &inPlan{kind: inInc, col: f.Name, field: f})
+		}
+		if multi {
+			addUpdate(idx, f.Name+"Append", in, &inPlan{kind: inAppend, col: f.Name, field: f, multi: true, upload: scalarIn.upload})
+			rm := in
+			if f.Type == db.FieldFile {
+				rm = "[String!]"
+			}
+			addUpdate(idx, f.Name+"Remove", rm, &inPlan{kind: inRemove, col: f.Name, field: f, multi: true})
+		}
+	}
+	if t.isAuth && !t.readOnly {
+		pw := c.FieldByName("password")
+		addCreate(-1, "password", "String!", &inPlan{kind: inPassword, col: "password", field: pw})
+		addCreate(-1, "passwordConfirm", "String!", &inPlan{kind: inPassword, col: "passwordConfirm", field: pw})
+		addUpdate(-1, "password", "String", &inPlan{kind: inPassword, col: "password", field: pw})
+		addUpdate(-1, "passwordConfirm", "String", &inPlan{kind: inPassword, col: "passwordConfirm", field: pw})
+		addUpdate(-1, "oldPassword", "String", &inPlan{kind: inPassword, col: "oldPassword", field: pw})
+	}
+
+	// Derived types.
+	n := t.n
+	ex := &cp.extraSDL
+	claim := func(suffix string) string {
+		name := t.name + suffix
+		cp.claimType(c, name)
+		return name
+	}
+	fmt.Fprintf(ex, "\ninput %s {\n  _and: [%sWhere!]\n  _or: [%sWhere!]\n  _not: %sWhere\n%s}\n", claim("Where"), t.name, t.name, t.name, where.String())
+	fmt.Fprintf(ex, "\n\"\"\"One field per item.\"\"\"\ninput %s @oneOf {\n%s}\n", claim("OrderBy"), order.String())
+	fmt.Fprintf(ex, "\ntype %s {\n  count: Int!\n", claim("Aggregate"))
+	if len(t.numbers) > 0 {
+		num := t.name + "AggregateNumbers"
+		fmt.Fprintf(ex, "  sum: %s\n  avg: %s\n  min: %s\n  max: %s\n}\n\ntype %s {\n", num, num, num, num, claim("AggregateNumbers"))
+		for _, f := range t.numbers {
+			fmt.Fprintf(ex, "  %s: Float\n", f.Name)
+		}
+	}
+	ex.WriteString("}\n")
+	fmt.Fprintf(ex, "\ntype %s {\n  edges: [%sEdge!]!\n  pageInfo: PageInfo!\n  totalCount: Int!\n}\n", claim("Connection"), t.name)
+	fmt.Fprintf(ex, "\ntype %s {\n  cursor: String!\n  node: %s!\n}\n", claim("Edge"), t.name)
+
+	q := &cp.query
+	fmt.Fprintf(q, "  %s(id: ID!): %s\n", n.Single, t.name)
+	cp.claimRoot(c, "Query", n.Single, &rootField{kind: rkSingle, t: t})
+	fmt.Fprintf(q, "  %s(where: %sWhere, filter: String, orderBy: [%sOrderBy!], sort: String, limit: Int = %d, offset: Int = 0): [%s!]!\n",
+		n.List, t.name, t.name, defaultLimit, t.name)
+	cp.claimRoot(c, "Query", n.List, &rootField{kind: rkList, t: t})
+	fmt.Fprintf(q, "  %sAggregate(where: %sWhere, filter: String): %sAggregate!\n", n.List, t.name, t.name)
+	cp.claimRoot(c, "Query", n.List+"Aggregate", &rootField{kind: rkAggregate, t: t})
+	fmt.Fprintf(q, "  %sConnection(where: %sWhere, filter: String, orderBy: [%sOrderBy!], first: Int, after: String, last: Int, before: String): %sConnection!\n",
+		n.List, t.name, t.name, t.name)
+	cp.claimRoot(c, "Query", n.List+"Connection", &rootField{kind: rkConnection, t: t})
+
+	if t.readOnly {
+		return
+	}
+	fmt.Fprintf(ex, "\ninput %s {\n%s}\n", claim("CreateInput"), create.String())
+	if update.Len() == 0 {
+		update.WriteString("  _: Boolean\n")
+	}
+	fmt.Fprintf(ex, "\ninput %s {\n%s}\n", claim("UpdateInput"), update.String())
+	fmt.Fprintf(ex, "\ntype %s {\n  action: ChangeAction!\n  record: %s!\n}\n", claim("Change"), t.name)
+
+	base := upperFirst(n.Base)
+	m := &cp.mutation
+	fmt.Fprintf(m, "  create%s(input: %sCreateInput!): %s!\n", base, t.name, t.name)
+	cp.claimRoot(c, "Mutation", "create"+base, &rootField{kind: rkCreate, t: t})
+	fmt.Fprintf(m, "  update%s(id: ID!, input: %sUpdateInput!): %s!\n", base, t.name, t.name)
+	cp.claimRoot(c, "Mutation", "update"+base, &rootField{kind: rkUpdate, t: t})
+	fmt.Fprintf(m, "  \"\"\"Returns the record as it was.\"\"\"\n  delete%s(id: ID!): %s!\n", base, t.name)
+	cp.claimRoot(c, "Mutation", "delete"+base, &rootField{kind: rkDelete, t: t})
+	if t.isAuth {
+		fmt.Fprintf(ex, "\ntype %s {\n  token: String!\n  record: %s!\n}\n", claim("Auth"), t.name)
+		fmt.Fprintf(m, "  %sAuthWithPassword(identity: String!, password: String!): %sAuth!\n", n.Base, t.name)
+		cp.claimRoot(c, "Mutation", n.Base+"AuthWithPassword", &rootField{kind: rkAuthPassword, t: t})
+		fmt.Fprintf(m, "  \"\"\"A new token for the signed-in record.\"\"\"\n  %sAuthRefresh: %sAuth!\n", n.Base, t.name)
+		cp.claimRoot(c, "Mutation", n.Base+"AuthRefresh", &rootField{kind: rkAuthRefresh, t: t})
+	}
+	fmt.Fprintf(&cp.sub, "  %sChanged(id: ID, where: %sWhere, filter: String, actions: [ChangeAction!]): %sChange!\n",
+		n.Base, t.name, t.name)
+	cp.claimRoot(c, "Subscription", n.Base+"Changed", &rootField{kind: rkChanged, t: t})
+}

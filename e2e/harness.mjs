@@ -1,0 +1,183 @@
+// Test harness: builds the real monobase binary, creates a superuser with
+// the CLI, starts `monobase serve` on a free loopback port in a temporary
+// data folder, and talks to it over HTTP.
+//
+// MONOBASE_BIN=/path/to/monobase skips the build (scripts/test.sh builds once).
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const ADMIN_EMAIL = 'admin@example.com';
+export const ADMIN_PASSWORD = 'admin-password-1';
+
+let binPromise;
+
+/** Returns the path of a monobase binary, building it once per process. */
+export function monobaseBinary() {
+  if (process.env.MONOBASE_BIN) return Promise.resolve(process.env.MONOBASE_BIN);
+  binPromise ??= (async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-bin-'));
+    const bin = path.join(dir, 'monobase');
+    await run('go', ['build', '-o', bin, './cmd/monobase'], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    return bin;
+  })();
+  return binPromise;
+}
+
+/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a server in a fresh data folder with a superuser.
+ * Returns { url, graphqlUrl, adminUrl, wsUrl, adminToken, admin(), gql(), stop(), logs() }.
+ */
+export async function startServer() {
+  const bin = await monobaseBinary();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-'));
+  await run(bin, ['superuser', 'upsert', ADMIN_EMAIL, ADMIN_PASSWORD, '--dir', dir]);
+
+  let child;
+  let url;
+  let output = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    output = '';
+    child.stdout.on('data', (b) => { output += b; });
+    child.stderr.on('data', (b) => { output += b; });
+    if (await waitHealthy(url, child, 20_000)) break;
+    child.kill('SIGKILL');
+    child = undefined;
+  }
+  if (!child) throw new Error(`monobase serve did not become healthy:\n${output}`);
+
+  const server = {
+    dir,
+    url,
+    graphqlUrl: `${url}/graphql`,
+    adminUrl: `${url}/graphql/admin`,
+    wsUrl: `${url.replace(/^http/, 'ws')}/graphql`,
+    adminToken: '',
+    logs: () => output,
+    /** POSTs a GraphQL request; returns { status, body }. */
+    async post(endpoint, query, variables, token) {
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await res.text();
+      let body;
+      try { body = JSON.parse(text); } catch { body = { raw: text }; }
+      return { status: res.status, body };
+    },
+    /** Runs an admin API operation as the superuser; throws on errors. */
+    async admin(query, variables) {
+      const { status, body } = await server.post(server.adminUrl, query, variables, server.adminToken);
+      if (body.errors?.length || status >= 400) {
+        throw new Error(`admin API ${status}: ${JSON.stringify(body)}`);
+      }
+      return body.data;
+    },
+    /** Runs an application API operation; returns the whole response body. */
+    async gql(query, variables, token) {
+      return (await server.post(server.graphqlUrl, query, variables, token)).body;
+    },
+    /** Stops the server with SIGTERM (graceful) and removes the data folder. */
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+
+  const { body } = await server.post(
+    server.adminUrl,
+    'mutation($e: String!, $p: String!) { authWithPassword(email: $e, password: $p) { token } }',
+    { e: ADMIN_EMAIL, p: ADMIN_PASSWORD },
+  );
+  server.adminToken = body?.data?.authWithPassword?.token ?? '';
+  if (!server.adminToken) {
+    await server.stop();
+    throw new Error(`superuser sign-in failed: ${JSON.stringify(body)}`);
+  }
+  return server;
+}
+
+async function waitHealthy(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) return false;
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/**
+ * The collections the client tests share: public authors and posts
+ * (author relation, select, number, bool) and docs with a file field.
+ */
+export async function createFixtureCollections(server) {
+  await server.admin(`mutation {
+    createCollection(input: {
+      name: "authors", listRule: "", viewRule: "", createRule: "", updateRule: "", deleteRule: "",
+      fields: [{name: "name", type: TEXT, required: true, max: 100}]
+    }) { id }
+  }`);
+  await server.admin(`mutation {
+    createCollection(input: {
+      name: "posts", listRule: "", viewRule: "", createRule: "", updateRule: "", deleteRule: "",
+      fields: [
+        {name: "title", type: TEXT, required: true, min: 3, max: 200},
+        {name: "views", type: NUMBER, onlyInt: true, min: 0},
+        {name: "published", type: BOOL},
+        {name: "status", type: SELECT, values: ["draft", "live"], maxSelect: 1},
+        {name: "author", type: RELATION, collection: "authors", maxSelect: 1}
+      ]
+    }) { id }
+  }`);
+  await server.admin(`mutation {
+    createCollection(input: {
+      name: "docs", listRule: "", viewRule: "", createRule: "", updateRule: "", deleteRule: "",
+      fields: [
+        {name: "title", type: TEXT, required: true},
+        {name: "attachment", type: FILE, maxSelect: 1, maxSize: 1048576}
+      ]
+    }) { id }
+  }`);
+}

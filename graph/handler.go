@@ -1,0 +1,106 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/db"
+)
+
+// MaxBodyBytes is the largest request body the admin API reads.
+const MaxBodyBytes = 8 << 20
+
+// NewHandler returns the admin API's HTTP handler (POST, GET for queries,
+// OPTIONS). It expects the viewer in the request context, so serve it
+// behind a.Middleware. sdl returns the application schema as SDL for the
+// schemaSDL query (nil: empty).
+func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{db: d, auth: a, sdl: sdl}}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](256))
+	srv.Use(extension.Introspection{})
+	srv.SetErrorPresenter(apperr.Presenter)
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		return apperr.Wrap(fmt.Errorf("panic: %v", p), "internal server error")
+	})
+	srv.AroundFields(requireSuperuser)
+	return limitBody(srv, MaxBodyBytes)
+}
+
+// requireSuperuser is the one access check of the admin API: every root
+// field but authWithPassword (and introspection) needs a superuser viewer.
+// Anonymous callers get UNAUTHENTICATED, others FORBIDDEN.
+func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || (fc.Object != "Query" && fc.Object != "Mutation") {
+		return next(ctx)
+	}
+	name := fc.Field.Name
+	if strings.HasPrefix(name, "__") || (fc.Object == "Mutation" && name == "authWithPassword") {
+		return next(ctx)
+	}
+	v := auth.ViewerFrom(ctx)
+	switch {
+	case v == nil:
+		return nil, apperr.New(apperr.Unauthenticated, "sign in as a superuser to use the admin API")
+	case !v.Superuser:
+		return nil, apperr.New(apperr.Forbidden, "the admin API is for superusers only")
+	}
+	return next(ctx)
+}
+
+// limitBody refuses bodies over limit with HTTP 413 and a GraphQL-shaped
+// PAYLOAD_TOO_LARGE error.
+func limitBody(next http.Handler, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > limit {
+			writeTooLarge(w, limit)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeTooLarge(w, limit)
+				return
+			}
+			slog.WarnContext(r.Context(), "admin API: read request body", "err", err)
+			http.Error(w, "could not read request body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeTooLarge(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message":    fmt.Sprintf("request body larger than %d bytes", limit),
+		"extensions": map[string]any{"code": string(apperr.TooLarge)},
+	}}})
+}
