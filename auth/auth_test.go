@@ -376,3 +376,35 @@ func flip(s string) string {
 	}
 	return string(b)
 }
+
+func TestFileToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	fileTok, err := e.auth.IssueFileToken(e.users, e.user)
+	if err != nil {
+		t.Fatalf("issue file token: %v", err)
+	}
+	authTok, err := e.auth.IssueToken(e.users, e.user)
+	if err != nil {
+		t.Fatalf("issue token: %v", err)
+	}
+	t.Run("file token authenticates a download", func(t *testing.T) {
+		got, err := e.auth.AuthenticateFileToken(ctx, fileTok)
+		if err != nil {
+			t.Fatalf("AuthenticateFileToken: %v", err)
+		}
+		if v := auth.ViewerFrom(got); v.ID() != e.user.ID() {
+			t.Fatalf("viewer = %q, want %q", v.ID(), e.user.ID())
+		}
+	})
+	t.Run("file token is not a sign-in token", func(t *testing.T) {
+		if _, err := e.auth.Authenticate(ctx, fileTok); !apperr.Is(err, apperr.Unauthenticated) {
+			t.Fatalf("Authenticate(file token) err = %v, want UNAUTHENTICATED", err)
+		}
+	})
+	t.Run("sign-in token is not a file token", func(t *testing.T) {
+		if _, err := e.auth.AuthenticateFileToken(ctx, authTok); !apperr.Is(err, apperr.Unauthenticated) {
+			t.Fatalf("AuthenticateFileToken(auth token) err = %v, want UNAUTHENTICATED", err)
+		}
+	})
+}

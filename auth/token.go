@@ -24,8 +24,15 @@ const secretParam = "jwt_secret"
 // Service.TokenDuration says otherwise.
 const DefaultTokenDuration = 7 * 24 * time.Hour
 
-// tokenTypeAuth is the "type" claim of sign-in tokens.
-const tokenTypeAuth = "auth"
+// The "type" claims: sign-in tokens, and the short-lived file tokens that
+// ?token= carries to download protected files.
+const (
+	tokenTypeAuth = "auth"
+	tokenTypeFile = "file"
+)
+
+// FileTokenDuration is how long a file token is valid.
+const FileTokenDuration = 3 * time.Minute
 
 // errInvalidToken is the one client-facing message for every token that is
 // malformed, tampered with, expired or revoked.
@@ -110,6 +117,17 @@ func (s *Service) tokenDuration() time.Duration {
 // IssueToken returns a signed token for rec of the auth collection c. It
 // fails when c is not an auth collection or rec has no id.
 func (s *Service) IssueToken(c *db.Collection, rec db.Record) (string, error) {
+	return s.issue(c, rec, tokenTypeAuth, s.tokenDuration())
+}
+
+// IssueFileToken returns a short-lived token (FileTokenDuration) that lets
+// rec download protected files through ?token=; it is not accepted as a
+// sign-in token.
+func (s *Service) IssueFileToken(c *db.Collection, rec db.Record) (string, error) {
+	return s.issue(c, rec, tokenTypeFile, FileTokenDuration)
+}
+
+func (s *Service) issue(c *db.Collection, rec db.Record, typ string, ttl time.Duration) (string, error) {
 	if c == nil || !c.IsAuth() {
 		return "", errors.New("auth: issue token: not an auth collection")
 	}
@@ -120,9 +138,9 @@ func (s *Service) IssueToken(c *db.Collection, rec db.Record) (string, error) {
 	cl := claims{
 		RecordID:     rec.ID(),
 		CollectionID: c.ID,
-		Type:         tokenTypeAuth,
+		Type:         typ,
 		RegisteredClaims: jwt.RegisteredClaims{
-			ExpiresAt: jwt.NewNumericDate(now.Add(s.tokenDuration())),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 			IssuedAt:  jwt.NewNumericDate(now),
 		},
 	}
@@ -155,14 +173,25 @@ func StripBearer(header string) string {
 // one whose record no longer exists, is apperr.Unauthenticated; a database
 // failure is apperr.Internal.
 func (s *Service) Authenticate(ctx context.Context, token string) (context.Context, error) {
-	v, err := s.viewer(ctx, StripBearer(token))
+	v, err := s.viewer(ctx, StripBearer(token), tokenTypeAuth)
 	if err != nil {
 		return ctx, err
 	}
 	return WithViewer(ctx, v), nil
 }
 
-func (s *Service) viewer(ctx context.Context, token string) (*Viewer, error) {
+// AuthenticateFileToken validates a file token (from IssueFileToken) and
+// returns ctx carrying its viewer; errors as Authenticate. Sign-in tokens
+// are refused here, and file tokens are refused by Authenticate.
+func (s *Service) AuthenticateFileToken(ctx context.Context, token string) (context.Context, error) {
+	v, err := s.viewer(ctx, token, tokenTypeFile)
+	if err != nil {
+		return ctx, err
+	}
+	return WithViewer(ctx, v), nil
+}
+
+func (s *Service) viewer(ctx context.Context, token, wantType string) (*Viewer, error) {
 	if token == "" {
 		return nil, apperr.New(apperr.Unauthenticated, errInvalidToken)
 	}
@@ -172,7 +201,7 @@ func (s *Service) viewer(ctx context.Context, token string) (*Viewer, error) {
 	)
 	keyFunc := func(t *jwt.Token) (any, error) {
 		cl, ok := t.Claims.(*claims)
-		if !ok || cl.Type != tokenTypeAuth || cl.RecordID == "" || cl.CollectionID == "" {
+		if !ok || cl.Type != wantType || cl.RecordID == "" || cl.CollectionID == "" {
 			return nil, errors.New("unexpected claims")
 		}
 		c, err := s.db.Collection(cl.CollectionID)

@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/monobase/monobase/apperr"
@@ -408,20 +410,39 @@ func (d *DB) load(ctx context.Context) error {
 		return fmt.Errorf("load collections: %w", err)
 	}
 	defer rows.Close()
-	var list []*Collection
+	var raw [][]byte
 	for rows.Next() {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
 			return fmt.Errorf("load collections: %w", err)
 		}
-		c := new(Collection)
-		if err := json.Unmarshal(data, c); err != nil {
-			return fmt.Errorf("decode collection: %w", err)
-		}
-		list = append(list, c)
+		raw = append(raw, data)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load collections: %w", err)
+	}
+	// Decoding the definitions dominates a cold open: spread it over the
+	// cores.
+	list := make([]*Collection, len(raw))
+	errs := make([]error, len(raw))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(raw)/16))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raw); i += workers {
+				c := new(Collection)
+				if err := json.Unmarshal(raw[i], c); err != nil {
+					errs[i] = fmt.Errorf("decode collection %d: %w", i, err)
+				}
+				list[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	d.snap.Store(newSnapshot(list))
 	return nil

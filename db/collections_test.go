@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/monobase/monobase/apperr"
 )
@@ -595,6 +596,67 @@ func TestImportCollections(t *testing.T) {
 		}
 		if after := schemaState(t, d); after != before {
 			t.Fatal("schema changed")
+		}
+	})
+}
+
+func TestDefinitionRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t)
+	mustCreate(t, d, everyType("things", "users"))
+	mustCreate(t, d, &Collection{Name: "nodes", Fields: []*Field{{Name: "parent", Type: FieldRelation, Collection: "nodes"}}})
+	mustCreate(t, d, &Collection{Name: "v", Type: TypeView, ViewQuery: "SELECT id, title FROM things"})
+
+	t.Run("a collection may relate to itself", func(t *testing.T) {
+		n, _ := d.Collection("nodes")
+		if n.FieldByName("parent").Collection != n.ID {
+			t.Fatalf("parent -> %s", n.FieldByName("parent").Collection)
+		}
+	})
+	t.Run("sending a definition back unchanged changes nothing but updated", func(t *testing.T) {
+		for _, c := range d.Collections() {
+			got, err := d.UpdateCollection(ctx, c.ID, c)
+			if err != nil {
+				t.Fatalf("%s: %v", c.Name, err)
+			}
+			a, b := cloneCollection(c), cloneCollection(got)
+			a.Updated, b.Updated = time.Time{}, time.Time{}
+			if toJSON(t, a) != toJSON(t, b) {
+				t.Errorf("%s changed:\n%s\n%s", c.Name, toJSON(t, a), toJSON(t, b))
+			}
+		}
+	})
+	t.Run("an auth collection keeps its system fields when they are left out", func(t *testing.T) {
+		u, _ := d.Collection("users")
+		n := cloneCollection(u)
+		n.Fields = []*Field{u.FieldByName("name"), u.FieldByName("avatar"), {Name: "bio", Type: FieldText}}
+		got, err := d.UpdateCollection(ctx, "users", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"id", "email", "password", "tokenKey", "verified", "created", "updated", "bio"} {
+			if got.FieldByName(name) == nil {
+				t.Errorf("lost %s", name)
+			}
+		}
+	})
+	t.Run("system field options that may change do", func(t *testing.T) {
+		u, _ := d.Collection("users")
+		n := cloneCollection(u)
+		n.FieldByName("password").Min = fptr(12)
+		n.FieldByName("email").OnlyDomains = []string{"Example.com"}
+		n.FieldByName("tokenKey").Hidden = false
+		got, err := d.UpdateCollection(ctx, "users", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *got.FieldByName("password").Min != 12 || got.FieldByName("email").OnlyDomains[0] != "example.com" || !got.FieldByName("tokenKey").Hidden {
+			t.Fatalf("fields: %+v %+v %+v", got.FieldByName("password"), got.FieldByName("email"), got.FieldByName("tokenKey"))
+		}
+		n = cloneCollection(got)
+		n.FieldByName("email").Type = FieldText
+		if _, err := d.UpdateCollection(ctx, "users", n); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("type change of a system field: %v", err)
 		}
 	})
 }

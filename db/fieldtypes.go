@@ -513,14 +513,10 @@ func compilePattern(p string) (*regexp.Regexp, error) {
 }
 
 func asString(v any) (string, *apperr.FieldError) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case fmt.Stringer:
-		if reflect.TypeOf(v).Kind() == reflect.String {
-			return x.String(), nil
-		}
+	if s, ok := v.(string); ok {
+		return s, nil
 	}
+	// Named string types (e.g. a GraphQL enum value).
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
 		return rv.String(), nil
 	}
@@ -809,8 +805,6 @@ func normalizeSelect(f *Field, v any) (any, *apperr.FieldError) {
 		return nil
 	})
 }
-
-var recordIDRe = regexp.MustCompile(`^[a-z0-9]{15}$`)
 
 func normalizeRelation(f *Field, v any) (any, *apperr.FieldError) {
 	return normalizeMulti(f, v, func(s string) *apperr.FieldError {

@@ -122,6 +122,14 @@ func filterQuote(name string) string {
 	return `"` + name + `"`
 }
 
+// filterCol returns alias."name" (alias already quoted).
+func filterCol(alias, name string) string {
+	if strings.IndexByte(name, '"') >= 0 {
+		return alias + "." + filterQuote(name)
+	}
+	return alias + `."` + name + `"`
+}
+
 // compile compiles e against c aliased as alias (unquoted).
 func (fc *filterCompiler) compile(c *Collection, alias string, e filter.Expr) (Cond, error) {
 	if c == nil {
@@ -132,30 +140,33 @@ func (fc *filterCompiler) compile(c *Collection, alias string, e filter.Expr) (C
 	}
 	s := &filterScope{fc: fc, base: c, alias: filterQuote(alias)}
 	var w filterSQL
+	w.b = make([]byte, 0, 256)
 	if err := s.top(&w, e); err != nil {
 		return Cond{}, err
 	}
-	return Cond{SQL: w.b.String(), Args: w.args}, nil
+	return Cond{SQL: w.String(), Args: w.args}, nil
 }
 
 // filterSQL accumulates SQL text and its arguments in order.
 type filterSQL struct {
-	b    strings.Builder
+	b    []byte
 	args []any
 }
 
 func (w *filterSQL) s(parts ...string) *filterSQL {
 	for _, p := range parts {
-		w.b.WriteString(p)
+		w.b = append(w.b, p...)
 	}
 	return w
 }
 
 func (w *filterSQL) arg(sql string, args ...any) *filterSQL {
-	w.b.WriteString(sql)
+	w.b = append(w.b, sql...)
 	w.args = append(w.args, args...)
 	return w
 }
+
+func (w *filterSQL) String() string { return string(w.b) }
 
 // filterJoin is one LEFT JOIN of a scope.
 type filterJoin struct {
@@ -225,47 +236,43 @@ func (s *filterScope) top(w *filterSQL, e filter.Expr) error {
 	if op == filter.Or {
 		sep = " OR "
 	}
-	var outside, inside []*filterSQL
-	for _, it := range items {
-		s.used = false
-		iw := &filterSQL{}
-		if err := s.expr(iw, it); err != nil {
-			return err
-		}
-		if s.used {
-			inside = append(inside, iw)
-		} else {
-			outside = append(outside, iw)
-		}
-	}
-	n := 0
-	if len(outside)+min(len(inside), 1) > 1 {
+	// Items are written to w as they come; those that used a join move to
+	// inside, which becomes one EXISTS over the scope's joins.
+	if len(items) > 1 {
 		w.s("(")
 	}
-	for _, iw := range outside {
+	var inside filterSQL
+	n := 0
+	for _, it := range items {
+		s.used = false
+		mark := len(w.b)
 		if n > 0 {
 			w.s(sep)
 		}
-		n++
-		w.arg(iw.b.String(), iw.args...)
+		start, astart := len(w.b), len(w.args)
+		if err := s.expr(w, it); err != nil {
+			return err
+		}
+		if !s.used {
+			n++
+			continue
+		}
+		if len(inside.b) > 0 {
+			inside.s(sep)
+		}
+		inside.b = append(inside.b, w.b[start:]...)
+		inside.args = append(inside.args, w.args[astart:]...)
+		w.b, w.args = w.b[:mark], w.args[:astart]
 	}
-	if len(inside) > 0 {
+	if len(inside.b) > 0 {
 		if n > 0 {
 			w.s(sep)
 		}
-		n++
 		w.s("EXISTS (SELECT 1 ")
 		s.writeJoins(w)
-		w.s(" WHERE ")
-		for i, iw := range inside {
-			if i > 0 {
-				w.s(sep)
-			}
-			w.arg(iw.b.String(), iw.args...)
-		}
-		w.s(")")
+		w.s(" WHERE ").arg(string(inside.b), inside.args...).s(")")
 	}
-	if len(outside)+min(len(inside), 1) > 1 {
+	if len(items) > 1 {
 		w.s(")")
 	}
 	return nil
@@ -362,7 +369,7 @@ func (fc *filterCompiler) compileSort(c *Collection, alias string, items []filte
 			w.arg(v.sql, v.args...)
 		}
 		w.s(dir)
-		out = append(out, Cond{SQL: w.b.String(), Args: w.args})
+		out = append(out, Cond{SQL: w.String(), Args: w.args})
 	}
 	return out, nil
 }

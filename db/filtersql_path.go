@@ -127,7 +127,7 @@ func (s *filterScope) col(cur filterCursor, f *Field) (string, []any) {
 		if cur.shared {
 			s.used = true
 		}
-		return cur.alias + "." + filterQuote(f.Name), nil
+		return filterCol(cur.alias, f.Name), nil
 	}
 	v := s.staticConst(f, cur.static[f.Name])
 	return v.sql, v.args
@@ -205,7 +205,7 @@ func (s *filterScope) vis(w *filterSQL, c *Collection, alias string, id *filter.
 	if err := cs.top(&rw, e); err != nil {
 		return apperr.Wrap(err, "list rule of %q", c.Name)
 	}
-	w.s(" AND (").arg(rw.b.String(), rw.args...).s(")")
+	w.s(" AND (").arg(rw.String(), rw.args...).s(")")
 	return nil
 }
 
@@ -230,16 +230,16 @@ func (s *filterScope) relation(cur filterCursor, f *Field, id *filter.Ident) (fi
 			if err := s.vis(&js, t, a, id); err != nil {
 				return cur, err
 			}
-			j = s.addJoin(next.key, a, js.b.String(), js.args)
+			j = s.addJoin(next.key, a, js.String(), js.args)
 		}
 		if cur.chain != nil {
 			m := s.fc.alias("m")
 			var cs filterSQL
-			cs.s(" JOIN ", tq, " ", m, " ON ", m, `."id" = `, cur.calias, ".", filterQuote(f.Name))
+			cs.s(" JOIN ", tq, " ", m, " ON ", m, `."id" = `, filterCol(cur.calias, f.Name))
 			if err := s.vis(&cs, t, m, id); err != nil {
 				return cur, err
 			}
-			cur.chain.from.WriteString(cs.b.String())
+			cur.chain.from.WriteString(cs.String())
 			cur.chain.fargs = append(cur.chain.fargs, cs.args...)
 			next.chain, next.calias = cur.chain, m
 		}
@@ -248,14 +248,14 @@ func (s *filterScope) relation(cur filterCursor, f *Field, id *filter.Ident) (fi
 			je := s.fc.alias("j")
 			var js filterSQL
 			js.s("LEFT JOIN json_each(").arg(colSQL, colArgs...).s(") " + je)
-			s.addJoin(next.key+"#", je, js.b.String(), js.args)
+			s.addJoin(next.key+"#", je, js.String(), js.args)
 			a := s.fc.alias("j")
 			js = filterSQL{}
 			js.s("LEFT JOIN ", tq, " ", a, " ON ", a, `."id" = `, je, `."value"`)
 			if err := s.vis(&js, t, a, id); err != nil {
 				return cur, err
 			}
-			j = s.addJoin(next.key, a, js.b.String(), js.args)
+			j = s.addJoin(next.key, a, js.String(), js.args)
 		}
 		ch, me := s.chainEach(cur, f, colSQL, colArgs)
 		m := s.fc.alias("m")
@@ -264,7 +264,7 @@ func (s *filterScope) relation(cur filterCursor, f *Field, id *filter.Ident) (fi
 		if err := s.vis(&cs, t, m, id); err != nil {
 			return cur, err
 		}
-		ch.from.WriteString(cs.b.String())
+		ch.from.WriteString(cs.String())
 		ch.fargs = append(ch.fargs, cs.args...)
 		next.chain, next.calias = ch, m
 	}
@@ -283,7 +283,7 @@ func (s *filterScope) chainEach(cur filterCursor, f *Field, colSQL string, colAr
 		ch.from.WriteString("json_each(" + colSQL + ") " + me)
 		ch.fargs = append(ch.fargs, colArgs...)
 	} else {
-		ch.from.WriteString(" JOIN json_each(" + cur.calias + "." + filterQuote(f.Name) + ") " + me)
+		ch.from.WriteString(" JOIN json_each(" + filterCol(cur.calias, f.Name) + ") " + me)
 	}
 	return ch, me
 }
@@ -339,7 +339,7 @@ func (s *filterScope) backJoin(cur filterCursor, src *Collection, sf *Field, par
 		if err := s.vis(&js, src, a, id); err != nil {
 			return cur, err
 		}
-		j = s.addJoin(next.key, a, js.b.String(), js.args)
+		j = s.addJoin(next.key, a, js.String(), js.args)
 	}
 	m := s.fc.alias("m")
 	ch := cur.chain
@@ -351,7 +351,7 @@ func (s *filterScope) backJoin(cur filterCursor, src *Collection, sf *Field, par
 		if err := s.vis(&cs, src, m, id); err != nil {
 			return cur, err
 		}
-		ch.where = append(ch.where, cs.b.String())
+		ch.where = append(ch.where, cs.String())
 		ch.wargs = append(ch.wargs, cs.args...)
 	} else {
 		cs.s(" JOIN ", sq, " ", m, " ON ")
@@ -359,7 +359,7 @@ func (s *filterScope) backJoin(cur filterCursor, src *Collection, sf *Field, par
 		if err := s.vis(&cs, src, m, id); err != nil {
 			return cur, err
 		}
-		ch.from.WriteString(cs.b.String())
+		ch.from.WriteString(cs.String())
 		ch.fargs = append(ch.fargs, cs.args...)
 	}
 	s.used = true
@@ -375,7 +375,7 @@ func (s *filterScope) final(cur filterCursor, f *Field, id *filter.Ident, anyOp 
 	colSQL, _ := s.col(cur, f)
 	ccol := ""
 	if cur.chain != nil {
-		ccol = cur.calias + "." + filterQuote(f.Name)
+		ccol = filterCol(cur.calias, f.Name)
 	}
 	listy := f.Type == FieldSelect || f.Type == FieldRelation || f.Type == FieldFile
 	wrap := func(x string) string { return x }
@@ -438,7 +438,7 @@ func (s *filterScope) each(cur filterCursor, f *Field, colSQL string, colArgs []
 		a := s.fc.alias("j")
 		var js filterSQL
 		js.s("LEFT JOIN json_each(").arg(colSQL, colArgs...).s(") " + a)
-		j = s.addJoin(key, a, js.b.String(), js.args)
+		j = s.addJoin(key, a, js.String(), js.args)
 	}
 	s.used = true
 	ch, me := s.chainEach(cur, f, colSQL, colArgs)
@@ -461,7 +461,7 @@ func (s *filterScope) finalStatic(cur filterCursor, f *Field, id *filter.Ident, 
 		if !present {
 			return filterBoolConst(false), nil
 		}
-		stored := &filterValue{sql: s.alias + "." + filterQuote(f.Name), field: f, emptyArray: f.Multiple()}
+		stored := &filterValue{sql: filterCol(s.alias, f.Name), field: f, emptyArray: f.Multiple()}
 		if f.Type == FieldJSON {
 			stored.sql = "json_extract(" + stored.sql + ", '$')"
 			stored.noFallback = true
@@ -471,7 +471,7 @@ func (s *filterScope) finalStatic(cur filterCursor, f *Field, id *filter.Ident, 
 		w.s("(")
 		filterEq(&w, false, body, stored)
 		w.s(")")
-		return &filterValue{sql: w.b.String(), args: w.args, notNull: true}, nil
+		return &filterValue{sql: w.String(), args: w.args, notNull: true}, nil
 	case filter.ModLength:
 		n := len(filterStaticList(raw))
 		switch {
@@ -681,7 +681,7 @@ func (s *filterScope) jsonPath(cur filterCursor, f *Field, id *filter.Ident, res
 	p := path.String()
 	v := &filterValue{sql: wrap(colSQL), args: []any{p}, noFallback: true}
 	if cur.chain != nil {
-		cur.chain.value = wrap(cur.calias + "." + filterQuote(f.Name))
+		cur.chain.value = wrap(filterCol(cur.calias, f.Name))
 		cur.chain.vargs = []any{p}
 		v.multi = cur.chain
 	}
@@ -790,5 +790,5 @@ func (s *filterScope) call(c *filter.Call) (*filterValue, error) {
 		s(")) * pow(sin((radians(").arg(lonB.sql, lonB.args...).
 		s(") - radians(").arg(lonA.sql, lonA.args...).
 		s(")) / 2.0), 2)))))")
-	return &filterValue{sql: w.b.String(), args: w.args, noFallback: true}, nil
+	return &filterValue{sql: w.String(), args: w.args, noFallback: true}, nil
 }

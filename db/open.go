@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/uptrace/bun"
@@ -132,8 +133,11 @@ func (d *DB) close() error {
 		}
 	}
 	if d.W != nil {
-		// A checkpoint folds the WAL back into the main file.
-		_, _ = d.W.DB.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		// A checkpoint folds the WAL back into the main file; it is skipped
+		// when a transaction still holds the writer.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, _ = d.W.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		cancel()
 		if err := d.W.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer: %w", err))
 		}

@@ -34,10 +34,20 @@ func manyCollections(n, m int) []*db.Collection {
 
 func BenchmarkBuild200x20(b *testing.B) {
 	colls := manyCollections(200, 20)
-	e := &Engine{limits: Limits{}.withDefaults()}
+	e := newEngine(Config{})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := e.build(colls); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCompileOnly200x20(b *testing.B) {
+	colls := manyCollections(200, 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := compile(colls); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DB == nil {
 		return nil, fmt.Errorf("dynschema: Config.DB is required")
 	}
-	e := &Engine{cfg: cfg, limits: cfg.Limits.withDefaults(), apq: lru.New[string](1000)}
+	e := newEngine(cfg)
 	v, err := e.build(cfg.DB.Collections())
 	if err != nil {
 		return nil, fmt.Errorf("dynschema: build the application schema: %w", err)
@@ -116,6 +116,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.DB.OnRecordChange = cfg.Hub.Publish
 	}
 	return e, nil
+}
+
+func newEngine(cfg Config) *Engine {
+	return &Engine{cfg: cfg, limits: cfg.Limits.withDefaults(), apq: lru.New[string](1000)}
 }
 
 // Handler returns the /graphql handler: POST, GET, multipart uploads and

@@ -55,9 +55,6 @@ func (x *exec) listSpec(t *objType, args map[string]any, relation bool) (*listSp
 		}
 		s.sort = append(s.sort, items...)
 	}
-	if len(s.sort) == 0 {
-		s.sort = defaultSort(t)
-	}
 	if v, ok := args["limit"]; ok && v != nil {
 		n, _ := toInt(v)
 		if n < 0 || n > x.v.eng.limits.MaxLimit {
@@ -109,12 +106,17 @@ func invalidArg(name string, err error) error {
 	return apperr.InvalidFields("invalid "+name, map[string]apperr.FieldError{name: {Code: "invalid", Message: msg}})
 }
 
-// defaultSort orders by creation (then id, which db appends).
-func defaultSort(t *objType) []filter.SortItem {
-	if f := t.coll.FieldByName("created"); f != nil {
-		return []filter.SortItem{{Ident: &filter.Ident{Parts: []string{"created"}}}}
+// defaultOrder is the order of lists without orderBy or sort: creation,
+// then insertion (rowid) for tables.
+func defaultOrder(t *objType, alias string) []db.Cond {
+	var out []db.Cond
+	if t.coll.FieldByName("created") != nil {
+		out = append(out, db.Cond{SQL: `"` + alias + `"."created"`})
 	}
-	return nil
+	if t.coll.Type != db.TypeView {
+		out = append(out, db.Cond{SQL: `"` + alias + `"."rowid"`})
+	}
+	return out
 }
 
 // compileWhere compiles the rule and filters of s for the table alias.
@@ -122,9 +124,9 @@ func (x *exec) compileWhere(s *listSpec, alias string) ([]db.Cond, error) {
 	var conds []db.Cond
 	req := x.requestInfo()
 	if s.rule != nil {
-		c, err := x.d.CompileFilter(s.t.coll, alias, s.rule, req)
+		c, err := x.d.CompileRule(s.t.coll, alias, s.rule, req)
 		if err != nil {
-			return nil, apperr.Wrap(err, "compile the list rule of %s", s.t.coll.Name)
+			return nil, apperr.Wrap(err, "compile the rule of %s", s.t.coll.Name)
 		}
 		conds = append(conds, c)
 	}
@@ -140,7 +142,7 @@ func (x *exec) compileWhere(s *listSpec, alias string) ([]db.Cond, error) {
 
 func (x *exec) compileOrder(s *listSpec, alias string) ([]db.Cond, error) {
 	if len(s.sort) == 0 {
-		return nil, nil
+		return defaultOrder(s.t, alias), nil
 	}
 	o, err := x.d.CompileSort(s.t.coll, alias, s.sort, x.requestInfo())
 	if err != nil {

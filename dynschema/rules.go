@@ -108,7 +108,7 @@ func (x *exec) accessAs(c *db.Collection, o op, alias string) (*db.Cond, bool, e
 	e, ok, err := x.ruleExpr(c, o)
 	res.ok, res.err = ok, err
 	if err == nil && ok && e != nil {
-		cond, cerr := x.d.CompileFilter(c, alias, e, x.requestInfo())
+		cond, cerr := x.d.CompileRule(c, alias, e, x.requestInfo())
 		if cerr != nil {
 			res.ok, res.err = false, apperr.Wrap(cerr, "compile the %s rule of %s", opVerbs[o], c.Name)
 		} else {
@@ -135,7 +135,7 @@ func (x *exec) checkRecord(t *objType, o op, id string, body map[string]any) (bo
 	}
 	req := *x.requestInfo()
 	req.Body = body
-	cond, err := x.d.CompileFilter(t.coll, "r", e, &req)
+	cond, err := x.d.CompileRule(t.coll, "r", e, &req)
 	if err != nil {
 		return false, apperr.Wrap(err, "compile the %s rule of %s", opVerbs[o], t.coll.Name)
 	}

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { startServer } from './harness.mjs';
+import { createFixtureCollections, startServer } from './harness.mjs';
 
 const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -65,13 +65,25 @@ describe('playground in a browser', () => {
     assert.equal(await page.locator('#endpoint').inputValue(), 'admin');
     await page.evaluate((token) => {
       document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('{ collections { name } }');
-      const headers = document.querySelector('.graphiql-editor-tool .CodeMirror');
+      const headers = document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
       headers.CodeMirror.setValue(JSON.stringify({ Authorization: `Bearer ${token}` }));
     }, server.adminToken);
-    await page.locator('.graphiql-execute-button').click();
+    // GraphiQL reads the edited headers after a short debounce; run again
+    // if the first click still went out without them.
     const result = page.locator('.graphiql-response');
-    await result.getByText('"users"').waitFor({ timeout: 10_000 });
+    let text = '';
+    for (let attempt = 0; attempt < 3 && !text.includes('"users"'); attempt++) {
+      await page.waitForTimeout(500);
+      await page.locator('.graphiql-execute-button').click();
+      try {
+        await result.getByText('"users"').waitFor({ timeout: 3000 });
+      } catch {
+        // checked below
+      }
+      text = await result.innerText();
+    }
     await page.screenshot({ path: path.join(artifacts, 'playground-admin.png') });
+    assert.match(text, /"users"/, `response pane: ${text}`);
   });
 
   test('the endpoint select switches to the application API', async () => {
@@ -79,5 +91,24 @@ describe('playground in a browser', () => {
     await page.waitForURL((u) => !u.search.includes('endpoint=admin'));
     await page.locator('.graphiql-container').waitFor({ timeout: 20_000 });
     assert.equal(await page.locator('#endpoint').inputValue(), 'app');
+  });
+
+  test('a subscription runs over graphql-ws and shows the event', async () => {
+    await createFixtureCollections(server);
+    await page.reload();
+    await page.locator('.graphiql-container').waitFor({ timeout: 20_000 });
+    await page.evaluate(() => {
+      document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror
+        .setValue('subscription { postChanged { action record { title } } }');
+    });
+    await page.locator('.graphiql-execute-button').click();
+    // Let the socket connect and the subscription register.
+    await page.waitForTimeout(1000);
+    const created = await server.gql('mutation { createPost(input: {title: "From the playground test"}) { id } }');
+    assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+    const result = page.locator('.graphiql-response');
+    await result.getByText('From the playground test').waitFor({ timeout: 10_000 });
+    assert.match(await result.innerText(), /"action":\s*"CREATE"/);
+    await page.screenshot({ path: path.join(artifacts, 'playground-subscription.png') });
   });
 });

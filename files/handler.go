@@ -38,8 +38,9 @@ type TokenChecker interface {
 // fields and the viewer must pass the collection's view rule, otherwise the
 // answer is 404 whatever the reason, so existence is not revealed. With
 // ?token= the file token's viewer is used (an invalid token is 401); a
-// protected field is served only through a token, never to the viewer of
-// the Authorization header. ?thumb=WxH[t|b|f] serves a thumbnail of an
+// protected field's file is served only with a valid file token (then
+// under the view rule with the token's viewer), never to the viewer of the
+// Authorization header. ?thumb=WxH[t|b|f] serves a thumbnail of an
 // image when the size is a default one or listed in the field's thumbs
 // (otherwise the original), ?download=1 forces an attachment.
 func Handler(store *Local, d *db.DB, viewer ViewChecker, tokens TokenChecker) http.Handler {
@@ -125,7 +126,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case tokenCtx != nil:
 		viewCtx = tokenCtx
 	case field.Protected:
-		viewCtx = auth.WithViewer(ctx, nil) // only a file token may open a protected file
+		// Only a file token opens a protected file, whatever the view
+		// rule: without one, a public rule would make "protected" void.
+		notFound(w)
+		return
 	}
 	if field.Hidden && !auth.IsSuperuser(viewCtx) {
 		notFound(w)

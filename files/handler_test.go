@@ -42,7 +42,7 @@ func (rv ruleViewer) CanView(ctx context.Context, c *db.Collection, id string) (
 		if v != nil {
 			req.AuthCollection, req.Auth = v.Collection, v.Record
 		}
-		cond, err := rv.d.CompileFilter(c, "r", e, req)
+		cond, err := rv.d.CompileRule(c, "r", e, req)
 		if err != nil {
 			return false, err
 		}

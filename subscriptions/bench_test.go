@@ -1,6 +1,7 @@
 package subscriptions_test
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,19 @@ import (
 // Run with:
 //
 //	go test -run '^$' -bench . -benchmem ./subscriptions/
+//
+// Why the topic's list is a locked slice and not copy-on-write: on this
+// 2-core machine, a standalone comparison of the two (10,000 subscribers
+// with buffered channels) gave, per operation:
+//
+//	build 10,000 subscribers   locked slice  0.45 ms,   310 KB, 19 allocs
+//	                           copy-on-write 390-800 ms, 429 MB, 20,001 allocs
+//	publish to 10,000          locked slice  445-466 µs, 0 allocs
+//	                           copy-on-write 460-527 µs, 0 allocs
+//
+// The lock-free read saves nothing measurable per publish and makes
+// reaching n subscribers O(n²). The lock is held by Publish only for the
+// copy of the list (see topic), so Subscribe/Close never wait for a fan-out.
 
 func BenchmarkPublish1kSubscribers(b *testing.B)  { benchFanOut(b, 1_000) }
 func BenchmarkPublish10kSubscribers(b *testing.B) { benchFanOut(b, 10_000) }
@@ -142,19 +156,21 @@ func BenchmarkSubscribeClose(b *testing.B) {
 				time.Sleep(100 * time.Microsecond) // leave readers room: no overflow
 			}
 		})
-		var worst time.Duration
+		var took []time.Duration
 		b.ReportAllocs()
 		b.ResetTimer()
 		for b.Loop() {
 			start := time.Now()
 			h.Subscribe(posts.ID).Close()
-			worst = max(worst, time.Since(start))
+			took = append(took, time.Since(start))
 		}
 		b.StopTimer()
 		close(stop)
 		h.Close()
 		wg.Wait()
-		b.ReportMetric(float64(worst.Microseconds()), "worst-µs")
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1e3, "p99-µs")
+		b.ReportMetric(float64(took[len(took)-1].Nanoseconds())/1e3, "max-µs")
 		b.ReportMetric(float64(published.Load()), "events")
 	})
 }

@@ -389,6 +389,50 @@ func TestConcurrentChurn(t *testing.T) {
 	}
 }
 
+// TestCloseDuringFanOut closes and ends subscribers while a publish to
+// thousands of them is in flight: their channels are closed when that
+// publish ends, never sent to after, and every one ends up closed.
+func TestCloseDuringFanOut(t *testing.T) {
+	const n = 3000
+	h := subscriptions.New(subscriptions.Options{Buffer: 1024})
+	defer h.Close()
+	subs := make([]*subscriptions.Subscriber, n)
+	for i := range subs {
+		subs[i] = h.Subscribe(posts.ID)
+	}
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := range 300 {
+			h.Publish(change(posts, i))
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := w; i < n/2; i += 3 {
+				subs[i].Close()
+			}
+		})
+	}
+	wg.Wait()
+	h.EndCollection(posts.ID, subscriptions.ErrCollectionDeleted)
+	<-published
+	for i, s := range subs {
+		drainClosed(t, s)
+		want := error(nil)
+		if i >= n/2 {
+			want = subscriptions.ErrCollectionDeleted
+		}
+		if err := s.Err(); err != want && !(i >= n/2 && errors.Is(err, subscriptions.ErrSlowConsumer)) {
+			t.Fatalf("subscriber %d: Err = %v, want %v", i, err, want)
+		}
+	}
+	if got := h.SubscriberCount(posts.ID); got != 0 {
+		t.Errorf("SubscriberCount = %d, want 0", got)
+	}
+}
+
 func TestMemo(t *testing.T) {
 	t.Run("1,000 concurrent callers compute a key once", func(t *testing.T) {
 		h := subscriptions.New(subscriptions.Options{})

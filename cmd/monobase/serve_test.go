@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 func TestServe(t *testing.T) {
@@ -344,5 +346,69 @@ func TestServeRefusesABusyPort(t *testing.T) {
 	again, _ := startServer(t, c.Dir)
 	if again.Addr() == "" {
 		t.Error("no address")
+	}
+}
+
+// TestShutdownClosesWebSockets checks that a graphql-transport-ws client
+// with a running subscription gets a close frame when the server shuts down,
+// and that Close does not hang on the hijacked connection.
+func TestShutdownClosesWebSockets(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
+	srv, _ := startServer(t, dir)
+	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
+	mustGQL(t, srv.URL()+"/graphql/admin", token, `mutation {
+		createCollection(input: {name: "posts", listRule: "", viewRule: "", createRule: "",
+			fields: [{name: "title", type: TEXT}]}) { id }
+	}`, nil)
+
+	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := dialer.Dial("ws://"+srv.Addr()+"/graphql", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	send := func(v any) {
+		if err := conn.WriteJSON(v); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	send(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	var msg struct {
+		Type string `json:"type"`
+	}
+	if err := conn.ReadJSON(&msg); err != nil || msg.Type != "connection_ack" {
+		t.Fatalf("ack: %v %q", err, msg.Type)
+	}
+	send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+		"query": "subscription { postChanged { action } }"}})
+	time.Sleep(100 * time.Millisecond)
+
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+
+	// Read until the close frame; a "complete" for the subscription may come first.
+	var closeErr *websocket.CloseError
+	for {
+		_, _, err := conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &closeErr) {
+			t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		break
+	}
+	if closeErr.Code != websocket.CloseNormalClosure {
+		t.Errorf("close code = %d, want %d", closeErr.Code, websocket.CloseNormalClosure)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("close: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close hung on the WebSocket")
 	}
 }

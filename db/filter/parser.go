@@ -356,7 +356,18 @@ func (p *parser) ident(t token, sort bool) (*Ident, error) {
 // splitIdent checks an identifier's shape and splits it; on failure it
 // returns a message for the user.
 func splitIdent(text string, sort bool) (*Ident, string) {
-	bad := fmt.Sprintf("invalid identifier %q", shorten(text))
+	if isPlainWord(text) {
+		return &Ident{Parts: []string{text}}, ""
+	}
+	id, msg := splitIdentSlow(text, sort)
+	if msg == "bad" {
+		msg = fmt.Sprintf("invalid identifier %q", shorten(text))
+	}
+	return id, msg
+}
+
+func splitIdentSlow(text string, sort bool) (*Ident, string) {
+	const bad = "bad"
 	parts := strings.Split(text, ".")
 	id := &Ident{Parts: parts}
 	last := len(parts) - 1

@@ -135,6 +135,16 @@ func (s *scanner) scanString() (token, error) {
 	start := s.pos
 	quote := s.src[s.pos]
 	s.pos++
+	// fast path: no backslash before the closing quote
+	for i := s.pos; i < len(s.src); i++ {
+		if c := s.src[i]; c == quote {
+			t := token{kind: tokString, pos: start, text: s.src[s.pos:i]}
+			s.pos = i + 1
+			return t, nil
+		} else if c == '\\' {
+			break
+		}
+	}
 	var b strings.Builder
 	plain := s.pos // start of the run not yet copied into b
 	for s.pos < len(s.src) {

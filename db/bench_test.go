@@ -1,0 +1,81 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// twentyFields returns a collection definition with 20 fields of mixed
+// types; rel is a relation target (may be "").
+func twentyFields(name, rel string) *Collection {
+	c := &Collection{Name: name, ListRule: sptr("")}
+	types := []FieldType{FieldText, FieldNumber, FieldBool, FieldEmail, FieldURL, FieldDate, FieldJSON, FieldEditor, FieldGeoPoint, FieldAutodate}
+	for i := range 18 {
+		f := &Field{Name: fmt.Sprintf("f%d", i), Type: types[i%len(types)]}
+		if f.Type == FieldAutodate {
+			f.OnCreate = true
+		}
+		c.Fields = append(c.Fields, f)
+	}
+	c.Fields = append(c.Fields, &Field{Name: "status", Type: FieldSelect, Values: []string{"a", "b", "c"}, MaxSelect: 2})
+	if rel != "" {
+		c.Fields = append(c.Fields, &Field{Name: "owner", Type: FieldRelation, Collection: rel})
+	} else {
+		c.Fields = append(c.Fields, &Field{Name: "files", Type: FieldFile, MaxSelect: 3})
+	}
+	c.Indexes = []string{fmt.Sprintf("CREATE INDEX idx_%s_f0 ON %s (f0)", name, name)}
+	return c
+}
+
+// BenchmarkOpen200Collections measures a cold Open of a data folder that
+// holds 200 collections of 20 fields.
+func BenchmarkOpen200Collections(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	d, err := Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := make([]*Collection, 200)
+	for i := range cs {
+		cs[i] = twentyFields(fmt.Sprintf("c%03d", i), "users")
+	}
+	if _, err := d.ImportCollections(ctx, cs, false); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := Open(ctx, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := len(d.Collections()); n != 202 {
+			b.Fatalf("%d collections", n)
+		}
+		b.StopTimer()
+		_ = d.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkCreateCollection20Fields measures CreateCollection of a
+// 20-field collection (table, index and definition in one transaction).
+func BenchmarkCreateCollection20Fields(b *testing.B) {
+	ctx := context.Background()
+	d, err := Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	i := 0
+	for b.Loop() {
+		if _, err := d.CreateCollection(ctx, twentyFields(fmt.Sprintf("c%06d", i), "users")); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
