@@ -432,8 +432,8 @@ func (d *DB) load(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(raw); i += workers {
-				c := new(Collection)
-				if err := json.Unmarshal(raw[i], c); err != nil {
+				c, err := decodeCollection(raw[i])
+				if err != nil {
 					errs[i] = fmt.Errorf("decode collection %d: %w", i, err)
 				}
 				list[i] = c

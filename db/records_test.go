@@ -452,7 +452,7 @@ func TestConcurrentWriters(t *testing.T) {
 	d := openTest(t)
 	c := mustCreate(t, d, &Collection{Name: "hits", Fields: []*Field{{Name: "w", Type: FieldNumber}}})
 	var wg sync.WaitGroup
-	errs := make(chan error, 8*50)
+	errs := make(chan error, 8*50+1)
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
@@ -480,6 +480,17 @@ func TestConcurrentWriters(t *testing.T) {
 			}
 		}()
 	}
+	// Collection changes share the writer with the record writes.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 5 {
+			if _, err := d.CreateCollection(ctx, &Collection{Name: fmt.Sprintf("side%d", i)}); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
 	wg.Wait()
 	close(errs)
 	for err := range errs {

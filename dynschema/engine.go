@@ -93,6 +93,7 @@ type Engine struct {
 	exts    []func() graphql.HandlerExtension
 	fieldMW bool // a field interceptor is installed: run every field through it
 	seq     uint64
+	frags   fragmentCache // parsed SDL of the last build
 }
 
 // New builds the schema from cfg.DB.Collections() and hooks the engine into
@@ -154,8 +155,8 @@ func (e *Engine) AroundFields(f graphql.FieldMiddleware) error {
 
 type fieldFunc graphql.FieldMiddleware
 
-func (f fieldFunc) ExtensionName() string                        { return "FieldFunc" }
-func (f fieldFunc) Validate(graphql.ExecutableSchema) error      { return nil }
+func (f fieldFunc) ExtensionName() string                   { return "FieldFunc" }
+func (f fieldFunc) Validate(graphql.ExecutableSchema) error { return nil }
 func (f fieldFunc) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	return f(ctx, next)
 }
@@ -192,10 +193,11 @@ func (e *Engine) build(colls []*db.Collection) (*version, error) {
 // buildLocked compiles the collections into a new version with its own
 // executor and query cache.
 func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
-	m, s, err := loadSchema(colls)
+	m, s, cache, err := loadSchemaCached(colls, e.frags)
 	if err != nil {
 		return nil, err
 	}
+	e.frags = cache
 	e.seq++
 	v := &version{eng: e, m: m, schema: s, colls: colls, seq: e.seq, fieldMW: e.fieldMW}
 	ex := executor.New(v)

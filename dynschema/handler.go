@@ -220,6 +220,6 @@ func (g *gorillaConn) WriteClose(code int, msg string) error {
 	return nil
 }
 
-func (g *gorillaConn) Subprotocol() string                { return g.c.Subprotocol() }
-func (g *gorillaConn) SetReadLimit(limit int64)           { g.c.SetReadLimit(limit) }
+func (g *gorillaConn) Subprotocol() string               { return g.c.Subprotocol() }
+func (g *gorillaConn) SetReadLimit(limit int64)          { g.c.SetReadLimit(limit) }
 func (g *gorillaConn) SetReadDeadline(t time.Time) error { return g.c.SetReadDeadline(t) }

@@ -9,26 +9,26 @@ import (
 type fieldKind uint8
 
 const (
-	fkID       fieldKind = iota // string
-	fkString                    // string
-	fkEmail                     // string, shown per emailVisibility
-	fkDateTime                  // string (RFC 3339)
-	fkFloat                     // float64
-	fkInt                       // float64 written as an integer
-	fkBool                      // bool
-	fkEnum                      // string, one of enum
-	fkStringList                // []string (multi select without enum)
-	fkEnumList                  // []string of enum values
-	fkJSON                      // any
-	fkGeo                       // db.GeoPoint
-	fkFile                      // string (file name)
-	fkFileList                  // []string
-	fkRelID                     // string (relation id)
-	fkRelIDList                 // []string
-	fkRel                       // the related record
-	fkRelList                   // the related records
-	fkBack                      // back-relation: records of another collection pointing here
-	fkTypename                  // __typename (not stored in fields)
+	fkID         fieldKind = iota // string
+	fkString                      // string
+	fkEmail                       // string, shown per emailVisibility
+	fkDateTime                    // string (RFC 3339)
+	fkFloat                       // float64
+	fkInt                         // float64 written as an integer
+	fkBool                        // bool
+	fkEnum                        // string, one of enum
+	fkStringList                  // []string (multi select without enum)
+	fkEnumList                    // []string of enum values
+	fkJSON                        // any
+	fkGeo                         // db.GeoPoint
+	fkFile                        // string (file name)
+	fkFileList                    // []string
+	fkRelID                       // string (relation id)
+	fkRelIDList                   // []string
+	fkRel                         // the related record
+	fkRelList                     // the related records
+	fkBack                        // back-relation: records of another collection pointing here
+	fkTypename                    // __typename (not stored in fields)
 )
 
 // fieldPlan is one output field of a record type.
@@ -117,4 +117,6 @@ type model struct {
 	mutation     map[string]*rootField
 	subscription map[string]*rootField
 	sdl          string
+	fragments    []string // the SDL of each collection type and its derived types
+	roots        string   // the SDL of Query, Mutation and Subscription
 }

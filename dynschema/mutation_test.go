@@ -70,8 +70,8 @@ func TestUploads(t *testing.T) {
 		map[string]string{"0": "cover!", "1": "one", "2": "two"}).ok(t)
 	var out struct {
 		CreatePost struct {
-			ID    string
-			Cover struct{ Name, URL string }
+			ID          string
+			Cover       struct{ Name, URL string }
 			Attachments []struct{ Name string }
 		}
 	}

@@ -151,7 +151,7 @@ type compiler struct {
 
 	// SDL pieces per type, appended in order at the end.
 	typeSDL  map[*objType]*strings.Builder
-	extraSDL strings.Builder
+	extraSDL map[*objType]*strings.Builder
 	query    strings.Builder
 	mutation strings.Builder
 	sub      strings.Builder
@@ -174,7 +174,8 @@ func compile(colls []*db.Collection) (*model, error) {
 		},
 		owners:  map[string]string{},
 		roots:   map[string]map[string]string{"Query": {}, "Mutation": {}, "Subscription": {}},
-		typeSDL: map[*objType]*strings.Builder{},
+		typeSDL:  map[*objType]*strings.Builder{},
+		extraSDL: map[*objType]*strings.Builder{},
 	}
 	for _, n := range builtinTypeNames {
 		cp.owners[n] = "built-in"
@@ -192,12 +193,7 @@ func compile(colls []*db.Collection) (*model, error) {
 			name:    n.Type,
 			coll:    c,
 			n:       n,
-			fields:  map[string]*fieldPlan{},
 			isAuth:  c.IsAuth(),
-			where:   map[string]*inPlan{},
-			orderBy: map[string]*inPlan{},
-			create:  map[string]*inPlan{},
-			update:  map[string]*inPlan{},
 		}
 		t.readOnly = c.Type == db.TypeView
 		t.satisfies = []string{t.name, "Record"}
@@ -247,12 +243,20 @@ func compile(colls []*db.Collection) (*model, error) {
 	}
 
 	cp.sb.WriteString(builtinSDL)
+	cp.m.fragments = make([]string, 0, len(cp.types))
 	for _, t := range cp.types {
-		cp.sb.WriteString("\n")
-		cp.sb.WriteString(cp.typeSDL[t].String())
-		cp.sb.WriteString("}\n")
+		var fb strings.Builder
+		ts, ex := cp.typeSDL[t], cp.extraSDL[t]
+		fb.Grow(ts.Len() + ex.Len() + 4)
+		fb.WriteString("\n")
+		fb.WriteString(ts.String())
+		fb.WriteString("}\n")
+		fb.WriteString(ex.String())
+		frag := fb.String()
+		cp.m.fragments = append(cp.m.fragments, frag)
+		cp.sb.WriteString(frag)
 	}
-	cp.sb.WriteString(cp.extraSDL.String())
+	rootStart := cp.sb.Len()
 	cp.sb.WriteString("\ntype Query {\n")
 	cp.sb.WriteString(cp.query.String())
 	cp.sb.WriteString("  \"\"\"The signed-in record, null when anonymous.\"\"\"\n  me: AuthRecord\n}\n")
@@ -267,6 +271,7 @@ func compile(colls []*db.Collection) (*model, error) {
 		cp.sb.WriteString("}\n")
 	}
 	cp.m.sdl = cp.sb.String()
+	cp.m.roots = cp.m.sdl[rootStart:]
 	return cp.m, nil
 }
 
@@ -299,26 +304,25 @@ func (cp *compiler) claimRoot(c *db.Collection, root, name string, f *rootField)
 	}
 }
 
-// fieldSet tracks field names of one generated type to report clashes.
+// fieldSet reports field name clashes within the generated types of one
+// collection.
 type fieldSet struct {
-	cp    *compiler
-	c     *db.Collection
-	typ   string
-	names map[string]bool
+	cp *compiler
+	c  *db.Collection
 }
 
-func (fs *fieldSet) claim(idx int, name string) bool {
-	if fs.names[name] {
-		fs.cp.errs.Add(fmt.Sprintf("fields.%d.name", idx), "graphql_name_clash",
-			"the field %s.%s of collection %s is defined twice", fs.typ, name, fs.c.Name)
+// claim reports whether name is free on the type; a clash is recorded.
+func (fs *fieldSet) claim(idx int, typ, name string, taken bool) bool {
+	if taken {
+		key := "name"
+		if idx >= 0 {
+			key = fmt.Sprintf("fields.%d.name", idx)
+		}
+		fs.cp.errs.Add(key, "graphql_name_clash",
+			"the field %s.%s of collection %s is defined twice", typ, name, fs.c.Name)
 		return false
 	}
-	fs.names[name] = true
 	return true
-}
-
-func (cp *compiler) newFieldSet(c *db.Collection, typ string) *fieldSet {
-	return &fieldSet{cp: cp, c: c, typ: typ, names: map[string]bool{}}
 }
 
 // enumFor returns the enum type name for a select field whose values are all
@@ -338,16 +342,36 @@ func (cp *compiler) enumFor(t *objType, f *db.Field, declared map[string]bool) (
 	if !declared[name] {
 		declared[name] = true
 		cp.claimType(t.coll, name)
-		fmt.Fprintf(&cp.extraSDL, "\nenum %s {\n", name)
+		ex := cp.extra(t)
+		fmt.Fprintf(ex, "\nenum %s {\n", name)
 		for _, v := range f.Values {
-			fmt.Fprintf(&cp.extraSDL, "  %s\n", v)
+			ex.WriteString("  " + v + "\n")
 		}
-		cp.extraSDL.WriteString("}\n")
-		fmt.Fprintf(&cp.extraSDL, "\ninput %sFilter {\n  eq: %s\n  ne: %s\n  in: [%s!]\n  notIn: [%s!]\n  isNull: Boolean\n}\n",
+		ex.WriteString("}\n")
+		fmt.Fprintf(ex, "\ninput %sFilter {\n  eq: %s\n  ne: %s\n  in: [%s!]\n  notIn: [%s!]\n  isNull: Boolean\n}\n",
 			name, name, name, name, name)
 		cp.claimType(t.coll, name+"Filter")
 	}
 	return name, vals
+}
+
+// extra returns the builder of the derived types of t.
+func (cp *compiler) extra(t *objType) *strings.Builder {
+	b := cp.extraSDL[t]
+	if b == nil {
+		b = &strings.Builder{}
+		cp.extraSDL[t] = b
+	}
+	return b
+}
+
+// line writes one field line "  name: type".
+func line(b *strings.Builder, name, typ string) {
+	b.WriteString("  ")
+	b.WriteString(name)
+	b.WriteString(": ")
+	b.WriteString(typ)
+	b.WriteString("\n")
 }
 
 func nn(s string, nonNull bool) string {
@@ -378,49 +402,41 @@ func (cp *compiler) compileType(t *objType) {
 	if t.isAuth {
 		impl = "Record & AuthRecord"
 	}
-	fmt.Fprintf(sdl, "\"\"\"A record of the collection %s.\"\"\"\ntype %s implements %s {\n", c.Name, t.name, impl)
+	sdl.WriteString(`"""A record of the collection ` + c.Name + ".\"\"\"\ntype " + t.name + " implements " + impl + " {\n")
 
-	out := cp.newFieldSet(c, t.name)
-	where := &strings.Builder{}
-	order := &strings.Builder{}
-	create := &strings.Builder{}
-	update := &strings.Builder{}
-	wfs := cp.newFieldSet(c, t.name+"Where")
-	ofs := cp.newFieldSet(c, t.name+"OrderBy")
-	cfs := cp.newFieldSet(c, t.name+"CreateInput")
-	ufs := cp.newFieldSet(c, t.name+"UpdateInput")
+	n := len(c.Fields)
+	sdl.Grow(96 + 40*n)
+	where, order, create, update := &strings.Builder{}, &strings.Builder{}, &strings.Builder{}, &strings.Builder{}
+	where.Grow(32 * n)
+	order.Grow(32 * n)
+	create.Grow(32 * n)
+	update.Grow(48 * n)
 	declared := map[string]bool{}
+	fs := &fieldSet{cp: cp, c: c}
+	t.fields = make(map[string]*fieldPlan, n+4)
+	t.where = make(map[string]*inPlan, n)
+	t.orderBy = make(map[string]*inPlan, n)
+	t.create = make(map[string]*inPlan, n)
+	t.update = make(map[string]*inPlan, n+4)
 
 	addOut := func(idx int, p *fieldPlan, typ string) {
-		if out.claim(idx, p.name) {
+		if fs.claim(idx, t.name, p.name, t.fields[p.name] != nil) {
 			t.fields[p.name] = p
-			fmt.Fprintf(sdl, "  %s: %s\n", p.name, typ)
+			line(sdl, p.name, typ)
 		}
 	}
-	addWhere := func(idx int, name, typ string, p *inPlan) {
-		if wfs.claim(idx, name) {
-			t.where[name] = p
-			fmt.Fprintf(where, "  %s: %s\n", name, typ)
+	addIn := func(m map[string]*inPlan, b *strings.Builder, typeName string) func(idx int, name, typ string, p *inPlan) {
+		return func(idx int, name, typ string, p *inPlan) {
+			if fs.claim(idx, typeName, name, m[name] != nil) {
+				m[name] = p
+				line(b, name, typ)
+			}
 		}
 	}
-	addOrder := func(idx int, name, typ string, p *inPlan) {
-		if ofs.claim(idx, name) {
-			t.orderBy[name] = p
-			fmt.Fprintf(order, "  %s: %s\n", name, typ)
-		}
-	}
-	addCreate := func(idx int, name, typ string, p *inPlan) {
-		if cfs.claim(idx, name) {
-			t.create[name] = p
-			fmt.Fprintf(create, "  %s: %s\n", name, typ)
-		}
-	}
-	addUpdate := func(idx int, name, typ string, p *inPlan) {
-		if ufs.claim(idx, name) {
-			t.update[name] = p
-			fmt.Fprintf(update, "  %s: %s\n", name, typ)
-		}
-	}
+	addWhere := addIn(t.where, where, t.name+"Where")
+	addOrder := addIn(t.orderBy, order, t.name+"OrderBy")
+	addCreate := addIn(t.create, create, t.name+"CreateInput")
+	addUpdate := addIn(t.update, update, t.name+"UpdateInput")
 
 	for idx, f := range c.Fields {
 		if !validName(f.Name) {
@@ -590,7 +606,7 @@ func (cp *compiler) compileType(t *objType) {
 
 	// Derived types.
 	n := t.n
-	ex := &cp.extraSDL
+	ex := cp.extra(t)
 	claim := func(suffix string) string {
 		name := t.name + suffix
 		cp.claimType(c, name)

@@ -36,7 +36,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 )
 
@@ -250,8 +249,8 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	fmt.Fprintf(out, "load generator: GOMAXPROCS=%d, %s per run (+%s warm-up), same machine as the server\n\n",
 		runtime.GOMAXPROCS(0), cfg.duration, cfg.warmup)
 
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tclients\trequests\treq/s\tp50\tp99\terrors\t")
+	const row = "%-8s %7v %9v %9v %10v %10v %7v\n"
+	fmt.Fprintf(out, row, "scenario", "clients", "requests", "req/s", "p50", "p99", "errors")
 	for _, sc := range cfg.scenarios {
 		for _, n := range cfg.clients {
 			if ctx.Err() != nil {
@@ -261,14 +260,13 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 				measure(ctx, c, sc, n, cfg.warmup, cfg.maxRequests, data)
 			}
 			r := measure(ctx, c, sc, n, cfg.duration, cfg.maxRequests, data)
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t\n", sc, n, r.count, r.rps, fmtDur(r.p50), fmtDur(r.p99), r.errors)
-			_ = tw.Flush()
+			fmt.Fprintf(out, row, sc, n, r.count, fmt.Sprintf("%.0f", r.rps), fmtDur(r.p50), fmtDur(r.p99), r.errors)
 			if r.firstErr != nil {
 				fmt.Fprintf(out, "  first error: %v\n", r.firstErr)
 			}
 		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func fmtDur(d time.Duration) string {

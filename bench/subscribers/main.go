@@ -230,6 +230,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 		}
 	}
 
+	st.measuring.Store(true)
 	sampler := startRSSSampler(ctx, cfg.pid)
 	sendStart := time.Now()
 	sent, sendErrs := w.sendEvents(ctx, cfg, st)
@@ -315,6 +316,7 @@ func waitDeliveries(ctx context.Context, st *stats, expected int64, settle time.
 // stats is what all clients record into.
 type stats struct {
 	lat       histogram
+	measuring atomic.Bool  // the measured writes have started
 	delivered atomic.Int64 // measured events received (matched or pending)
 	unmatched atomic.Int64 // received ids that no write of ours produced
 	sent      sync.Map     // record id -> time.Time the write was sent
@@ -335,8 +337,11 @@ func newStats() *stats { return &stats{failures: make(map[string]int)} }
 
 // received records the delivery of record id at recv.
 func (s *stats) received(id string, recv time.Time) {
+	if !s.measuring.Load() {
+		return // a warm-up event whose write may not have answered yet
+	}
 	if _, ok := s.warm.Load(id); ok {
-		return
+		return // a late warm-up event (every warm-up write has answered)
 	}
 	s.delivered.Add(1)
 	if t, ok := s.sent.Load(id); ok {

@@ -134,6 +134,8 @@ func TestAlreadyExists(t *testing.T) {
 
 func TestReceivedBeforeTheWriteAnswered(t *testing.T) {
 	st := newStats()
+	st.received("warm00000000001", timeAt(-1)) // during warm-up: not counted
+	st.measuring.Store(true)
 	st.warm.Store("warm00000000001", struct{}{})
 	t0 := timeAt(0)
 	st.sent.Store("known0000000001", t0)

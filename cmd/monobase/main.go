@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -90,6 +91,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err
 		}
+		// Every package logs through slog's default logger: give it the
+		// server's handler (text on stderr, debug level in --dev).
+		slog.SetDefault(c.logger())
 		return c.RunUntil(ctx, m.Started)
 	case "superuser":
 		c := &SuperuserCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}

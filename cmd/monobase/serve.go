@@ -60,6 +60,8 @@ type ServeCommand struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	timings []any // start-up stage durations, logged in --dev
 }
 
 // NewServeCommand returns a command with the defaults, writing its banner
@@ -137,6 +139,7 @@ func (c *ServeCommand) RunUntil(ctx context.Context, started func(*ServeCommand)
 func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	log := c.logger()
 	c.shutdown, c.cancelShutdown = context.WithCancel(context.Background())
+	start := time.Now()
 
 	d, err := db.Open(ctx, c.Dir)
 	if err != nil {
@@ -148,6 +151,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 			_ = d.Close()
 		}
 	}()
+	c.timings = append(c.timings, "db", time.Since(start).Round(time.Microsecond))
 
 	handler, err := c.buildHandler(ctx, d)
 	if err != nil {
@@ -173,16 +177,21 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	c.served = make(chan error, 1)
 	go func() { c.served <- c.srv.Serve(ln) }()
 
+	c.timings = append(c.timings, "total", time.Since(start).Round(time.Microsecond))
+	log.Debug("started", c.timings...)
 	c.printBanner(ctx)
 	return nil
 }
 
 // buildHandler wires the services of d into the HTTP handler tree.
 func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler, error) {
+	t0 := time.Now()
 	authSvc, err := auth.New(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("start auth: %w", err)
 	}
+	c.timings = append(c.timings, "auth", time.Since(t0).Round(time.Microsecond))
+	t0 = time.Now()
 	c.hub = subscriptions.New(subscriptions.Options{})
 	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev})
@@ -190,6 +199,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
+	c.timings = append(c.timings, "schema", time.Since(t0).Round(time.Microsecond))
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
@@ -278,7 +288,7 @@ func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
 		defer c.websockets.Add(-1)
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
-		stop := func() bool { return false }
+		stop := context.AfterFunc(c.shutdown, cancel)
 		defer stop()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

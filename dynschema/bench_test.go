@@ -1,0 +1,102 @@
+package dynschema
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/monobase/monobase/db"
+)
+
+// manyCollections returns n collections of m fields of mixed types, each
+// relating to the previous one.
+func manyCollections(n, m int) []*db.Collection {
+	out := make([]*db.Collection, 0, n)
+	types := []db.FieldType{db.FieldText, db.FieldNumber, db.FieldBool, db.FieldDate, db.FieldSelect, db.FieldJSON, db.FieldEmail}
+	for i := 0; i < n; i++ {
+		var fs []*db.Field
+		for j := 0; j < m; j++ {
+			f := &db.Field{Name: fmt.Sprintf("field%d", j), Type: types[j%len(types)]}
+			if f.Type == db.FieldSelect {
+				f.Values = []string{"a", "b", "c"}
+				f.MaxSelect = 1
+			}
+			if j == m-1 && i > 0 {
+				f.Type = db.FieldRelation
+				f.Collection = fmt.Sprintf("c%d", i-1)
+				f.MaxSelect = 1
+			}
+			fs = append(fs, f)
+		}
+		out = append(out, coll(fmt.Sprintf("c%d", i), fmt.Sprintf("things%d", i), db.TypeBase, fs...))
+	}
+	return out
+}
+
+func BenchmarkBuild200x20(b *testing.B) {
+	colls := manyCollections(200, 20)
+	e := newEngine(Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.build(colls); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCompileOnly200x20(b *testing.B) {
+	colls := manyCollections(200, 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := compile(colls); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchHandler serves requests in-process (no network) through the auth
+// middleware and the engine's handler.
+func benchRequest(b *testing.B, h http.Handler, body string) {
+	req := httptest.NewRequest("POST", "/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 200 || strings.Contains(w.Body.String(), `"errors"`) {
+		b.Fatalf("status %d: %s", w.Code, w.Body.String())
+	}
+}
+
+func benchEnv(b *testing.B) (*env, http.Handler) {
+	en := newEnv(b)
+	en.blog()
+	var users []db.Record
+	for i := 0; i < 10; i++ {
+		u := en.insert("users", db.RecordInput{"email": fmt.Sprintf("u%d@example.com", i), "password": "password123", "passwordConfirm": "password123", "name": fmt.Sprintf("user %d", i)})
+		users = append(users, u)
+	}
+	for i := 0; i < 200; i++ {
+		en.insert("posts", db.RecordInput{"title": fmt.Sprintf("post %d", i), "views": float64(i), "author": users[i%10].ID()})
+	}
+	return en, en.auth.Middleware(en.e.Handler())
+}
+
+func BenchmarkQueryByID(b *testing.B) {
+	en, h := benchEnv(b)
+	p := en.insert("posts", db.RecordInput{"title": "the one"})
+	body := fmt.Sprintf(`{"query":"query($id: ID!) { post(id: $id) { id title } }","variables":{"id":%q}}`, p.ID())
+	b.ReportAllocs()
+	for b.Loop() {
+		benchRequest(b, h, body)
+	}
+}
+
+func BenchmarkList50WithAuthor(b *testing.B) {
+	_, h := benchEnv(b)
+	body := `{"query":"{ posts(limit: 50) { id title views author { id name } } }"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		benchRequest(b, h, body)
+	}
+}
