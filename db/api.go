@@ -260,6 +260,16 @@ func (d *DB) CompileFilter(c *Collection, alias string, e filter.Expr, req *Requ
 	return d.compileFilter(c, alias, e, req)
 }
 
+// CompileRule compiles an access rule (a collection's list/view/create/
+// update/delete/auth/manage rule, written by a superuser) like CompileFilter
+// but trusted: hidden fields, @request.*, @collection.* and relations to any
+// collection may be used whoever the viewer is. Client-supplied filters and
+// sorts go through CompileFilter and CompileSort, which refuse those to
+// non-superusers and apply related collections' list rules.
+func (d *DB) CompileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
+	return d.compileRule(c, alias, e, req)
+}
+
 // CompileSort compiles sort items into ORDER BY terms for c aliased as alias.
 func (d *DB) CompileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
 	return d.compileSort(c, alias, items, req)

@@ -58,12 +58,7 @@ const filterDateLayout = "2006-01-02T15:04:05.000Z"
 // filterMaxRelDepth is how many relation hops one path may take.
 const filterMaxRelDepth = 6
 
-// CompileRule compiles a rule (a collection's list/view/create/update/
-// delete/auth/manage rule, written by a superuser) like CompileFilter but
-// trusted: hidden fields, @request.*, @collection.* and every relation may be
-// used whoever the viewer is. Client-supplied filters must go through
-// CompileFilter instead.
-func (d *DB) CompileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
+func (d *DB) compileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, true)
 	return fc.compile(c, alias, e)
 }

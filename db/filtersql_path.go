@@ -636,8 +636,25 @@ func filterExtract(v any, keys []string) (any, bool) {
 			}
 			v = x
 			i--
-		default:
+		case nil, bool, float64, int64, int:
 			return nil, false
+		default:
+			// other values (GeoPoint, typed lists and maps): through JSON
+			b, err := json.Marshal(m)
+			if err != nil {
+				return nil, false
+			}
+			var x any
+			if json.Unmarshal(b, &x) != nil {
+				return nil, false
+			}
+			if _, ok := x.(map[string]any); !ok {
+				if _, ok := x.([]any); !ok {
+					return nil, false
+				}
+			}
+			v = x
+			i--
 		}
 	}
 	return v, true

@@ -28,7 +28,7 @@ func fsqlRule(s string) *string { return &s }
 type fsqlFixture struct {
 	d                                *DB
 	users, teams, tags, posts, notes *Collection
-	members, comments                *Collection
+	members, comments, reviews       *Collection
 	u1, u2, u3                       Record
 }
 
@@ -87,6 +87,11 @@ func fsqlOpen(t testing.TB) *fsqlFixture {
 		{Name: "body", Type: FieldText},
 		{Name: "mentions", Type: FieldRelation, Collection: "posts", MaxSelect: 5},
 	}})
+	// reviews are visible when their post is published (a rule with a path).
+	fx.reviews = create(&Collection{Name: "reviews", ListRule: fsqlRule("post.status = 'published'"), Fields: []*Field{
+		{Name: "post", Type: FieldRelation, Collection: "posts", MaxSelect: 1},
+		{Name: "body", Type: FieldText},
+	}})
 	// members is superusers-only (nil list rule): usable in rules only.
 	fx.members = create(&Collection{Name: "members", Fields: []*Field{
 		{Name: "user", Type: FieldRelation, Collection: "users", MaxSelect: 1},
@@ -140,6 +145,8 @@ func fsqlOpen(t testing.TB) *fsqlFixture {
 	ins(fx.comments, RecordInput{"id": fsqlID("c1"), "post": fsqlID("p1"), "body": "nice", "mentions": []string{fsqlID("p2"), fsqlID("p3")}})
 	ins(fx.comments, RecordInput{"id": fsqlID("c2"), "post": fsqlID("p1"), "body": "meh"})
 	ins(fx.comments, RecordInput{"id": fsqlID("c3"), "post": fsqlID("p2"), "body": "nice", "mentions": []string{fsqlID("p3")}})
+	ins(fx.reviews, RecordInput{"id": fsqlID("r1"), "post": fsqlID("p1"), "body": "good"})
+	ins(fx.reviews, RecordInput{"id": fsqlID("r2"), "post": fsqlID("p2"), "body": "bad"})
 	ins(fx.members, RecordInput{"id": fsqlID("m1"), "user": fsqlID("u1"), "team": fsqlID("t1"), "role": "owner"})
 	ins(fx.members, RecordInput{"id": fsqlID("m2"), "user": fsqlID("u2"), "team": fsqlID("t1"), "role": "guest"})
 	ins(fx.notes, RecordInput{"id": fsqlID("n1"), "owner": fsqlID("u1"), "text": "alice on p1", "post": fsqlID("p1")})
@@ -329,6 +336,11 @@ func TestCompileFilterMatches(t *testing.T) {
 		{name: "superuser sees hidden email", coll: fx.users, filter: "email = 'bob@example.com'", req: super, want: "u2"},
 		{name: "back relation obeys list rule", coll: fx.posts, filter: "notes_via_post.text ?~ 'on'", req: fx.auth(fx.u2), want: "p2"},
 		{name: "superuser hidden field", filter: "secret = 's1'", req: super, want: "p1"},
+		{name: "related list rule with a path: visible", filter: "reviews_via_post.body ?= 'good'", req: fx.auth(fx.u2), want: "p1"},
+		{name: "related list rule with a path: hidden", filter: "reviews_via_post.body ?= 'bad'", req: fx.auth(fx.u2), want: ""},
+		{name: "related list rule with a path: superuser", filter: "reviews_via_post.body ?= 'bad'", req: super, want: "p2"},
+		{name: "related list rule: all visible reviews", filter: "reviews_via_post.body = 'good'", req: nil, want: "p1"},
+		{name: "body geopoint path", filter: "@request.body.location.lat > 50 && views = 0", req: &RequestInfo{Body: map[string]any{"location": GeoPoint{Lon: 1, Lat: 51}}}, rule: true, want: "p2"},
 
 		// empty and trivial
 		{name: "empty filter is true", filter: "", want: "p1 p2 p3 p4"},
@@ -412,7 +424,6 @@ func TestCompileFilterErrors(t *testing.T) {
 		})
 	}
 }
-
 
 // fsqlQuery runs a compiled condition and returns short ids.
 func (fx *fsqlFixture) query(t testing.TB, c *Collection, cond Cond) []string {

@@ -117,6 +117,6 @@ type model struct {
 	mutation     map[string]*rootField
 	subscription map[string]*rootField
 	sdl          string
-	fragments    []string // the SDL of each collection type and its derived types
-	roots        string   // the SDL of Query, Mutation and Subscription
+	fragments    []string // per collection: its types and root fields (as root type extensions), parsed and cached
+	roots        string   // the root types without the collections' fields
 }

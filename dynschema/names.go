@@ -1,7 +1,6 @@
 package dynschema
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -17,12 +16,22 @@ type collNames struct {
 	Base string
 }
 
-var gqlNameRe = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
-
-// validName reports whether s is a valid GraphQL name that does not start
-// with the reserved "__".
+// validName reports whether s is a valid GraphQL name (/[_A-Za-z][_0-9A-Za-z]*/)
+// that does not start with the reserved "__".
 func validName(s string) bool {
-	return gqlNameRe.MatchString(s) && !strings.HasPrefix(s, "__")
+	if s == "" || strings.HasPrefix(s, "__") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // namesFor derives the GraphQL names of a collection from its name and its

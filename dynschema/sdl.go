@@ -172,8 +172,8 @@ func compile(colls []*db.Collection) (*model, error) {
 			mutation:     map[string]*rootField{},
 			subscription: map[string]*rootField{},
 		},
-		owners:  map[string]string{},
-		roots:   map[string]map[string]string{"Query": {}, "Mutation": {}, "Subscription": {}},
+		owners:   map[string]string{},
+		roots:    map[string]map[string]string{"Query": {}, "Mutation": {}, "Subscription": {}},
 		typeSDL:  map[*objType]*strings.Builder{},
 		extraSDL: map[*objType]*strings.Builder{},
 	}
@@ -182,6 +182,9 @@ func compile(colls []*db.Collection) (*model, error) {
 	}
 	cp.roots["Query"]["me"] = "built-in"
 	cp.sb.Grow(4096 + len(colls)*4096)
+	cp.query.Grow(len(colls) * 700)
+	cp.mutation.Grow(len(colls) * 300)
+	cp.sub.Grow(len(colls) * 150)
 
 	// Pass 1: names and types, so relations can reference any collection.
 	for _, c := range colls {
@@ -190,10 +193,10 @@ func compile(colls []*db.Collection) (*model, error) {
 		}
 		n := namesFor(c.Name, c.GraphQLSingle, c.GraphQLList)
 		t := &objType{
-			name:    n.Type,
-			coll:    c,
-			n:       n,
-			isAuth:  c.IsAuth(),
+			name:   n.Type,
+			coll:   c,
+			n:      n,
+			isAuth: c.IsAuth(),
 		}
 		t.readOnly = c.Type == db.TypeView
 		t.satisfies = []string{t.name, "Record"}
@@ -214,8 +217,13 @@ func compile(colls []*db.Collection) (*model, error) {
 		return nil, err
 	}
 	// Pass 2: fields, inputs and root fields.
-	for _, t := range cp.types {
+	type span struct{ q, m, s [2]int }
+	spans := make([]span, len(cp.types))
+	for i, t := range cp.types {
+		sp := &spans[i]
+		sp.q[0], sp.m[0], sp.s[0] = cp.query.Len(), cp.mutation.Len(), cp.sub.Len()
 		cp.compileType(t)
+		sp.q[1], sp.m[1], sp.s[1] = cp.query.Len(), cp.mutation.Len(), cp.sub.Len()
 	}
 	// Pass 3: back-relations on relation targets.
 	for _, s := range cp.types {
@@ -244,19 +252,40 @@ func compile(colls []*db.Collection) (*model, error) {
 
 	cp.sb.WriteString(builtinSDL)
 	cp.m.fragments = make([]string, 0, len(cp.types))
-	for _, t := range cp.types {
+	qs, ms, ss := cp.query.String(), cp.mutation.String(), cp.sub.String()
+	for i, t := range cp.types {
 		var fb strings.Builder
 		ts, ex := cp.typeSDL[t], cp.extraSDL[t]
-		fb.Grow(ts.Len() + ex.Len() + 4)
+		sp := spans[i]
+		fb.Grow(ts.Len() + ex.Len() + sp.q[1] - sp.q[0] + sp.m[1] - sp.m[0] + sp.s[1] - sp.s[0] + 100)
 		fb.WriteString("\n")
 		fb.WriteString(ts.String())
 		fb.WriteString("}\n")
 		fb.WriteString(ex.String())
-		frag := fb.String()
-		cp.m.fragments = append(cp.m.fragments, frag)
-		cp.sb.WriteString(frag)
+		cp.sb.WriteString(fb.String())
+		// The parsed fragment also carries the type's root fields, as
+		// extensions of the root types, so that it is cached as a whole.
+		for _, r := range []struct {
+			name string
+			src  string
+			at   [2]int
+		}{{"Query", qs, sp.q}, {"Mutation", ms, sp.m}, {"Subscription", ss, sp.s}} {
+			if r.at[1] > r.at[0] {
+				fb.WriteString("extend type " + r.name + " {\n")
+				fb.WriteString(r.src[r.at[0]:r.at[1]])
+				fb.WriteString("}\n")
+			}
+		}
+		cp.m.fragments = append(cp.m.fragments, fb.String())
 	}
-	rootStart := cp.sb.Len()
+	roots := "type Query {\n  \"\"\"The signed-in record, null when anonymous.\"\"\"\n  me: AuthRecord\n}\n"
+	if len(ms) > 0 {
+		roots += "type Mutation\n"
+	}
+	if len(ss) > 0 {
+		roots += "type Subscription\n"
+	}
+	cp.m.roots = roots
 	cp.sb.WriteString("\ntype Query {\n")
 	cp.sb.WriteString(cp.query.String())
 	cp.sb.WriteString("  \"\"\"The signed-in record, null when anonymous.\"\"\"\n  me: AuthRecord\n}\n")
@@ -271,7 +300,6 @@ func compile(colls []*db.Collection) (*model, error) {
 		cp.sb.WriteString("}\n")
 	}
 	cp.m.sdl = cp.sb.String()
-	cp.m.roots = cp.m.sdl[rootStart:]
 	return cp.m, nil
 }
 
@@ -404,20 +432,20 @@ func (cp *compiler) compileType(t *objType) {
 	}
 	sdl.WriteString(`"""A record of the collection ` + c.Name + ".\"\"\"\ntype " + t.name + " implements " + impl + " {\n")
 
-	n := len(c.Fields)
-	sdl.Grow(96 + 40*n)
+	nf := len(c.Fields)
+	sdl.Grow(96 + 40*nf)
 	where, order, create, update := &strings.Builder{}, &strings.Builder{}, &strings.Builder{}, &strings.Builder{}
-	where.Grow(32 * n)
-	order.Grow(32 * n)
-	create.Grow(32 * n)
-	update.Grow(48 * n)
+	where.Grow(32 * nf)
+	order.Grow(32 * nf)
+	create.Grow(32 * nf)
+	update.Grow(48 * nf)
 	declared := map[string]bool{}
 	fs := &fieldSet{cp: cp, c: c}
-	t.fields = make(map[string]*fieldPlan, n+4)
-	t.where = make(map[string]*inPlan, n)
-	t.orderBy = make(map[string]*inPlan, n)
-	t.create = make(map[string]*inPlan, n)
-	t.update = make(map[string]*inPlan, n+4)
+	t.fields = make(map[string]*fieldPlan, nf+4)
+	t.where = make(map[string]*inPlan, nf)
+	t.orderBy = make(map[string]*inPlan, nf)
+	t.create = make(map[string]*inPlan, nf)
+	t.update = make(map[string]*inPlan, nf+4)
 
 	addOut := func(idx int, p *fieldPlan, typ string) {
 		if fs.claim(idx, t.name, p.name, t.fields[p.name] != nil) {
@@ -607,6 +635,7 @@ func (cp *compiler) compileType(t *objType) {
 	// Derived types.
 	n := t.n
 	ex := cp.extra(t)
+	ex.Grow(1500 + where.Len() + order.Len() + create.Len() + update.Len() + 40*len(t.numbers))
 	claim := func(suffix string) string {
 		name := t.name + suffix
 		cp.claimType(c, name)

@@ -9,6 +9,8 @@ let passed = 0;
 let failed = 0;
 const output = new Map(); // "pkg test" -> lines
 const failedTests = [];
+// Package-level lines printed as they come (ok, FAIL, no test files).
+const summaryLine = /^(ok|FAIL|\?)\s/;
 
 const rl = readline.createInterface({ input: process.stdin });
 for await (const line of rl) {
@@ -25,7 +27,7 @@ for await (const line of rl) {
     case 'output':
       if (!output.has(key)) output.set(key, []);
       output.get(key).push(ev.Output);
-      if (ev.Test === undefined && /^(ok|FAIL|\?|---|panic)/.test(ev.Output ?? '')) {
+      if (ev.Test === undefined && summaryLine.test(ev.Output ?? '')) {
         // package summary lines
         process.stdout.write(ev.Output);
       }
@@ -44,7 +46,7 @@ for await (const line of rl) {
       } else if (!failedTests.some((k) => k.startsWith(ev.Package + ' '))) {
         // The package failed without a failing test (build error, panic in init, timeout).
         failed++;
-        process.stdout.write((output.get(key) ?? []).join(''));
+        process.stdout.write((output.get(key) ?? []).filter((l) => !summaryLine.test(l)).join(''));
       }
       output.delete(key);
       break;

@@ -61,7 +61,16 @@ type ServeCommand struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	timings []any // start-up stage durations, logged in --dev
+	// Startup holds how long each start-up stage took (logged in --dev).
+	Startup StartupTimings
+}
+
+// StartupTimings are the durations of the start-up stages of Run.
+type StartupTimings struct {
+	DB     time.Duration // open the database and load the collections
+	Auth   time.Duration // the auth service
+	Schema time.Duration // build the application schema
+	Total  time.Duration // from Run to listening
 }
 
 // NewServeCommand returns a command with the defaults, writing its banner
@@ -151,7 +160,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 			_ = d.Close()
 		}
 	}()
-	c.timings = append(c.timings, "db", time.Since(start).Round(time.Microsecond))
+	c.Startup.DB = time.Since(start)
 
 	handler, err := c.buildHandler(ctx, d)
 	if err != nil {
@@ -177,8 +186,9 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	c.served = make(chan error, 1)
 	go func() { c.served <- c.srv.Serve(ln) }()
 
-	c.timings = append(c.timings, "total", time.Since(start).Round(time.Microsecond))
-	log.Debug("started", c.timings...)
+	c.Startup.Total = time.Since(start)
+	log.Debug("started", "db", c.Startup.DB.Round(time.Microsecond), "auth", c.Startup.Auth.Round(time.Microsecond),
+		"schema", c.Startup.Schema.Round(time.Microsecond), "total", c.Startup.Total.Round(time.Microsecond))
 	c.printBanner(ctx)
 	return nil
 }
@@ -190,7 +200,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	if err != nil {
 		return nil, fmt.Errorf("start auth: %w", err)
 	}
-	c.timings = append(c.timings, "auth", time.Since(t0).Round(time.Microsecond))
+	c.Startup.Auth = time.Since(t0)
 	t0 = time.Now()
 	c.hub = subscriptions.New(subscriptions.Options{})
 	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
@@ -199,7 +209,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
-	c.timings = append(c.timings, "schema", time.Since(t0).Round(time.Microsecond))
+	c.Startup.Schema = time.Since(t0)
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))

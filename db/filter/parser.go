@@ -25,7 +25,8 @@ const (
 	ModLower   = "lower"
 )
 
-// Macros are the date and time identifiers (`@now`, `@todayStart`, ...).
+// Macros are the date and time identifiers (`@now`, `@todayStart`, ...);
+// read-only.
 var Macros = map[string]bool{
 	"@now": true, "@second": true, "@minute": true, "@hour": true, "@weekday": true,
 	"@day": true, "@month": true, "@year": true, "@todayStart": true, "@todayEnd": true,
@@ -36,7 +37,8 @@ var Macros = map[string]bool{
 // Random is the sort key for a random order.
 const Random = "@random"
 
-// Functions maps the known function names to their number of arguments.
+// Functions maps the known function names to their number of arguments;
+// read-only.
 var Functions = map[string]int{"geoDistance": 4}
 
 // requestKeys are the parts allowed after @request, with whether they take
@@ -58,10 +60,28 @@ func errAt(pos int, format string, args ...any) *apperr.Error {
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 
 // Parse parses a filter or rule in the PocketBase syntax, e.g.
-// `author = @request.auth.id && (status = 'published' || public = true)`.
-// && binds tighter than ||. An empty src is an empty And group (true).
-// Errors are *apperr.Error with code BAD_USER_INPUT whose message names the
-// 1-based position (Pos) of the problem.
+// `author = @request.auth.id && (status = 'published' || public = true)`:
+//
+//	expr    = and { "||" and }          (&& binds tighter than ||)
+//	and     = primary { "&&" primary }
+//	primary = "(" expr ")" | operand op operand
+//	op      = = != > >= < <= ~ !~ and ?= ?!= ?> ?>= ?< ?<= ?~ ?!~
+//	operand = ident | 'text' | "text" | number | true | false | null | call
+//	ident   = path [":" modifier]   e.g. author.name, tags:each,
+//	          @request.auth.id, @collection.users:alias.email, @now
+//	call    = geoDistance(lonA, latA, lonB, latB)
+//
+// Strings decode the escapes \\ \' \" \n \r \t and keep any other
+// backslash; numbers are -?digits[.digits]; `//` starts a line comment;
+// true, false and null are case-insensitive. The parser checks identifiers'
+// shape (known @-names, macros, modifiers and functions); the compiler
+// resolves fields. An empty src is an empty And group (true). At most
+// MaxLength characters and MaxExprs comparisons.
+//
+// Errors are *apperr.Error with code BAD_USER_INPUT whose message ends with
+// "at position N" and whose Pos is N: the 1-based byte offset of the
+// problem (the column for ASCII text; positions count bytes so that they
+// agree with the AST's Pos fields).
 func Parse(src string) (Expr, error) {
 	if src == "" {
 		return &Group{Op: And}, nil
