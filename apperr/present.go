@@ -38,5 +38,8 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 	if len(e.Fields) > 0 {
 		out.Extensions["fields"] = e.Fields
 	}
+	if e.Pos > 0 && e.Code == Invalid {
+		out.Extensions["position"] = e.Pos // 1-based, in the filter/rule text
+	}
 	return out
 }

@@ -88,6 +88,9 @@ type Query struct {
 	OrderBy    []Cond // SQL order terms such as `r."title" DESC`, in order; "r"."id" is appended as a tie-breaker
 	Limit      int    // 0: no limit
 	Offset     int
+	// Columns, when set, reads only these fields (and always id): the
+	// records then hold only those keys. Unknown names are apperr.Invalid.
+	Columns []string
 }
 
 // Find returns the records matching q. Inside a transaction started with

@@ -28,6 +28,8 @@ type impl struct {
 	// commitMu makes record events leave in commit order.
 	commitMu sync.Mutex
 	closed   atomic.Bool
+	// reads holds the reader pool's prepared statements (records.go).
+	reads readState
 }
 
 // snapshot is an immutable view of the collection definitions.

@@ -6,9 +6,13 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/monobase/monobase/apperr"
 )
@@ -56,7 +60,12 @@ func (d *DB) find(ctx context.Context, q *Query) ([]Record, error) {
 	}
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
-	b.WriteString("SELECT " + alias + ".* FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
+	b.Grow(256)
+	b.WriteString("SELECT ")
+	if err := writeColumns(&b, q, alias); err != nil {
+		return nil, err
+	}
+	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
 	args := writeWhere(&b, nil, q.Where)
 	b.WriteString(" ORDER BY ")
 	for _, o := range q.OrderBy {
@@ -79,6 +88,26 @@ func (d *DB) find(ctx context.Context, q *Query) ([]Record, error) {
 	return d.queryRecords(ctx, q.Collection, b.String(), args...)
 }
 
+// writeColumns writes the select list of q: alias.* or the id and the
+// columns of q.Columns.
+func writeColumns(b *strings.Builder, q *Query, alias string) error {
+	if len(q.Columns) == 0 {
+		b.WriteString(alias + ".*")
+		return nil
+	}
+	b.WriteString(alias + `."id"`)
+	for i, name := range q.Columns {
+		if name == "id" || slices.Contains(q.Columns[:i], name) {
+			continue
+		}
+		if q.Collection.FieldByName(name) == nil {
+			return apperr.New(apperr.Invalid, "%s has no field %q", q.Collection.Name, name)
+		}
+		b.WriteString(", " + alias + "." + quoteIdent(name))
+	}
+	return nil
+}
+
 func (d *DB) findByIDs(ctx context.Context, c *Collection, ids []string, where ...Cond) ([]Record, error) {
 	if c == nil {
 		return nil, apperr.Wrap(errors.New("findByIDs without a collection"), "bad query")
@@ -87,16 +116,21 @@ func (d *DB) findByIDs(ctx context.Context, c *Collection, ids []string, where .
 	for start := 0; start < len(ids); start += maxIDsPerQuery {
 		chunk := ids[start:min(start+maxIDsPerQuery, len(ids))]
 		var b strings.Builder
-		b.WriteString(`SELECT "r".* FROM ` + quoteIdent(c.Name) + ` AS "r" WHERE "r"."id" IN (`)
-		args := make([]any, 0, len(chunk))
-		for i, id := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
+		// One bound parameter whatever the number of ids keeps the SQL
+		// text (and so the cached statement) the same.
+		b.WriteString(`SELECT "r".* FROM ` + quoteIdent(c.Name) + ` AS "r" WHERE "r"."id" `)
+		args := make([]any, 1, 1+len(where))
+		if len(chunk) == 1 {
+			b.WriteString("= ?")
+			args[0] = chunk[0]
+		} else {
+			b.WriteString("IN (SELECT value FROM json_each(?))")
+			list, err := json.Marshal(chunk)
+			if err != nil {
+				return nil, fmt.Errorf("encode ids: %w", err)
 			}
-			b.WriteString("?")
-			args = append(args, id)
+			args[0] = string(list)
 		}
-		b.WriteString(")")
 		for _, w := range where {
 			if strings.TrimSpace(w.SQL) == "" {
 				continue
@@ -125,7 +159,7 @@ func (d *DB) count(ctx context.Context, q *Query) (int64, error) {
 	b.WriteString("SELECT COUNT(*) FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
 	args := writeWhere(&b, nil, q.Where)
 	var n int64
-	if err := d.reader(ctx).QueryRowContext(ctx, b.String(), args...).Scan(&n); err != nil {
+	if err := d.readRow(ctx, b.String(), args, &n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", q.Collection.Name, err)
 	}
 	return n, nil
@@ -153,7 +187,7 @@ func (d *DB) aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := d.reader(ctx).QueryRowContext(ctx, b.String(), args...).Scan(ptrs...); err != nil {
+	if err := d.readRow(ctx, b.String(), args, ptrs...); err != nil {
 		return nil, fmt.Errorf("aggregate %s: %w", q.Collection.Name, err)
 	}
 	count, _ := vals[0].(int64)
@@ -188,11 +222,122 @@ func (d *DB) findAuthRecord(ctx context.Context, c *Collection, email string) (R
 }
 
 func (d *DB) queryRecords(ctx context.Context, c *Collection, query string, args ...any) ([]Record, error) {
-	rows, err := d.reader(ctx).QueryContext(ctx, query, args...)
+	rows, err := d.readQuery(ctx, query, args)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", c.Name, err)
 	}
 	return scanRecords(c, rows)
+}
+
+// readState is the read side of a DB: prepared statements of the reader
+// pool and the read observer.
+type readState struct {
+	stmts    stmtCache
+	observer atomic.Pointer[func(query string)]
+}
+
+// ObserveReads sets fn to be called with the SQL text of every statement
+// that Find, FindByIDs, Count, Aggregate and FindAuthRecord run (on the
+// reader pool or in a transaction), before it runs; nil removes it. Tests
+// use it to count statements.
+func (d *DB) ObserveReads(fn func(query string)) {
+	if fn == nil {
+		d.reads.observer.Store(nil)
+		return
+	}
+	d.reads.observer.Store(&fn)
+}
+
+func (d *DB) observeRead(query string) {
+	if fn := d.reads.observer.Load(); fn != nil {
+		(*fn)(query)
+	}
+}
+
+// readQuery runs a read: in the transaction of ctx when there is one, else
+// on the reader pool through a prepared statement cached by SQL text.
+func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows, error) {
+	d.observeRead(query)
+	if tx := d.txFrom(ctx); tx != nil {
+		return tx.Tx.Tx.QueryContext(ctx, query, args...)
+	}
+	return d.reads.stmts.query(ctx, d.R.DB, query, args)
+}
+
+// readRow is readQuery for one row.
+func (d *DB) readRow(ctx context.Context, query string, args []any, dest ...any) error {
+	rows, err := d.readQuery(ctx, query, args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// maxCachedStmts bounds the statement cache: past it the cache is emptied
+// (query shapes are few in practice: values are bound parameters).
+const maxCachedStmts = 256
+
+// stmtCache holds prepared statements of one pool by SQL text. database/sql
+// prepares each on a connection the first time it runs there and reuses it
+// afterwards, so a cached query skips SQLite's parser and planner.
+type stmtCache struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+// query runs query through the cached statement, preparing it on first
+// use. A statement that fails to prepare is not cached (the error is
+// returned as the query's).
+func (sc *stmtCache) query(ctx context.Context, pool *sql.DB, query string, args []any) (*sql.Rows, error) {
+	for {
+		sc.mu.RLock()
+		if st := sc.m[query]; st != nil {
+			// The read lock keeps the statement open until the query has
+			// started; a statement closed later waits for its rows.
+			rows, err := st.QueryContext(ctx, args...)
+			sc.mu.RUnlock()
+			return rows, err
+		}
+		sc.mu.RUnlock()
+		if err := sc.prepare(ctx, pool, query); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// prepare adds the statement of query to the cache.
+func (sc *stmtCache) prepare(ctx context.Context, pool *sql.DB, query string) error {
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.m[query] != nil {
+		_ = st.Close() // prepared concurrently
+		return nil
+	}
+	if len(sc.m) >= maxCachedStmts {
+		for _, old := range sc.m {
+			_ = old.Close()
+		}
+		clear(sc.m)
+	}
+	if sc.m == nil {
+		sc.m = make(map[string]*sql.Stmt, 64)
+	}
+	sc.m[query] = st
+	return nil
 }
 
 // scanRecords reads all rows (and closes them) into records decoded
@@ -217,7 +362,7 @@ func scanRecords(c *Collection, rows *sql.Rows) ([]Record, error) {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("read %s: %w", c.Name, err)
 		}
-		rec := make(Record, len(c.Fields))
+		rec := make(Record, len(fields))
 		for i, f := range fields {
 			if f == nil {
 				continue // a column the definition does not know (stale collection)

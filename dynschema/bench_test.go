@@ -1,6 +1,7 @@
 package dynschema
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -114,4 +115,46 @@ func BenchmarkList50WithAuthor(b *testing.B) {
 	for b.Loop() {
 		benchRequest(b, h, body)
 	}
+}
+
+// benchHTTP sends body from 16 concurrent clients over keep-alive loopback
+// connections to the env's real HTTP server, as bench/load does, so that a
+// CPU profile covers net/http, the auth middleware and the engine.
+func benchHTTP(b *testing.B, en *env, body string) {
+	tr := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	b.SetParallelism(8) // 16 clients with GOMAXPROCS=2
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var buf bytes.Buffer
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", en.srv.URL+"/graphql", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			res, err := c.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			buf.Reset()
+			_, _ = buf.ReadFrom(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || bytes.Contains(buf.Bytes(), []byte(`"errors"`)) {
+				b.Errorf("status %d: %s", res.StatusCode, buf.String())
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkHTTPQueryByID(b *testing.B) {
+	en, _ := benchEnv(b)
+	p := en.insert("posts", db.RecordInput{"title": "the one", "views": 1.0, "published": true})
+	benchHTTP(b, en, fmt.Sprintf(`{"query":"query($id: ID!) { post(id: $id) { id title views published created } }","variables":{"id":%q}}`, p.ID()))
+}
+
+func BenchmarkHTTPList50WithAuthor(b *testing.B) {
+	en, _ := benchEnv(b)
+	benchHTTP(b, en, `{"query":"query($o: Int!) { posts(limit: 50, offset: $o) { id title views published author { id name } } }","variables":{"o":100}}`)
 }

@@ -245,10 +245,12 @@ func (e *Engine) DispatchError(ctx context.Context, list gqlerror.List) *graphql
 }
 
 // CanView reports whether the viewer of ctx may view the record id of c
-// (its viewRule), as the file download handler needs.
+// (its viewRule), as the file download handler needs; the rule sees
+// @request.method "GET" and @request.context "protectedFile".
 func (e *Engine) CanView(ctx context.Context, c *db.Collection, id string) (bool, error) {
 	v := e.cur.Load()
-	x := v.newExec(ctx, nil)
+	x := v.newExec(context.WithValue(ctx, methodKey{}, http.MethodGet), nil)
+	x.reqContext = "protectedFile"
 	t := v.m.byColl[c.ID]
 	if t == nil {
 		t = &objType{coll: c, name: c.Name}

@@ -161,12 +161,8 @@ func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := x.checkRecord(t, opCreate, rec.ID(), in)
-	if err != nil {
+	if err := x.checkCreated(t, rec, in); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, apperr.New(apperr.Forbidden, "the create rule of %s does not allow this record", t.coll.Name)
 	}
 	return rec, nil
 }
@@ -209,7 +205,7 @@ func (x *exec) guard(t *objType, o op, id string, body map[string]any) (db.Recor
 	if err != nil {
 		return nil, err
 	}
-	ok, err := x.checkRecord(t, o, id, body)
+	ok, err := x.checkRecord(t, o, id, x.ruleBody(t, o, body, old))
 	if err != nil {
 		return nil, err
 	}
@@ -226,12 +222,18 @@ func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in, err = x.authInput(t, old, in); err != nil {
+		return nil, err
+	}
 	patch, err := x.updatePatch(t, in, id)
 	if err != nil {
 		return nil, err
 	}
 	rec, err := x.mut.tx.Update(t.coll, id, patch)
 	if err != nil {
+		return nil, err
+	}
+	if err := x.checkUpdated(t, old, in); err != nil {
 		return nil, err
 	}
 	x.orphanFiles(t, old, rec)
@@ -351,6 +353,9 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 		if len(recs) == 0 {
 			return nil, apperr.New(apperr.Unauthenticated, "the signed-in record no longer exists")
 		}
+		if err := x.checkAuthRule(t, recs[0]); err != nil {
+			return nil, err
+		}
 		return recs[0], nil
 	}
 	invalid := apperr.New(apperr.Invalid, "invalid credentials")
@@ -372,27 +377,8 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 	if !x.v.eng.cfg.Auth.CheckPassword(rec, password) {
 		return nil, invalid
 	}
-	e, ok, err := x.ruleExpr(t.coll, opAuth)
-	if err != nil {
+	if err := x.checkAuthRule(t, rec); err != nil {
 		return nil, err
-	}
-	if e != nil || !ok {
-		// Evaluate the auth rule with the record as @request.auth.
-		saved := x.viewer
-		x.viewer = &auth.Viewer{Collection: t.coll, Record: rec}
-		x.req, x.accessCache = nil, nil
-		allowed := false
-		if ok {
-			allowed, err = x.checkRecord(t, opAuth, rec.ID(), nil)
-		}
-		x.viewer = saved
-		x.req, x.accessCache = nil, nil
-		if err != nil {
-			return nil, err
-		}
-		if !allowed {
-			return nil, apperr.New(apperr.Forbidden, "this record may not sign in")
-		}
 	}
 	return rec, nil
 }

@@ -95,28 +95,35 @@ func (x *exec) readFilters(s *listSpec, args map[string]any) error {
 	return nil
 }
 
+// invalidArg keys a BAD_USER_INPUT error of the argument name (a filter,
+// sort or where) by that name, keeping its position; other errors (a broken
+// rule of a related collection, a database failure) stay as they are.
 func invalidArg(name string, err error) error {
-	msg := err.Error()
-	if e := apperr.As(err); e != nil {
-		msg = e.Message
-		if e.Code == apperr.Invalid && len(e.Fields) > 0 {
-			return e
-		}
+	e := apperr.As(err)
+	if e == nil || e.Code != apperr.Invalid {
+		return err
 	}
-	return apperr.InvalidFields("invalid "+name, map[string]apperr.FieldError{name: {Code: "invalid", Message: msg}})
+	if len(e.Fields) > 0 {
+		return e
+	}
+	out := apperr.InvalidFields("invalid "+name+": "+e.Message, map[string]apperr.FieldError{name: {Code: "invalid", Message: e.Message}})
+	out.Pos = e.Pos
+	return out
 }
 
-// defaultOrder is the order of lists without orderBy or sort: creation,
-// then insertion (rowid) for tables.
+// defaultOrder is the order of lists without orderBy or sort: creation.
+// For tables that is insertion order (rowid): created is set at insert
+// time by the single writer, and rowid order is the table's own order, so
+// SQLite reads a page without sorting the whole table. Views order by
+// created when they have it.
 func defaultOrder(t *objType, alias string) []db.Cond {
-	var out []db.Cond
-	if t.coll.FieldByName("created") != nil {
-		out = append(out, db.Cond{SQL: `"` + alias + `"."created"`})
-	}
 	if t.coll.Type != db.TypeView {
-		out = append(out, db.Cond{SQL: `"` + alias + `"."rowid"`})
+		return []db.Cond{{SQL: `"` + alias + `"."rowid"`}}
 	}
-	return out
+	if t.coll.FieldByName("created") != nil {
+		return []db.Cond{{SQL: `"` + alias + `"."created"`}}
+	}
+	return nil
 }
 
 // compileWhere compiles the rule and filters of s for the table alias.
@@ -175,7 +182,12 @@ func idsCond(alias string, ids []string) db.Cond {
 
 // findByIDs reads the records of t with those ids that meet cond.
 func (x *exec) findByIDs(t *objType, ids []string, cond *db.Cond) ([]db.Record, error) {
-	q := &db.Query{Collection: t.coll, Alias: "r", Where: make([]db.Cond, 0, 2)}
+	return x.findByIDsCols(t, ids, cond, nil)
+}
+
+// findByIDsCols is findByIDs reading only the fields cols (all when nil).
+func (x *exec) findByIDsCols(t *objType, ids []string, cond *db.Cond, cols []string) ([]db.Record, error) {
+	q := &db.Query{Collection: t.coll, Alias: "r", Where: make([]db.Cond, 0, 2), Columns: cols}
 	q.Where = append(q.Where, idsCond("r", ids))
 	if cond != nil {
 		q.Where = append(q.Where, *cond)
@@ -193,7 +205,7 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // records of s.t whose relation field via points at one of parents, at most
 // offset+limit per parent (ROW_NUMBER() OVER (PARTITION BY ...)); offset
 // and limit are then applied per parent in the common order.
-func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string) (map[string][]db.Record, []db.Record, error) {
+func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, cols []string) (map[string][]db.Record, []db.Record, error) {
 	inner, err := x.compileWhere(s, "s")
 	if err != nil {
 		return nil, nil, err
@@ -243,7 +255,7 @@ func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string) (map[
 	window := s.offset + s.limit
 	args = append(args, window)
 
-	q := &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR}
+	q := &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR, Columns: cols}
 	rows, err := x.d.Find(x.dbctx, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the back-relation %s.%s: %w", s.t.coll.Name, via.Name, err)
@@ -285,7 +297,8 @@ func (x *exec) single(t *objType, f graphql.CollectedField) bool {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, false, true)
 	}
-	recs, err := x.findByIDs(t, []string{id}, cond)
+	lv := x.collect(t, f.Selections)
+	recs, err := x.findByIDsCols(t, []string{id}, cond, lv.columns())
 	if err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, false, true)
@@ -294,7 +307,7 @@ func (x *exec) single(t *objType, f graphql.CollectedField) bool {
 		x.buf = append(x.buf, "null"...)
 		return true
 	}
-	lv := x.load(t, f.Selections, recs[:1])
+	x.loadRelations(lv, recs[:1])
 	if !x.writeRecord(lv, recs[0]) {
 		return x.nullFor(f.Field, false, true)
 	}
@@ -317,12 +330,14 @@ func (x *exec) list(t *objType, f graphql.CollectedField) bool {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
+	lv := x.collect(t, f.Selections)
+	q.Columns = lv.columns()
 	rows, err := x.d.Find(x.dbctx, q)
 	if err != nil {
 		x.fail(fmt.Errorf("list %s: %w", t.coll.Name, err), f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
-	lv := x.load(t, f.Selections, rows)
+	x.loadRelations(lv, rows)
 	return x.writeRecords(lv, rows, f.Field, true)
 }
 

@@ -43,6 +43,14 @@ type relData struct {
 
 // load collects the selection of t and loads the relations of rows.
 func (x *exec) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
+	lv := x.collect(t, sel)
+	x.loadRelations(lv, rows)
+	return lv
+}
+
+// collect collects the selection of t into a level whose relations are
+// not loaded yet.
+func (x *exec) collect(t *objType, sel ast.SelectionSet) *level {
 	cf := graphql.CollectFields(x.oc, sel, t.satisfies)
 	lv := &level{t: t, fields: make([]levelField, len(cf))}
 	for i := range cf {
@@ -57,11 +65,8 @@ func (x *exec) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
 			continue
 		}
 		switch p.kind {
-		case fkRel, fkRelList:
-			lf.rel = x.loadRelation(p, lf.f, rows)
 		case fkBack:
 			lf.args = lf.f.ArgumentMap(x.oc.Variables)
-			lf.rel = x.loadBack(p, lf, rows)
 		case fkFile, fkFileList:
 			lf.sub = graphql.CollectFields(x.oc, lf.f.Selections, []string{"File"})
 			lf.subArgs = make([]map[string]any, len(lf.sub))
@@ -75,6 +80,42 @@ func (x *exec) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
 		}
 	}
 	return lv
+}
+
+// columns returns the fields that writing the level reads from a record
+// (db.Query.Columns; id is always read).
+func (lv *level) columns() []string {
+	cols := make([]string, 0, len(lv.fields)+1)
+	for i := range lv.fields {
+		p := lv.fields[i].plan
+		if p == nil || p.field == nil {
+			continue
+		}
+		cols = append(cols, p.col)
+		if p.kind == fkEmail && lv.t.coll.FieldByName("emailVisibility") != nil {
+			cols = append(cols, "emailVisibility")
+		}
+	}
+	if len(cols) == 0 {
+		cols = append(cols, "id")
+	}
+	return cols
+}
+
+// loadRelations loads the relations and back-relations of lv for rows.
+func (x *exec) loadRelations(lv *level, rows []db.Record) {
+	for i := range lv.fields {
+		lf := &lv.fields[i]
+		if lf.plan == nil {
+			continue
+		}
+		switch lf.plan.kind {
+		case fkRel, fkRelList:
+			lf.rel = x.loadRelation(lf.plan, lf.f, rows)
+		case fkBack:
+			lf.rel = x.loadBack(lf.plan, lf, rows)
+		}
+	}
 }
 
 // loadRelation loads the related records of all rows with one query; those
@@ -118,7 +159,8 @@ func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Re
 	if !ok {
 		return rd
 	}
-	recs, err := x.findByIDs(p.target, ids, cond)
+	sub := x.collect(p.target, f.Selections)
+	recs, err := x.findByIDsCols(p.target, ids, cond, sub.columns())
 	if err != nil {
 		rd.err = err
 		return rd
@@ -127,9 +169,8 @@ func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Re
 	for _, r := range recs {
 		rd.byID[r.ID()] = r
 	}
-	if len(recs) > 0 {
-		rd.sub = x.load(p.target, f.Selections, recs)
-	}
+	x.loadRelations(sub, recs)
+	rd.sub = sub
 	return rd
 }
 
@@ -157,15 +198,15 @@ func (x *exec) loadBack(p *fieldPlan, lf *levelField, rows []db.Record) *relData
 	if lq == nil || lq.limit == 0 {
 		return rd
 	}
-	byParent, all, err := x.findPerParent(lq, p.via, parents)
+	sub := x.collect(p.target, lf.f.Selections)
+	byParent, all, err := x.findPerParent(lq, p.via, parents, append(sub.columns(), p.via.Name))
 	if err != nil {
 		rd.err = err
 		return rd
 	}
 	rd.byParent = byParent
-	if len(all) > 0 {
-		rd.sub = x.load(p.target, lf.f.Selections, all)
-	}
+	x.loadRelations(sub, all)
+	rd.sub = sub
 	return rd
 }
 

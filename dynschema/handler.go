@@ -40,7 +40,7 @@ func (e *Engine) newHandler() *graphqlHandler {
 		},
 		transport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		transport.GET{},
-		transport.POST{},
+		postJSON{}, // transport.POST with a raw response writer (transport_post.go)
 		transport.MultipartForm{
 			MaxUploadSize: e.limits.MaxUploadBytes,
 			MaxMemory:     8 << 20,
@@ -95,6 +95,7 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
+	ctx = withRequestQuery(ctx, r) // @request.query (rules.go)
 	r = r.WithContext(graphql.StartOperationTrace(ctx))
 	for _, t := range h.transports {
 		if t.Supports(r) {

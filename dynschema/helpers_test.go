@@ -10,34 +10,13 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"modernc.org/sqlite"
 
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/subscriptions"
 )
-
-// selects counts SELECTs that SQLite compiles (through an authorizer on
-// every connection), to check that statement counts do not grow with rows.
-var selects atomic.Int64
-
-func init() {
-	sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
-		if a, ok := conn.(sqlite.AuthorizerRegisterer); ok {
-			return a.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
-				if action == sqlite.AuthSelect {
-					selects.Add(1)
-				}
-				return sqlite.AuthorizerOK
-			})
-		}
-		return nil
-	})
-}
 
 // env is a real server: SQLite in a temp dir, the auth service, local file
 // storage, the hub and the engine behind the auth middleware.

@@ -1,17 +1,72 @@
 package dynschema
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/db/filter"
 )
 
 // Access rules, the one place that decides who may do what (API.md
-// "Access rules"): superusers bypass every rule; a nil rule is superusers
-// only; "" is anyone; an expression is compiled to a SQL condition (with
-// the viewer as @request.auth) that rows must meet.
+// "Access rules"). Superusers bypass every rule. For everyone else:
+//
+//   - a nil rule is superusers only: the operation is FORBIDDEN (a relation
+//     or back-relation to such a collection reads as null / []);
+//   - "" lets anyone, anonymous included;
+//   - an expression is compiled (with the viewer as @request.auth) into a
+//     SQL condition with bound parameters that the records must meet: a
+//     list leaves out the rows that fail, a single read or a relation reads
+//     null, a mutation is FORBIDDEN.
+//
+// The checks of a mutation run in the order of API.md "Details that tests
+// hold the project to", inside the operation's transaction:
+//
+//   - create: a nil create rule is FORBIDDEN; the record is inserted, then
+//     the rule is evaluated on the inserted row with @request.body = the
+//     submitted values; failing rolls the whole operation back (FORBIDDEN).
+//   - update: a nil update rule is FORBIDDEN; a record the viewer cannot
+//     view (view rule) is NOT_FOUND; the update rule evaluated on the stored
+//     record with @request.body = the input is FORBIDDEN when it fails; after
+//     the write the rule is evaluated again on the updated row (so a viewer
+//     cannot move a record out of its own reach, e.g. hand it to another
+//     author under `author = @request.auth.id`), with each
+//     @request.body.x:changed keeping the value it had before the write.
+//   - delete: as update, without the second check.
+//
+// @request.body holds the input under the field names, with the update
+// modifiers applied as PocketBase does: `viewsIncrement: 2` reads as
+// `views` = old + 2, `tagsAppend`/`tagsRemove` as the resulting `tags`.
+// Uploaded files are not part of @request.body (as in PocketBase).
+//
+// Auth collections add two rules:
+//
+//   - authRule: who may sign in (with a password, and refresh a token).
+//     nil refuses every record (FORBIDDEN), "" admits every record whose
+//     password matches, an expression must match the record with that
+//     record as @request.auth. It is checked after the password, so it
+//     reveals nothing about unknown identities.
+//   - manageRule: who may manage other records of the collection like a
+//     superuser. Without manage access (superusers always have it; otherwise
+//     a non-empty manageRule evaluated on the stored record must match a
+//     signed-in viewer; nil and "" give it to nobody, as in PocketBase),
+//     changing `password` requires `oldPassword` (the current password of
+//     the record), and `email` and `verified` cannot be changed by update,
+//     nor `verified` set to true by create (BAD_USER_INPUT on that field).
+//
+// @request.method is the HTTP method, @request.context "default" for HTTP
+// requests, "realtime" for subscription events and "protectedFile" for file
+// downloads; @request.headers.* are the request headers (names lower-case
+// with "-" as "_", first value) and @request.query.* the URL query of the
+// /graphql request (first value).
 
 // op is an operation a rule guards.
 type op uint8
@@ -23,9 +78,10 @@ const (
 	opUpdate
 	opDelete
 	opAuth
+	opManage
 )
 
-var opVerbs = [...]string{"list", "view", "create", "update", "delete", "authenticate with"}
+var opVerbs = [...]string{"list", "view", "create", "update", "delete", "sign in to", "manage"}
 
 // ruleOf returns the rule of c that guards o.
 func ruleOf(c *db.Collection, o op) *string {
@@ -41,11 +97,9 @@ func ruleOf(c *db.Collection, o op) *string {
 	case opDelete:
 		return c.DeleteRule
 	case opAuth:
-		if c.AuthRule == nil {
-			empty := "" // unset: anyone with the password
-			return &empty
-		}
 		return c.AuthRule
+	case opManage:
+		return c.ManageRule
 	}
 	return nil
 }
@@ -98,7 +152,8 @@ func (x *exec) access(t *objType, o op) (*db.Cond, bool, error) {
 	return x.accessAs(t.coll, o, "r")
 }
 
-// accessAs is access for another table alias.
+// accessAs is access for another table alias. Results are cached for the
+// operation (the viewer and the request do not change within one).
 func (x *exec) accessAs(c *db.Collection, o op, alias string) (*db.Cond, bool, error) {
 	key := accessKey{c: c, o: o, alias: alias}
 	if r, ok := x.accessCache[key]; ok {
@@ -123,8 +178,8 @@ func (x *exec) accessAs(c *db.Collection, o op, alias string) (*db.Cond, bool, e
 }
 
 // checkRecord reports whether the record id of t meets the rule of o, with
-// body as @request.body (create, update and delete checks run inside the
-// mutation's transaction).
+// body as @request.body (see ruleBody). Mutations call it inside their
+// transaction, so it sees the operation's own writes.
 func (x *exec) checkRecord(t *objType, o op, id string, body map[string]any) (bool, error) {
 	e, ok, err := x.ruleExpr(t.coll, o)
 	if err != nil || !ok {
@@ -133,6 +188,11 @@ func (x *exec) checkRecord(t *objType, o op, id string, body map[string]any) (bo
 	if e == nil {
 		return true, nil
 	}
+	return x.matches(t, o, e, id, body)
+}
+
+// matches reports whether the record id of t meets the rule expression e.
+func (x *exec) matches(t *objType, o op, e filter.Expr, id string, body map[string]any) (bool, error) {
 	req := *x.requestInfo()
 	req.Body = body
 	cond, err := x.d.CompileRule(t.coll, "r", e, &req)
@@ -144,6 +204,362 @@ func (x *exec) checkRecord(t *objType, o op, id string, body map[string]any) (bo
 		return false, err
 	}
 	return len(recs) > 0, nil
+}
+
+// checkCreated runs the create checks on rec, just inserted (inside the
+// transaction) from the input in: the create rule with @request.body = in
+// (FORBIDDEN when it fails) and, for auth records, that only superusers and
+// managers set verified (BAD_USER_INPUT).
+func (x *exec) checkCreated(t *objType, rec db.Record, in map[string]any) error {
+	body := x.ruleBody(t, opCreate, in, nil)
+	ok, err := x.checkRecord(t, opCreate, rec.ID(), body)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.New(apperr.Forbidden, "the create rule of %s does not allow this record", t.coll.Name)
+	}
+	if !t.isAuth || x.isSuperuser() {
+		return nil
+	}
+	if v, _ := in["verified"].(bool); !v {
+		return nil
+	}
+	managed, err := x.canManage(t, rec.ID(), body)
+	if err != nil || managed {
+		return err
+	}
+	return apperr.InvalidFields("invalid input", map[string]apperr.FieldError{
+		"verified": {Code: "forbidden", Message: "only superusers and managers of " + t.coll.Name + " can set verified"},
+	})
+}
+
+// checkUpdated re-checks the update rule on the record id as updated by
+// in (inside the transaction), with @request.body as before the write and
+// each @request.body.x:changed keeping its value from before the write
+// (old is the record as it was). A failure is FORBIDDEN.
+func (x *exec) checkUpdated(t *objType, old db.Record, in map[string]any) error {
+	e, ok, err := x.ruleExpr(t.coll, opUpdate)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return forbidden(t.coll, opUpdate)
+	}
+	if e == nil {
+		return nil
+	}
+	body := x.ruleBody(t, opUpdate, in, old)
+	e = freezeChanged(t.coll, e, body, old)
+	ok, err = x.matches(t, opUpdate, e, old.ID(), body)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.New(apperr.Forbidden, "the update rule of %s does not allow the record as updated", t.coll.Name)
+	}
+	return nil
+}
+
+// canManage reports whether the viewer has manage access to the record id
+// of the auth collection of t (see the package comment on manageRule).
+func (x *exec) canManage(t *objType, id string, body map[string]any) (bool, error) {
+	if x.isSuperuser() {
+		return true, nil
+	}
+	r := t.coll.ManageRule
+	if !t.isAuth || r == nil || strings.TrimSpace(*r) == "" || x.viewer == nil || x.viewer.Record == nil {
+		return false, nil
+	}
+	e, err := x.v.parsedRule(*r)
+	if err != nil {
+		return false, err
+	}
+	return x.matches(t, opManage, e, id, body)
+}
+
+// authInput checks the update input in of the auth record old for the
+// changes that need manage access (see the package comment) and returns the
+// input without oldPassword, which is not a field. Bad input is
+// BAD_USER_INPUT with the field.
+func (x *exec) authInput(t *objType, old db.Record, in map[string]any) (map[string]any, error) {
+	if !t.isAuth {
+		return in, nil
+	}
+	oldPassword, hasOld := in["oldPassword"]
+	if hasOld {
+		in = maps(in)
+		delete(in, "oldPassword")
+	}
+	if x.isSuperuser() {
+		return in, nil
+	}
+	pw, _ := in["password"].(string)
+	email, hasEmail := in["email"]
+	verified, hasVerified := in["verified"]
+	emailChanged := hasEmail && !strings.EqualFold(str(email), str(old["email"]))
+	verifiedChanged := hasVerified && boolOf(verified) != boolOf(old["verified"])
+	if pw == "" && !emailChanged && !verifiedChanged {
+		return in, nil
+	}
+	managed, err := x.canManage(t, old.ID(), x.ruleBody(t, opUpdate, in, old))
+	if err != nil || managed {
+		return in, err
+	}
+	var fe apperr.FieldErrors
+	if pw != "" {
+		s, _ := oldPassword.(string)
+		switch {
+		case s == "":
+			fe.Add("oldPassword", "required", "the current password is required to change the password")
+		case x.v.eng.cfg.Auth == nil || !x.v.eng.cfg.Auth.CheckPassword(old, s):
+			fe.Add("oldPassword", "invalid", "the current password is not correct")
+		}
+	}
+	if emailChanged {
+		fe.Add("email", "forbidden", "only superusers and managers of %s can change the email directly", t.coll.Name)
+	}
+	if verifiedChanged {
+		fe.Add("verified", "forbidden", "only superusers and managers of %s can change verified", t.coll.Name)
+	}
+	return in, fe.Err("invalid input")
+}
+
+// checkAuthRule returns FORBIDDEN unless the authRule of t lets rec sign
+// in: nil refuses every record, "" admits all, an expression must match
+// rec with rec as @request.auth (whoever makes the request).
+func (x *exec) checkAuthRule(t *objType, rec db.Record) error {
+	denied := apperr.New(apperr.Forbidden, "the records of %s may not sign in this way", t.coll.Name)
+	rule := t.coll.AuthRule
+	if rule == nil {
+		return denied
+	}
+	if strings.TrimSpace(*rule) == "" {
+		return nil
+	}
+	saved, savedReq, savedCache := x.viewer, x.req, x.accessCache
+	x.viewer = &auth.Viewer{Collection: t.coll, Record: rec, Superuser: t.coll.Name == db.SuperusersCollection}
+	x.req, x.accessCache = nil, nil
+	defer func() { x.viewer, x.req, x.accessCache = saved, savedReq, savedCache }()
+	e, err := x.v.parsedRule(*rule)
+	if err != nil {
+		return err
+	}
+	ok, err := x.matches(t, opAuth, e, rec.ID(), nil)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return denied
+	}
+	return nil
+}
+
+// ruleBody is @request.body for a create or update of t with the input in
+// (old: the stored record of an update): values under their field names in
+// the form db.RecordInput documents, the update modifiers applied (views =
+// old views + viewsIncrement, tags = old tags + tagsAppend - tagsRemove),
+// uploads left out. A nil input gives a nil body.
+func (x *exec) ruleBody(t *objType, o op, in map[string]any, old db.Record) map[string]any {
+	if in == nil {
+		return nil
+	}
+	plans := t.update
+	if o == opCreate {
+		plans = t.create
+	}
+	body := make(map[string]any, len(in))
+	var mods []string
+	for k, v := range in {
+		p := plans[k]
+		switch {
+		case p == nil:
+			body[k] = v
+		case p.kind == inScalar || p.kind == inPassword:
+			if !p.upload {
+				body[p.col] = inputValue(p, v)
+			}
+		default:
+			mods = append(mods, k)
+		}
+	}
+	slices.Sort(mods) // Append before Increment before Remove: a stable order
+	cur := func(col string) any {
+		if v, ok := body[col]; ok {
+			return v
+		}
+		return old[col]
+	}
+	for _, k := range mods {
+		p, v := plans[k], in[k]
+		if v == nil || p.upload {
+			continue
+		}
+		switch p.kind {
+		case inInc:
+			base, _ := toFloat(cur(p.col))
+			n, _ := toFloat(v)
+			body[p.col] = base + n
+		case inAppend:
+			body[p.col] = append(slices.Clone(stringList(cur(p.col))), stringList(inputValue(p, v))...)
+		case inRemove:
+			drop := stringList(inputValue(p, v))
+			body[p.col] = slices.DeleteFunc(slices.Clone(stringList(cur(p.col))), func(s string) bool { return slices.Contains(drop, s) })
+		}
+	}
+	return body
+}
+
+// freezeChanged returns e with every @request.body.<field>:changed replaced
+// by its value for the stored record old (true when the body sets the
+// field to a different value), for evaluating the rule on the record as
+// updated. e itself (shared, cached) is not modified.
+func freezeChanged(c *db.Collection, e filter.Expr, body map[string]any, old db.Record) filter.Expr {
+	var operand func(o filter.Operand) (filter.Operand, bool)
+	operand = func(o filter.Operand) (filter.Operand, bool) {
+		switch o := o.(type) {
+		case *filter.Ident:
+			if o.Modifier != filter.ModChanged || len(o.Parts) != 3 || o.Parts[0] != "@request" || o.Parts[1] != "body" {
+				return o, false
+			}
+			f := c.FieldByName(o.Parts[2])
+			if f == nil {
+				return o, false
+			}
+			v, set := body[f.Name]
+			return &filter.Literal{Value: set && !sameValue(f, v, old[f.Name]), Pos: o.Pos}, true
+		case *filter.Call:
+			var args []filter.Operand
+			for i, a := range o.Args {
+				na, ch := operand(a)
+				if ch && args == nil {
+					args = slices.Clone(o.Args)
+				}
+				if args != nil {
+					args[i] = na
+				}
+			}
+			if args == nil {
+				return o, false
+			}
+			return &filter.Call{Name: o.Name, Args: args, Pos: o.Pos}, true
+		}
+		return o, false
+	}
+	var expr func(e filter.Expr) (filter.Expr, bool)
+	expr = func(e filter.Expr) (filter.Expr, bool) {
+		switch e := e.(type) {
+		case *filter.Group:
+			var items []filter.Expr
+			for i, it := range e.Items {
+				ni, ch := expr(it)
+				if ch && items == nil {
+					items = slices.Clone(e.Items)
+				}
+				if items != nil {
+					items[i] = ni
+				}
+			}
+			if items == nil {
+				return e, false
+			}
+			return &filter.Group{Op: e.Op, Items: items}, true
+		case *filter.Not:
+			nx, ch := expr(e.X)
+			if !ch {
+				return e, false
+			}
+			return &filter.Not{X: nx}, true
+		case *filter.Compare:
+			l, lch := operand(e.Left)
+			r, rch := operand(e.Right)
+			if !lch && !rch {
+				return e, false
+			}
+			return &filter.Compare{Left: l, Op: e.Op, Right: r, Pos: e.Pos}, true
+		}
+		return e, false
+	}
+	out, _ := expr(e)
+	return out
+}
+
+// sameValue reports whether the body value a and the stored value b of f
+// are equal under the filter language's rules (null, "" and [] are the
+// same empty value; dates in any accepted layout).
+func sameValue(f *db.Field, a, b any) bool {
+	return canonValue(f, a) == canonValue(f, b)
+}
+
+func canonValue(f *db.Field, v any) string {
+	if f.Multiple() {
+		l := stringList(v)
+		if len(l) == 0 {
+			return ""
+		}
+		b, _ := json.Marshal(l)
+		return string(b)
+	}
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		if f.Type == db.FieldDate || f.Type == db.FieldAutodate {
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+				if tm, err := time.Parse(layout, t); err == nil {
+					return db.FormatDate(tm)
+				}
+			}
+		}
+		return t
+	case bool:
+		if t {
+			return "1"
+		}
+		return "0"
+	}
+	if n, ok := toFloat(v); ok {
+		return strconv.FormatFloat(n, 'g', -1, 64)
+	}
+	if f.Type == db.FieldGeoPoint {
+		var g db.GeoPoint
+		switch p := v.(type) {
+		case db.GeoPoint:
+			g = p
+		case *db.GeoPoint:
+			g = *p
+		case map[string]any:
+			g.Lon, _ = toFloat(p["lon"])
+			g.Lat, _ = toFloat(p["lat"])
+		}
+		v = g
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func maps(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func boolOf(v any) bool { b, _ := v.(bool); return b }
+
+// httpQueryKey carries the raw URL query of the /graphql request in ctx
+// (@request.query.*).
+type httpQueryKey struct{}
+
+// withRequestQuery returns ctx carrying r's URL query for @request.query.
+func withRequestQuery(ctx context.Context, r *http.Request) context.Context {
+	if r.URL == nil || r.URL.RawQuery == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, httpQueryKey{}, r.URL.RawQuery)
 }
 
 // requestInfo is @request for rules and filters, built once per operation.
@@ -165,6 +581,16 @@ func (x *exec) requestInfo() *db.RequestInfo {
 		for k, vs := range x.oc.Headers {
 			if len(vs) > 0 {
 				r.Headers[strings.ReplaceAll(strings.ToLower(k), "-", "_")] = vs[0]
+			}
+		}
+	}
+	if raw, _ := x.ctx.Value(httpQueryKey{}).(string); raw != "" {
+		if q, err := url.ParseQuery(raw); err == nil || len(q) > 0 {
+			r.Query = make(map[string]string, len(q))
+			for k, vs := range q {
+				if len(vs) > 0 {
+					r.Query[k] = vs[0]
+				}
 			}
 		}
 	}

@@ -10,16 +10,43 @@ import (
 
 // The typed `where` and `orderBy` inputs compile into the one filter AST
 // (db/filter), like the `filter`/`sort` strings and the rules.
+//
+// Semantics of a relation's nested where (`author: {name: {eq: "a"}}`,
+// `tags: {name: {eq: "go"}, color: {eq: "red"}}`): ONE related record
+// matches the whole nested where. Concretely:
+//
+//   - a single relation matches when it is set and the related record
+//     meets the nested where (a related record the viewer may not list
+//     reads as unset values, as in filters);
+//   - a multi relation matches when some related record the viewer may
+//     list meets the whole nested where: every condition of it, including
+//     `_and`/`_or` and deeper relations, is about the same record. Two
+//     separate mentions (`_and: [{tags: {name: {eq: "a"}}}, {tags: {name:
+//     {eq: "b"}}}]`) are independent: some tag is "a" and some tag is "b";
+//   - `_not` always negates over all related records: `tags: {_not: {name:
+//     {eq: "a"}}}` is "has a tag, and no tag is named a";
+//   - inside a multi relation's nested where, a deeper multi relation is
+//     about one record of it too (repeated mentions of the same deeper path
+//     mean the same record);
+//   - multi-value fields (multi select, file) on their own: eq, gt...,
+//     contains, startsWith, endsWith, like and in match when any value
+//     does; ne, notContains and notIn when no value does; isNull tests
+//     for an empty list.
+//
+// A non-superuser's where through a relation obeys the related
+// collection's list rule (db.CompileFilter joins it), like the filter.
 
 // whereExpr converts a <Type>Where input value into a filter expression.
-// Fields of relations become paths (author.name); through a multi-value
-// field the comparisons take their any-of form. Unknown fields and bad
+// Fields of relations become paths (author.name). Unknown fields and bad
 // operator values are apperr.Invalid.
 func whereExpr(t *objType, w map[string]any) (filter.Expr, error) {
 	return whereRec(t, w, nil, false)
 }
 
-func whereRec(t *objType, w map[string]any, prefix []string, multi bool) (filter.Expr, error) {
+// whereRec converts w for t reached through prefix; inMulti is set inside
+// a multi relation's nested where (comparisons must stay about one record,
+// so they take their any-of form and never open a new scope).
+func whereRec(t *objType, w map[string]any, prefix []string, inMulti bool) (filter.Expr, error) {
 	g := &filter.Group{Op: filter.And}
 	keys := make([]string, 0, len(w))
 	for k := range w {
@@ -43,7 +70,7 @@ func whereRec(t *objType, w map[string]any, prefix []string, multi bool) (filter
 				if !ok {
 					return nil, badWhere(k, "must be a list of objects")
 				}
-				e, err := whereRec(t, m, prefix, multi)
+				e, err := whereRec(t, m, prefix, inMulti)
 				if err != nil {
 					return nil, err
 				}
@@ -55,7 +82,7 @@ func whereRec(t *objType, w map[string]any, prefix []string, multi bool) (filter
 			if !ok {
 				return nil, badWhere(k, "must be an object")
 			}
-			e, err := whereRec(t, m, prefix, multi)
+			e, err := whereRec(t, m, prefix, inMulti)
 			if err != nil {
 				return nil, err
 			}
@@ -71,14 +98,14 @@ func whereRec(t *objType, w map[string]any, prefix []string, multi bool) (filter
 			}
 			path := append(append([]string(nil), prefix...), ip.col)
 			if ip.kind == inRelation {
-				e, err := whereRec(ip.target, m, path, multi || ip.multi)
+				e, err := relationWhere(ip, m, path, inMulti)
 				if err != nil {
 					return nil, err
 				}
 				g.Items = append(g.Items, e)
 				continue
 			}
-			e, err := opsExpr(k, path, m, multi || ip.multi)
+			e, err := opsExpr(k, path, m, inMulti, ip.multi)
 			if err != nil {
 				return nil, err
 			}
@@ -91,6 +118,31 @@ func whereRec(t *objType, w map[string]any, prefix []string, multi bool) (filter
 	return g, nil
 }
 
+// relationWhere converts the nested where m of the relation ip at path:
+// the related record must exist and meet m. The first multi relation on a
+// path starts a scope of its own (the compiler opens one per negation, so
+// a double negation is a fresh scope with the same truth), in which every
+// comparison is about the same related record.
+func relationWhere(ip *inPlan, m map[string]any, path []string, inMulti bool) (filter.Expr, error) {
+	multi := inMulti || ip.multi
+	sub, err := whereRec(ip.target, m, path, multi)
+	if err != nil {
+		return nil, err
+	}
+	idPath := append(append([]string(nil), path...), "id")
+	// Set: a single relation's own column (author.id needs no join); through
+	// a multi relation the joined record's id, which is unset for records
+	// the viewer may not list.
+	exists := &filter.Compare{Left: &filter.Ident{Parts: idPath}, Op: filter.Neq, Right: &filter.Literal{Value: nil}}
+	if multi {
+		exists.Op = filter.AnyNeq
+	}
+	e := &filter.Group{Op: filter.And, Items: []filter.Expr{exists, sub}}
+	if ip.multi && !inMulti {
+		return &filter.Not{X: &filter.Not{X: e}}, nil
+	}
+	return e, nil
+}
 func badWhere(field, msg string) error {
 	return apperr.InvalidFields("invalid where", map[string]apperr.FieldError{
 		"where." + field: {Code: "invalid", Message: field + " " + msg},
@@ -121,17 +173,26 @@ func literal(v any) any {
 }
 
 var anyOps = map[string]filter.Op{
-	"eq": filter.AnyEq, "gt": filter.AnyGt, "gte": filter.AnyGte, "lt": filter.AnyLt, "lte": filter.AnyLte,
+	"eq": filter.AnyEq, "ne": filter.AnyNeq, "gt": filter.AnyGt, "gte": filter.AnyGte, "lt": filter.AnyLt, "lte": filter.AnyLte,
 }
 
 var plainOps = map[string]filter.Op{
 	"eq": filter.Eq, "ne": filter.Neq, "gt": filter.Gt, "gte": filter.Gte, "lt": filter.Lt, "lte": filter.Lte,
 	"contains": filter.Contains, "notContains": filter.NotContains, "startsWith": filter.StartsWith,
-	"endsWith": filter.EndsWith, "like": filter.RawLike,
+	"endsWith": filter.EndsWith, "like": filter.RawLike, "in": filter.In, "notIn": filter.NotIn,
 }
 
-// opsExpr converts one operator input (StringFilter etc.) on the field path.
-func opsExpr(field string, path []string, ops map[string]any, multi bool) (filter.Expr, error) {
+// negatedOps are the operators that, on a multi-value field outside a
+// multi relation's scope, mean "no value matches": not(the positive form).
+var negatedOps = map[string]string{"ne": "eq", "notContains": "contains", "notIn": "in"}
+
+// opsExpr converts one operator input (StringFilter etc.) on the field
+// path. inMulti: the path goes through a multi relation whose nested where
+// is about one record (any-of forms, no negation scope); fieldMulti: the
+// field itself holds a list. The string operators (contains, startsWith,
+// endsWith, like) match their value literally, escaped by the compiler, and
+// are any-of on multi-valued paths.
+func opsExpr(field string, path []string, ops map[string]any, inMulti, fieldMulti bool) (filter.Expr, error) {
 	g := &filter.Group{Op: filter.And}
 	keys := make([]string, 0, len(ops))
 	for k := range ops {
@@ -139,75 +200,59 @@ func opsExpr(field string, path []string, ops map[string]any, multi bool) (filte
 	}
 	sort.Strings(keys)
 	ident := func() *filter.Ident { return &filter.Ident{Parts: path} }
-	cmp := func(o filter.Op, v any) *filter.Compare {
+	cmp := func(o filter.Op, v any) filter.Expr {
+		if o == filter.In || o == filter.NotIn {
+			l := &filter.List{}
+			for _, item := range asList(v) {
+				l.Items = append(l.Items, &filter.Literal{Value: literal(item)})
+			}
+			return &filter.Compare{Left: ident(), Op: o, Right: l}
+		}
 		return &filter.Compare{Left: ident(), Op: o, Right: &filter.Literal{Value: literal(v)}}
 	}
+	multi := inMulti || fieldMulti
 	for _, k := range keys {
 		v := ops[k]
 		if v == nil {
 			continue
 		}
 		var e filter.Expr
-		switch k {
-		case "isNull":
+		switch {
+		case k == "isNull":
 			b, _ := v.(bool)
 			o := filter.Neq
 			if b {
 				o = filter.Eq
 			}
+			if inMulti {
+				// one record whose value is unset (an empty list)
+				o = filter.AnyNeq
+				if b {
+					o = filter.AnyEq
+				}
+			}
 			e = &filter.Compare{Left: ident(), Op: o, Right: &filter.Literal{Value: nil}}
-		case "in", "notIn":
-			list := asList(v)
-			if multi {
-				or := &filter.Group{Op: filter.Or}
-				for _, item := range list {
-					or.Items = append(or.Items, cmp(filter.AnyEq, item))
-				}
-				e = or
-				if k == "notIn" {
-					e = &filter.Not{X: or}
-				}
-				break
-			}
-			l := &filter.List{}
-			for _, item := range list {
-				l.Items = append(l.Items, &filter.Literal{Value: literal(item)})
-			}
-			o := filter.In
-			if k == "notIn" {
-				o = filter.NotIn
-			}
-			e = &filter.Compare{Left: ident(), Op: o, Right: l}
-		default:
-			if !multi {
-				o, ok := plainOps[k]
-				if !ok {
-					return nil, badWhere(field, "has no operator "+k)
-				}
-				e = cmp(o, v)
-				break
-			}
-			if o, ok := anyOps[k]; ok {
-				e = cmp(o, v)
-				break
-			}
-			s, _ := v.(string)
-			switch k {
-			case "ne":
-				e = &filter.Not{X: cmp(filter.AnyEq, v)}
-			case "contains":
-				e = cmp(filter.AnyLike, "%"+s+"%")
-			case "notContains":
-				e = &filter.Not{X: cmp(filter.AnyLike, "%"+s+"%")}
-			case "startsWith":
-				e = cmp(filter.AnyLike, s+"%")
-			case "endsWith":
-				e = cmp(filter.AnyLike, "%"+s)
-			case "like":
-				e = cmp(filter.AnyLike, s)
-			default:
+		case !multi:
+			o, ok := plainOps[k]
+			if !ok {
 				return nil, badWhere(field, "has no operator "+k)
 			}
+			e = cmp(o, v)
+		case fieldMulti && !inMulti && negatedOps[k] != "":
+			pos, ok := anyOps[negatedOps[k]]
+			if !ok {
+				pos = plainOps[negatedOps[k]]
+			}
+			e = &filter.Not{X: cmp(pos, v)}
+		default:
+			o, ok := anyOps[k]
+			if !ok {
+				o, ok = plainOps[k] // the where-only operators are any-of
+			}
+			if !ok {
+				return nil, badWhere(field, "has no operator "+k)
+			}
+			e = cmp(o, v)
 		}
 		g.Items = append(g.Items, e)
 	}

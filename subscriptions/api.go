@@ -2,6 +2,14 @@
 // changes are published once and fanned out to every subscriber of the
 // collection through bounded buffers, so a slow subscriber never delays the
 // writer or the others.
+//
+// Publish only queues the event (O(1), on the database's commit path); one
+// dispatcher goroutine fans the queue out in commit order. Nothing waits
+// for a subscriber: a subscriber whose buffer is full is closed with
+// ErrSlowConsumer, and if the dispatcher itself falls Options.Queue events
+// behind, the subscribers of the collection whose event could not be
+// queued are closed with ErrSlowConsumer too, so that no one silently
+// misses an event.
 package subscriptions
 
 import (
@@ -49,24 +57,42 @@ type Hub struct{ hub }
 // Options tunes a Hub; zero values take defaults.
 type Options struct {
 	Buffer int // events buffered per subscriber before it counts as slow (default 256)
+	Queue  int // events waiting for the dispatcher before the hub sheds load (default 8192)
 }
 
-// New returns a running hub.
+// New returns a running hub (with its dispatcher goroutine; Close stops it).
 func New(opts Options) *Hub { return newHub(opts) }
 
-// Publish delivers ev to every subscriber of its collection. It never blocks:
-// a subscriber whose buffer is full is closed with ErrSlowConsumer. Call it
-// after the commit, in commit order (db.DB.OnRecordChange).
+// Publish queues ev for every subscriber of its collection (as subscribed
+// now) and returns at once; the dispatcher delivers it later, in publish
+// order. It never blocks: a subscriber whose buffer is full is closed with
+// ErrSlowConsumer. Call it after the commit, in commit order
+// (db.DB.OnRecordChange).
 func (h *Hub) Publish(ev db.RecordEvent) { h.publish(ev) }
+
+// Flush returns once every event published before the call is in its
+// subscribers' buffers (or they were closed).
+func (h *Hub) Flush() { h.flush() }
+
+// Done is closed when Close starts: servers use it to end their
+// subscription connections.
+func (h *Hub) Done() <-chan struct{} { return h.done }
+
+// Dropped returns how many events were dropped because the dispatch queue
+// was full (their subscribers were closed with ErrSlowConsumer).
+func (h *Hub) Dropped() int64 { return h.dropped.Load() }
 
 // Subscribe returns a subscriber to the collection with that id.
 func (h *Hub) Subscribe(collectionID string) *Subscriber { return h.subscribe(collectionID) }
 
-// EndCollection closes every subscriber of the collection with err.
+// EndCollection closes every subscriber of the collection with err, after
+// the events already published to them. Subscribe calls made after it
+// returns join afresh.
 func (h *Hub) EndCollection(collectionID string, err error) { h.endCollection(collectionID, err) }
 
-// Close ends every subscriber (Err nil); later Subscribe calls get a closed
-// subscriber.
+// Close delivers the events already published, then ends every subscriber
+// (Err nil) and stops the dispatcher; it returns once they are ended. Later
+// Subscribe calls get a closed subscriber and Publish drops its events.
 func (h *Hub) Close() { h.close() }
 
 // SubscriberCount returns how many open subscribers the collection has (for

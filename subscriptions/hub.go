@@ -7,59 +7,117 @@ import (
 	"github.com/monobase/monobase/db"
 )
 
-// defaultBuffer is Options.Buffer's default.
-const defaultBuffer = 256
+// Defaults of Options.
+const (
+	defaultBuffer = 256
+	defaultQueue  = 8192
+)
 
-// hub is the Hub's state. Locks are taken in this order: hub.mu, then a
-// topic's mu. Publish takes hub.mu only for reading, to find the topic.
+// hub is the Hub's state.
+//
+// Publish runs on the database's commit path, so it does O(1) work: it
+// appends the event to a bounded queue that one dispatcher goroutine drains,
+// in order, into the subscribers' buffers. The queue keeps the topic (the
+// subscriber list) that was current at Publish time, so an event reaches
+// the subscribers of its collection as of its commit even when the
+// collection is ended or re-subscribed while it waits in the queue.
+//
+// Locks are taken in this order: hub.mu, then a topic's mu; qmu is taken
+// alone.
 type hub struct {
 	buffer int
+	qmax   int
 
 	mu     sync.RWMutex
 	topics map[string]*topic // collection id -> its subscribers
 	closed bool
+
+	qmu     sync.Mutex
+	queue   []item // waiting for the dispatcher; at most qmax events plus control items
+	events  int    // events in queue
+	qclosed bool   // Close queued its final item: nothing more is accepted
+
+	wake     chan struct{} // cap 1: the queue is not empty
+	done     chan struct{} // closed when Close starts
+	finished chan struct{} // closed when the dispatcher has ended every subscriber
+	dropped  atomic.Int64  // events dropped because the queue was full
 }
+
+// item is one entry of the dispatch queue: an event for a topic, or a
+// control item (gap, end, barrier, close) that takes effect in queue order.
+type item struct {
+	ev      *Event
+	t       *topic
+	kind    itemKind
+	err     error         // for itemEnd
+	barrier chan struct{} // for itemBarrier: closed when reached
+}
+
+type itemKind uint8
+
+const (
+	itemEvent   itemKind = iota
+	itemGap              // events of t were dropped: close its subscribers as slow
+	itemEnd              // close t's subscribers with err (EndCollection)
+	itemBarrier          // Flush waits for it
+	itemClose            // Close: end every topic, stop the dispatcher
+)
 
 // topic is the subscriber list of one collection.
 //
 // The list is a plain slice with swap-removal (each subscriber knows its
-// index): Subscribe appends and Close removes in O(1) under mu. Publish
-// holds mu only to copy the list into a reused buffer (a memmove, ~80 KB
-// for 10,000 subscribers), then sends outside mu, so Subscribe and Close
-// never wait for a fan-out. Because sends happen outside mu, a subscriber
-// closed while a publish is in flight keeps its channel open until that
-// publish ends (the publisher closes it then): a send never meets a closed
-// channel. pubMu serializes publishes to the collection, so every
-// subscriber sees them in the same order.
+// index): Subscribe appends and Close removes in O(1) under mu. The
+// dispatcher holds mu only to copy the list into a reused buffer (a memmove,
+// ~80 KB for 10,000 subscribers), then sends outside mu, so Subscribe and
+// Close never wait for a fan-out. Because sends happen outside mu, a
+// subscriber closed while a fan-out is in flight keeps its channel open
+// until that fan-out ends (the dispatcher closes it then): a send never
+// meets a closed channel. Only the dispatcher sends, so every subscriber
+// sees the events in the same order.
 //
-// A copy-on-write list would spare Publish even the copy but costs O(n) per
-// Subscribe, i.e. O(n²) to reach n subscribers (≈430 MB of garbage for
+// A copy-on-write list would spare the fan-out even the copy but costs O(n)
+// per Subscribe, i.e. O(n²) to reach n subscribers (≈430 MB of garbage for
 // 10,000); see the figures in bench_test.go.
 type topic struct {
 	id string
 	h  *Hub
 
-	pubMu   sync.Mutex    // held for a whole publish
-	scratch []*Subscriber // the publish's copy of subs (guarded by pubMu)
-	slow    []*Subscriber // overflowed during the publish (guarded by pubMu)
+	// Owned by the dispatcher goroutine.
+	scratch []*Subscriber // the fan-out's copy of subs
+	slow    []*Subscriber // overflowed during the fan-out
+
+	gap bool // guarded by h.qmu: a gap item is queued, later events are dropped
 
 	mu         sync.Mutex
 	subs       []*Subscriber
 	dead       bool          // removed from h.topics: Subscribe must look again
-	publishing bool          // a publish is sending outside mu
-	deferred   []*Subscriber // closed during that publish; it closes their channels
+	publishing bool          // a fan-out is sending outside mu
+	deferred   []*Subscriber // closed during that fan-out; it closes their channels
 }
 
 func newHub(opts Options) *Hub {
 	if opts.Buffer <= 0 {
 		opts.Buffer = defaultBuffer
 	}
-	return &Hub{hub{buffer: opts.Buffer, topics: make(map[string]*topic)}}
+	if opts.Queue <= 0 {
+		opts.Queue = defaultQueue
+	}
+	h := &Hub{hub{
+		buffer:   opts.Buffer,
+		qmax:     opts.Queue,
+		topics:   make(map[string]*topic),
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		finished: make(chan struct{}),
+	}}
+	go h.dispatch()
+	return h
 }
 
-// publish sends one *Event, shared by all subscribers, to each subscriber of
-// the collection without waiting; a subscriber whose buffer is full is
-// closed with ErrSlowConsumer.
+// publish queues the event for the dispatcher. Events of collections nobody
+// subscribes to are dropped at once. When the queue is full, the event is
+// dropped and the topic's subscribers are closed with ErrSlowConsumer once
+// the dispatcher reaches that point (they would otherwise miss it).
 func (h *Hub) publish(rev db.RecordEvent) {
 	if rev.Collection == nil {
 		return
@@ -70,9 +128,104 @@ func (h *Hub) publish(rev db.RecordEvent) {
 	if t == nil {
 		return
 	}
-	ev := &Event{RecordEvent: rev}
+	h.qmu.Lock()
+	switch {
+	case h.qclosed:
+		h.qmu.Unlock()
+		return
+	case t.gap:
+		h.qmu.Unlock()
+		h.dropped.Add(1)
+		return
+	case h.events >= h.qmax:
+		t.gap = true
+		h.queue = append(h.queue, item{kind: itemGap, t: t})
+		h.dropped.Add(1)
+	default:
+		h.queue = append(h.queue, item{ev: &Event{RecordEvent: rev}, t: t})
+		h.events++
+	}
+	h.qmu.Unlock()
+	h.signal()
+}
 
-	t.pubMu.Lock()
+// enqueue adds a control item; it reports false after Close.
+func (h *Hub) enqueue(it item) bool {
+	h.qmu.Lock()
+	if h.qclosed {
+		h.qmu.Unlock()
+		return false
+	}
+	if it.kind == itemClose {
+		h.qclosed = true
+	}
+	h.queue = append(h.queue, it)
+	h.qmu.Unlock()
+	h.signal()
+	return true
+}
+
+func (h *Hub) signal() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch is the dispatcher goroutine: it drains the queue in order until
+// it meets the close item.
+func (h *Hub) dispatch() {
+	defer close(h.finished)
+	var batch []item
+	for range h.wake {
+		h.qmu.Lock()
+		batch, h.queue = h.queue, batch[:0]
+		h.events = 0
+		h.qmu.Unlock()
+		for i := range batch {
+			if !h.handle(&batch[i]) {
+				return
+			}
+		}
+		clear(batch) // let delivered events be collected
+		if cap(batch) > 4*h.qmax {
+			batch = nil // a burst of control items: give the memory back
+		}
+	}
+}
+
+// handle runs one queue item; it returns false for the close item.
+func (h *Hub) handle(it *item) bool {
+	switch it.kind {
+	case itemEvent:
+		it.t.fanOut(it.ev)
+	case itemGap:
+		it.t.closeAll(ErrSlowConsumer, false)
+		h.qmu.Lock()
+		it.t.gap = false
+		h.qmu.Unlock()
+		h.dropIfEmpty(it.t)
+	case itemEnd:
+		it.t.closeAll(it.err, true)
+	case itemBarrier:
+		close(it.barrier)
+	case itemClose:
+		h.mu.Lock()
+		topics := h.topics
+		h.topics = make(map[string]*topic)
+		h.mu.Unlock()
+		for _, t := range topics {
+			t.closeAll(nil, true)
+		}
+		return false
+	}
+	return true
+}
+
+// fanOut sends ev to each subscriber of t without waiting; a subscriber
+// whose buffer is full is closed with ErrSlowConsumer. Only the dispatcher
+// calls it.
+func (t *topic) fanOut(ev *Event) {
 	t.mu.Lock()
 	snap := append(t.scratch[:0], t.subs...)
 	t.publishing = true
@@ -113,9 +266,8 @@ func (h *Hub) publish(rev db.RecordEvent) {
 		snap = nil // a crowd left: give the buffer back
 	}
 	t.scratch = snap[:0]
-	t.pubMu.Unlock()
 	if empty {
-		h.dropIfEmpty(t)
+		t.h.dropIfEmpty(t)
 	}
 }
 
@@ -160,31 +312,50 @@ func (h *Hub) subscribe(collectionID string) *Subscriber {
 	}
 }
 
-// endCollection removes the collection's topic and closes its subscribers
-// with err. Later Subscribe calls for the same id start a new topic.
+// endCollection takes the collection's topic out of the hub at once (later
+// Subscribe calls start a new one) and queues the end of its subscribers,
+// so that they first receive the events queued before.
 func (h *Hub) endCollection(collectionID string, err error) {
 	h.mu.Lock()
 	t := h.topics[collectionID]
 	delete(h.topics, collectionID)
 	h.mu.Unlock()
-	if t != nil {
-		t.end(err)
+	if t == nil {
+		return
 	}
+	t.mu.Lock()
+	t.dead = true // no new subscriber joins it
+	t.mu.Unlock()
+	h.enqueue(item{kind: itemEnd, t: t, err: err})
 }
 
-// close ends every topic with a nil error and refuses later subscribers.
+// close refuses new subscribers, lets the dispatcher deliver what is queued,
+// then ends every subscriber with a nil error; it returns once they are.
 func (h *Hub) close() {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		<-h.finished
 		return
 	}
 	h.closed = true
-	topics := h.topics
-	h.topics = make(map[string]*topic)
 	h.mu.Unlock()
-	for _, t := range topics {
-		t.end(nil)
+	close(h.done)
+	h.enqueue(item{kind: itemClose})
+	<-h.finished
+}
+
+// flush returns once the dispatcher has handled everything queued before
+// the call (at once after Close).
+func (h *Hub) flush() {
+	b := make(chan struct{})
+	if !h.enqueue(item{kind: itemBarrier, barrier: b}) {
+		<-h.finished
+		return
+	}
+	select {
+	case <-b:
+	case <-h.finished:
 	}
 }
 
@@ -217,23 +388,29 @@ func (h *Hub) dropIfEmpty(t *topic) {
 	}
 }
 
-// end marks t dead and closes all its subscribers with err. t must already
-// be out of h.topics.
-func (t *topic) end(err error) {
+// closeAll closes every current subscriber of t with err; with kill the
+// topic is marked dead (it is already out of h.topics). Only the dispatcher
+// calls it, so no fan-out is in flight.
+func (t *topic) closeAll(err error, kill bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.dead = true
+	if kill {
+		t.dead = true
+	}
 	for _, s := range t.subs {
 		if s.mark(err) {
-			t.closeCh(s)
+			close(s.ch)
 		}
 	}
 	clear(t.subs)
-	t.subs = nil
+	t.subs = t.subs[:0]
+	if kill || cap(t.subs) > 64 {
+		t.subs = nil
+	}
 }
 
 // closeCh closes the channel of a subscriber just marked closed and taken
-// out of subs, or leaves it to the publish in flight. t.mu must be held.
+// out of subs, or leaves it to the fan-out in flight. t.mu must be held.
 func (t *topic) closeCh(s *Subscriber) {
 	if t.publishing {
 		t.deferred = append(t.deferred, s)
@@ -290,7 +467,7 @@ func (s *subscriber) err() error {
 }
 
 // close removes the subscriber from its topic and closes its channel (at
-// once, or when the publish in flight ends).
+// once, or when the fan-out in flight ends).
 func (s *Subscriber) close() {
 	t := s.t
 	if t == nil || s.state.Load() {
@@ -299,7 +476,7 @@ func (s *Subscriber) close() {
 	t.mu.Lock()
 	if !s.mark(nil) {
 		t.mu.Unlock()
-		return // closed meanwhile by Publish, EndCollection or Close
+		return // closed meanwhile by a fan-out, EndCollection or Close
 	}
 	t.remove(s)
 	t.closeCh(s)

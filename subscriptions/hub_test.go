@@ -161,6 +161,7 @@ func TestSlowConsumer(t *testing.T) {
 		}
 		// Generous: a Publish that blocked on the stalled subscriber would
 		// never return at all.
+		h.Flush()
 		if worst > 500*time.Millisecond {
 			t.Errorf("slowest Publish took %v; it must never wait for a subscriber", worst)
 		}
@@ -202,6 +203,7 @@ func TestSlowConsumer(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("10,000 publishes to a stalled subscriber did not finish within 5s")
 		}
+		h.Flush()
 		if !errors.Is(stalled.Err(), subscriptions.ErrSlowConsumer) {
 			t.Errorf("Err = %v, want ErrSlowConsumer", stalled.Err())
 		}
@@ -418,6 +420,7 @@ func TestCloseDuringFanOut(t *testing.T) {
 	wg.Wait()
 	h.EndCollection(posts.ID, subscriptions.ErrCollectionDeleted)
 	<-published
+	h.Flush() // the fan-outs queued by then (slow under -race) are done
 	for i, s := range subs {
 		drainClosed(t, s)
 		want := error(nil)

@@ -245,7 +245,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "seeded %d users and %d posts in %s\n", len(data.users), len(data.posts), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "set up %d users and %d posts in %s\n", len(data.users), len(data.posts), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(out, "load generator: GOMAXPROCS=%d, %s per run (+%s warm-up), same machine as the server\n\n",
 		runtime.GOMAXPROCS(0), cfg.duration, cfg.warmup)
 

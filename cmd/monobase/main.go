@@ -30,6 +30,12 @@ var errUsage = errors.New("usage")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal starts the graceful shutdown, restore the
+	// default handling so that a second Ctrl-C ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 
 	m := NewMain()
 	err := m.Run(ctx, os.Args[1:])

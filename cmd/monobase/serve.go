@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
@@ -214,7 +213,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL))
-	mux.Handle("/files/", files.Handler(store, d, engine, fileTokens(authSvc)))
+	mux.Handle("/files/", files.Handler(store, d, engine, authSvc))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
@@ -378,20 +377,4 @@ func browserToPlayground(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// fileTokens returns the checker of ?token= on /files/: the auth service
-// when it validates file tokens, else one that refuses every token (401)
-// while leaving token-less downloads to the view rule.
-func fileTokens(svc *auth.Service) files.TokenChecker {
-	if tc, ok := any(svc).(files.TokenChecker); ok {
-		return tc
-	}
-	return noFileTokens{}
-}
-
-type noFileTokens struct{}
-
-func (noFileTokens) AuthenticateFileToken(context.Context, string) (context.Context, error) {
-	return nil, apperr.New(apperr.Unauthenticated, "file tokens are not supported yet")
 }

@@ -1,0 +1,136 @@
+package dynschema
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+)
+
+// postJSON is gqlgen's POST transport (application/json bodies) with a
+// response writer that sends the executor's JSON as it is: transport.POST
+// marshals the response with encoding/json, which validates and compacts
+// the whole data document again. A request that fails before execution
+// (unreadable body, bad JSON, a parse or validation error) is handed to
+// transport.POST, so errors and status codes stay exactly gqlgen's.
+type postJSON struct {
+	post transport.POST
+}
+
+var _ graphql.Transport = postJSON{}
+
+// Supports implements graphql.Transport.
+func (t postJSON) Supports(r *http.Request) bool { return t.post.Supports(r) }
+
+// Do implements graphql.Transport.
+func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	start := graphql.Now()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		t.post.Do(w, r, exec)
+		return
+	}
+	fallback := func() {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		t.post.Do(w, r, exec)
+	}
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		fallback()
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	ctx := r.Context()
+	oc, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		fallback()
+		return
+	}
+	w.Header().Set("Content-Type", responseContentType(r))
+	var responses graphql.ResponseHandler
+	responses, ctx = exec.DispatchOperation(ctx, oc)
+	writeResponse(w, responses(ctx))
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// responseContentType is transport.POST's choice of content type from the
+// Accept header (application/json by default).
+func responseContentType(r *http.Request) string {
+	const (
+		appJSON  = "application/json"
+		gqlJSON  = "application/graphql-response+json"
+		anyType  = "*/*"
+		anyApp   = "application/*"
+		fallback = gqlJSON
+	)
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return appJSON
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case anyType, anyApp, appJSON:
+			return appJSON
+		case gqlJSON:
+			return gqlJSON
+		}
+	}
+	return fallback
+}
+
+// writeResponse writes resp as encoding/json would (errors, data,
+// extensions), with the data document copied as it is.
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
+	if resp == nil || resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
+		b, err := json.Marshal(resp)
+		if err != nil {
+			b = []byte(`{"errors":[{"message":"the response could not be encoded"}],"data":null}`)
+		}
+		_, _ = w.Write(b)
+		return
+	}
+	head := make([]byte, 0, 64)
+	head = append(head, '{')
+	if len(resp.Errors) > 0 {
+		b, err := json.Marshal(resp.Errors)
+		if err != nil {
+			b = []byte(`[{"message":"the errors could not be encoded"}]`)
+		}
+		head = append(head, `"errors":`...)
+		head = append(head, b...)
+		head = append(head, ',')
+	}
+	head = append(head, `"data":`...)
+	data := []byte(resp.Data)
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	tail := []byte{'}'}
+	if len(resp.Extensions) > 0 {
+		b, err := json.Marshal(resp.Extensions)
+		if err == nil {
+			tail = append(append([]byte(`,"extensions":`), b...), '}')
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(data)+len(tail)))
+	_, _ = w.Write(head)
+	_, _ = w.Write(data)
+	_, _ = w.Write(tail)
+}
