@@ -31,7 +31,10 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 		Path:       graphql.GetPath(ctx),
 		Extensions: map[string]any{"code": string(e.Code)},
 	}
-	if e.Code == Internal {
+	if e.Code == Internal && errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The client went away; nothing failed on our side.
+		out.Message = "request cancelled"
+	} else if e.Code == Internal {
 		slog.ErrorContext(ctx, "internal error", "path", out.Path.String(), "err", e.Error())
 		out.Message = "internal server error"
 	}

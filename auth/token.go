@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -59,7 +60,10 @@ type Service struct {
 	// when zero). Set it before the service is used.
 	TokenDuration time.Duration
 
-	dummyHash []byte
+	// dummyHash is a throwaway bcrypt hash, computed on first use (not at
+	// start: it costs a bcrypt round), so that CheckPassword costs the same
+	// whether or not the record exists.
+	dummyHash func() []byte
 }
 
 // claims is the JWT payload of a record token.
@@ -86,12 +90,11 @@ func New(ctx context.Context, d *db.DB) (*Service, error) {
 			return nil, fmt.Errorf("auth: store signing secret: %w", err)
 		}
 	}
-	// A throwaway hash so that CheckPassword costs the same whether or not
-	// the record exists.
-	dummy, err := bcrypt.GenerateFromPassword([]byte("monobase dummy password"), bcrypt.DefaultCost)
-	if err != nil {
-		return nil, fmt.Errorf("auth: dummy hash: %w", err)
-	}
+	dummy := sync.OnceValue(func() []byte {
+		// GenerateFromPassword fails only for passwords over 72 bytes.
+		h, _ := bcrypt.GenerateFromPassword([]byte("monobase dummy password"), bcrypt.DefaultCost)
+		return h
+	})
 	return &Service{db: d, secret: secret, dummyHash: dummy}, nil
 }
 
@@ -244,7 +247,7 @@ func (s *Service) viewer(ctx context.Context, token, wantType string) (*Viewer, 
 func (s *Service) CheckPassword(rec db.Record, password string) bool {
 	hash, _ := rec["password"].(string)
 	if hash == "" {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
