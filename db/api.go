@@ -104,6 +104,15 @@ func (d *DB) FindByIDs(ctx context.Context, c *Collection, ids []string, where .
 	return d.findByIDs(ctx, c, ids, where...)
 }
 
+// MatchValues reports whether the values rec of a record of c meet conds
+// (SQL conditions on the alias "r", such as a compiled rule or filter),
+// evaluated on rec bound as a one-row table instead of the stored row:
+// realtime events check the state a change committed, also after a delete.
+// One statement, cached and observed like the other reads.
+func (d *DB) MatchValues(ctx context.Context, c *Collection, rec Record, conds []Cond) (bool, error) {
+	return d.matchValues(ctx, c, rec, conds)
+}
+
 // Count returns how many records match q (Limit and Offset ignored).
 func (d *DB) Count(ctx context.Context, q *Query) (int64, error) { return d.count(ctx, q) }
 
@@ -271,6 +280,15 @@ func (d *DB) CompileFilter(c *Collection, alias string, e filter.Expr, req *Requ
 // non-superusers and apply related collections' list rules.
 func (d *DB) CompileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	return d.compileRule(c, alias, e, req)
+}
+
+// ValidateRule parses rule and compiles it as a trusted rule of c, resolving
+// relation targets, back-relations and @collection names among all (the
+// collections as they are or will be after a change), so that a rule that
+// names a missing field or collection is refused when it is saved. An
+// empty rule is valid. A bad rule is apperr.Invalid naming the position.
+func ValidateRule(all []*Collection, c *Collection, rule string) error {
+	return validateRule(all, c, rule)
 }
 
 // CompileSort compiles sort items into ORDER BY terms for c aliased as alias.

@@ -462,8 +462,14 @@ func DecodeValue(f *Field, src any) any {
 		if !ok || s == "" {
 			return []string{}
 		}
+		if s[0] != '[' {
+			return []string{s}
+		}
+		if list, ok := decodeStringList(s); ok {
+			return list
+		}
 		var list []string
-		if s[0] != '[' || json.Unmarshal([]byte(s), &list) != nil {
+		if json.Unmarshal([]byte(s), &list) != nil {
 			return []string{s}
 		}
 		if list == nil {
@@ -473,6 +479,22 @@ func DecodeValue(f *Field, src any) any {
 	}
 	if src == nil {
 		return nil
+	}
+	// The common cases return src itself: no new interface value.
+	switch src.(type) {
+	case string:
+		switch f.Type {
+		case FieldText, FieldEditor, FieldEmail, FieldURL, FieldDate, FieldAutodate, FieldPassword:
+			return src
+		case FieldSelect, FieldRelation, FieldFile:
+			if s := src.(string); s == "" || s[0] != '[' {
+				return src
+			}
+		}
+	case float64:
+		if f.Type == FieldNumber {
+			return src
+		}
 	}
 	switch f.Type {
 	case FieldNumber:
@@ -535,6 +557,51 @@ func DecodeValue(f *Field, src any) any {
 		return s
 	}
 	return toText(src)
+}
+
+// decodeStringList decodes a JSON array of strings without escapes, such
+// as ["a","b"]; ok is false for anything else (decode it with
+// encoding/json).
+func decodeStringList(s string) (list []string, ok bool) {
+	n := len(s)
+	if n < 2 || s[0] != '[' || s[n-1] != ']' {
+		return nil, false
+	}
+	body := s[1 : n-1]
+	if strings.TrimSpace(body) == "" {
+		return []string{}, true
+	}
+	list = make([]string, 0, strings.Count(body, ",")+1)
+	for i := 0; ; {
+		for i < len(body) && body[i] == ' ' {
+			i++
+		}
+		if i >= len(body) || body[i] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(body[i+1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		v := body[i+1 : i+1+end]
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				return nil, false
+			}
+		}
+		list = append(list, v)
+		i += end + 2
+		for i < len(body) && body[i] == ' ' {
+			i++
+		}
+		if i == len(body) {
+			return list, true
+		}
+		if body[i] != ',' {
+			return nil, false
+		}
+		i++
+	}
 }
 
 func toText(src any) string {

@@ -63,6 +63,26 @@ func (d *DB) compileRule(c *Collection, alias string, e filter.Expr, req *Reques
 	return fc.compile(c, alias, e)
 }
 
+func validateRule(all []*Collection, c *Collection, rule string) error {
+	if strings.TrimSpace(rule) == "" {
+		return nil
+	}
+	e, err := filter.ParseCached(rule)
+	if err != nil {
+		return err
+	}
+	lookup := func(idOrName string) (*Collection, error) {
+		for _, x := range all {
+			if x.ID == idOrName || x.Name == idOrName {
+				return x, nil
+			}
+		}
+		return nil, apperr.New(apperr.NotFound, "collection %q not found", idOrName)
+	}
+	_, err = newFilterCompiler(lookup, nil, true).compile(c, "r", e)
+	return err
+}
+
 func (d *DB) compileFilter(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
 	return fc.compile(c, alias, e)

@@ -164,6 +164,9 @@ func (f fieldFunc) InterceptField(ctx context.Context, next graphql.Resolver) (a
 // prepare is db.DB.OnSchemaChange: it builds the next version inside the
 // collection transaction and returns the swap.
 func (e *Engine) prepare(ctx context.Context, all []*db.Collection) (func(), error) {
+	if err := validateRules(all); err != nil {
+		return nil, err
+	}
 	v, err := e.build(all)
 	if err != nil {
 		return nil, err
@@ -207,7 +210,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	ex.Use(extension.Introspection{})
 	ex.Use(extension.AutomaticPersistedQuery{Cache: e.apq})
 	ex.Use(depthLimit{max: e.limits.MaxDepth})
-	ex.Use(extension.FixedComplexityLimit(e.limits.MaxComplexity))
+	ex.Use(&complexityLimit{limit: e.limits.MaxComplexity}) // FixedComplexityLimit with a per-operation cache (complexity.go)
 	for _, x := range e.exts {
 		ex.Use(x())
 	}

@@ -25,6 +25,7 @@ type level struct {
 
 type levelField struct {
 	f       graphql.CollectedField
+	key     string     // "alias":
 	plan    *fieldPlan // nil for __typename
 	args    map[string]any
 	rel     *relData
@@ -56,6 +57,7 @@ func (x *exec) collect(t *objType, sel ast.SelectionSet) *level {
 	for i := range cf {
 		lf := &lv.fields[i]
 		lf.f = cf[i]
+		lf.key = jsonKey(cf[i].Alias)
 		if cf[i].Name == "__typename" {
 			continue
 		}
@@ -222,7 +224,7 @@ func (x *exec) writeRecord(lv *level, rec db.Record) bool {
 		if i > 0 {
 			x.buf = append(x.buf, ',')
 		}
-		x.buf = appendKey(x.buf, lf.f.Alias)
+		x.buf = append(x.buf, lf.key...)
 		x.push(lf.f.Alias)
 		ok := x.writeField(lv, lf, rec)
 		x.pop()

@@ -89,12 +89,7 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 			}
 		}
 	}
-	vars, _ := json.Marshal(oc.Variables)
-	viewerKey := "anon"
-	if vw := x.viewer; vw != nil {
-		viewerKey = fmt.Sprintf("%t:%s:%s", vw.Superuser, collID(vw.Collection), vw.ID())
-	}
-	s.memoKey = strings.Join([]string{viewerKey, oc.RawQuery, oc.OperationName, string(vars)}, "\x00")
+	s.memoKey = groupKey(v, x, oc)
 
 	hub := v.eng.cfg.Hub
 	if hub == nil {
@@ -104,11 +99,50 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 		}
 	}
 	s.sub = hub.Subscribe(rf.t.coll.ID)
-	go func() {
-		<-ctx.Done()
-		s.sub.Close()
-	}()
+	// ctx descends from the transport's cancelable operation context, so
+	// this registers a callback rather than starting a goroutine.
+	context.AfterFunc(ctx, s.sub.Close)
 	return s.next
+}
+
+// groupKey identifies the subscribers that see the same thing for an
+// event: the same viewer, document, operation and variables (hence the
+// same selection, arguments and rules). They share one rule check and one
+// rendering of each event through Event.Memo. When a rule of the schema
+// or the document reads @request.headers or @request.query, those of the
+// connection are part of the key too.
+func groupKey(v *version, x *exec, oc *graphql.OperationContext) string {
+	vars, _ := json.Marshal(oc.Variables)
+	viewerKey := "anon"
+	if vw := x.viewer; vw != nil {
+		viewerKey = fmt.Sprintf("%t:%s:%s", vw.Superuser, collID(vw.Collection), vw.ID())
+	}
+	parts := []string{viewerKey, oc.RawQuery, oc.OperationName, string(vars)}
+	if usesRequestData(v, oc.RawQuery+string(vars)) {
+		req, _ := json.Marshal(x.requestInfo())
+		parts = append(parts, string(req))
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// usesRequestData reports whether a rule of v's collections or the
+// operation text may read @request.headers or @request.query, which differ
+// between connections.
+func usesRequestData(v *version, operation string) bool {
+	refers := func(s string) bool {
+		return strings.Contains(s, "@request.headers") || strings.Contains(s, "@request.query")
+	}
+	if strings.Contains(operation, "@request") {
+		return true
+	}
+	for _, c := range v.colls {
+		for _, r := range []*string{c.ListRule, c.ViewRule} {
+			if r != nil && refers(*r) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func collID(c *db.Collection) string {
@@ -132,14 +166,15 @@ func (s *subscription) next(ctx context.Context) *graphql.Response {
 			if !ok {
 				s.ended = true
 				if err := s.sub.Err(); err != nil {
-					if errors.Is(err, subscriptions.ErrCollectionDeleted) {
-						err = apperr.New(apperr.NotFound, "the collection %s was deleted", s.t.coll.Name)
-					} else if apperr.As(err) == nil {
-						err = apperr.New(apperr.Conflict, "the subscription ended: %v", err)
-					}
-					return errorResponse(ctx, err)
+					return errorResponse(ctx, s.endError(err))
 				}
 				return nil
+			}
+			if err := s.sub.Err(); errors.Is(err, subscriptions.ErrSlowConsumer) {
+				// Closed while events were still buffered: they are stale
+				// now, say so at once instead of sending them.
+				s.ended = true
+				return errorResponse(ctx, s.endError(err))
 			}
 			if s.actions != nil && !s.actions[string(ev.Action)] {
 				continue
@@ -154,6 +189,20 @@ func (s *subscription) next(ctx context.Context) *graphql.Response {
 			return &graphql.Response{Data: res.data, Errors: res.errs}
 		}
 	}
+}
+
+// endError is the GraphQL error that ends the stream when the hub closed
+// the subscriber with err.
+func (s *subscription) endError(err error) error {
+	switch {
+	case errors.Is(err, subscriptions.ErrCollectionDeleted):
+		return apperr.New(apperr.NotFound, "the collection %s was deleted", s.t.coll.Name)
+	case errors.Is(err, subscriptions.ErrSlowConsumer):
+		return apperr.New(apperr.RateLimited, "the subscription fell too far behind the events and was closed (slow consumer); subscribe again and refetch")
+	case apperr.As(err) != nil:
+		return err
+	}
+	return apperr.New(apperr.Conflict, "the subscription ended: %v", err)
 }
 
 // compute checks that the viewer may see the event's record and writes the
@@ -218,8 +267,11 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 }
 
 // eventVisible evaluates the rule and the where/filter of the subscription
-// against the event's record with one SQL statement: against the committed
-// row for creates and updates, against the old values for deletes.
+// against the record as the event carries it (its state at that commit:
+// the new values for creates and updates, the last values for deletes,
+// so a delete reaches those who could see the record before it went),
+// with one SQL statement and none when there is nothing to check.
+// Relations in the rule are read as they are now.
 func (x *exec) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, error) {
 	if spec.rule == nil && len(spec.exprs) == 0 {
 		return true, nil
@@ -228,58 +280,5 @@ func (x *exec) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if ev.Action != db.ActionDelete {
-		q := &db.Query{Collection: spec.t.coll, Alias: "r", Where: append([]db.Cond{idsCond("r", []string{ev.Record.ID()})}, conds...)}
-		recs, err := x.d.Find(x.dbctx, q)
-		return len(recs) > 0, err
-	}
-	return x.evalOnValues(spec.t.coll, ev.Record, conds)
-}
-
-// evalOnValues evaluates conds (for the alias "r") on a record that is no
-// longer stored, bound as a one-row derived table with the columns of c.
-func (x *exec) evalOnValues(c *db.Collection, rec db.Record, conds []db.Cond) (bool, error) {
-	var sb strings.Builder
-	var args []any
-	sb.WriteString(`SELECT 1 FROM (SELECT `)
-	for i, f := range c.Fields {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("? AS ")
-		sb.WriteString(quoteIdent(f.Name))
-		args = append(args, storageValue(rec[f.Name]))
-	}
-	sb.WriteString(`) AS "r" WHERE 1`)
-	for _, cd := range conds {
-		sb.WriteString(" AND (")
-		sb.WriteString(cd.SQL)
-		sb.WriteString(")")
-		args = append(args, cd.Args...)
-	}
-	rows, err := x.d.R.DB.QueryContext(x.dbctx, sb.String(), args...)
-	if err != nil {
-		return false, fmt.Errorf("evaluate the rule on a deleted %s: %w", c.Name, err)
-	}
-	defer rows.Close()
-	found := rows.Next()
-	return found, rows.Err()
-}
-
-// storageValue converts a record value to its column form.
-func storageValue(v any) any {
-	switch t := v.(type) {
-	case nil, string, float64:
-		return t
-	case bool:
-		if t {
-			return 1
-		}
-		return 0
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return string(b)
+	return x.d.MatchValues(x.dbctx, spec.t.coll, ev.Record, conds)
 }

@@ -6,16 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
@@ -26,13 +23,25 @@ import (
 type graphqlHandler struct {
 	e          *Engine
 	transports []graphql.Transport
+	// closing ends when the hub closes (server shutdown): every WebSocket
+	// request runs on a context that ends with it, so gqlgen closes the
+	// socket (with 1001, see gorillaConn.WriteClose). Nil without a hub.
+	closing context.Context
 }
 
 func (e *Engine) newHandler() *graphqlHandler {
 	h := &graphqlHandler{e: e}
+	if hub := e.cfg.Hub; hub != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-hub.Done()
+			cancel()
+		}()
+		h.closing = ctx
+	}
 	h.transports = []graphql.Transport{
 		transport.Websocket{
-			Implementation:        gorillaWS{e: e},
+			Implementation:        gorillaWS{e: e, closing: h.closing},
 			InitFunc:              e.wsInit,
 			InitTimeout:           30 * time.Second,
 			KeepAlivePingInterval: 15 * time.Second,
@@ -67,6 +76,13 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	isWS := r.Header.Get("Upgrade") != ""
+	if isWS && !h.e.checkOrigin(r) {
+		writeError(w, http.StatusForbidden, &gqlerror.Error{
+			Message:    "WebSocket origin not allowed: use the server's own host (or --dev)",
+			Extensions: map[string]any{"code": string(apperr.Forbidden)},
+		})
+		return
+	}
 	if r.Method == http.MethodGet && !isWS && wantsHTML(r) {
 		target := "/playground"
 		if r.URL.RawQuery != "" {
@@ -96,6 +112,13 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
 	ctx = withRequestQuery(ctx, r) // @request.query (rules.go)
+	if isWS && h.closing != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		// closing is a cancelCtx: AfterFunc registers without a goroutine.
+		defer context.AfterFunc(h.closing, cancel)()
+	}
 	r = r.WithContext(graphql.StartOperationTrace(ctx))
 	for _, t := range h.transports {
 		if t.Supports(r) {
@@ -164,63 +187,3 @@ func (e *Engine) wsInit(ctx context.Context, p transport.InitPayload) (context.C
 	}
 	return nctx, nil, nil
 }
-
-// gorillaWS adapts gorilla/websocket to gqlgen's websocket transport.
-type gorillaWS struct{ e *Engine }
-
-func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	up := websocket.Upgrader{
-		Subprotocols:    opts.Subprotocols,
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
-		CheckOrigin:     g.checkOrigin,
-	}
-	c, err := up.Upgrade(w, r, opts.ResponseHeader)
-	if err != nil {
-		return nil, err
-	}
-	return &gorillaConn{c: c}, nil
-}
-
-// checkOrigin allows requests without Origin (non-browser clients), the
-// same host, and any origin in dev mode.
-func (g gorillaWS) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || g.e.cfg.Dev {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host)
-}
-
-type gorillaConn struct{ c *websocket.Conn }
-
-func (g *gorillaConn) Close() error { return g.c.Close() }
-
-func (g *gorillaConn) NextReader() (int, io.Reader, error) {
-	mt, rd, err := g.c.NextReader()
-	if err != nil && websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived) {
-		return mt, nil, transport.ErrWebsocketClosed
-	}
-	return mt, rd, err
-}
-
-func (g *gorillaConn) WriteJSON(v any) error { return g.c.WriteJSON(v) }
-
-func (g *gorillaConn) WriteClose(code int, msg string) error {
-	if len(msg) > 120 {
-		msg = msg[:120]
-	}
-	err := g.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(time.Second))
-	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-		slog.Debug("websocket close", "err", err)
-	}
-	return nil
-}
-
-func (g *gorillaConn) Subprotocol() string               { return g.c.Subprotocol() }
-func (g *gorillaConn) SetReadLimit(limit int64)          { g.c.SetReadLimit(limit) }
-func (g *gorillaConn) SetReadDeadline(t time.Time) error { return g.c.SetReadDeadline(t) }

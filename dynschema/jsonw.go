@@ -9,17 +9,25 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// plainASCII marks the bytes that a JSON string holds as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainASCII[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -56,6 +64,9 @@ func appendKey(b []byte, k string) []byte {
 	b = appendString(b, k)
 	return append(b, ':')
 }
+
+// jsonKey returns "key": as a string, for keys written many times.
+func jsonKey(k string) string { return string(appendKey(make([]byte, 0, len(k)+3), k)) }
 
 // appendFloat appends f as JSON (null for NaN and infinities), formatted
 // like encoding/json.

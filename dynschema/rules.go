@@ -3,6 +3,7 @@ package dynschema
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,6 +27,16 @@ import (
 //     SQL condition with bound parameters that the records must meet: a
 //     list leaves out the rows that fail, a single read or a relation reads
 //     null, a mutation is FORBIDDEN.
+//
+// Relations and back-relations apply the target's rules at every depth: a
+// related record the viewer may not view reads null (a multi relation
+// leaves it out), a back-relation lists only what the viewer may list.
+// The relation's own ids (authorId, tagsIds) are the source record's
+// values and are returned whatever the target's rules, as in PocketBase.
+// A client's where/filter/sort through a relation joins the target's list
+// rule (db.CompileFilter), so hidden records neither match nor order. A
+// mutation's payload is the record as written (delete: as it was), its
+// relations under their rules again.
 //
 // The checks of a mutation run in the order of API.md "Details that tests
 // hold the project to", inside the operation's transaction:
@@ -67,6 +78,13 @@ import (
 // downloads; @request.headers.* are the request headers (names lower-case
 // with "-" as "_", first value) and @request.query.* the URL query of the
 // /graphql request (first value).
+//
+// Every collection change (admin API, schema import) compiles every rule
+// against the collections as they will be (validateRules, called from the
+// engine's OnSchemaChange hook): a rule naming a missing field or
+// collection, or a change that would break an existing rule (a dropped
+// field, a deleted collection), is refused with BAD_USER_INPUT naming the
+// rule, the collection and the position, and nothing changes.
 
 // op is an operation a rule guards.
 type op uint8
@@ -288,7 +306,7 @@ func (x *exec) authInput(t *objType, old db.Record, in map[string]any) (map[stri
 	}
 	oldPassword, hasOld := in["oldPassword"]
 	if hasOld {
-		in = maps(in)
+		in = maps.Clone(in)
 		delete(in, "oldPassword")
 	}
 	if x.isSuperuser() {
@@ -297,7 +315,7 @@ func (x *exec) authInput(t *objType, old db.Record, in map[string]any) (map[stri
 	pw, _ := in["password"].(string)
 	email, hasEmail := in["email"]
 	verified, hasVerified := in["verified"]
-	emailChanged := hasEmail && !strings.EqualFold(str(email), str(old["email"]))
+	emailChanged := hasEmail && !strings.EqualFold(strOf(email), strOf(old["email"]))
 	verifiedChanged := hasVerified && boolOf(verified) != boolOf(old["verified"])
 	if pw == "" && !emailChanged && !verifiedChanged {
 		return in, nil
@@ -538,15 +556,7 @@ func canonValue(f *db.Field, v any) string {
 	return string(b)
 }
 
-func maps(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func str(v any) string { s, _ := v.(string); return s }
+func strOf(v any) string { s, _ := v.(string); return s }
 
 func boolOf(v any) bool { b, _ := v.(bool); return b }
 
@@ -596,4 +606,43 @@ func (x *exec) requestInfo() *db.RequestInfo {
 	}
 	x.req = r
 	return r
+}
+
+// validateRules compiles every rule of every collection in all (the
+// collections as they will be after a change) and returns BAD_USER_INPUT
+// for the first rule that does not compile, keyed by the rule's name
+// ("listRule", ...), naming the collection and the position. So a rule
+// naming a missing field is refused when it is saved, and so is a change
+// of another collection (a dropped or renamed field, a deleted
+// collection) that would break an existing rule.
+func validateRules(all []*db.Collection) error {
+	for _, c := range all {
+		for _, r := range []struct {
+			name string
+			rule *string
+		}{
+			{"listRule", c.ListRule}, {"viewRule", c.ViewRule}, {"createRule", c.CreateRule},
+			{"updateRule", c.UpdateRule}, {"deleteRule", c.DeleteRule},
+			{"authRule", c.AuthRule}, {"manageRule", c.ManageRule},
+		} {
+			if r.rule == nil {
+				continue
+			}
+			err := db.ValidateRule(all, c, *r.rule)
+			if err == nil {
+				continue
+			}
+			e := apperr.As(err)
+			if e == nil || e.Code != apperr.Invalid {
+				return apperr.Wrap(err, "check the %s of %s", r.name, c.Name)
+			}
+			msg := strings.TrimPrefix(e.Message, "filter: ")
+			out := apperr.InvalidFields("invalid "+r.name+" of "+c.Name+": "+msg, map[string]apperr.FieldError{
+				r.name: {Code: "invalid_rule", Message: msg},
+			})
+			out.Pos = e.Pos
+			return out
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/graph"
 )
 
 // gqlWith posts a query with extra headers and a URL query string.
@@ -490,7 +491,9 @@ func TestWhereSemantics(t *testing.T) {
 		{Name: "labels", Type: db.FieldSelect, Values: []string{"done", "todo", "wip"}, MaxSelect: 3},
 		{Name: "author", Type: db.FieldRelation, Collection: users.ID, MaxSelect: 1},
 	}})
-	tag := func(name, color string) string { return en.insert("tags", db.RecordInput{"name": name, "color": color}).ID() }
+	tag := func(name, color string) string {
+		return en.insert("tags", db.RecordInput{"name": name, "color": color}).ID()
+	}
 	goRed, sqlBlue, goBlue := tag("go", "red"), tag("sql", "blue"), tag("go", "blue")
 	pct, under, abc, secret := tag("50%", ""), tag("a_b", ""), tag("abc", ""), tag("secret", "red")
 	nameless := en.insert("users", db.RecordInput{"email": "x@example.com", "password": "password123", "passwordConfirm": "password123"})
@@ -544,5 +547,182 @@ func TestWhereSemantics(t *testing.T) {
 				t.Errorf("got %q, want %q", strings.Join(got, ","), c.want)
 			}
 		})
+	}
+}
+
+// TestRulesValidatedOnSave goes through the admin API (/graphql/admin)
+// with the engine hooked into the database, as `monobase serve` wires it.
+func TestRulesValidatedOnSave(t *testing.T) {
+	en := newEnv(t)
+	admin := httptest.NewServer(en.auth.Middleware(graph.NewHandler(en.d, en.auth, en.e.SDL)))
+	defer admin.Close()
+	call := func(query string, vars map[string]any) *gqlResp {
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		req, _ := http.NewRequest("POST", admin.URL, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+en.superuser())
+		return en.do(req)
+	}
+	create := `mutation($in: CollectionInput!) { createCollection(input: $in) { id name fields { id name type } } }`
+	r := call(create, map[string]any{"in": map[string]any{"name": "tags", "listRule": "", "viewRule": "",
+		"fields": []any{map[string]any{"name": "label", "type": "TEXT"}}}})
+	r.ok(t)
+	var tags struct {
+		CreateCollection struct {
+			ID     string
+			Fields []map[string]any
+		}
+	}
+	r.decode(t, &tags)
+	cases := []struct {
+		scenario, rule, wantKey string
+		wantPos                 int
+	}{
+		{"a rule that does not parse", "title = ", "listRule", 9},
+		{"a rule naming a missing field", "title = 'x' && nope = 1", "listRule", 16},
+		{"a rule through a relation to a missing field", "tags.nope ?= 'x'", "listRule", 1},
+		{"a rule naming a missing collection", "@collection.nothing.id ?= id", "listRule", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.scenario, func(t *testing.T) {
+			r := call(create, map[string]any{"in": map[string]any{"name": "posts", "listRule": c.rule, "fields": []any{
+				map[string]any{"name": "title", "type": "TEXT"},
+				map[string]any{"name": "tags", "type": "RELATION", "collection": "tags", "maxSelect": 5},
+			}}})
+			if r.code() != "BAD_USER_INPUT" || r.fieldCode(c.wantKey) == "" {
+				t.Fatalf("got %s", r)
+			}
+			if !strings.Contains(r.Errors[0].Message, fmt.Sprintf("position %d", c.wantPos)) {
+				t.Errorf("the message does not point at position %d: %s", c.wantPos, r)
+			}
+			if _, err := en.d.Collection("posts"); err == nil {
+				t.Fatal("the collection was created")
+			}
+		})
+	}
+	t.Run("a valid rule through a relation is saved", func(t *testing.T) {
+		call(create, map[string]any{"in": map[string]any{"name": "posts", "listRule": "tags.label ?= 'go' && @request.auth.id != ''", "fields": []any{
+			map[string]any{"name": "title", "type": "TEXT"},
+			map[string]any{"name": "tags", "type": "RELATION", "collection": "tags", "maxSelect": 5},
+		}}}).ok(t)
+	})
+	t.Run("dropping a field another collection's rule uses is refused", func(t *testing.T) {
+		r := call(`mutation($in: CollectionInput!) { updateCollection(idOrName: "tags", input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"name": "tags", "listRule": "", "fields": []any{map[string]any{"name": "color", "type": "TEXT"}}}})
+		if r.code() != "BAD_USER_INPUT" || r.fieldCode("listRule") == "" || !strings.Contains(r.Errors[0].Message, "posts") {
+			t.Fatalf("got %s", r)
+		}
+		c, _ := en.d.Collection("tags")
+		if c.FieldByName("label") == nil {
+			t.Error("the field was dropped")
+		}
+	})
+}
+
+// TestRulesAcrossCollections: rules that join other collections
+// (@collection, back-relations, relation paths) through the engine.
+func TestRulesAcrossCollections(t *testing.T) {
+	en := newEnv(t)
+	ann, annTok := en.user("ann@example.com")
+	bob, bobTok := en.user("bob@example.com")
+	users, _ := en.d.Collection("users")
+	// A rule may only name collections that exist: teams gets its rules
+	// once memberships (which points at teams) does.
+	teams := en.create(&db.Collection{Name: "teams", Fields: []*db.Field{{Name: "name", Type: db.FieldText}}})
+	en.create(&db.Collection{Name: "memberships", ListRule: sp("user = @request.auth.id"), ViewRule: sp("user = @request.auth.id"),
+		Fields: []*db.Field{
+			{Name: "user", Type: db.FieldRelation, Collection: users.ID, MaxSelect: 1},
+			{Name: "team", Type: db.FieldRelation, Collection: teams.ID, MaxSelect: 1},
+			{Name: "role", Type: db.FieldText},
+		}})
+	en.create(&db.Collection{Name: "team_docs",
+		ListRule:   sp("@collection.memberships.user ?= @request.auth.id && @collection.memberships.team ?= team"),
+		ViewRule:   sp("team.memberships_via_team.user ?= @request.auth.id"),
+		CreateRule: sp("@collection.memberships.user ?= @request.auth.id && @collection.memberships.team ?= @request.body.team && @collection.memberships.role ?= 'editor'"),
+		Fields: []*db.Field{
+			{Name: "title", Type: db.FieldText},
+			{Name: "team", Type: db.FieldRelation, Collection: teams.ID, MaxSelect: 1},
+		}})
+	tm := *teams
+	tm.ListRule, tm.ViewRule = sp("memberships_via_team.user ?= @request.auth.id"), sp("memberships_via_team.user ?= @request.auth.id")
+	if _, err := en.d.UpdateCollection(en.ctx, "teams", &tm); err != nil {
+		t.Fatal(err)
+	}
+	red := en.insert("teams", db.RecordInput{"name": "red"})
+	blue := en.insert("teams", db.RecordInput{"name": "blue"})
+	en.insert("memberships", db.RecordInput{"user": ann.ID(), "team": red.ID(), "role": "editor"})
+	en.insert("memberships", db.RecordInput{"user": bob.ID(), "team": blue.ID(), "role": "viewer"})
+	en.insert("memberships", db.RecordInput{"user": bob.ID(), "team": red.ID(), "role": "viewer"})
+	redDoc := en.insert("team_docs", db.RecordInput{"title": "red doc", "team": red.ID()})
+	en.insert("team_docs", db.RecordInput{"title": "blue doc", "team": blue.ID()})
+	create := `mutation($team: ID!) { createTeamDoc(input: {title: "new", team: $team}) { title team { name } } }`
+	runExpect(t, en, []expectCase{
+		{"a back-relation rule: ann's teams", annTok, `{ teams { name } }`, nil, `{"teams":[{"name":"red"}]}`, ""},
+		{"a back-relation rule: bob's teams", bobTok, `{ teams(orderBy: [{name: ASC}]) { name } }`, nil, `{"teams":[{"name":"blue"},{"name":"red"}]}`, ""},
+		{"an @collection rule: ann's documents", annTok, `{ teamDocs { title } }`, nil, `{"teamDocs":[{"title":"red doc"}]}`, ""},
+		{"an @collection rule: bob's documents", bobTok, `{ teamDocs(orderBy: [{title: ASC}]) { title } }`, nil, `{"teamDocs":[{"title":"blue doc"},{"title":"red doc"}]}`, ""},
+		{"anonymous sees no documents", "", `{ teamDocs { title } }`, nil, `{"teamDocs":[]}`, ""},
+		{"a view rule through a relation and a back-relation", annTok, `query($id: ID!) { teamDoc(id: $id) { title team { name } } }`,
+			map[string]any{"id": redDoc.ID()}, `{"teamDoc":{"title":"red doc","team":{"name":"red"}}}`, ""},
+		{"nested: the team's memberships obey their own list rule", bobTok, `{ teams(filter: "name = 'red'") { name membershipsViaTeam { role } } }`, nil,
+			`{"teams":[{"name":"red","membershipsViaTeam":[{"role":"viewer"}]}]}`, ""},
+		{"an editor of the team may create", annTok, create, map[string]any{"team": red.ID()}, `{"createTeamDoc":{"title":"new","team":{"name":"red"}}}`, ""},
+		{"a viewer of the team may not", bobTok, create, map[string]any{"team": red.ID()}, `null`, "FORBIDDEN"},
+		{"nor may an editor of another team", annTok, create, map[string]any{"team": blue.ID()}, `null`, "FORBIDDEN"},
+	})
+}
+
+// TestSubscriptionRules: a subscription to one record follows the view
+// rule, one to the collection the list rule, and a subscription's filter
+// through a relation obeys the related collection's list rule.
+func TestSubscriptionRules(t *testing.T) {
+	en := newEnv(t)
+	ann, annTok := en.user("ann@example.com")
+	bob, _ := en.user("bob@example.com")
+	users, _ := en.d.Collection("users")
+	en.create(&db.Collection{Name: "notes", ListRule: sp(""), ViewRule: sp(ownerRule), CreateRule: sp(""), UpdateRule: sp(""), DeleteRule: sp(""),
+		Fields: []*db.Field{{Name: "title", Type: db.FieldText}, {Name: "author", Type: db.FieldRelation, Collection: users.ID, MaxSelect: 1}}})
+	bobs := en.insert("notes", db.RecordInput{"title": "bob's", "author": bob.ID()})
+	anns := en.insert("notes", db.RecordInput{"title": "ann's", "author": ann.ID()})
+	w := en.ws(t, map[string]any{"Authorization": "Bearer " + annTok})
+	if m, err := w.next(); err != nil || m["type"] != "connection_ack" {
+		t.Fatalf("got %v %v", m, err)
+	}
+	sub := func(id, query string) {
+		w.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query}})
+	}
+	sub("bob-by-id", fmt.Sprintf(`subscription { noteChanged(id: %q) { record { title } } }`, bobs.ID()))
+	sub("ann-by-id", fmt.Sprintf(`subscription { noteChanged(id: %q) { record { title } } }`, anns.ID()))
+	sub("all", `subscription { noteChanged { record { title } } }`)
+	// users' list rule is `id = @request.auth.id`: ann cannot match bob's
+	// name through the relation.
+	sub("by-author-name", `subscription { noteChanged(filter: "author.name = 'bob'") { record { title } } }`)
+	time.Sleep(150 * time.Millisecond)
+	en.gql(en.superuser(), fmt.Sprintf(`mutation { a: updateNote(id: %q, input: {title: "bob's v2"}) { id } b: updateNote(id: %q, input: {title: "ann's v2"}) { id } }`, bobs.ID(), anns.ID()), nil).ok(t)
+	got := map[string][]string{}
+	for {
+		_ = w.c.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+		var m struct {
+			ID      string
+			Type    string
+			Payload struct {
+				Data map[string]struct{ Record struct{ Title string } }
+			}
+		}
+		if err := w.c.ReadJSON(&m); err != nil {
+			break
+		}
+		switch m.Type {
+		case "next":
+			for _, d := range m.Payload.Data {
+				got[m.ID] = append(got[m.ID], d.Record.Title)
+			}
+		case "error", "complete":
+			got[m.ID] = append(got[m.ID], m.Type)
+		}
+	}
+	want := map[string][]string{"ann-by-id": {"ann's v2"}, "all": {"bob's v2", "ann's v2"}}
+	if b1, b2 := mustJSON(got), mustJSON(want); b1 != b2 {
+		t.Errorf("got %s, want %s", b1, b2)
 	}
 }

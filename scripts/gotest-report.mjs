@@ -46,6 +46,13 @@ for await (const line of rl) {
       } else if (!failedTests.some((k) => k.startsWith(ev.Package + ' '))) {
         // The package failed without a failing test (build error, panic in init, timeout).
         failed++;
+        // Tests still running belong to the failure (a timeout panic is
+        // reported in the output of the test that hung): show their tails.
+        for (const [k, lines] of output) {
+          if (k !== key && k.startsWith(`${ev.Package} `)) {
+            process.stdout.write(`--- unfinished ${k}\n${lines.slice(-40).join('')}`);
+          }
+        }
         process.stdout.write((output.get(key) ?? []).filter((l) => !summaryLine.test(l)).join(''));
       }
       output.delete(key);

@@ -77,9 +77,9 @@ go vet ./... || fail "go vet"
 
 step "go test ./... (subscriptions with -race)"
 pkgs=$(go list ./... | grep -v '/subscriptions')
-go test -json -count=1 $pkgs 2>&1 | node scripts/gotest-report.mjs "$counts"
+go test -json -count=1 -timeout 5m $pkgs 2>&1 | node scripts/gotest-report.mjs "$counts"
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test"
-go test -json -count=1 -race ./subscriptions/... 2>&1 | node scripts/gotest-report.mjs "$counts"
+go test -json -count=1 -timeout 5m -race ./subscriptions/... 2>&1 | node scripts/gotest-report.mjs "$counts"
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test -race ./subscriptions/..."
 
 if grep -qs 'func FuzzParse(' db/filter/*_test.go; then

@@ -18,16 +18,19 @@ func ev(c *db.Collection, n int) db.RecordEvent {
 	return db.RecordEvent{Action: db.ActionCreate, Collection: c, Record: db.Record{"id": fmt.Sprintf("rec%012d", n), "n": n}}
 }
 
-// stallDispatcher makes the dispatcher hang in the fan-out of one event to
-// t (by holding t.mu) and returns the func that lets it go on. When it
-// returns, the dispatcher has taken everything queued before.
-func stallDispatcher(t *testing.T, h *Hub, c *db.Collection) (release func()) {
+// stallDispatcher makes the dispatcher hang in the fan-out of an event of
+// a collection of its own (by holding that topic's mu) and returns the func
+// that lets it go on. When it returns, the dispatcher has taken everything
+// queued before.
+func stallDispatcher(t *testing.T, h *Hub) (release func()) {
 	t.Helper()
+	stall := &db.Collection{ID: "pbc_stall000001", Name: "stall"}
+	h.Subscribe(stall.ID)
 	h.mu.RLock()
-	tp := h.topics[c.ID]
+	tp := h.topics[stall.ID]
 	h.mu.RUnlock()
 	tp.mu.Lock()
-	h.Publish(ev(c, 0))
+	h.Publish(ev(stall, 0))
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		h.qmu.Lock()
@@ -61,16 +64,16 @@ func recv(t *testing.T, s *Subscriber) (int, bool) {
 }
 
 func TestDispatchQueueOverflow(t *testing.T) {
-	h := New(Options{Queue: 4})
+	h := New(Options{Queue: 5})
 	defer h.Close()
 	p := h.Subscribe(postsColl.ID)
 	c := h.Subscribe(commentsColl.ID)
 
-	release := stallDispatcher(t, h, postsColl)
+	release := stallDispatcher(t, h)
 	start := time.Now()
 	h.Publish(ev(commentsColl, 100)) // queued: 1
-	for i := 1; i <= 3; i++ {
-		h.Publish(ev(postsColl, i)) // queued: 2..4
+	for i := 0; i <= 3; i++ {
+		h.Publish(ev(postsColl, i)) // queued: 2..5
 	}
 	h.Publish(ev(postsColl, 4)) // full: dropped, posts marked as having a gap
 	h.Publish(ev(postsColl, 5)) // dropped while the gap is pending
@@ -123,7 +126,8 @@ func TestEndCollectionKeepsQueueOrder(t *testing.T) {
 	h := New(Options{})
 	defer h.Close()
 	old := h.Subscribe(postsColl.ID)
-	release := stallDispatcher(t, h, postsColl)
+	release := stallDispatcher(t, h)
+	h.Publish(ev(postsColl, 0))
 	h.Publish(ev(postsColl, 1))
 	h.EndCollection(postsColl.ID, ErrCollectionDeleted)
 	fresh := h.Subscribe(postsColl.ID) // joins a new topic at once
@@ -157,7 +161,8 @@ func TestEndCollectionKeepsQueueOrder(t *testing.T) {
 func TestCloseDeliversQueuedEvents(t *testing.T) {
 	h := New(Options{})
 	s := h.Subscribe(postsColl.ID)
-	release := stallDispatcher(t, h, postsColl)
+	release := stallDispatcher(t, h)
+	h.Publish(ev(postsColl, 0))
 	h.Publish(ev(postsColl, 1))
 	select {
 	case <-h.Done():

@@ -1,0 +1,48 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// matchValues evaluates conds on rec bound as a one-row table aliased "r"
+// with the columns of c (see MatchValues).
+func (d *DB) matchValues(ctx context.Context, c *Collection, rec Record, conds []Cond) (bool, error) {
+	if len(conds) == 0 {
+		return true, nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(c.Fields)+4)
+	sb.WriteString(`SELECT 1 FROM (SELECT `)
+	for i, f := range c.Fields {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(`? AS "`)
+		sb.WriteString(f.Name) // validated name: ^[a-zA-Z][a-zA-Z0-9_]*$
+		sb.WriteString(`"`)
+		v, err := SQLValue(f, rec[f.Name])
+		if err != nil {
+			return false, fmt.Errorf("match %s: %w", c.Name, err)
+		}
+		args = append(args, v)
+	}
+	sb.WriteString(`) AS "r" WHERE 1`)
+	for _, cd := range conds {
+		sb.WriteString(" AND (")
+		sb.WriteString(cd.SQL)
+		sb.WriteString(")")
+		args = append(args, cd.Args...)
+	}
+	rows, err := d.readQuery(ctx, sb.String(), args)
+	if err != nil {
+		return false, fmt.Errorf("match %s: %w", c.Name, err)
+	}
+	defer rows.Close()
+	found := rows.Next()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("match %s: %w", c.Name, err)
+	}
+	return found, nil
+}
