@@ -3602,6 +3602,9 @@ func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, o
 	if _, present := asMap["type"]; !present {
 		asMap["type"] = "BASE"
 	}
+	if _, present := asMap["authRule"]; !present {
+		asMap["authRule"] = ""
+	}
 
 	fieldsInOrder := [...]string{"id", "name", "type", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "authRule", "manageRule", "viewQuery", "graphqlSingle", "graphqlList"}
 	for _, k := range fieldsInOrder {

@@ -691,3 +691,25 @@ func TestImportCollections(t *testing.T) {
 		}
 	})
 }
+
+func TestAuthRuleDefault(t *testing.T) {
+	s := newServer(t)
+	t.Run("an auth collection without authRule lets any record sign in", func(t *testing.T) {
+		c := s.create(t, map[string]any{"name": "members", "type": "AUTH"})
+		if c.AuthRule == nil || *c.AuthRule != "" {
+			t.Fatalf("authRule = %v, want \"\"", c.AuthRule)
+		}
+	})
+	t.Run("an explicit null authRule stays null", func(t *testing.T) {
+		c := s.create(t, map[string]any{"name": "locked", "type": "AUTH", "authRule": nil})
+		if c.AuthRule != nil {
+			t.Fatalf("authRule = %q, want null", *c.AuthRule)
+		}
+	})
+	t.Run("a base collection has no auth rules", func(t *testing.T) {
+		c := s.create(t, map[string]any{"name": "notes"})
+		if c.AuthRule != nil || c.ManageRule != nil {
+			t.Fatalf("authRule = %v, manageRule = %v, want null", c.AuthRule, c.ManageRule)
+		}
+	})
+}

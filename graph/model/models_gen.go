@@ -21,18 +21,19 @@ type CollectionInput struct {
 	Name string             `json:"name"`
 	Type *db.CollectionType `json:"type,omitempty"`
 	// Fields in order. On update, a field with an id keeps its data (a new name renames it), one without an id is new, a missing one is dropped.
-	Fields        []*FieldInput `json:"fields,omitempty"`
-	Indexes       []string      `json:"indexes,omitempty"`
-	ListRule      *string       `json:"listRule,omitempty"`
-	ViewRule      *string       `json:"viewRule,omitempty"`
-	CreateRule    *string       `json:"createRule,omitempty"`
-	UpdateRule    *string       `json:"updateRule,omitempty"`
-	DeleteRule    *string       `json:"deleteRule,omitempty"`
-	AuthRule      *string       `json:"authRule,omitempty"`
-	ManageRule    *string       `json:"manageRule,omitempty"`
-	ViewQuery     *string       `json:"viewQuery,omitempty"`
-	GraphqlSingle *string       `json:"graphqlSingle,omitempty"`
-	GraphqlList   *string       `json:"graphqlList,omitempty"`
+	Fields     []*FieldInput `json:"fields,omitempty"`
+	Indexes    []string      `json:"indexes,omitempty"`
+	ListRule   *string       `json:"listRule,omitempty"`
+	ViewRule   *string       `json:"viewRule,omitempty"`
+	CreateRule *string       `json:"createRule,omitempty"`
+	UpdateRule *string       `json:"updateRule,omitempty"`
+	DeleteRule *string       `json:"deleteRule,omitempty"`
+	// AUTH collections: who may sign in. Omitted means "" (any record, as in PocketBase); an explicit null means nobody.
+	AuthRule      *string `json:"authRule,omitempty"`
+	ManageRule    *string `json:"manageRule,omitempty"`
+	ViewQuery     *string `json:"viewQuery,omitempty"`
+	GraphqlSingle *string `json:"graphqlSingle,omitempty"`
+	GraphqlList   *string `json:"graphqlList,omitempty"`
 }
 
 type FieldInput struct {
