@@ -28,6 +28,9 @@ type Authenticator interface {
 	IssueToken(c *db.Collection, rec db.Record) (string, error)
 	// CheckPassword reports whether password matches rec's password hash.
 	CheckPassword(rec db.Record, password string) bool
+	// IssueFileToken returns a short-lived token for ?token= on protected
+	// file URLs.
+	IssueFileToken(c *db.Collection, rec db.Record) (string, error)
 	// Authenticate validates token and returns ctx carrying the viewer
 	// (auth.WithViewer), or an UNAUTHENTICATED error.
 	Authenticate(ctx context.Context, token string) (context.Context, error)

@@ -98,6 +98,9 @@ func (x *exec) mutationField(f graphql.CollectedField) bool {
 		return true
 	}
 	rf := x.v.m.mutation[f.Name]
+	if f.Name == "fileToken" {
+		rf = &rootField{kind: rkFileToken}
+	}
 	if rf == nil {
 		x.fail(apperr.New(apperr.Internal, "unknown field Mutation.%s", f.Name), f.Field)
 		return x.nullFor(f.Field, true, true)
@@ -116,6 +119,8 @@ func (x *exec) mutationField(f graphql.CollectedField) bool {
 			rec, err = x.delete(t, args)
 		case rkAuthPassword, rkAuthRefresh:
 			return x.authMutation(rf, f, args)
+		case rkFileToken:
+			return x.fileToken(f)
 		}
 		if err != nil {
 			x.fail(err, f.Field)
@@ -381,4 +386,21 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 		return nil, err
 	}
 	return rec, nil
+}
+
+// fileToken issues a short-lived token that lets the signed-in record (or
+// superuser) download protected files through ?token=.
+func (x *exec) fileToken(f graphql.CollectedField) bool {
+	v := x.viewer
+	var token string
+	var err error = apperr.New(apperr.Unauthenticated, "sign in to get a file token")
+	if v != nil && x.v.eng.cfg.Auth != nil {
+		token, err = x.v.eng.cfg.Auth.IssueFileToken(v.Collection, v.Record)
+	}
+	if err != nil {
+		x.fail(err, f.Field)
+		return x.nullFor(f.Field, true, true)
+	}
+	x.buf = appendString(x.buf, token)
+	return true
 }

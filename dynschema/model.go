@@ -100,6 +100,7 @@ const (
 	rkDelete
 	rkAuthPassword
 	rkAuthRefresh
+	rkFileToken
 	rkChanged
 )
 

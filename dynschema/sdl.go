@@ -181,6 +181,7 @@ func compile(colls []*db.Collection) (*model, error) {
 		cp.owners[n] = "built-in"
 	}
 	cp.roots["Query"]["me"] = "built-in"
+	cp.roots["Mutation"]["fileToken"] = "built-in"
 	cp.sb.Grow(4096 + len(colls)*4096)
 	cp.query.Grow(len(colls) * 700)
 	cp.mutation.Grow(len(colls) * 300)
@@ -279,9 +280,7 @@ func compile(colls []*db.Collection) (*model, error) {
 		cp.m.fragments = append(cp.m.fragments, fb.String())
 	}
 	roots := "type Query {\n  \"\"\"The signed-in record, null when anonymous.\"\"\"\n  me: AuthRecord\n}\n"
-	if len(ms) > 0 {
-		roots += "type Mutation\n"
-	}
+	roots += "type Mutation {\n  \"\"\"A short-lived token for ?token= on protected file URLs; requires a signed-in record.\"\"\"\n  fileToken: String!\n}\n"
 	if len(ss) > 0 {
 		roots += "type Subscription\n"
 	}
@@ -289,11 +288,9 @@ func compile(colls []*db.Collection) (*model, error) {
 	cp.sb.WriteString("\ntype Query {\n")
 	cp.sb.WriteString(cp.query.String())
 	cp.sb.WriteString("  \"\"\"The signed-in record, null when anonymous.\"\"\"\n  me: AuthRecord\n}\n")
-	if cp.mutation.Len() > 0 {
-		cp.sb.WriteString("\ntype Mutation {\n")
-		cp.sb.WriteString(cp.mutation.String())
-		cp.sb.WriteString("}\n")
-	}
+	cp.sb.WriteString("\ntype Mutation {\n")
+	cp.sb.WriteString(cp.mutation.String())
+	cp.sb.WriteString("  \"\"\"A short-lived token for ?token= on protected file URLs; requires a signed-in record.\"\"\"\n  fileToken: String!\n}\n")
 	if cp.sub.Len() > 0 {
 		cp.sb.WriteString("\ntype Subscription {\n")
 		cp.sb.WriteString(cp.sub.String())
