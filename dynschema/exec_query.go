@@ -3,7 +3,6 @@ package dynschema
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -11,6 +10,7 @@ import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/db/filter"
+	"github.com/monobase/monobase/files"
 )
 
 // listSpec is a list read before it is compiled for a table alias.
@@ -466,16 +466,5 @@ func (x *exec) fileURL(c *db.Collection, rec db.Record, name, thumb string, down
 	if fs := x.v.eng.cfg.Files; fs != nil {
 		return fs.URL(c, rec.ID(), name, thumb, download)
 	}
-	u := "/files/" + url.PathEscape(c.Name) + "/" + url.PathEscape(rec.ID()) + "/" + url.PathEscape(name)
-	q := url.Values{}
-	if thumb != "" {
-		q.Set("thumb", thumb)
-	}
-	if download {
-		q.Set("download", "1")
-	}
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return files.URL(c, rec.ID(), name, thumb, download)
 }

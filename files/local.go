@@ -224,6 +224,13 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 // /files/<collection name>/<recordId>/<name>, with ?thumb=WxH when thumb is
 // set and download=1 when download is true.
 func (s *Local) URL(c *db.Collection, recordID, name, thumb string, download bool) string {
+	return URL(c, recordID, name, thumb, download)
+}
+
+// URL returns the public path of a stored file whatever the storage:
+// /files/<collection name>/<recordId>/<name>, with ?thumb=WxH when thumb is
+// set and download=1 when download is true.
+func URL(c *db.Collection, recordID, name, thumb string, download bool) string {
 	u := "/files/" + url.PathEscape(c.Name) + "/" + url.PathEscape(recordID) + "/" + url.PathEscape(name)
 	q := url.Values{}
 	if thumb != "" {
