@@ -91,12 +91,32 @@ type Query struct {
 	// Columns, when set, reads only these fields (and always id): the
 	// records then hold only those keys. Unknown names are apperr.Invalid.
 	Columns []string
+	// Joins reads, with each record, the records its single relation
+	// fields point at, in the same statement (see FindJoined).
+	Joins []Join
+}
+
+// Join is a LEFT JOIN of a Query's records to the record that one of their
+// single relation fields points at.
+type Join struct {
+	Field      string      // a single RELATION field of the query's collection
+	Collection *Collection // the collection that Field relates to
+	Alias      string      // the related table's alias, unique in the query
+	On         []Cond      // conditions (on Alias) the related record must meet, ANDed; else it reads as nil
+	Columns    []string    // as Query.Columns, for the related record
 }
 
 // Find returns the records matching q. Inside a transaction started with
 // Begin (ctx from Tx.Context) it reads through that transaction, so a
 // mutation sees its own writes.
 func (d *DB) Find(ctx context.Context, q *Query) ([]Record, error) { return d.find(ctx, q) }
+
+// FindJoined is Find that also reads q.Joins: joined[i*len(q.Joins)+j] is
+// the record that join j found for records[i], nil when the relation is
+// unset, points nowhere or the related record does not meet the join's On.
+func (d *DB) FindJoined(ctx context.Context, q *Query) (records, joined []Record, err error) {
+	return d.findJoined(ctx, q)
+}
 
 // FindByIDs returns the records of c with those ids (any order), with extra
 // conditions ANDed. One SQL statement whatever the number of ids.

@@ -19,7 +19,11 @@ func (d *DB) matchValues(ctx context.Context, c *Collection, rec Record, conds [
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(`? AS "`)
+		// The CAST gives the column the affinity of the stored one, so that
+		// comparisons convert operands as they would on the table.
+		sb.WriteString(`CAST(? AS `)
+		sb.WriteString(ColumnType(f))
+		sb.WriteString(`) AS "`)
 		sb.WriteString(f.Name) // validated name: ^[a-zA-Z][a-zA-Z0-9_]*$
 		sb.WriteString(`"`)
 		v, err := SQLValue(f, rec[f.Name])

@@ -55,18 +55,51 @@ func writeWhere(b *strings.Builder, args []any, conds []Cond) []any {
 }
 
 func (d *DB) find(ctx context.Context, q *Query) ([]Record, error) {
+	recs, _, err := d.findJoined(ctx, q)
+	return recs, err
+}
+
+func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, error) {
 	if err := checkQuery(q); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString("SELECT ")
-	if err := writeColumns(&b, q, alias); err != nil {
-		return nil, err
+	if err := writeColumns(&b, q.Collection, q.Columns, alias); err != nil {
+		return nil, nil, err
+	}
+	joinCols := make([]int, len(q.Joins))
+	for i, j := range q.Joins {
+		if err := checkJoin(q, j); err != nil {
+			return nil, nil, err
+		}
+		cols := j.Columns
+		if len(cols) == 0 {
+			cols = fieldNames(j.Collection)
+		}
+		b.WriteString(", ")
+		n, err := writeJoinColumns(&b, j.Collection, cols, quoteIdent(j.Alias))
+		if err != nil {
+			return nil, nil, err
+		}
+		joinCols[i] = n
 	}
 	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := writeWhere(&b, nil, q.Where)
+	var args []any
+	for _, j := range q.Joins {
+		ja := quoteIdent(j.Alias)
+		b.WriteString(" LEFT JOIN " + quoteIdent(j.Collection.Name) + " AS " + ja + " ON " + ja + `."id" = ` + alias + "." + quoteIdent(j.Field))
+		for _, c := range j.On {
+			if strings.TrimSpace(c.SQL) == "" {
+				continue
+			}
+			b.WriteString(" AND (" + c.SQL + ")")
+			args = append(args, c.Args...)
+		}
+	}
+	args = writeWhere(&b, args, q.Where)
 	b.WriteString(" ORDER BY ")
 	for _, o := range q.OrderBy {
 		if strings.TrimSpace(o.SQL) == "" {
@@ -85,27 +118,61 @@ func (d *DB) find(ctx context.Context, q *Query) ([]Record, error) {
 		b.WriteString(" LIMIT ? OFFSET ?")
 		args = append(args, limit, max(q.Offset, 0))
 	}
-	return d.queryRecords(ctx, q.Collection, b.String(), args...)
+	rows, err := d.readQuery(ctx, b.String(), args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", q.Collection.Name, err)
+	}
+	return scanJoined(q, joinCols, rows)
 }
 
-// writeColumns writes the select list of q: alias.* or the id and the
-// columns of q.Columns.
-func writeColumns(b *strings.Builder, q *Query, alias string) error {
-	if len(q.Columns) == 0 {
+func checkJoin(q *Query, j Join) error {
+	f := q.Collection.FieldByName(j.Field)
+	switch {
+	case f == nil || f.Type != FieldRelation || f.Multiple():
+		return apperr.New(apperr.Invalid, "join: %q is not a single relation field of %s", j.Field, q.Collection.Name)
+	case j.Collection == nil:
+		return apperr.New(apperr.Invalid, "join of %s.%s without a collection", q.Collection.Name, j.Field)
+	case j.Alias == "" || j.Alias == queryAlias(q):
+		return apperr.New(apperr.Invalid, "join of %s.%s: the alias %q is not unique", q.Collection.Name, j.Field, j.Alias)
+	}
+	return nil
+}
+
+func fieldNames(c *Collection) []string {
+	out := make([]string, len(c.Fields))
+	for i, f := range c.Fields {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// writeJoinColumns writes alias."id" and the columns cols of a joined
+// collection; it returns how many it wrote.
+func writeJoinColumns(b *strings.Builder, c *Collection, cols []string, alias string) (int, error) {
+	b.WriteString(alias + `."id"`)
+	n := 1
+	for i, name := range cols {
+		if name == "id" || slices.Contains(cols[:i], name) {
+			continue
+		}
+		if c.FieldByName(name) == nil {
+			return 0, apperr.New(apperr.Invalid, "%s has no field %q", c.Name, name)
+		}
+		b.WriteString(", " + alias + "." + quoteIdent(name))
+		n++
+	}
+	return n, nil
+}
+
+// writeColumns writes the select list of a query's collection c: alias.*,
+// or the id and the columns cols.
+func writeColumns(b *strings.Builder, c *Collection, cols []string, alias string) error {
+	if len(cols) == 0 {
 		b.WriteString(alias + ".*")
 		return nil
 	}
-	b.WriteString(alias + `."id"`)
-	for i, name := range q.Columns {
-		if name == "id" || slices.Contains(q.Columns[:i], name) {
-			continue
-		}
-		if q.Collection.FieldByName(name) == nil {
-			return apperr.New(apperr.Invalid, "%s has no field %q", q.Collection.Name, name)
-		}
-		b.WriteString(", " + alias + "." + quoteIdent(name))
-	}
-	return nil
+	_, err := writeJoinColumns(b, c, cols, alias)
+	return err
 }
 
 func (d *DB) findByIDs(ctx context.Context, c *Collection, ids []string, where ...Cond) ([]Record, error) {
@@ -230,9 +297,11 @@ func (d *DB) queryRecords(ctx context.Context, c *Collection, query string, args
 }
 
 // readState is the read side of a DB: prepared statements of the reader
-// pool and the read observer.
+// pool and of the writer (for reads inside transactions), and the read
+// observer.
 type readState struct {
 	stmts    stmtCache
+	txStmts  txStmtCache
 	observer atomic.Pointer[func(query string)]
 }
 
@@ -259,9 +328,84 @@ func (d *DB) observeRead(query string) {
 func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows, error) {
 	d.observeRead(query)
 	if tx := d.txFrom(ctx); tx != nil {
+		if st := d.reads.txStmts.get(query); st != nil {
+			// The writer's statement, prepared on the transaction's
+			// connection: Tx.StmtContext reuses it.
+			return tx.Tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
 		return tx.Tx.Tx.QueryContext(ctx, query, args...)
 	}
 	return d.reads.stmts.query(ctx, d.R.DB, query, args)
+}
+
+// prepareTxReads prepares on the writer the reads that transactions ran
+// unprepared since the last call. Begin calls it before it takes the
+// writer: a statement cannot be prepared on the single writer connection
+// while a transaction holds it.
+func (d *DB) prepareTxReads(ctx context.Context) {
+	d.reads.txStmts.prepareWanted(ctx, d.W.DB)
+}
+
+// txStmtCache holds the writer's prepared statements of reads run in
+// transactions, by SQL text. A text is prepared once it has run twice
+// (before the next transaction begins).
+type txStmtCache struct {
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	seen   map[string]bool // ran once unprepared
+	wanted []string        // ran twice: prepare before the next transaction
+}
+
+func (c *txStmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[query]; st != nil {
+		return st
+	}
+	if c.seen[query] {
+		delete(c.seen, query)
+		c.wanted = append(c.wanted, query)
+		return nil
+	}
+	if len(c.seen) >= maxCachedStmts {
+		clear(c.seen)
+	}
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	c.seen[query] = true
+	return nil
+}
+
+func (c *txStmtCache) prepareWanted(ctx context.Context, pool *sql.DB) {
+	c.mu.Lock()
+	wanted := c.wanted
+	c.wanted = nil
+	c.mu.Unlock()
+	for _, q := range wanted {
+		st, err := pool.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared
+		}
+		c.mu.Lock()
+		if len(c.m) >= maxCachedStmts {
+			for _, old := range c.m {
+				_ = old.Close()
+			}
+			clear(c.m)
+		}
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		if c.m[q] == nil {
+			c.m[q] = st
+			st = nil
+		}
+		c.mu.Unlock()
+		if st != nil {
+			_ = st.Close()
+		}
+	}
 }
 
 // readRow is readQuery for one row.
@@ -343,14 +487,41 @@ func (sc *stmtCache) prepare(ctx context.Context, pool *sql.DB, query string) er
 // scanRecords reads all rows (and closes them) into records decoded
 // through the field registry.
 func scanRecords(c *Collection, rows *sql.Rows) ([]Record, error) {
+	recs, _, err := scanJoined(&Query{Collection: c}, nil, rows)
+	return recs, err
+}
+
+// scanJoined reads all rows (and closes them): the columns of q's
+// collection, then joinCols[j] columns (id first) of each join j.
+func scanJoined(q *Query, joinCols []int, rows *sql.Rows) ([]Record, []Record, error) {
 	defer rows.Close()
+	c := q.Collection
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", c.Name, err)
+		return nil, nil, fmt.Errorf("read %s: %w", c.Name, err)
+	}
+	// The columns of the main record come first.
+	mainCols := len(cols)
+	for _, n := range joinCols {
+		mainCols -= n
+	}
+	if mainCols < 1 {
+		return nil, nil, fmt.Errorf("read %s: %d columns for %d joined", c.Name, len(cols), len(cols)-mainCols)
 	}
 	fields := make([]*Field, len(cols))
-	for i, name := range cols {
-		fields[i] = c.FieldByName(name)
+	known := 0
+	for i, name := range cols[:mainCols] {
+		if fields[i] = c.FieldByName(name); fields[i] != nil {
+			known++
+		}
+	}
+	start := mainCols
+	for j, n := range joinCols {
+		jc := q.Joins[j].Collection
+		for i := start; i < start+n; i++ {
+			fields[i] = jc.FieldByName(cols[i])
+		}
+		start += n
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -358,22 +529,52 @@ func scanRecords(c *Collection, rows *sql.Rows) ([]Record, error) {
 		ptrs[i] = &vals[i]
 	}
 	out := []Record{}
+	var joined []Record
+	// A record joined to several rows is decoded once.
+	var seen []map[string]Record
+	if len(joinCols) > 0 {
+		seen = make([]map[string]Record, len(joinCols))
+	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("read %s: %w", c.Name, err)
+			return nil, nil, fmt.Errorf("read %s: %w", c.Name, err)
 		}
-		rec := make(Record, len(fields))
-		for i, f := range fields {
-			if f == nil {
-				continue // a column the definition does not know (stale collection)
+		out = append(out, decodeRecord(fields[:mainCols], vals[:mainCols], known))
+		start := mainCols
+		for j, n := range joinCols {
+			var rec Record
+			switch id := vals[start].(type) {
+			case nil: // nothing joined
+			case string:
+				if rec = seen[j][id]; rec == nil {
+					rec = decodeRecord(fields[start:start+n], vals[start:start+n], n)
+					if seen[j] == nil {
+						seen[j] = map[string]Record{}
+					}
+					seen[j][id] = rec
+				}
+			default:
+				rec = decodeRecord(fields[start:start+n], vals[start:start+n], n)
 			}
-			rec[f.Name] = DecodeValue(f, vals[i])
-			vals[i] = nil
+			joined = append(joined, rec)
+			start += n
 		}
-		out = append(out, rec)
+		clear(vals)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", c.Name, err)
+		return nil, nil, fmt.Errorf("read %s: %w", c.Name, err)
 	}
-	return out, nil
+	return out, joined, nil
+}
+
+// decodeRecord decodes the scanned values of one record; a nil field is a
+// column the definition does not know (a stale collection).
+func decodeRecord(fields []*Field, vals []any, size int) Record {
+	rec := make(Record, size)
+	for i, f := range fields {
+		if f != nil {
+			rec[f.Name] = DecodeValue(f, vals[i])
+		}
+	}
+	return rec
 }

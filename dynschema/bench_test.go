@@ -45,6 +45,7 @@ func BenchmarkBuild200x20(b *testing.B) {
 	colls := manyCollections(200, 20)
 	e := newEngine(Config{})
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := e.build(colls); err != nil {
 			b.Fatal(err)
@@ -183,4 +184,10 @@ func BenchmarkHTTPQueryByID(b *testing.B) {
 func BenchmarkHTTPList50WithAuthor(b *testing.B) {
 	en, _ := benchEnv(b)
 	benchHTTP(b, en, `{"query":"query($o: Int!) { posts(limit: 50, offset: $o) { id title views published author { id name } } }","variables":{"o":100}}`)
+}
+
+func BenchmarkHTTPCreatePost(b *testing.B) {
+	en, _ := benchEnv(b)
+	u := en.insert("users", db.RecordInput{"email": "author@example.com", "password": "password123", "passwordConfirm": "password123", "name": "author"})
+	benchHTTP(b, en, fmt.Sprintf(`{"query":"mutation($t: String!, $a: ID!) { createPost(input: {title: $t, views: 0, author: $a}) { id } }","variables":{"t":"a title","a":%q}}`, u.ID()))
 }

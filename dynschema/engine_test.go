@@ -48,8 +48,9 @@ func TestStatementsDoNotGrowWithRows(t *testing.T) {
 	if n10 != 10 || n100 != 100 {
 		t.Fatalf("got %d and %d posts", n10, n100)
 	}
-	// posts, their authors, the authors' posts, the tags: one statement per
-	// level of the selection.
+	// posts, their authors, the authors' posts, the tags: at most one
+	// statement per level of the selection (single relations such as the
+	// author are joined into their parent's statement).
 	if c10 != c100 || c10 == 0 || c10 > 4 {
 		t.Errorf("10 posts ran %d SQL statements, 100 posts %d; want the same, at most 4", c10, c100)
 	}

@@ -171,6 +171,66 @@ func (x *exec) query(s *listSpec) (*db.Query, error) {
 	return &db.Query{Collection: s.t.coll, Alias: "r", Where: where, OrderBy: order, Limit: s.limit, Offset: s.offset}, nil
 }
 
+// pageQuery compiles s for a table into a query on the alias "r" whose
+// rows are those of the page, picked by rowid in a subquery (alias "s")
+// that applies the filters, the order, the offset and the limit: joins of
+// the outer statement then run for the page's rows only.
+func (x *exec) pageQuery(s *listSpec) (*db.Query, error) {
+	where, err := x.compileWhere(s, "s")
+	if err != nil {
+		return nil, err
+	}
+	orderS, err := x.compileOrder(s, "s")
+	if err != nil {
+		return nil, err
+	}
+	orderR, err := x.compileOrder(s, "r")
+	if err != nil {
+		return nil, err
+	}
+	var sb strings.Builder
+	var args []any
+	sb.WriteString(`"r"."rowid" IN (SELECT "s"."rowid" FROM ` + quoteIdent(s.t.coll.Name) + ` AS "s"`)
+	first := true
+	for _, c := range where {
+		if strings.TrimSpace(c.SQL) == "" {
+			continue
+		}
+		if first {
+			sb.WriteString(" WHERE (")
+			first = false
+		} else {
+			sb.WriteString(" AND (")
+		}
+		sb.WriteString(c.SQL)
+		sb.WriteString(")")
+		args = append(args, c.Args...)
+	}
+	sb.WriteString(" ORDER BY ")
+	for _, o := range orderS {
+		if strings.TrimSpace(o.SQL) == "" {
+			continue
+		}
+		sb.WriteString(o.SQL)
+		sb.WriteString(", ")
+		args = append(args, o.Args...)
+	}
+	sb.WriteString(`"s"."id" LIMIT ? OFFSET ?)`)
+	args = append(args, s.limit, s.offset)
+	return &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR}, nil
+}
+
+// hasSingleRelation reports whether lv selects a single relation (that a
+// join could read).
+func hasSingleRelation(lv *level) bool {
+	for i := range lv.fields {
+		if p := lv.fields[i].plan; p != nil && p.kind == fkRel {
+			return true
+		}
+	}
+	return false
+}
+
 // idsCond matches the records with those ids (one bound parameter).
 func idsCond(alias string, ids []string) db.Cond {
 	if len(ids) == 1 {
@@ -180,19 +240,19 @@ func idsCond(alias string, ids []string) db.Cond {
 	return db.Cond{SQL: `"` + alias + `"."id" IN (SELECT value FROM json_each(?))`, Args: []any{string(b)}}
 }
 
-// findByIDs reads the records of t with those ids that meet cond.
-func (x *exec) findByIDs(t *objType, ids []string, cond *db.Cond) ([]db.Record, error) {
-	return x.findByIDsCols(t, ids, cond, nil)
-}
-
-// findByIDsCols is findByIDs reading only the fields cols (all when nil).
-func (x *exec) findByIDsCols(t *objType, ids []string, cond *db.Cond, cols []string) ([]db.Record, error) {
-	q := &db.Query{Collection: t.coll, Alias: "r", Where: make([]db.Cond, 0, 2), Columns: cols}
+// idsQuery selects the records of t with those ids that meet cond.
+func idsQuery(t *objType, ids []string, cond *db.Cond) *db.Query {
+	q := &db.Query{Collection: t.coll, Alias: "r", Where: make([]db.Cond, 0, 2)}
 	q.Where = append(q.Where, idsCond("r", ids))
 	if cond != nil {
 		q.Where = append(q.Where, *cond)
 	}
-	recs, err := x.d.Find(x.dbctx, q)
+	return q
+}
+
+// findByIDs reads the records of t with those ids that meet cond.
+func (x *exec) findByIDs(t *objType, ids []string, cond *db.Cond) ([]db.Record, error) {
+	recs, err := x.d.Find(x.dbctx, idsQuery(t, ids, cond))
 	if err != nil {
 		return nil, fmt.Errorf("read %s by id: %w", t.coll.Name, err)
 	}
@@ -205,7 +265,7 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // records of s.t whose relation field via points at one of parents, at most
 // offset+limit per parent (ROW_NUMBER() OVER (PARTITION BY ...)); offset
 // and limit are then applied per parent in the common order.
-func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, cols []string) (map[string][]db.Record, []db.Record, error) {
+func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, lv *level) (map[string][]db.Record, []db.Record, error) {
 	inner, err := x.compileWhere(s, "s")
 	if err != nil {
 		return nil, nil, err
@@ -255,8 +315,8 @@ func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, cols 
 	window := s.offset + s.limit
 	args = append(args, window)
 
-	q := &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR, Columns: cols}
-	rows, err := x.d.Find(x.dbctx, q)
+	q := &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR}
+	rows, err := x.findLevel(q, lv, true, via.Name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the back-relation %s.%s: %w", s.t.coll.Name, via.Name, err)
 	}
@@ -298,8 +358,9 @@ func (x *exec) single(t *objType, f graphql.CollectedField) bool {
 		return x.nullFor(f.Field, false, true)
 	}
 	lv := x.collect(t, f.Selections)
-	recs, err := x.findByIDsCols(t, []string{id}, cond, lv.columns())
+	recs, err := x.findLevel(idsQuery(t, []string{id}, cond), lv, true)
 	if err != nil {
+		err = fmt.Errorf("read %s by id: %w", t.coll.Name, err)
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, false, true)
 	}
@@ -325,14 +386,23 @@ func (x *exec) list(t *objType, f graphql.CollectedField) bool {
 		x.buf = append(x.buf, '[', ']')
 		return true
 	}
-	q, err := x.query(spec)
+	lv := x.collect(t, f.Selections)
+	// A join runs for every row SQLite visits: in the default (table)
+	// order offset+limit rows, with a sort every row that matches. Past
+	// that a table's page is picked by rowid first (pageQuery).
+	join := hasSingleRelation(lv)
+	var q *db.Query
+	if join && (len(spec.sort) > 0 || spec.offset > spec.limit) && t.coll.Type != db.TypeView {
+		q, err = x.pageQuery(spec)
+	} else {
+		join = join && len(spec.sort) == 0 && spec.offset <= spec.limit
+		q, err = x.query(spec)
+	}
 	if err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
-	lv := x.collect(t, f.Selections)
-	q.Columns = lv.columns()
-	rows, err := x.d.Find(x.dbctx, q)
+	rows, err := x.findLevel(q, lv, join)
 	if err != nil {
 		x.fail(fmt.Errorf("list %s: %w", t.coll.Name, err), f.Field)
 		return x.nullFor(f.Field, true, true)

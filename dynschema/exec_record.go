@@ -1,6 +1,8 @@
 package dynschema
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -29,6 +31,7 @@ type levelField struct {
 	plan    *fieldPlan // nil for __typename
 	args    map[string]any
 	rel     *relData
+	join    int                      // 1 + the index of the level query's join that reads the relation; 0: none
 	sub     []graphql.CollectedField // File and GeoPoint selections
 	subArgs []map[string]any         // File.url arguments
 }
@@ -104,11 +107,90 @@ func (lv *level) columns() []string {
 	return cols
 }
 
-// loadRelations loads the relations and back-relations of lv for rows.
+// findLevel runs q for the records of the level lv: it reads only the
+// columns that lv needs (and extra), with the single relations of lv
+// joined when join is set (see planJoins). The other relations are loaded
+// by loadRelations.
+//
+// A join runs for every row that SQLite visits, before OFFSET and before a
+// sort: callers join only when (almost) every row visited is returned.
+func (x *exec) findLevel(q *db.Query, lv *level, join bool, extra ...string) ([]db.Record, error) {
+	q.Columns = append(lv.columns(), extra...)
+	if join {
+		q.Joins = x.planJoins(lv)
+	}
+	recs, joined, err := x.d.FindJoined(x.dbctx, q)
+	if err != nil {
+		return nil, err
+	}
+	x.applyJoins(lv, len(q.Joins), joined)
+	return recs, nil
+}
+
+// planJoins picks the single relations of lv that the level's own
+// statement reads with a LEFT JOIN, the related collection's view rule in
+// its ON clause (as loadRelation applies it), so that they cost no
+// statement of their own. It returns the joins for the level's query.
+func (x *exec) planJoins(lv *level) []db.Join {
+	var joins []db.Join
+	for i := range lv.fields {
+		lf := &lv.fields[i]
+		p := lf.plan
+		if p == nil || p.kind != fkRel || p.target == nil || p.field == nil {
+			continue
+		}
+		alias := "j" + strconv.Itoa(len(joins)+1)
+		cond, ok, err := x.accessAs(p.target.coll, opView, alias)
+		if err != nil || !ok {
+			continue // loadRelation reports the error or leaves the field null
+		}
+		sub := x.collect(p.target, lf.f.Selections)
+		j := db.Join{Field: p.col, Collection: p.target.coll, Alias: alias, Columns: sub.columns()}
+		if cond != nil {
+			j.On = []db.Cond{*cond}
+		}
+		joins = append(joins, j)
+		lf.join = len(joins)
+		lf.rel = &relData{sub: sub}
+	}
+	return joins
+}
+
+// applyJoins fills the joined relations of lv from what the level's
+// statement read (n joins, joined as db.FindJoined returns it) and loads
+// the relations of the joined records.
+func (x *exec) applyJoins(lv *level, n int, joined []db.Record) {
+	if n == 0 {
+		return
+	}
+	for i := range lv.fields {
+		lf := &lv.fields[i]
+		if lf.join == 0 {
+			continue
+		}
+		rd := lf.rel
+		rd.byID = make(map[string]db.Record, len(joined)/n)
+		var recs []db.Record
+		for k := lf.join - 1; k < len(joined); k += n {
+			r := joined[k]
+			if r == nil {
+				continue
+			}
+			if _, dup := rd.byID[r.ID()]; !dup {
+				rd.byID[r.ID()] = r
+				recs = append(recs, r)
+			}
+		}
+		x.loadRelations(rd.sub, recs)
+	}
+}
+
+// loadRelations loads the relations and back-relations of lv for rows
+// (those not joined by the level's statement).
 func (x *exec) loadRelations(lv *level, rows []db.Record) {
 	for i := range lv.fields {
 		lf := &lv.fields[i]
-		if lf.plan == nil {
+		if lf.plan == nil || lf.join != 0 {
 			continue
 		}
 		switch lf.plan.kind {
@@ -162,9 +244,9 @@ func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Re
 		return rd
 	}
 	sub := x.collect(p.target, f.Selections)
-	recs, err := x.findByIDsCols(p.target, ids, cond, sub.columns())
+	recs, err := x.findLevel(idsQuery(p.target, ids, cond), sub, true)
 	if err != nil {
-		rd.err = err
+		rd.err = fmt.Errorf("read %s by id: %w", p.target.coll.Name, err)
 		return rd
 	}
 	rd.byID = make(map[string]db.Record, len(recs))
@@ -201,7 +283,7 @@ func (x *exec) loadBack(p *fieldPlan, lf *levelField, rows []db.Record) *relData
 		return rd
 	}
 	sub := x.collect(p.target, lf.f.Selections)
-	byParent, all, err := x.findPerParent(lq, p.via, parents, append(sub.columns(), p.via.Name))
+	byParent, all, err := x.findPerParent(lq, p.via, parents, sub)
 	if err != nil {
 		rd.err = err
 		return rd
@@ -243,6 +325,13 @@ func (x *exec) writeRecord(lv *level, rec db.Record) bool {
 func (x *exec) writeRecords(lv *level, recs []db.Record, f *ast.Field, nonNull bool) bool {
 	start := len(x.buf)
 	fctx := x.fctx
+	// Room for the list at a guess of 16 bytes a value: fewer copies of a
+	// growing buffer.
+	est := 2
+	for i := range lv.fields {
+		est += len(lv.fields[i].key) + 16
+	}
+	x.buf = slices.Grow(x.buf, len(recs)*est)
 	x.buf = append(x.buf, '[')
 	for i, r := range recs {
 		if i > 0 {

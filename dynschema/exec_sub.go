@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -18,7 +19,7 @@ import (
 
 // subscription is one running <name>Changed stream.
 type subscription struct {
-	v       *version
+	v       *version // the schema version it runs on (see upgrade)
 	oc      *graphql.OperationContext
 	f       graphql.CollectedField
 	t       *objType
@@ -29,6 +30,7 @@ type subscription struct {
 	memoKey string
 	sub     *subscriptions.Subscriber
 	ended   bool
+	tried   uint64 // the last version seq an upgrade was tried for
 }
 
 // eventResult is the memoized outcome of one event for one (viewer,
@@ -49,22 +51,50 @@ func errorResponse(ctx context.Context, err error) *graphql.Response {
 // collection was deleted, the client was too slow) the stream sends that
 // error and completes.
 func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) graphql.ResponseHandler {
+	s := &subscription{}
+	resp, err := s.setup(ctx, v, oc)
+	if err != nil {
+		return graphql.OneShot(errorResponse(ctx, err))
+	}
+	if resp != nil {
+		return graphql.OneShot(resp)
+	}
+	hub := v.eng.cfg.Hub
+	if hub == nil {
+		return func(ctx context.Context) *graphql.Response {
+			<-ctx.Done()
+			return nil
+		}
+	}
+	s.sub = hub.Subscribe(s.t.coll.ID)
+	// ctx descends from the transport's cancelable operation context, so
+	// this registers a callback rather than starting a goroutine.
+	context.AfterFunc(ctx, s.sub.Close)
+	return s.next
+}
+
+// setup reads the operation oc of version v into s: the field, its
+// collection, the arguments, the rule that applies and the group key. It
+// returns the error that refuses the subscription (FORBIDDEN when the rule
+// is null for the viewer, BAD_USER_INPUT for a bad filter), or a response
+// for a selection of __typename alone.
+func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.OperationContext) (*graphql.Response, error) {
 	fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Subscription"})
 	if len(fields) != 1 {
-		return graphql.OneShot(errorResponse(ctx, apperr.New(apperr.Invalid, "a subscription selects exactly one field")))
+		return nil, apperr.New(apperr.Invalid, "a subscription selects exactly one field")
 	}
 	f := fields[0]
 	if f.Name == "__typename" {
-		return graphql.OneShot(&graphql.Response{Data: []byte(`{"` + f.Alias + `":"Subscription"}`)})
+		return &graphql.Response{Data: []byte(`{"` + f.Alias + `":"Subscription"}`)}, nil
 	}
 	rf := v.m.subscription[f.Name]
 	if rf == nil {
-		return graphql.OneShot(errorResponse(ctx, apperr.New(apperr.Invalid, "unknown subscription %s", f.Name)))
+		return nil, apperr.New(apperr.Invalid, "unknown subscription %s", f.Name)
 	}
 	x := v.newExec(ctx, oc)
 	x.reqContext = "realtime"
 	args := f.ArgumentMap(oc.Variables)
-	s := &subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer}
+	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, sub: s.sub, tried: v.seq}
 	s.id, _ = args["id"].(string)
 	o := opList
 	if s.id != "" {
@@ -75,11 +105,11 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 		err = forbidden(rf.t.coll, o)
 	}
 	if err != nil {
-		return graphql.OneShot(errorResponse(ctx, err))
+		return nil, err
 	}
 	s.spec = &listSpec{t: rf.t, rule: rule}
 	if err := x.readFilters(s.spec, args); err != nil {
-		return graphql.OneShot(errorResponse(ctx, err))
+		return nil, err
 	}
 	if acts := asList(args["actions"]); len(acts) > 0 {
 		s.actions = map[string]bool{}
@@ -90,24 +120,42 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 		}
 	}
 	s.memoKey = groupKey(v, x, oc)
+	return nil, nil
+}
 
-	hub := v.eng.cfg.Hub
-	if hub == nil {
-		return func(ctx context.Context) *graphql.Response {
-			<-ctx.Done()
-			return nil
-		}
+// upgrade moves the subscription to the current schema version cur, so
+// that events are checked against the rules as they are now (an admin who
+// tightens a rule does not wait for clients to reconnect). It re-validates
+// the document on cur; if it no longer validates (a selected field was
+// dropped), the subscription stays on its version. It returns the error
+// that ends the subscription when the viewer may no longer subscribe.
+func (s *subscription) upgrade(ctx context.Context, cur *version) error {
+	s.tried = cur.seq
+	params := &graphql.RawParams{
+		Query:         s.oc.RawQuery,
+		OperationName: s.oc.OperationName,
+		Variables:     s.oc.Variables,
+		Headers:       s.oc.Headers,
 	}
-	s.sub = hub.Subscribe(rf.t.coll.ID)
-	// ctx descends from the transport's cancelable operation context, so
-	// this registers a callback rather than starting a goroutine.
-	context.AfterFunc(ctx, s.sub.Close)
-	return s.next
+	oc, errs := cur.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		return nil
+	}
+	next := &subscription{sub: s.sub}
+	if _, err := next.setup(ctx, cur, oc); err != nil {
+		return err
+	}
+	if next.t == nil || next.t.coll.ID != s.t.coll.ID {
+		return nil
+	}
+	next.viewer = s.viewer
+	*s = *next
+	return nil
 }
 
 // groupKey identifies the subscribers that see the same thing for an
-// event: the same viewer, document, operation and variables (hence the
-// same selection, arguments and rules). They share one rule check and one
+// event: the same viewer, schema version, document, operation and
+// variables (hence the same selection, arguments and rules). They share one rule check and one
 // rendering of each event through Event.Memo. When a rule of the schema
 // or the document reads @request.headers or @request.query, those of the
 // connection are part of the key too.
@@ -117,7 +165,7 @@ func groupKey(v *version, x *exec, oc *graphql.OperationContext) string {
 	if vw := x.viewer; vw != nil {
 		viewerKey = fmt.Sprintf("%t:%s:%s", vw.Superuser, collID(vw.Collection), vw.ID())
 	}
-	parts := []string{viewerKey, oc.RawQuery, oc.OperationName, string(vars)}
+	parts := []string{viewerKey, strconv.FormatUint(v.seq, 10), oc.RawQuery, oc.OperationName, string(vars)}
 	if usesRequestData(v, oc.RawQuery+string(vars)) {
 		req, _ := json.Marshal(x.requestInfo())
 		parts = append(parts, string(req))
@@ -175,6 +223,13 @@ func (s *subscription) next(ctx context.Context) *graphql.Response {
 				// now, say so at once instead of sending them.
 				s.ended = true
 				return errorResponse(ctx, s.endError(err))
+			}
+			if cur := s.v.eng.cur.Load(); cur.seq != s.tried {
+				if err := s.upgrade(ctx, cur); err != nil {
+					s.ended = true
+					s.sub.Close()
+					return errorResponse(ctx, err)
+				}
 			}
 			if s.actions != nil && !s.actions[string(ev.Action)] {
 				continue

@@ -2,6 +2,7 @@ package dynschema
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/monobase/monobase/apperr"
@@ -243,8 +244,8 @@ func compile(colls []*db.Collection) (*model, error) {
 				continue
 			}
 			target.fields[name] = &fieldPlan{name: name, kind: fkBack, target: s, via: f}
-			fmt.Fprintf(cp.typeSDL[target], "  %s(where: %sWhere, filter: String, orderBy: [%sOrderBy!], sort: String, limit: Int = %d, offset: Int = 0): [%s!]!\n",
-				name, s.name, s.name, defaultLimit, s.name)
+			ws(cp.typeSDL[target], "  ", name, "(where: ", s.name, "Where, filter: String, orderBy: [", s.name,
+				"OrderBy!], sort: String, limit: Int = ", defaultLimitText, ", offset: Int = 0): [", s.name, "!]!\n")
 		}
 	}
 	if err := cp.errs.Err("the collections do not make a valid GraphQL schema"); err != nil {
@@ -368,13 +369,12 @@ func (cp *compiler) enumFor(t *objType, f *db.Field, declared map[string]bool) (
 		declared[name] = true
 		cp.claimType(t.coll, name)
 		ex := cp.extra(t)
-		fmt.Fprintf(ex, "\nenum %s {\n", name)
+		ws(ex, "\nenum ", name, " {\n")
 		for _, v := range f.Values {
-			ex.WriteString("  " + v + "\n")
+			ws(ex, "  ", v, "\n")
 		}
 		ex.WriteString("}\n")
-		fmt.Fprintf(ex, "\ninput %sFilter {\n  eq: %s\n  ne: %s\n  in: [%s!]\n  notIn: [%s!]\n  isNull: Boolean\n}\n",
-			name, name, name, name, name)
+		ws(ex, "\ninput ", name, "Filter {\n  eq: ", name, "\n  ne: ", name, "\n  in: [", name, "!]\n  notIn: [", name, "!]\n  isNull: Boolean\n}\n")
 		cp.claimType(t.coll, name+"Filter")
 	}
 	return name, vals
@@ -389,6 +389,16 @@ func (cp *compiler) extra(t *objType) *strings.Builder {
 	}
 	return b
 }
+
+// ws writes the parts to b.
+func ws(b *strings.Builder, parts ...string) {
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+}
+
+// defaultLimitText is defaultLimit in SDL.
+var defaultLimitText = strconv.Itoa(defaultLimit)
 
 // line writes one field line "  name: type".
 func line(b *strings.Builder, name, typ string) {
@@ -638,58 +648,57 @@ func (cp *compiler) compileType(t *objType) {
 		cp.claimType(c, name)
 		return name
 	}
-	fmt.Fprintf(ex, "\ninput %s {\n  _and: [%sWhere!]\n  _or: [%sWhere!]\n  _not: %sWhere\n%s}\n", claim("Where"), t.name, t.name, t.name, where.String())
-	fmt.Fprintf(ex, "\n\"\"\"One field per item.\"\"\"\ninput %s @oneOf {\n%s}\n", claim("OrderBy"), order.String())
-	fmt.Fprintf(ex, "\ntype %s {\n  count: Int!\n", claim("Aggregate"))
+	ws(ex, "\ninput ", claim("Where"), " {\n  _and: [", t.name, "Where!]\n  _or: [", t.name, "Where!]\n  _not: ", t.name, "Where\n", where.String(), "}\n")
+	ws(ex, "\n\"\"\"One field per item.\"\"\"\ninput ", claim("OrderBy"), " @oneOf {\n", order.String(), "}\n")
+	ws(ex, "\ntype ", claim("Aggregate"), " {\n  count: Int!\n")
 	if len(t.numbers) > 0 {
 		num := t.name + "AggregateNumbers"
-		fmt.Fprintf(ex, "  sum: %s\n  avg: %s\n  min: %s\n  max: %s\n}\n\ntype %s {\n", num, num, num, num, claim("AggregateNumbers"))
+		ws(ex, "  sum: ", num, "\n  avg: ", num, "\n  min: ", num, "\n  max: ", num, "\n}\n\ntype ", claim("AggregateNumbers"), " {\n")
 		for _, f := range t.numbers {
-			fmt.Fprintf(ex, "  %s: Float\n", f.Name)
+			ws(ex, "  ", f.Name, ": Float\n")
 		}
 	}
 	ex.WriteString("}\n")
-	fmt.Fprintf(ex, "\ntype %s {\n  edges: [%sEdge!]!\n  pageInfo: PageInfo!\n  totalCount: Int!\n}\n", claim("Connection"), t.name)
-	fmt.Fprintf(ex, "\ntype %s {\n  cursor: String!\n  node: %s!\n}\n", claim("Edge"), t.name)
+	ws(ex, "\ntype ", claim("Connection"), " {\n  edges: [", t.name, "Edge!]!\n  pageInfo: PageInfo!\n  totalCount: Int!\n}\n")
+	ws(ex, "\ntype ", claim("Edge"), " {\n  cursor: String!\n  node: ", t.name, "!\n}\n")
 
 	q := &cp.query
-	fmt.Fprintf(q, "  %s(id: ID!): %s\n", n.Single, t.name)
+	ws(q, "  ", n.Single, "(id: ID!): ", t.name, "\n")
 	cp.claimRoot(c, "Query", n.Single, &rootField{kind: rkSingle, t: t})
-	fmt.Fprintf(q, "  %s(where: %sWhere, filter: String, orderBy: [%sOrderBy!], sort: String, limit: Int = %d, offset: Int = 0): [%s!]!\n",
-		n.List, t.name, t.name, defaultLimit, t.name)
+	ws(q, "  ", n.List, "(where: ", t.name, "Where, filter: String, orderBy: [", t.name,
+		"OrderBy!], sort: String, limit: Int = ", defaultLimitText, ", offset: Int = 0): [", t.name, "!]!\n")
 	cp.claimRoot(c, "Query", n.List, &rootField{kind: rkList, t: t})
-	fmt.Fprintf(q, "  %sAggregate(where: %sWhere, filter: String): %sAggregate!\n", n.List, t.name, t.name)
+	ws(q, "  ", n.List, "Aggregate(where: ", t.name, "Where, filter: String): ", t.name, "Aggregate!\n")
 	cp.claimRoot(c, "Query", n.List+"Aggregate", &rootField{kind: rkAggregate, t: t})
-	fmt.Fprintf(q, "  %sConnection(where: %sWhere, filter: String, orderBy: [%sOrderBy!], first: Int, after: String, last: Int, before: String): %sConnection!\n",
-		n.List, t.name, t.name, t.name)
+	ws(q, "  ", n.List, "Connection(where: ", t.name, "Where, filter: String, orderBy: [", t.name,
+		"OrderBy!], first: Int, after: String, last: Int, before: String): ", t.name, "Connection!\n")
 	cp.claimRoot(c, "Query", n.List+"Connection", &rootField{kind: rkConnection, t: t})
 
 	if t.readOnly {
 		return
 	}
-	fmt.Fprintf(ex, "\ninput %s {\n%s}\n", claim("CreateInput"), create.String())
+	ws(ex, "\ninput ", claim("CreateInput"), " {\n", create.String(), "}\n")
 	if update.Len() == 0 {
 		update.WriteString("  _: Boolean\n")
 	}
-	fmt.Fprintf(ex, "\ninput %s {\n%s}\n", claim("UpdateInput"), update.String())
-	fmt.Fprintf(ex, "\ntype %s {\n  action: ChangeAction!\n  record: %s!\n}\n", claim("Change"), t.name)
+	ws(ex, "\ninput ", claim("UpdateInput"), " {\n", update.String(), "}\n")
+	ws(ex, "\ntype ", claim("Change"), " {\n  action: ChangeAction!\n  record: ", t.name, "!\n}\n")
 
 	base := upperFirst(n.Base)
 	m := &cp.mutation
-	fmt.Fprintf(m, "  create%s(input: %sCreateInput!): %s!\n", base, t.name, t.name)
+	ws(m, "  create", base, "(input: ", t.name, "CreateInput!): ", t.name, "!\n")
 	cp.claimRoot(c, "Mutation", "create"+base, &rootField{kind: rkCreate, t: t})
-	fmt.Fprintf(m, "  update%s(id: ID!, input: %sUpdateInput!): %s!\n", base, t.name, t.name)
+	ws(m, "  update", base, "(id: ID!, input: ", t.name, "UpdateInput!): ", t.name, "!\n")
 	cp.claimRoot(c, "Mutation", "update"+base, &rootField{kind: rkUpdate, t: t})
-	fmt.Fprintf(m, "  \"\"\"Returns the record as it was.\"\"\"\n  delete%s(id: ID!): %s!\n", base, t.name)
+	ws(m, "  \"\"\"Returns the record as it was.\"\"\"\n  delete", base, "(id: ID!): ", t.name, "!\n")
 	cp.claimRoot(c, "Mutation", "delete"+base, &rootField{kind: rkDelete, t: t})
 	if t.isAuth {
-		fmt.Fprintf(ex, "\ntype %s {\n  token: String!\n  record: %s!\n}\n", claim("Auth"), t.name)
-		fmt.Fprintf(m, "  %sAuthWithPassword(identity: String!, password: String!): %sAuth!\n", n.Base, t.name)
+		ws(ex, "\ntype ", claim("Auth"), " {\n  token: String!\n  record: ", t.name, "!\n}\n")
+		ws(m, "  ", n.Base, "AuthWithPassword(identity: String!, password: String!): ", t.name, "Auth!\n")
 		cp.claimRoot(c, "Mutation", n.Base+"AuthWithPassword", &rootField{kind: rkAuthPassword, t: t})
-		fmt.Fprintf(m, "  \"\"\"A new token for the signed-in record.\"\"\"\n  %sAuthRefresh: %sAuth!\n", n.Base, t.name)
+		ws(m, "  \"\"\"A new token for the signed-in record.\"\"\"\n  ", n.Base, "AuthRefresh: ", t.name, "Auth!\n")
 		cp.claimRoot(c, "Mutation", n.Base+"AuthRefresh", &rootField{kind: rkAuthRefresh, t: t})
 	}
-	fmt.Fprintf(&cp.sub, "  %sChanged(id: ID, where: %sWhere, filter: String, actions: [ChangeAction!]): %sChange!\n",
-		n.Base, t.name, t.name)
+	ws(&cp.sub, "  ", n.Base, "Changed(id: ID, where: ", t.name, "Where, filter: String, actions: [ChangeAction!]): ", t.name, "Change!\n")
 	cp.claimRoot(c, "Subscription", n.Base+"Changed", &rootField{kind: rkChanged, t: t})
 }

@@ -560,3 +560,47 @@ func TestSubscriptionSharesWork(t *testing.T) {
 		t.Errorf("40 subscribers cost %d statements, 1 costs %d: the work is not shared", many, one)
 	}
 }
+
+// TestSubscriptionRuleChange: running subscriptions follow the rules as they
+// are when an event happens, not as they were when they started.
+func TestSubscriptionRuleChange(t *testing.T) {
+	en := newEnv(t)
+	en.subPosts()
+	c := en.connect(protoTransportWS, nil)
+	c.subscribe("1", `subscription { postChanged { record { title } } }`, nil)
+	en.waitSubscribers("posts", 1)
+	setListRule := func(rule *string) {
+		t.Helper()
+		posts, _ := en.d.Collection("posts")
+		p := *posts
+		p.ListRule = rule
+		if _, err := en.d.UpdateCollection(en.ctx, "posts", &p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	en.insert("posts", db.RecordInput{"title": "before", "views": 1})
+	if _, rec := recordOf(t, c.next("1"), "postChanged"); rec["title"] != "before" {
+		t.Fatalf("got %v", rec)
+	}
+
+	t.Run("a tightened list rule applies to the next event", func(t *testing.T) {
+		setListRule(sp("views > 10"))
+		en.insert("posts", db.RecordInput{"title": "hidden now", "views": 1})
+		en.insert("posts", db.RecordInput{"title": "still visible", "views": 20})
+		if _, rec := recordOf(t, c.next("1"), "postChanged"); rec["title"] != "still visible" {
+			t.Errorf("got %v, want the post that passes the new rule", rec)
+		}
+	})
+	t.Run("a rule that shuts the viewer out ends the subscription with FORBIDDEN", func(t *testing.T) {
+		setListRule(nil)
+		en.insert("posts", db.RecordInput{"title": "superusers only", "views": 20})
+		ev := c.next("1")
+		if len(ev.Errors) == 0 || ev.Errors[0].Extensions["code"] != "FORBIDDEN" {
+			t.Fatalf("got %s %s, want FORBIDDEN", ev.Type, ev.raw)
+		}
+		if ev := c.next("1"); ev.Type != "complete" {
+			t.Errorf("then %s, want complete", ev.Type)
+		}
+		en.waitSubscribers("posts", 0)
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -124,14 +126,33 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 }
 
 // TestSubscriptionShutdown: when the server shuts down (http.Server.Shutdown
-// runs hub.Close, as cmd/monobase wires it) or the hub closes, every socket
-// gets a 1001 "going away" close frame.
+// runs hub.Close, as cmd/monobase wires it), the hub closes, or the
+// server cancels its WebSocket requests (cmd/monobase's trackWebSockets,
+// which may run before the hub closes), every socket gets a 1001 "going
+// away" close frame.
 func TestSubscriptionShutdown(t *testing.T) {
-	for _, how := range []string{"server shutdown", "hub closed"} {
+	for _, how := range []string{"server shutdown", "hub closed", "requests cancelled"} {
 		t.Run(how, func(t *testing.T) {
 			en := newEnv(t)
 			en.subPosts()
 			en.srv.Config.RegisterOnShutdown(en.hub.Close)
+			stop := make(chan struct{})
+			if how == "requests cancelled" {
+				h := en.auth.Middleware(en.e.Handler())
+				en.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					ctx, cancel := context.WithCancel(r.Context())
+					defer cancel()
+					go func() {
+						select {
+						case <-stop:
+							cancel()
+						case <-ctx.Done():
+						}
+					}()
+					h.ServeHTTP(w, r.WithContext(ctx))
+				}))
+				t.Cleanup(en.srv.Close)
+			}
 			var clients []*subClient
 			for _, proto := range []string{protoTransportWS, protoLegacyWS} {
 				c := en.connect(proto, nil)
@@ -148,8 +169,10 @@ func TestSubscriptionShutdown(t *testing.T) {
 				if err := en.srv.Config.Shutdown(ctx); err != nil {
 					t.Fatal(err)
 				}
-			} else {
+			} else if how == "hub closed" {
 				en.hub.Close()
+			} else {
+				close(stop)
 			}
 			for i, c := range clients {
 				code, text := c.closeCode(5 * time.Second)
@@ -162,7 +185,7 @@ func TestSubscriptionShutdown(t *testing.T) {
 }
 
 // wsTestType and wsTestMsg mirror gqlgen's message structs (same fields,
-// tags and a TextMarshaler type), to compare encodeWSMessage with
+// tags and a TextMarshaler type), to compare appendWSMessage with
 // encoding/json.
 type wsTestType string
 
@@ -188,7 +211,7 @@ func TestEncodeWSMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := encodeWSMessage(tt.msg)
+			got, err := appendWSMessage(nil, tt.msg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,10 +27,13 @@ import (
 // gqlgen writes every message with one WriteJSON call under its connection
 // lock; gorilla would turn each into one frame and one write syscall, which
 // dominated the CPU profile under fan-out load (one syscall per delivery).
-// The adapter therefore encodes the message at once, queues it, and a
-// writer that runs only while there is something to send writes the queued
-// frames into one buffer and hands it to the kernel with a single syscall.
-// An idle connection has neither a writer goroutine nor a write buffer.
+// The adapter therefore encodes the message at once into the connection's
+// queue, and a flush that runs only while there is something to send (a
+// timer, then a short-lived goroutine) frames the queued messages into one
+// buffer and hands it to the kernel with a single syscall. An idle
+// connection has neither a writer goroutine nor a frame buffer. Gorilla
+// still reads, answers pings and writes close frames; both write whole
+// frames through batchConn, so they never interleave.
 //
 // Origins: a browser's WebSocket is accepted when its Origin names the host
 // it connects to (scheme and port included in the comparison of host:port),
@@ -39,13 +42,16 @@ import (
 // reverse proxy on the same host.
 
 const (
-	// wsFlushDelay is how long a connection that has been idle waits for
-	// more messages before it writes; wsBusyFlushDelay is that wait for a
-	// connection that wrote within the last wsBusyWindow, so that a busy
-	// stream costs one syscall per batch rather than one per message.
+	// wsFlushDelay is how long a queued message waits for company before
+	// it is written. On a busy connection (its last flush, within
+	// wsBusyWindow, carried several messages) the wait is wsBusyFlushDelay,
+	// so that a dense stream costs at most 1/wsBusyFlushDelay syscalls a
+	// second however many messages it carries, at the price of that much
+	// latency; sparse messages keep the short wait, where batching would
+	// not help anyway.
 	wsFlushDelay     = time.Millisecond
-	wsBusyFlushDelay = 10 * time.Millisecond
-	wsBusyWindow     = 50 * time.Millisecond
+	wsBusyFlushDelay = 50 * time.Millisecond
+	wsBusyWindow     = 100 * time.Millisecond
 
 	// wsMaxQueued bounds the bytes waiting to be written on one connection.
 	// A writer that would exceed it waits (at most wsWriteTimeout) for the
@@ -75,8 +81,9 @@ type gorillaWS struct {
 	closing context.Context
 }
 
-// wsWriteBuffers lends gorilla its frame buffers only while a frame is
-// being written, so idle connections hold none.
+// wsWriteBuffers lends gorilla its frame buffers (for its own control
+// frames) only while a frame is being written, so idle connections hold
+// none.
 var wsWriteBuffers = &sync.Pool{}
 
 // wsBatchBuffers holds the buffers that collect the frames of one flush.
@@ -102,7 +109,8 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 		_ = c.Close()
 		return nil, errors.New("websocket: connection not hijacked through the adapter")
 	}
-	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{})}
+	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{}),
+		reqDone: r.Context().Done()}
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
@@ -141,71 +149,87 @@ func (h *hijackTap) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 func (h *hijackTap) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
-// batchConn is the hijacked connection. Outside a batch it writes through;
-// inside one (begin..end) it collects what gorilla writes and end hands it
-// to the kernel at once. Gorilla's own control frames (pong, close echo)
-// written during a batch simply join it.
+// batchConn is the hijacked connection. Gorilla writes its own frames
+// (the handshake, pong, close) through Write; gorillaConn writes batches of
+// text frames through writeTextFrames. Each call writes whole frames under
+// mu, so frames never interleave.
 type batchConn struct {
 	net.Conn
-	mu       sync.Mutex
-	batching bool
-	buf      *[]byte
+	mu sync.Mutex
 }
 
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.batching {
-		*b.buf = append(*b.buf, p...)
-		return len(p), nil
-	}
 	return b.Conn.Write(p)
 }
 
-func (b *batchConn) begin() {
-	b.mu.Lock()
-	b.batching = true
-	b.buf = wsBatchBuffers.Get().(*[]byte)
-	b.mu.Unlock()
-}
-
-// end writes the batch with one syscall (bounded by wsWriteTimeout).
-func (b *batchConn) end() error {
+// writeTextFrames writes each message of buf (message i ends at ends[i]) as
+// one unfragmented text frame, all with a single syscall bounded by
+// wsWriteTimeout.
+func (b *batchConn) writeTextFrames(buf []byte, ends []int) error {
+	out := wsBatchBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*out) <= 256<<10 {
+			*out = (*out)[:0]
+			wsBatchBuffers.Put(out)
+		}
+	}()
+	start := 0
+	for _, end := range ends {
+		*out = appendTextFrame(*out, buf[start:end])
+		start = end
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.batching = false
-	buf := b.buf
-	b.buf = nil
-	var err error
-	if len(*buf) > 0 {
-		_ = b.Conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-		_, err = b.Conn.Write(*buf)
-	}
-	if cap(*buf) <= 256<<10 {
-		*buf = (*buf)[:0]
-		wsBatchBuffers.Put(buf)
-	}
+	_ = b.Conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	_, err := b.Conn.Write(*out)
 	return err
 }
 
-// gorillaConn is one WebSocket as gqlgen's transport sees it.
+// appendTextFrame appends a server-to-client (unmasked) final text frame
+// holding msg (RFC 6455 section 5.2).
+func appendTextFrame(dst, msg []byte) []byte {
+	const finText = 0x81
+	n := len(msg)
+	switch {
+	case n < 126:
+		dst = append(dst, finText, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, finText, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, finText, 127,
+			byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, msg...)
+}
+
+// gorillaConn is one WebSocket as gqlgen's transport sees it. Messages
+// wait, encoded back to back in buf, until a flush writes them.
 //
 // Locks: wmu (held while frames go to the socket) before mu (the queue).
 type gorillaConn struct {
 	c       *websocket.Conn
 	bc      *batchConn
-	closing <-chan struct{} // the server is shutting down (nil: never)
+	closing <-chan struct{} // the hub closed: the server is shutting down (nil: never)
+	// reqDone ends when the request's context is cancelled from outside
+	// (net/http does not cancel it for a hijacked connection; the server's
+	// shutdown does, see cmd/monobase trackWebSockets).
+	reqDone <-chan struct{}
 
-	wmu sync.Mutex // one writer to the socket at a time, in queue order
+	wmu sync.Mutex // one flush at a time, in queue order
 
 	mu        sync.Mutex
-	queue     [][]byte // encoded messages, oldest first
-	spare     [][]byte
-	queued    int  // bytes in queue
+	buf       []byte // queued messages, oldest first
+	ends      []int  // where each message of buf ends
+	spareBuf  []byte // the other pair of buffers, reused by the next take
+	spareEnds []int
 	flushing  bool // a flush is scheduled or running
 	closeSent bool // WriteClose ran: nothing more is written
 	err       error
-	lastFlush time.Time
+	lastFlush time.Time // when the last flush ended
+	lastBatch int       // messages it wrote in its last write
 
 	space     chan struct{} // cap 1: the queue was emptied
 	closed    chan struct{} // closed by Close
@@ -217,13 +241,9 @@ type gorillaConn struct {
 // connection has wsMaxQueued bytes unsent, and fails when the connection
 // is broken, closing, or stayed full for wsWriteTimeout.
 func (g *gorillaConn) WriteJSON(v any) error {
-	data, err := encodeWSMessage(v)
-	if err != nil {
-		return fmt.Errorf("encode websocket message: %w", err)
-	}
 	g.mu.Lock()
 	var timeout *time.Timer
-	for g.err == nil && !g.closeSent && g.queued > 0 && g.queued+len(data) > wsMaxQueued {
+	for g.err == nil && !g.closeSent && len(g.buf) >= wsMaxQueued {
 		g.mu.Unlock()
 		if timeout == nil {
 			timeout = time.NewTimer(wsWriteTimeout)
@@ -239,28 +259,32 @@ func (g *gorillaConn) WriteJSON(v any) error {
 		}
 		g.mu.Lock()
 	}
+	var err error
 	switch {
 	case g.err != nil:
 		err = g.err
 	case g.closeSent:
 		err = errWSClosed
 	}
-	if err != nil {
-		g.mu.Unlock()
-		return err
+	if err == nil {
+		n := len(g.buf)
+		if g.buf, err = appendWSMessage(g.buf, v); err != nil {
+			g.buf = g.buf[:n]
+			err = fmt.Errorf("encode websocket message: %w", err)
+		} else {
+			g.ends = append(g.ends, len(g.buf))
+		}
 	}
-	g.queue = append(g.queue, data)
-	g.queued += len(data)
-	if !g.flushing {
+	if err == nil && !g.flushing {
 		g.flushing = true
 		delay := wsFlushDelay
-		if time.Since(g.lastFlush) < wsBusyWindow {
+		if g.lastBatch > 1 && time.Since(g.lastFlush) < wsBusyWindow {
 			delay = wsBusyFlushDelay
 		}
 		time.AfterFunc(delay, g.flush)
 	}
 	g.mu.Unlock()
-	return nil
+	return err
 }
 
 // flush writes the queue until it is empty (messages queued meanwhile go
@@ -270,17 +294,17 @@ func (g *gorillaConn) flush() {
 	defer g.wmu.Unlock()
 	for {
 		g.mu.Lock()
-		batch := g.take()
-		if len(batch) == 0 || g.err != nil || g.closeSent {
+		if len(g.ends) == 0 || g.err != nil || g.closeSent {
 			g.flushing = false
 			g.lastFlush = time.Now()
 			g.mu.Unlock()
-			g.recycle(batch)
 			return
 		}
+		buf, ends := g.take()
+		g.lastBatch = len(ends)
 		g.mu.Unlock()
-		err := g.writeFrames(batch)
-		g.recycle(batch)
+		err := g.bc.writeTextFrames(buf, ends)
+		g.recycle(buf, ends)
 		if err != nil {
 			g.fail(err)
 			g.mu.Lock()
@@ -292,48 +316,30 @@ func (g *gorillaConn) flush() {
 }
 
 // take empties the queue and returns its messages. g.mu must be held.
-func (g *gorillaConn) take() [][]byte {
-	batch := g.queue
-	g.queue, g.spare = g.spare[:0], nil
-	if g.queued > 0 {
-		g.queued = 0
+func (g *gorillaConn) take() ([]byte, []int) {
+	buf, ends := g.buf, g.ends
+	g.buf, g.ends = g.spareBuf[:0], g.spareEnds[:0]
+	g.spareBuf, g.spareEnds = nil, nil
+	if len(buf) > 0 {
 		select {
 		case g.space <- struct{}{}:
 		default:
 		}
 	}
-	return batch
+	return buf, ends
 }
 
-func (g *gorillaConn) recycle(batch [][]byte) {
-	if cap(batch) > 1024 {
+// recycle keeps a written pair of buffers for the next take, unless it
+// grew large (a burst): then the memory goes back.
+func (g *gorillaConn) recycle(buf []byte, ends []int) {
+	if cap(buf) > 64<<10 {
 		return
 	}
-	clear(batch)
 	g.mu.Lock()
-	if g.spare == nil {
-		g.spare = batch[:0]
+	if g.spareBuf == nil {
+		g.spareBuf, g.spareEnds = buf[:0], ends[:0]
 	}
 	g.mu.Unlock()
-}
-
-// writeFrames writes each message as one text frame, all in one syscall.
-// g.wmu must be held.
-func (g *gorillaConn) writeFrames(batch [][]byte) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	g.bc.begin()
-	var err error
-	for _, m := range batch {
-		if err = g.c.WriteMessage(websocket.TextMessage, m); err != nil {
-			break
-		}
-	}
-	if ferr := g.bc.end(); err == nil {
-		err = ferr
-	}
-	return err
 }
 
 // fail records the first write error and cuts the connection: gqlgen's
@@ -352,8 +358,9 @@ func (g *gorillaConn) fail(err error) {
 }
 
 // WriteClose writes what is queued, then the close frame. When the server
-// is shutting down, gqlgen's normal closure becomes 1001 "going away" so
-// that clients know to reconnect elsewhere or later.
+// is shutting down (the hub closed or the request was cancelled from
+// outside), gqlgen's normal closure becomes 1001 "going away" so that
+// clients know to reconnect later.
 func (g *gorillaConn) WriteClose(code int, msg string) error {
 	if code == websocket.CloseNormalClosure && g.shuttingDown() {
 		code, msg = websocket.CloseGoingAway, "server shutting down"
@@ -368,17 +375,18 @@ func (g *gorillaConn) WriteClose(code int, msg string) error {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
 	g.mu.Lock()
-	batch := g.take()
+	buf, ends := g.take()
 	failed := g.err != nil || g.closeSent
 	g.closeSent = true
 	g.mu.Unlock()
 	if failed {
 		return nil
 	}
-	_ = g.c.SetWriteDeadline(deadline)
-	if err := g.writeFrames(batch); err != nil {
-		slog.Debug("websocket final flush", "err", err)
-		return nil
+	if len(ends) > 0 {
+		if err := g.bc.writeTextFrames(buf, ends); err != nil {
+			slog.Debug("websocket final flush", "err", err)
+			return nil
+		}
 	}
 	err := g.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), deadline)
 	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
@@ -390,6 +398,8 @@ func (g *gorillaConn) WriteClose(code int, msg string) error {
 func (g *gorillaConn) shuttingDown() bool {
 	select {
 	case <-g.closing:
+		return true
+	case <-g.reqDone:
 		return true
 	default:
 		return false
@@ -454,11 +464,11 @@ func wsLayoutOf(t reflect.Type) wsMessageLayout {
 	return l
 }
 
-// encodeWSMessage encodes one of gqlgen's protocol messages like
+// appendWSMessage appends one of gqlgen's protocol messages encoded like
 // encoding/json would, without re-validating the payload (gqlgen produced
 // it with json.Marshal a moment ago); other values go through
 // encoding/json.
-func encodeWSMessage(v any) ([]byte, error) {
+func appendWSMessage(dst []byte, v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
 		sv := rv.Elem()
@@ -467,26 +477,26 @@ func encodeWSMessage(v any) ([]byte, error) {
 			id := sv.Field(l.id).String()
 			typ := sv.Field(l.typ).String()
 			if jsonSafe(id) && jsonSafe(typ) {
-				b := make([]byte, 0, len(payload)+len(id)+len(typ)+36)
-				b = append(b, '{')
+				dst = append(dst, '{')
 				if len(payload) > 0 {
-					b = append(b, `"payload":`...)
-					b = append(b, payload...)
-					b = append(b, ',')
+					dst = append(dst, `"payload":`...)
+					dst = append(dst, payload...)
+					dst = append(dst, ',')
 				}
 				if id != "" {
-					b = append(b, `"id":"`...)
-					b = append(b, id...)
-					b = append(b, `",`...)
+					dst = append(dst, `"id":"`...)
+					dst = append(dst, id...)
+					dst = append(dst, `",`...)
 				}
-				b = append(b, `"type":"`...)
-				b = append(b, typ...)
-				b = append(b, `"}`...)
-				return b, nil
+				dst = append(dst, `"type":"`...)
+				dst = append(dst, typ...)
+				dst = append(dst, `"}`...)
+				return dst, nil
 			}
 		}
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	return append(dst, b...), err
 }
 
 // jsonSafe reports whether s can be written between JSON quotes as is.

@@ -9,6 +9,7 @@
 //	go run ./bench/subscribers -n 10000 -events 1 -pid $(pgrep -n monobase) \
 //	    -admin-email admin@example.com -admin-password secret123
 //	go run ./bench/subscribers -n 1000 -events 30000 -rate 1000 -writers 8 -pid ...
+//	go run ./bench/subscribers -n 1000 -events 100000 -rate 1000 -send-for 20s -duration 90s -pid ...
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -38,6 +40,7 @@ type config struct {
 	rate          float64
 	writers       int
 	duration      time.Duration
+	sendFor       time.Duration
 	settle        time.Duration
 	dialers       int
 	adminEmail    string
@@ -62,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.rate, "rate", 100, "writes per second (0: as fast as the writers go)")
 	fs.IntVar(&c.writers, "writers", 4, "concurrent HTTP writers")
 	fs.DurationVar(&c.duration, "duration", 60*time.Second, "hard cap on the whole run")
+	fs.DurationVar(&c.sendFor, "send-for", 0, "stop starting writes after this long, even if fewer than -events were made (0: no limit)")
 	fs.DurationVar(&c.settle, "settle", 10*time.Second, "how long to wait for deliveries after the last write")
 	fs.IntVar(&c.dialers, "dialers", 64, "concurrent connection attempts")
 	fs.StringVar(&c.adminEmail, "admin-email", "", "superuser email: create the posts collection through /graphql/admin first")
@@ -86,6 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-writers and -dialers must be at least 1")
 	case c.duration <= 0:
 		return nil, errors.New("-duration must be positive")
+	case c.sendFor < 0:
+		return nil, errors.New("-send-for must not be negative")
 	case c.sources < 0 || c.sources > 254:
 		return nil, errors.New("-sources must be within 0..254")
 	case (c.adminEmail == "") != (c.adminPassword == ""):
@@ -232,12 +238,14 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 
 	st.measuring.Store(true)
 	sampler := startRSSSampler(ctx, cfg.pid)
+	cpu0 := readCPU(cfg.pid)
 	sendStart := time.Now()
 	sent, sendErrs := w.sendEvents(ctx, cfg, st)
 	sendTime := time.Since(sendStart)
 	alive := st.alive(clients)
 	expected := int64(sent) * int64(alive)
 	waitDeliveries(ctx, st, expected, cfg.settle)
+	cpu1 := readCPU(cfg.pid)
 	rss := sampler.stop()
 	st.resolvePending()
 
@@ -248,6 +256,19 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 		delivered, expected, pct(delivered, expected), alive, st.unmatched.Load())
 	fmt.Fprintf(out, "latency (write sent → event received): p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n",
 		st.lat.Quantile(0.5), st.lat.Quantile(0.9), st.lat.Quantile(0.99), st.lat.Quantile(0.999), st.lat.Max())
+	if delivered > 0 {
+		srv, gen := cpu1.server-cpu0.server, cpu1.self-cpu0.self
+		perDelivery := func(d time.Duration) string {
+			return fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1e3/float64(delivered))
+		}
+		if cfg.pid > 0 && cpu0.server >= 0 && cpu1.server >= 0 {
+			fmt.Fprintf(out, "CPU from the first write to the last delivery: server %v (%s per delivery), load generator %v (%s per delivery), over %v\n",
+				srv.Round(time.Millisecond), perDelivery(srv), gen.Round(time.Millisecond), perDelivery(gen), cpu1.wall.Sub(cpu0.wall).Round(time.Millisecond))
+		} else {
+			fmt.Fprintf(out, "CPU of the load generator from the first write to the last delivery: %v (%s per delivery)\n",
+				gen.Round(time.Millisecond), perDelivery(gen))
+		}
+	}
 	if rss.samples > 0 {
 		fmt.Fprintf(out, "server VmRSS during writes: first %s, max %s, last %s (%d samples)\n",
 			mib(rss.first), mib(rss.max), mib(rss.last), rss.samples)
@@ -449,6 +470,52 @@ func startRSSSampler(ctx context.Context, pid int) *rssSampler {
 func (s *rssSampler) stop() rssSummary {
 	close(s.stopc)
 	return <-s.done
+}
+
+// cpuSample is the CPU time used so far by the server (-1 when unknown)
+// and by this process, at wall time wall.
+type cpuSample struct {
+	server, self time.Duration
+	wall         time.Time
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+func readCPU(pid int) cpuSample {
+	s := cpuSample{server: -1, wall: time.Now()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if pid > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if t, err := parseStatCPU(string(b)); err == nil {
+				s.server = t
+			}
+		}
+	}
+	return s
+}
+
+// parseStatCPU returns utime+stime from the text of /proc/PID/stat.
+func parseStatCPU(stat string) (time.Duration, error) {
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name in stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state): utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short stat line")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("stat times %q %q", f[11], f[12])
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
 func mib(b int64) string   { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

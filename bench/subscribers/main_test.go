@@ -162,3 +162,38 @@ func TestReceivedBeforeTheWriteAnswered(t *testing.T) {
 func timeAt(ms int) time.Time {
 	return time.Unix(1700000000, 0).Add(time.Duration(ms) * time.Millisecond)
 }
+
+func TestFastNextID(t *testing.T) {
+	tests := []struct {
+		name, msg, id string
+		ok            bool
+	}{
+		{"an event as the server writes it",
+			`{"payload":{"data":{"postChanged":{"action":"CREATE","record":{"id":"abc123def456ghi"}}}},"id":"1","type":"next"}`, "abc123def456ghi", true},
+		{"an event with errors takes the slow path",
+			`{"payload":{"data":null,"errors":[{"message":"x"}]},"id":"1","type":"next"}`, "", false},
+		{"another message type", `{"id":"1","type":"complete"}`, "", false},
+		{"type not last", `{"type":"next","id":"1","payload":{"data":{"postChanged":{"record":{"id":"a"}}}}}`, "", false},
+		{"an escaped id", `{"payload":{"data":{"postChanged":{"record":{"id":"a\"b"}}}},"type":"next"}`, "", false},
+		{"no record", `{"payload":{"data":{"postChanged":{"action":"CREATE"}}},"id":"1","type":"next"}`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, ok := fastNextID([]byte(tt.msg))
+			if id != tt.id || ok != tt.ok {
+				t.Errorf("fastNextID = %q, %v; want %q, %v", id, ok, tt.id, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	stat := "4242 (mono base) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 9 0 100 1000 100 18446744073709551615"
+	got, err := parseStatCPU(stat)
+	if err != nil || got != 3250*time.Millisecond {
+		t.Errorf("parseStatCPU = %v, %v; want 3.25s (325 ticks)", got, err)
+	}
+	if _, err := parseStatCPU("4242 (x) S 1"); err == nil {
+		t.Error("a short line was accepted")
+	}
+}
