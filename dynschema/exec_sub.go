@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -241,7 +242,9 @@ func (s *subscription) next(ctx context.Context) *graphql.Response {
 			if res == nil || res.skip {
 				continue
 			}
-			return &graphql.Response{Data: res.data, Errors: res.errs}
+			// The result is shared by the group: clip the errors so that
+			// gqlgen's append of per-response errors copies them.
+			return &graphql.Response{Data: res.data, Errors: slices.Clip(res.errs)}
 		}
 	}
 }
