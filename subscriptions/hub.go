@@ -326,7 +326,13 @@ func (h *Hub) endCollection(collectionID string, err error) {
 	t.mu.Lock()
 	t.dead = true // no new subscriber joins it
 	t.mu.Unlock()
-	h.enqueue(item{kind: itemEnd, t: t, err: err})
+	if !h.enqueue(item{kind: itemEnd, t: t, err: err}) {
+		// Close got in first: its sweep no longer sees this topic (it left
+		// h.topics above), so end the subscribers here once the dispatcher
+		// has stopped and no fan-out can be in flight.
+		<-h.finished
+		t.closeAll(err, true)
+	}
 }
 
 // close refuses new subscribers, lets the dispatcher deliver what is queued,
@@ -390,7 +396,8 @@ func (h *Hub) dropIfEmpty(t *topic) {
 
 // closeAll closes every current subscriber of t with err; with kill the
 // topic is marked dead (it is already out of h.topics). Only the dispatcher
-// calls it, so no fan-out is in flight.
+// calls it (or endCollection after the dispatcher has finished), so no
+// fan-out is in flight.
 func (t *topic) closeAll(err error, kill bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
