@@ -34,8 +34,9 @@ func checkQuery(q *Query) error {
 	return nil
 }
 
-// writeWhere appends " WHERE a AND b" for conds to b and their args.
-func writeWhere(b *strings.Builder, args []any, conds []Cond) []any {
+// WriteWhere appends " WHERE (a) AND (b)" for the non-blank conds to b (nothing
+// when there are none) and returns args with their arguments appended.
+func WriteWhere(b *strings.Builder, args []any, conds []Cond) []any {
 	first := true
 	for _, c := range conds {
 		if strings.TrimSpace(c.SQL) == "" {
@@ -99,7 +100,7 @@ func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, erro
 			args = append(args, c.Args...)
 		}
 	}
-	args = writeWhere(&b, args, q.Where)
+	args = WriteWhere(&b, args, q.Where)
 	b.WriteString(" ORDER BY ")
 	for _, o := range q.OrderBy {
 		if strings.TrimSpace(o.SQL) == "" {
@@ -224,7 +225,7 @@ func (d *DB) count(ctx context.Context, q *Query) (int64, error) {
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := writeWhere(&b, nil, q.Where)
+	args := WriteWhere(&b, nil, q.Where)
 	var n int64
 	if err := d.readRow(ctx, b.String(), args, &n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", q.Collection.Name, err)
@@ -248,7 +249,7 @@ func (d *DB) aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 		b.WriteString(", TOTAL(" + col + "), AVG(" + col + "), MIN(" + col + "), MAX(" + col + ")")
 	}
 	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := writeWhere(&b, nil, q.Where)
+	args := WriteWhere(&b, nil, q.Where)
 	vals := make([]any, 1+4*len(fields))
 	ptrs := make([]any, len(vals))
 	for i := range vals {

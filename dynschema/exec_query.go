@@ -191,21 +191,7 @@ func (x *exec) pageQuery(s *listSpec) (*db.Query, error) {
 	var sb strings.Builder
 	var args []any
 	sb.WriteString(`"r"."rowid" IN (SELECT "s"."rowid" FROM ` + quoteIdent(s.t.coll.Name) + ` AS "s"`)
-	first := true
-	for _, c := range where {
-		if strings.TrimSpace(c.SQL) == "" {
-			continue
-		}
-		if first {
-			sb.WriteString(" WHERE (")
-			first = false
-		} else {
-			sb.WriteString(" AND (")
-		}
-		sb.WriteString(c.SQL)
-		sb.WriteString(")")
-		args = append(args, c.Args...)
-	}
+	args = db.WriteWhere(&sb, args, where)
 	sb.WriteString(" ORDER BY ")
 	for _, o := range orderS {
 		if strings.TrimSpace(o.SQL) == "" {
