@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -37,6 +38,7 @@ func main() {
 		stop()
 	}()
 
+	tuneGC(os.Getenv)
 	m := NewMain()
 	err := m.Run(ctx, os.Args[1:])
 	switch {
@@ -47,6 +49,20 @@ func main() {
 	default:
 		fmt.Fprintln(m.Stderr, "error:", err)
 		os.Exit(1)
+	}
+}
+
+// defaultGCPercent is the garbage collector target the binary runs with
+// unless GOGC is set: a request allocates many short-lived values, and
+// collecting half as often gave 8-15% more reads per second on 2 cores
+// (bench/wrk/run.sh) for a heap that is small to begin with. GOMEMLIMIT
+// still caps memory where it is set.
+const defaultGCPercent = 200
+
+// tuneGC applies defaultGCPercent when the GOGC variable is unset.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 }
 

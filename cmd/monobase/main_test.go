@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -93,4 +94,27 @@ func TestDisplayHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Run("without GOGC the binary collects less often", func(t *testing.T) {
+		debug.SetGCPercent(100)
+		tuneGC(func(string) string { return "" })
+		if got := debug.SetGCPercent(100); got != defaultGCPercent {
+			t.Fatalf("GC percent = %d, want %d", got, defaultGCPercent)
+		}
+	})
+	t.Run("GOGC set by the user wins", func(t *testing.T) {
+		debug.SetGCPercent(100)
+		tuneGC(func(k string) string {
+			if k == "GOGC" {
+				return "50"
+			}
+			return ""
+		})
+		if got := debug.SetGCPercent(100); got != 100 {
+			t.Fatalf("GC percent = %d, want it left alone (100)", got)
+		}
+	})
 }
