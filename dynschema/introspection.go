@@ -91,12 +91,18 @@ func (x *exec) introTypeRef(f graphql.CollectedField, t *introspection.Type) {
 }
 
 func (x *exec) introTypes(f graphql.CollectedField, ts []introspection.Type) {
+	writeIntroList(x, f.Selections, ts, "__Type")
+}
+
+// writeIntroList writes items as a JSON list of introspection objects of
+// the type typeName, each with the selection sel.
+func writeIntroList[T any](x *exec, sel ast.SelectionSet, items []T, typeName string) {
 	x.buf = append(x.buf, '[')
-	for i := range ts {
+	for i := range items {
 		if i > 0 {
 			x.buf = append(x.buf, ',')
 		}
-		x.writeIntro(f.Selections, &ts[i], "__Type")
+		x.writeIntro(sel, &items[i], typeName)
 	}
 	x.buf = append(x.buf, ']')
 }
@@ -119,15 +125,7 @@ func (x *exec) introSchema(f graphql.CollectedField, s *introspection.Schema) {
 	case "subscriptionType":
 		x.introTypeRef(f, s.SubscriptionType())
 	case "directives":
-		ds := s.Directives()
-		x.buf = append(x.buf, '[')
-		for i := range ds {
-			if i > 0 {
-				x.buf = append(x.buf, ',')
-			}
-			x.writeIntro(f.Selections, &ds[i], "__Directive")
-		}
-		x.buf = append(x.buf, ']')
+		writeIntroList(x, f.Selections, s.Directives(), "__Directive")
 	default:
 		x.buf = append(x.buf, "null"...)
 	}
@@ -151,15 +149,7 @@ func (x *exec) introType(f graphql.CollectedField, t *introspection.Type) {
 			x.buf = append(x.buf, "null"...)
 			return
 		}
-		fs := t.Fields(includeDeprecated(x, f))
-		x.buf = append(x.buf, '[')
-		for i := range fs {
-			if i > 0 {
-				x.buf = append(x.buf, ',')
-			}
-			x.writeIntro(f.Selections, &fs[i], "__Field")
-		}
-		x.buf = append(x.buf, ']')
+		writeIntroList(x, f.Selections, t.Fields(includeDeprecated(x, f)), "__Field")
 	case "interfaces":
 		if kind != "OBJECT" && kind != "INTERFACE" {
 			x.buf = append(x.buf, "null"...)
@@ -177,15 +167,7 @@ func (x *exec) introType(f graphql.CollectedField, t *introspection.Type) {
 			x.buf = append(x.buf, "null"...)
 			return
 		}
-		vs := t.EnumValues(includeDeprecated(x, f))
-		x.buf = append(x.buf, '[')
-		for i := range vs {
-			if i > 0 {
-				x.buf = append(x.buf, ',')
-			}
-			x.writeIntro(f.Selections, &vs[i], "__EnumValue")
-		}
-		x.buf = append(x.buf, ']')
+		writeIntroList(x, f.Selections, t.EnumValues(includeDeprecated(x, f)), "__EnumValue")
 	case "inputFields":
 		if kind != "INPUT_OBJECT" {
 			x.buf = append(x.buf, "null"...)
