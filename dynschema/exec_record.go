@@ -415,7 +415,7 @@ func (x *exec) fieldValue(lv *level, lf *levelField, rec db.Record) (any, error)
 			return v, nil
 		}
 		return nil, nil
-	case fkRelID:
+	case fkRelID, fkFile: // an empty id or file name reads as null
 		if s, ok := rec[p.col].(string); ok && s != "" {
 			return s, nil
 		}
@@ -428,11 +428,6 @@ func (x *exec) fieldValue(lv *level, lf *levelField, rec db.Record) (any, error)
 			return false, nil
 		}
 		return v, nil
-	case fkFile:
-		if s, ok := rec[p.col].(string); ok && s != "" {
-			return s, nil
-		}
-		return nil, nil
 	}
 	return rec[p.col], nil
 }
@@ -527,16 +522,8 @@ func (x *exec) writeValue(lv *level, lf *levelField, rec db.Record, val any) boo
 	case fkJSON:
 		x.buf = appendJSON(x.buf, val)
 	case fkGeo:
-		var gp db.GeoPoint
-		switch g := val.(type) {
-		case db.GeoPoint:
-			gp = g
-		case *db.GeoPoint:
-			gp = *g
-		case map[string]any:
-			gp.Lon, _ = toFloat(g["lon"])
-			gp.Lat, _ = toFloat(g["lat"])
-		default:
+		gp, ok := geoPointOf(val)
+		if !ok {
 			return x.badValue(lf, val)
 		}
 		x.writeGeo(lf, gp)
@@ -626,4 +613,20 @@ func (x *exec) writeFile(c *db.Collection, lf *levelField, rec db.Record, name s
 		}
 	}
 	x.buf = append(x.buf, '}')
+}
+
+// geoPointOf returns v as a geo point: a db.GeoPoint, a pointer to one, or a
+// {lon, lat} map as GraphQL input decodes it; false for anything else.
+func geoPointOf(v any) (db.GeoPoint, bool) {
+	switch g := v.(type) {
+	case db.GeoPoint:
+		return g, true
+	case *db.GeoPoint:
+		return *g, true
+	case map[string]any:
+		lon, _ := toFloat(g["lon"])
+		lat, _ := toFloat(g["lat"])
+		return db.GeoPoint{Lon: lon, Lat: lat}, true
+	}
+	return db.GeoPoint{}, false
 }

@@ -540,17 +540,7 @@ func canonValue(f *db.Field, v any) string {
 		return strconv.FormatFloat(n, 'g', -1, 64)
 	}
 	if f.Type == db.FieldGeoPoint {
-		var g db.GeoPoint
-		switch p := v.(type) {
-		case db.GeoPoint:
-			g = p
-		case *db.GeoPoint:
-			g = *p
-		case map[string]any:
-			g.Lon, _ = toFloat(p["lon"])
-			g.Lat, _ = toFloat(p["lat"])
-		}
-		v = g
+		v, _ = geoPointOf(v)
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
