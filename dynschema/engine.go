@@ -97,6 +97,8 @@ type Engine struct {
 	fieldMW bool // a field interceptor is installed: run every field through it
 	seq     uint64
 	frags   fragmentCache // parsed SDL of the last build
+
+	batches subBatches // running subscriptions (sub_batch.go)
 }
 
 // New builds the schema from cfg.DB.Collections() and hooks the engine into
@@ -225,15 +227,27 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 const versionKey = "monobase.schemaVersion"
 
 // CreateOperationContext implements graphql.GraphExecutor on the current
-// version and remembers the version in the operation.
+// version and remembers the version in the operation, and for an
+// operation read from our WebSocket, the route of its results (gqlgen
+// calls this right after reading the operation's message, see
+// gorillaConn.NextReader).
 func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
 	v := e.cur.Load()
 	oc, errs := v.exec.CreateOperationContext(ctx, params)
 	if oc != nil {
 		oc.Stats.SetExtension(versionKey, v)
+		if link, _ := ctx.Value(wsLinkKey{}).(*wsLink); link != nil && link.conn != nil {
+			if id, ok := link.conn.takeStartID(); ok {
+				oc.Stats.SetExtension(wsRouteKey, newWSRoute(link.conn, id))
+			}
+		}
 	}
 	return oc, errs
 }
+
+// Subscribers returns how many subscriptions of the collection with that
+// id are running (for tests and metrics).
+func (e *Engine) Subscribers(collectionID string) int { return e.batches.count(collectionID) }
 
 // DispatchOperation implements graphql.GraphExecutor: the operation runs on
 // the version that created it, even after a swap.

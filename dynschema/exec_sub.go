@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -18,7 +17,9 @@ import (
 	"github.com/monobase/monobase/subscriptions"
 )
 
-// subscription is one running <name>Changed stream.
+// subscription is the setup of one running <name>Changed stream: what it
+// selects and which events it may see. Its batch (sub_batch.go) upgrades
+// it when the schema changes.
 type subscription struct {
 	v       *version // the schema version it runs on (see upgrade)
 	oc      *graphql.OperationContext
@@ -28,29 +29,35 @@ type subscription struct {
 	id      string
 	actions map[string]bool
 	spec    *listSpec // rule (view for one id, list otherwise) and where/filter
-	memoKey string
-	sub     *subscriptions.Subscriber
-	ended   bool
-	tried   uint64 // the last version seq an upgrade was tried for
+	memoKey string    // subscriptions with equal keys see the same for every event
+	tried   uint64    // the last version seq an upgrade was tried for
 }
 
-// eventResult is the memoized outcome of one event for one (viewer,
-// arguments, selection).
+// eventResult is the outcome of one event for one memo key: skipped, or
+// the response as JSON (payload) and as its parts (data, errs).
 type eventResult struct {
-	skip bool
-	data []byte
-	errs gqlerror.List
+	skip    bool
+	data    []byte
+	errs    gqlerror.List
+	payload []byte // {"errors":…,"data":…} as gqlgen would encode the response
+}
+
+// response returns the result as a gqlgen response of its own (the
+// errors are clipped so that gqlgen's appends copy them).
+func (r *eventResult) response() *graphql.Response {
+	return &graphql.Response{Data: r.data, Errors: slices.Clip(r.errs)}
 }
 
 func errorResponse(ctx context.Context, err error) *graphql.Response {
 	return &graphql.Response{Errors: gqlerror.List{present(ctx, err)}}
 }
 
-// subscribe starts a subscription: it subscribes to the hub at once (so no
-// event committed after the start is missed) and streams one response per
-// visible event. When the hub ends the subscriber with an error (the
-// collection was deleted, the client was too slow) the stream sends that
-// error and completes.
+// subscribe starts a subscription: it joins the batch of its group key at
+// once (so no event published after the start is missed; none published
+// before is sent), and the batch delivers its events (sub_batch.go). The
+// returned handler only waits for the end: the batch's error (the
+// collection was deleted, the client was too slow), or nothing when the
+// client stops or the server shuts down.
 func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) graphql.ResponseHandler {
 	s := &subscription{}
 	resp, err := s.setup(ctx, v, oc)
@@ -60,18 +67,18 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 	if resp != nil {
 		return graphql.OneShot(resp)
 	}
-	hub := v.eng.cfg.Hub
-	if hub == nil {
+	if v.eng.cfg.Hub == nil {
 		return func(ctx context.Context) *graphql.Response {
 			<-ctx.Done()
 			return nil
 		}
 	}
-	s.sub = hub.Subscribe(s.t.coll.ID)
+	route, _ := oc.Stats.GetExtension(wsRouteKey).(*wsRoute)
+	m := v.eng.batches.join(v.eng, s, ctx, route)
 	// ctx descends from the transport's cancelable operation context, so
 	// this registers a callback rather than starting a goroutine.
-	context.AfterFunc(ctx, s.sub.Close)
-	return s.next
+	context.AfterFunc(ctx, m.leave)
+	return m.next
 }
 
 // setup reads the operation oc of version v into s: the field, its
@@ -95,7 +102,7 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 	x := v.newExec(ctx, oc)
 	x.reqContext = "realtime"
 	args := f.ArgumentMap(oc.Variables)
-	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, sub: s.sub, tried: v.seq}
+	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, tried: v.seq}
 	s.id, _ = args["id"].(string)
 	o := opList
 	if s.id != "" {
@@ -120,7 +127,7 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 			}
 		}
 	}
-	s.memoKey = groupKey(v, x, oc)
+	s.memoKey = groupKey(v, x, oc, rf.t)
 	return nil, nil
 }
 
@@ -142,7 +149,7 @@ func (s *subscription) upgrade(ctx context.Context, cur *version) error {
 	if errs != nil {
 		return nil
 	}
-	next := &subscription{sub: s.sub}
+	next := &subscription{}
 	if _, err := next.setup(ctx, cur, oc); err != nil {
 		return err
 	}
@@ -154,19 +161,20 @@ func (s *subscription) upgrade(ctx context.Context, cur *version) error {
 	return nil
 }
 
-// groupKey identifies the subscribers that see the same thing for an
-// event: the same viewer, schema version, document, operation and
-// variables (hence the same selection, arguments and rules). They share one rule check and one
-// rendering of each event through Event.Memo. When a rule of the schema
-// or the document reads @request.headers or @request.query, those of the
-// connection are part of the key too.
-func groupKey(v *version, x *exec, oc *graphql.OperationContext) string {
+// groupKey identifies the subscriptions that see the same thing for an
+// event on one schema version: the same collection, viewer, document,
+// operation and variables (hence the same selection, arguments and
+// rules). They share one rule check and one rendering of each event (see
+// subBatch). When a rule of the schema or the document reads
+// @request.headers or @request.query, those of the connection are part of
+// the key too.
+func groupKey(v *version, x *exec, oc *graphql.OperationContext, t *objType) string {
 	vars, _ := json.Marshal(oc.Variables)
 	viewerKey := "anon"
 	if vw := x.viewer; vw != nil {
 		viewerKey = fmt.Sprintf("%t:%s:%s", vw.Superuser, collID(vw.Collection), vw.ID())
 	}
-	parts := []string{viewerKey, strconv.FormatUint(v.seq, 10), oc.RawQuery, oc.OperationName, string(vars)}
+	parts := []string{t.coll.ID, viewerKey, oc.RawQuery, oc.OperationName, string(vars)}
 	if usesRequestData(v, oc.RawQuery+string(vars)) {
 		req, _ := json.Marshal(x.requestInfo())
 		parts = append(parts, string(req))
@@ -201,52 +209,13 @@ func collID(c *db.Collection) string {
 	return c.ID
 }
 
-// next blocks until the next event the subscriber may see.
-func (s *subscription) next(ctx context.Context) *graphql.Response {
-	if s.ended {
-		return nil
+// wants reports whether the event is one the arguments ask for (actions,
+// id); the rule and where/filter are checked by compute.
+func (s *subscription) wants(ev *subscriptions.Event) bool {
+	if s.actions != nil && !s.actions[string(ev.Action)] {
+		return false
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			s.sub.Close()
-			return nil
-		case ev, ok := <-s.sub.C:
-			if !ok {
-				s.ended = true
-				if err := s.sub.Err(); err != nil {
-					return errorResponse(ctx, s.endError(err))
-				}
-				return nil
-			}
-			if err := s.sub.Err(); errors.Is(err, subscriptions.ErrSlowConsumer) {
-				// Closed while events were still buffered: they are stale
-				// now, say so at once instead of sending them.
-				s.ended = true
-				return errorResponse(ctx, s.endError(err))
-			}
-			if cur := s.v.eng.cur.Load(); cur.seq != s.tried {
-				if err := s.upgrade(ctx, cur); err != nil {
-					s.ended = true
-					s.sub.Close()
-					return errorResponse(ctx, err)
-				}
-			}
-			if s.actions != nil && !s.actions[string(ev.Action)] {
-				continue
-			}
-			if s.id != "" && ev.Record.ID() != s.id {
-				continue
-			}
-			res, _ := ev.Memo(s.memoKey, func() any { return s.compute(ctx, ev) }).(*eventResult)
-			if res == nil || res.skip {
-				continue
-			}
-			// The result is shared by the group: clip the errors so that
-			// gqlgen's append of per-response errors copies them.
-			return &graphql.Response{Data: res.data, Errors: slices.Clip(res.errs)}
-		}
-	}
+	return s.id == "" || ev.Record.ID() == s.id
 }
 
 // endError is the GraphQL error that ends the stream when the hub closed
@@ -276,7 +245,8 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 	}
 	visible, err := x.eventVisible(s.spec, ev)
 	if err != nil {
-		return &eventResult{errs: gqlerror.List{present(ctx, err)}, data: []byte("null")}
+		errs := gqlerror.List{present(ctx, err)}
+		return &eventResult{errs: errs, data: []byte("null"), payload: responseJSON([]byte("null"), errs)}
 	}
 	if !visible {
 		return &eventResult{skip: true}
@@ -321,7 +291,27 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 		x.buf = append(x.buf, '}')
 		out.data = x.buf
 	}
+	out.payload = responseJSON(out.data, out.errs)
 	return out
+}
+
+// responseJSON encodes a response like json.Marshal of graphql.Response:
+// {"errors":[…],"data":…}, errors only when there are some.
+func responseJSON(data []byte, errs gqlerror.List) []byte {
+	b := make([]byte, 0, len(data)+16)
+	b = append(b, '{')
+	if len(errs) > 0 {
+		ej, err := json.Marshal(errs)
+		if err != nil {
+			ej = []byte(`[{"message":"internal server error"}]`)
+		}
+		b = append(b, `"errors":`...)
+		b = append(b, ej...)
+		b = append(b, ',')
+	}
+	b = append(b, `"data":`...)
+	b = append(b, data...)
+	return append(b, '}')
 }
 
 // eventVisible evaluates the rule and the where/filter of the subscription

@@ -112,6 +112,9 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
 	ctx = withRequestQuery(ctx, r) // @request.query (rules.go)
+	if isWS {
+		ctx = context.WithValue(ctx, wsLinkKey{}, &wsLink{}) // filled in by gorillaWS.Accept
+	}
 	if isWS && h.closing != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)

@@ -358,9 +358,9 @@ func (en *env) waitSubscribers(name string, n int) {
 		en.t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for en.hub.SubscriberCount(c.ID) != n {
+	for en.e.Subscribers(c.ID) != n {
 		if time.Now().After(deadline) {
-			en.t.Fatalf("%s has %d subscribers, want %d", name, en.hub.SubscriberCount(c.ID), n)
+			en.t.Fatalf("%s has %d subscribers, want %d", name, en.e.Subscribers(c.ID), n)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

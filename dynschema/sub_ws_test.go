@@ -60,7 +60,7 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 		if _, rec := recordOf(t, fast.next("f"), "postChanged"); rec["title"] != fmt.Sprint(sent) {
 			t.Fatalf("event %d: the reading client got title %v", sent, rec["title"])
 		}
-		if extra < 0 && en.hub.SubscriberCount(posts.ID) == 1 {
+		if extra < 0 && en.e.Subscribers(posts.ID) == 1 {
 			extra = 5
 		}
 		if extra > 0 {
@@ -81,7 +81,7 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 	})
 	t.Run("the reading client got every event in order and is still subscribed", func(t *testing.T) {
 		// (checked event by event above)
-		if n := en.hub.SubscriberCount(posts.ID); n != 1 {
+		if n := en.e.Subscribers(posts.ID); n != 1 {
 			t.Errorf("%d subscribers, want the reading one", n)
 		}
 		fast.expectQuiet("f", 50*time.Millisecond)

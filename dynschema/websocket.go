@@ -2,6 +2,7 @@ package dynschema
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,11 +28,11 @@ import (
 // gqlgen writes every message with one WriteJSON call under its connection
 // lock; gorilla would turn each into one frame and one write syscall, which
 // dominated the CPU profile under fan-out load (one syscall per delivery).
-// The adapter therefore encodes the message at once into the connection's
-// queue, and a flush that runs only while there is something to send (a
-// timer, then a short-lived goroutine) frames the queued messages into one
-// buffer and hands it to the kernel with a single syscall. An idle
-// connection has neither a writer goroutine nor a frame buffer. Gorilla
+// The adapter therefore encodes the message at once, as a complete frame,
+// into the connection's queue, and a flush that runs only while there is
+// something to send (a timer, then a short-lived goroutine) hands the
+// queued frames to the kernel with a single syscall. An idle connection
+// has neither a writer goroutine nor a frame buffer. Gorilla
 // still reads, answers pings and writes close frames; both write whole
 // frames through batchConn, so they never interleave.
 //
@@ -86,9 +87,6 @@ type gorillaWS struct {
 // none.
 var wsWriteBuffers = &sync.Pool{}
 
-// wsBatchBuffers holds the buffers that collect the frames of one flush.
-var wsBatchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
 func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	tap := &hijackTap{ResponseWriter: w}
 	up := websocket.Upgrader{
@@ -114,8 +112,19 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
+	if link, _ := r.Context().Value(wsLinkKey{}).(*wsLink); link != nil {
+		link.conn = gc
+	}
 	return gc, nil
 }
+
+// wsLinkKey is the context key of a WebSocket request's *wsLink.
+type wsLinkKey struct{}
+
+// wsLink lets the operations of a WebSocket request find its connection:
+// graphqlHandler puts an empty one in the request's context, Accept fills
+// it in, and both run on the request's goroutine before any operation.
+type wsLink struct{ conn *gorillaConn }
 
 // checkOrigin allows WebSocket requests without Origin (non-browser
 // clients), from the same host, and from any origin in dev mode.
@@ -164,34 +173,23 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	return b.Conn.Write(p)
 }
 
-// writeTextFrames writes each message of buf (message i ends at ends[i]) as
-// one unfragmented text frame, all with a single syscall bounded by
+// writeFrames writes buf, whole frames, with a single syscall bounded by
 // wsWriteTimeout.
-func (b *batchConn) writeTextFrames(buf []byte, ends []int) error {
-	out := wsBatchBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*out) <= 256<<10 {
-			*out = (*out)[:0]
-			wsBatchBuffers.Put(out)
-		}
-	}()
-	start := 0
-	for _, end := range ends {
-		*out = appendTextFrame(*out, buf[start:end])
-		start = end
-	}
+func (b *batchConn) writeFrames(buf []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	_ = b.Conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	_, err := b.Conn.Write(*out)
+	_, err := b.Conn.Write(buf)
 	return err
 }
 
-// appendTextFrame appends a server-to-client (unmasked) final text frame
-// holding msg (RFC 6455 section 5.2).
-func appendTextFrame(dst, msg []byte) []byte {
+// maxFrameHeader is the longest header of a server-to-client frame.
+const maxFrameHeader = 10
+
+// appendFrameHeader appends the header of an unmasked final text frame
+// whose payload is n bytes long.
+func appendFrameHeader(dst []byte, n int) []byte {
 	const finText = 0x81
-	n := len(msg)
 	switch {
 	case n < 126:
 		dst = append(dst, finText, byte(n))
@@ -202,7 +200,7 @@ func appendTextFrame(dst, msg []byte) []byte {
 			byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
 			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-	return append(dst, msg...)
+	return dst
 }
 
 // gorillaConn is one WebSocket as gqlgen's transport sees it. Messages
@@ -221,15 +219,19 @@ type gorillaConn struct {
 	wmu sync.Mutex // one flush at a time, in queue order
 
 	mu        sync.Mutex
-	buf       []byte // queued messages, oldest first
-	ends      []int  // where each message of buf ends
-	spareBuf  []byte // the other pair of buffers, reused by the next take
-	spareEnds []int
-	flushing  bool // a flush is scheduled or running
-	closeSent bool // WriteClose ran: nothing more is written
+	buf       []byte // queued frames, oldest first
+	queued    int    // how many
+	spareBuf  []byte // the other buffer, reused by the next take
+	flushing  bool   // a flush is scheduled or running
+	closeSent bool   // WriteClose ran: nothing more is written
 	err       error
 	lastFlush time.Time // when the last flush ended
 	lastBatch int       // messages it wrote in its last write
+
+	// Set by NextReader for the message read last (owned by the reading
+	// goroutine): the id of a subscribe or start message.
+	startID string
+	started bool
 
 	space     chan struct{} // cap 1: the queue was emptied
 	closed    chan struct{} // closed by Close
@@ -267,24 +269,69 @@ func (g *gorillaConn) WriteJSON(v any) error {
 		err = errWSClosed
 	}
 	if err == nil {
-		n := len(g.buf)
+		// Encode after room for the longest header, then put the frame's
+		// header right before the message.
+		start := len(g.buf)
+		g.buf = append(g.buf, make([]byte, maxFrameHeader)...)
 		if g.buf, err = appendWSMessage(g.buf, v); err != nil {
-			g.buf = g.buf[:n]
+			g.buf = g.buf[:start]
 			err = fmt.Errorf("encode websocket message: %w", err)
 		} else {
-			g.ends = append(g.ends, len(g.buf))
+			n := len(g.buf) - start - maxFrameHeader
+			var hdr [maxFrameHeader]byte
+			h := appendFrameHeader(hdr[:0], n)
+			copy(g.buf[start+len(h):], g.buf[start+maxFrameHeader:])
+			copy(g.buf[start:], h)
+			g.buf = g.buf[:start+len(h)+n]
+			g.queued++
 		}
 	}
-	if err == nil && !g.flushing {
-		g.flushing = true
-		delay := wsFlushDelay
-		if g.lastBatch > 1 && time.Since(g.lastFlush) < wsBusyWindow {
-			delay = wsBusyFlushDelay
-		}
-		time.AfterFunc(delay, g.flush)
+	if err == nil {
+		g.scheduleFlush()
 	}
 	g.mu.Unlock()
 	return err
+}
+
+// errWSQueueFull is returned by queueMessage when the connection has
+// wsMaxQueued bytes unsent.
+var errWSQueueFull = errors.New("websocket: the client does not read its messages fast enough")
+
+// queueMessage queues one message made of the concatenation of head, body
+// and tail, like WriteJSON but without waiting: it fails with
+// errWSQueueFull when the connection has wsMaxQueued bytes unsent, so that
+// the caller (the subscription fan-out) never waits for one client.
+func (g *gorillaConn) queueMessage(head, body, tail []byte) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.err != nil:
+		return g.err
+	case g.closeSent:
+		return errWSClosed
+	case len(g.buf) >= wsMaxQueued:
+		return errWSQueueFull
+	}
+	g.buf = appendFrameHeader(g.buf, len(head)+len(body)+len(tail))
+	g.buf = append(append(append(g.buf, head...), body...), tail...)
+	g.queued++
+	g.scheduleFlush()
+	return nil
+}
+
+// scheduleFlush starts a flush of the queue unless one is pending: within
+// wsFlushDelay, or wsBusyFlushDelay on a busy connection. g.mu must be
+// held.
+func (g *gorillaConn) scheduleFlush() {
+	if g.flushing {
+		return
+	}
+	g.flushing = true
+	delay := wsFlushDelay
+	if g.lastBatch > 1 && time.Since(g.lastFlush) < wsBusyWindow {
+		delay = wsBusyFlushDelay
+	}
+	time.AfterFunc(delay, g.flush)
 }
 
 // flush writes the queue until it is empty (messages queued meanwhile go
@@ -294,17 +341,17 @@ func (g *gorillaConn) flush() {
 	defer g.wmu.Unlock()
 	for {
 		g.mu.Lock()
-		if len(g.ends) == 0 || g.err != nil || g.closeSent {
+		if g.queued == 0 || g.err != nil || g.closeSent {
 			g.flushing = false
 			g.lastFlush = time.Now()
 			g.mu.Unlock()
 			return
 		}
-		buf, ends := g.take()
-		g.lastBatch = len(ends)
+		g.lastBatch = g.queued
+		buf := g.take()
 		g.mu.Unlock()
-		err := g.bc.writeTextFrames(buf, ends)
-		g.recycle(buf, ends)
+		err := g.bc.writeFrames(buf)
+		g.recycle(buf)
 		if err != nil {
 			g.fail(err)
 			g.mu.Lock()
@@ -315,29 +362,28 @@ func (g *gorillaConn) flush() {
 	}
 }
 
-// take empties the queue and returns its messages. g.mu must be held.
-func (g *gorillaConn) take() ([]byte, []int) {
-	buf, ends := g.buf, g.ends
-	g.buf, g.ends = g.spareBuf[:0], g.spareEnds[:0]
-	g.spareBuf, g.spareEnds = nil, nil
+// take empties the queue and returns its frames. g.mu must be held.
+func (g *gorillaConn) take() []byte {
+	buf := g.buf
+	g.buf, g.spareBuf, g.queued = g.spareBuf[:0], nil, 0
 	if len(buf) > 0 {
 		select {
 		case g.space <- struct{}{}:
 		default:
 		}
 	}
-	return buf, ends
+	return buf
 }
 
-// recycle keeps a written pair of buffers for the next take, unless it
-// grew large (a burst): then the memory goes back.
-func (g *gorillaConn) recycle(buf []byte, ends []int) {
+// recycle keeps a written buffer for the next take, unless it grew large
+// (a burst): then the memory goes back.
+func (g *gorillaConn) recycle(buf []byte) {
 	if cap(buf) > 64<<10 {
 		return
 	}
 	g.mu.Lock()
 	if g.spareBuf == nil {
-		g.spareBuf, g.spareEnds = buf[:0], ends[:0]
+		g.spareBuf = buf[:0]
 	}
 	g.mu.Unlock()
 }
@@ -375,15 +421,15 @@ func (g *gorillaConn) WriteClose(code int, msg string) error {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
 	g.mu.Lock()
-	buf, ends := g.take()
+	buf := g.take()
 	failed := g.err != nil || g.closeSent
 	g.closeSent = true
 	g.mu.Unlock()
 	if failed {
 		return nil
 	}
-	if len(ends) > 0 {
-		if err := g.bc.writeTextFrames(buf, ends); err != nil {
+	if len(buf) > 0 {
+		if err := g.bc.writeFrames(buf); err != nil {
 			slog.Debug("websocket final flush", "err", err)
 			return nil
 		}
@@ -416,12 +462,51 @@ func (g *gorillaConn) Close() error {
 	return err
 }
 
+// NextReader returns the next message. It reads the message whole (gqlgen
+// reads it whole anyway, within its 1 MiB read limit) to note the id of a
+// subscribe (graphql-transport-ws) or start (graphql-ws) message: gqlgen
+// creates that operation's context before it reads the next message, and
+// Engine.CreateOperationContext takes the id from here (takeStartID) to
+// route the subscription's events straight to this connection.
 func (g *gorillaConn) NextReader() (int, io.Reader, error) {
 	mt, rd, err := g.c.NextReader()
-	if err != nil && websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-		return mt, nil, transport.ErrWebsocketClosed
+	if err != nil {
+		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+			return mt, nil, transport.ErrWebsocketClosed
+		}
+		return mt, rd, err
 	}
-	return mt, rd, err
+	msg, err := io.ReadAll(rd)
+	if err != nil {
+		return mt, nil, err
+	}
+	var head struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	g.startID, g.started = "", false
+	if json.Unmarshal(msg, &head) == nil && (head.Type == "subscribe" || head.Type == "start") {
+		g.startID, g.started = head.ID, true
+	}
+	return mt, bytes.NewReader(msg), nil
+}
+
+// takeStartID returns the id of the subscribe or start message read last,
+// once. Only gqlgen's reading goroutine calls it (through
+// CreateOperationContext), like NextReader.
+func (g *gorillaConn) takeStartID() (string, bool) {
+	id, ok := g.startID, g.started
+	g.startID, g.started = "", false
+	return id, ok
+}
+
+// nextMessageType is the type of the messages that carry a subscription's
+// results on this connection's protocol.
+func (g *gorillaConn) nextMessageType() string {
+	if g.Subprotocol() == "graphql-transport-ws" {
+		return "next"
+	}
+	return "data" // graphql-ws, which gqlgen also assumes without a subprotocol
 }
 
 func (g *gorillaConn) Subprotocol() string               { return g.c.Subprotocol() }

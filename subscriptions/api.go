@@ -25,17 +25,13 @@ var ErrSlowConsumer = errors.New("subscriber fell too far behind and was closed"
 // ErrCollectionDeleted ends the subscribers of a deleted collection.
 var ErrCollectionDeleted = errors.New("the collection was deleted")
 
-// Event is one committed record change as delivered to subscribers. Memo lets
-// subscribers that would compute the same thing for the event (same viewer,
-// same arguments, same selection) compute it once.
+// Event is one committed record change as delivered to subscribers. Seq
+// numbers the events in publish order (the first is 1), so that a consumer
+// can tell which events were published after a given moment (LastSeq).
 type Event struct {
 	db.RecordEvent
-	memo memo
+	Seq uint64
 }
-
-// Memo returns the value computed by compute for key on this event, calling
-// compute at most once per key however many subscribers ask concurrently.
-func (e *Event) Memo(key string, compute func() any) any { return e.memo.get(key, compute) }
 
 // Subscriber receives the events of one collection on C until it is closed.
 // After C is closed, Err tells why (nil when the subscriber closed itself or
@@ -77,6 +73,11 @@ func (h *Hub) Flush() { h.flush() }
 // Done is closed when Close starts: servers use it to end their
 // subscription connections.
 func (h *Hub) Done() <-chan struct{} { return h.done }
+
+// LastSeq returns the Seq of the last event published (0 before the first):
+// the events a subscriber receives after reading it with Seq above it were
+// published after the call.
+func (h *Hub) LastSeq() uint64 { return h.seq.Load() }
 
 // Dropped returns how many events were dropped because the dispatch queue
 // was full (their subscribers were closed with ErrSlowConsumer).

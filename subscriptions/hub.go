@@ -41,6 +41,7 @@ type hub struct {
 	done     chan struct{} // closed when Close starts
 	finished chan struct{} // closed when the dispatcher has ended every subscriber
 	dropped  atomic.Int64  // events dropped because the queue was full
+	seq      atomic.Uint64 // Seq of the last event queued; written under qmu
 }
 
 // item is one entry of the dispatch queue: an event for a topic, or a
@@ -142,7 +143,9 @@ func (h *Hub) publish(rev db.RecordEvent) {
 		h.queue = append(h.queue, item{kind: itemGap, t: t})
 		h.dropped.Add(1)
 	default:
-		h.queue = append(h.queue, item{ev: &Event{RecordEvent: rev}, t: t})
+		seq := h.seq.Load() + 1
+		h.seq.Store(seq)
+		h.queue = append(h.queue, item{ev: &Event{RecordEvent: rev, Seq: seq}, t: t})
 		h.events++
 	}
 	h.qmu.Unlock()

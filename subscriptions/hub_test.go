@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"weak"
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/subscriptions"
@@ -436,94 +435,33 @@ func TestCloseDuringFanOut(t *testing.T) {
 	}
 }
 
-func TestMemo(t *testing.T) {
-	t.Run("1,000 concurrent callers compute a key once", func(t *testing.T) {
-		h := subscriptions.New(subscriptions.Options{})
-		defer h.Close()
-		const callers = 1000
-		subs := make([]*subscriptions.Subscriber, callers)
-		for i := range subs {
-			subs[i] = h.Subscribe(posts.ID)
-		}
-		h.Publish(change(posts, 7))
-
-		var calls atomic.Int64
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		values := make([]any, callers)
-		for i, s := range subs {
-			wg.Go(func() {
-				ev := <-s.C
-				<-start
-				values[i] = ev.Memo("viewer:anon|sel:id", func() any {
-					calls.Add(1)
-					time.Sleep(10 * time.Millisecond) // keep the others waiting
-					return fmt.Sprintf("payload of %d", seq(ev))
-				})
-			})
-		}
-		close(start)
-		wg.Wait()
-		if n := calls.Load(); n != 1 {
-			t.Errorf("compute ran %d times, want 1", n)
-		}
-		for i, v := range values {
-			if v != "payload of 7" {
-				t.Fatalf("caller %d got %v", i, v)
-			}
-		}
-	})
-
-	t.Run("different keys compute separately", func(t *testing.T) {
-		h := subscriptions.New(subscriptions.Options{})
-		defer h.Close()
-		s := h.Subscribe(posts.ID)
-		h.Publish(change(posts, 1))
-		ev := receive(t, s)
-		a := ev.Memo("a", func() any { return 1 })
-		b := ev.Memo("b", func() any { return 2 })
-		again := ev.Memo("a", func() any { return 3 })
-		if a != 1 || b != 2 || again != 1 {
-			t.Errorf("got a=%v b=%v a again=%v, want 1 2 1", a, b, again)
-		}
-	})
-
-	t.Run("a panicking computation fails every caller of the key", func(t *testing.T) {
-		ev := &subscriptions.Event{}
-		mustPanic := func(name string) {
-			t.Helper()
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			ev.Memo("k", func() any { panic("boom") })
-		}
-		mustPanic("first caller")
-		mustPanic("later caller")
-		if v := ev.Memo("other", func() any { return "ok" }); v != "ok" {
-			t.Errorf("other key = %v, want ok", v)
-		}
-	})
-
-	t.Run("memoized values are freed with the event", func(t *testing.T) {
-		h := subscriptions.New(subscriptions.Options{})
-		defer h.Close()
-		s := h.Subscribe(posts.ID)
-		h.Publish(change(posts, 1))
-		w := func() weak.Pointer[[1 << 16]byte] {
-			ev := receive(t, s)
-			payload := ev.Memo("big", func() any { return &[1 << 16]byte{} }).(*[1 << 16]byte)
-			return weak.Make(payload)
-		}()
-		for range 5 {
-			runtime.GC()
-			if w.Value() == nil {
-				return
-			}
-		}
-		t.Error("the memoized value is still reachable after the event was dropped")
-	})
+// TestSeq: events are numbered in publish order, and LastSeq tells a
+// subscriber which events were published after it looked.
+func TestSeq(t *testing.T) {
+	h := subscriptions.New(subscriptions.Options{})
+	defer h.Close()
+	if got := h.LastSeq(); got != 0 {
+		t.Fatalf("LastSeq before any event = %d, want 0", got)
+	}
+	s := h.Subscribe(posts.ID)
+	h.Publish(change(posts, 1))
+	h.Publish(change(comments, 2)) // nobody listens: not numbered
+	h.Publish(change(posts, 3))
+	mark := h.LastSeq()
+	h.Publish(change(posts, 4))
+	var got []uint64
+	for range 3 {
+		got = append(got, receive(t, s).Seq)
+	}
+	if fmt.Sprint(got) != "[1 2 3]" {
+		t.Errorf("Seq of the posts events = %v, want [1 2 3] (the comments event, with no subscriber, is not numbered)", got)
+	}
+	if mark != 2 {
+		t.Errorf("LastSeq after two numbered events = %d, want 2", mark)
+	}
+	if got[2] <= mark || got[1] > mark {
+		t.Errorf("LastSeq %d does not split the events before and after it (%v)", mark, got)
+	}
 }
 
 func TestTenThousandSubscribers(t *testing.T) {

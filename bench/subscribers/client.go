@@ -396,18 +396,23 @@ func (w *writer) sendEvents(ctx context.Context, cfg *config, st *stats) (sent, 
 	}
 	go func() { // the pacer; writes in flight finish after it stops
 		defer close(tokens)
-		var tick <-chan time.Time
-		if cfg.rate > 0 {
-			t := time.NewTicker(max(time.Duration(float64(time.Second)/cfg.rate), time.Microsecond))
-			defer t.Stop()
-			tick = t.C
-		}
+		// Write i is due at start + i/rate. A write that could not start
+		// on time (every writer busy) starts as soon as one is free, so the
+		// average rate holds unless the server cannot keep up (a ticker
+		// would drop the ticks missed meanwhile).
+		start := time.Now()
+		timer := time.NewTimer(0)
+		defer timer.Stop()
 		for i := range cfg.events {
-			if tick != nil {
-				select {
-				case <-tick:
-				case <-pace.Done():
-					return
+			if cfg.rate > 0 {
+				due := start.Add(time.Duration(float64(i) * float64(time.Second) / cfg.rate))
+				if wait := time.Until(due); wait > 0 {
+					timer.Reset(wait)
+					select {
+					case <-timer.C:
+					case <-pace.Done():
+						return
+					}
 				}
 			}
 			select {

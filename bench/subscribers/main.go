@@ -272,6 +272,11 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 	if rss.samples > 0 {
 		fmt.Fprintf(out, "server VmRSS during writes: first %s, max %s, last %s (%d samples)\n",
 			mib(rss.first), mib(rss.max), mib(rss.last), rss.samples)
+		series := make([]string, len(rss.every5s))
+		for i, v := range rss.every5s {
+			series[i] = fmt.Sprintf("%.0f", float64(v)/(1<<20))
+		}
+		fmt.Fprintf(out, "server VmRSS every 5 s (MiB): %s\n", strings.Join(series, " "))
 	}
 	st.printFailures(out)
 	if ctx.Err() != nil {
@@ -434,6 +439,7 @@ type rssSampler struct {
 type rssSummary struct {
 	first, max, last int64
 	samples          int
+	every5s          []int64 // one sample in five, to show whether it keeps growing
 }
 
 func startRSSSampler(ctx context.Context, pid int) *rssSampler {
@@ -449,6 +455,9 @@ func startRSSSampler(ctx context.Context, pid int) *rssSampler {
 						sum.first = v
 					}
 					sum.max, sum.last = max(sum.max, v), v
+					if sum.samples%5 == 0 {
+						sum.every5s = append(sum.every5s, v)
+					}
 					sum.samples++
 				}
 			}
