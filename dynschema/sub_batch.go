@@ -67,6 +67,10 @@ func newWSRoute(conn *gorillaConn, id string) *wsRoute {
 type subBatches struct {
 	mu sync.Mutex // before any subBatch.mu
 	m  map[string]*subBatch
+
+	// start runs a new batch; nil means go b.run(). Tests set it to drive
+	// a batch by hand.
+	start func(b *subBatch)
 }
 
 // subBatch is the subscriptions that share a group key.
@@ -131,7 +135,11 @@ func (r *subBatches) join(e *Engine, s *subscription, ctx context.Context, route
 			r.m = make(map[string]*subBatch)
 		}
 		r.m[key] = b
-		go b.run()
+		if r.start != nil {
+			r.start(b)
+		} else {
+			go b.run()
+		}
 	}
 	b.mu.Lock()
 	// Under b.mu, which each event's snapshot of the members takes: an
@@ -328,13 +336,17 @@ func (m *member) next(ctx context.Context) *graphql.Response {
 		return nil
 	}
 	select {
-	case <-ctx.Done():
-		m.leave()
-		m.reported = true
-		return nil
-	case r := <-m.out: // nil for a routed member: never ready
-		return r
-	case <-m.done:
+	case <-m.done: // checked first: a slow consumer's end does not wait behind out
+	default:
+		select {
+		case <-ctx.Done():
+			m.leave()
+			m.reported = true
+			return nil
+		case r := <-m.out: // nil for a routed member: never ready
+			return r
+		case <-m.done:
+		}
 	}
 	if !m.endSlow {
 		select {

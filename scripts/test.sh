@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Monobase's test command (README "Quick start"):
-#   gofmt check, go vet, go test (-race for ./subscriptions/...), a bounded
-#   fuzz run of the filter parser, then the Node end-to-end suite (Apollo
+#   gofmt check, go vet, go test (-race for ./subscriptions/... and the
+#   dynschema subscription tests), a bounded fuzz run of the filter
+#   parser, then the Node end-to-end suite (Apollo
 #   Client, urql, graphql-ws, apollo-upload-client, the graphql-http audit
 #   and the playground in headless Chromium) against the real binary.
 # Installs what the tests need when it is missing (Chromium from Debian,
@@ -75,12 +76,15 @@ fi
 step "go vet ./..."
 go vet ./... || fail "go vet"
 
-step "go test ./... (subscriptions with -race)"
+step "go test ./... (subscriptions and their fan-out with -race)"
 pkgs=$(go list ./... | grep -v '/subscriptions')
 go test -json -count=1 -timeout 5m $pkgs 2>&1 | node scripts/gotest-report.mjs "$counts"
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test"
 go test -json -count=1 -timeout 5m -race ./subscriptions/... 2>&1 | node scripts/gotest-report.mjs "$counts"
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test -race ./subscriptions/..."
+# The subscription fan-out (dynschema/sub_batch.go) is concurrent too.
+go test -json -count=1 -timeout 5m -race -run 'Subscription|WebSocket' ./dynschema 2>&1 | node scripts/gotest-report.mjs "$counts"
+[[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test -race (dynschema subscriptions)"
 
 if grep -qs 'func FuzzParse(' db/filter/*_test.go; then
   step "fuzz db/filter FuzzParse for $FUZZTIME"
