@@ -298,20 +298,8 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 // responseJSON encodes a response like json.Marshal of graphql.Response:
 // {"errors":[…],"data":…}, errors only when there are some.
 func responseJSON(data []byte, errs gqlerror.List) []byte {
-	b := make([]byte, 0, len(data)+16)
-	b = append(b, '{')
-	if len(errs) > 0 {
-		ej, err := json.Marshal(errs)
-		if err != nil {
-			ej = []byte(`[{"message":"internal server error"}]`)
-		}
-		b = append(b, `"errors":`...)
-		b = append(b, ej...)
-		b = append(b, ',')
-	}
-	b = append(b, `"data":`...)
-	b = append(b, data...)
-	return append(b, '}')
+	b := appendResponseHead(make([]byte, 0, len(data)+16), errs)
+	return append(append(b, data...), '}')
 }
 
 // eventVisible evaluates the rule and the where/filter of the subscription

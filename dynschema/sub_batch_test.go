@@ -2,12 +2,15 @@ package dynschema
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/db"
 )
@@ -167,4 +170,30 @@ func (en *env) dispatch(t *testing.T, q string) (graphql.ResponseHandler, func()
 		defer done()
 		return next(ctx)
 	}, cancel
+}
+
+// TestResponseJSONMatchesGqlgen: the payload a batch writes once for all
+// its members is byte for byte what gqlgen's json.Marshal of the response
+// would have sent to each.
+func TestResponseJSONMatchesGqlgen(t *testing.T) {
+	errs := gqlerror.List{
+		{Message: `forbidden "x"`, Path: ast.Path{ast.PathName("postChanged"), ast.PathName("record")},
+			Extensions: map[string]any{"code": "FORBIDDEN"}},
+	}
+	for _, tc := range []struct {
+		data string
+		errs gqlerror.List
+	}{
+		{`{"postChanged":{"action":"CREATE"}}`, nil},
+		{`{"postChanged":null}`, errs},
+		{`null`, errs},
+	} {
+		want, err := json.Marshal(&graphql.Response{Data: json.RawMessage(tc.data), Errors: tc.errs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := responseJSON([]byte(tc.data), tc.errs); string(got) != string(want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
 }

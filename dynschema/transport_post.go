@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // postJSON is gqlgen's POST transport (application/json bodies) with a
@@ -98,6 +99,23 @@ func responseContentType(r *http.Request) string {
 	return fallback
 }
 
+// appendResponseHead appends the start of a response as encoding/json
+// writes a graphql.Response, up to its data: `{"errors":[…],"data":`, the
+// errors only when there are some.
+func appendResponseHead(dst []byte, errs gqlerror.List) []byte {
+	dst = append(dst, '{')
+	if len(errs) > 0 {
+		b, err := json.Marshal(errs)
+		if err != nil {
+			b = []byte(`[{"message":"the errors could not be encoded"}]`)
+		}
+		dst = append(dst, `"errors":`...)
+		dst = append(dst, b...)
+		dst = append(dst, ',')
+	}
+	return append(dst, `"data":`...)
+}
+
 // writeResponse writes resp as encoding/json would (errors, data,
 // extensions), with the data document copied as it is.
 func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
@@ -109,18 +127,7 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		_, _ = w.Write(b)
 		return
 	}
-	head := make([]byte, 0, 64)
-	head = append(head, '{')
-	if len(resp.Errors) > 0 {
-		b, err := json.Marshal(resp.Errors)
-		if err != nil {
-			b = []byte(`[{"message":"the errors could not be encoded"}]`)
-		}
-		head = append(head, `"errors":`...)
-		head = append(head, b...)
-		head = append(head, ',')
-	}
-	head = append(head, `"data":`...)
+	head := appendResponseHead(make([]byte, 0, 64), resp.Errors)
 	data := []byte(resp.Data)
 	if len(data) == 0 {
 		data = []byte("null")
