@@ -55,9 +55,9 @@ const (
 	wsBusyWindow     = 100 * time.Millisecond
 
 	// wsMaxQueued bounds the bytes waiting to be written on one connection.
-	// A writer that would exceed it waits (at most wsWriteTimeout) for the
-	// socket to drain: the subscription then stops reading its events, its
-	// hub buffer fills, and the hub closes it as a slow consumer.
+	// A subscription event that finds the queue that full ends its
+	// subscription as a slow consumer (queueMessage does not wait); gqlgen's
+	// own messages (WriteJSON) wait for room, at most wsWriteTimeout.
 	wsMaxQueued = 256 << 10
 
 	// wsWriteTimeout bounds one write to the socket and a wait for room in
