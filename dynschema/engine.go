@@ -232,14 +232,18 @@ const versionKey = "monobase.schemaVersion"
 // calls this right after reading the operation's message, see
 // gorillaConn.NextReader).
 func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
+	var route *wsRoute
+	if link, _ := ctx.Value(wsLinkKey{}).(*wsLink); link != nil && link.conn != nil {
+		if id, ok := link.conn.takeStartID(params.Query); ok {
+			route = newWSRoute(link.conn, id)
+		}
+	}
 	v := e.cur.Load()
 	oc, errs := v.exec.CreateOperationContext(ctx, params)
 	if oc != nil {
 		oc.Stats.SetExtension(versionKey, v)
-		if link, _ := ctx.Value(wsLinkKey{}).(*wsLink); link != nil && link.conn != nil {
-			if id, ok := link.conn.takeStartID(); ok {
-				oc.Stats.SetExtension(wsRouteKey, newWSRoute(link.conn, id))
-			}
+		if route != nil {
+			oc.Stats.SetExtension(wsRouteKey, route)
 		}
 	}
 	return oc, errs

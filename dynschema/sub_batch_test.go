@@ -34,9 +34,18 @@ func TestSubscriptionRoutesPerOperation(t *testing.T) {
 				c.subscribe(id, q, nil)
 			}
 			en.waitSubscribers("posts", len(ids))
-			if n := len(en.e.batches.m); n != 1 {
-				t.Errorf("%d batches, want the 4 subscriptions in one", n)
+			en.e.batches.mu.Lock()
+			for _, b := range en.e.batches.m {
+				if len(b.members) != len(ids) {
+					t.Errorf("a batch of %d, want the %d subscriptions in one", len(b.members), len(ids))
+				}
+				for _, m := range b.members {
+					if m.route == nil {
+						t.Error("a subscription over the WebSocket has no route: its events would take the slow path")
+					}
+				}
 			}
+			en.e.batches.mu.Unlock()
 			en.insert("posts", db.RecordInput{"title": "first"})
 			for _, id := range ids {
 				if _, rec := recordOf(t, c.next(id), "postChanged"); rec["title"] != "first" {
@@ -195,5 +204,21 @@ func TestResponseJSONMatchesGqlgen(t *testing.T) {
 		if got := responseJSON([]byte(tc.data), tc.errs); string(got) != string(want) {
 			t.Errorf("got  %s\nwant %s", got, want)
 		}
+	}
+}
+
+// TestTakeStartIDChecksTheOperation: the id of the last subscribe message
+// routes only the operation read from that message, and only once.
+func TestTakeStartIDChecksTheOperation(t *testing.T) {
+	g := &gorillaConn{startID: "7", startQuery: "subscription { a }", started: true}
+	if _, ok := g.takeStartID("subscription { b }"); ok {
+		t.Error("another operation's query got the route")
+	}
+	g = &gorillaConn{startID: "7", startQuery: "subscription { a }", started: true}
+	if id, ok := g.takeStartID("subscription { a }"); !ok || id != "7" {
+		t.Errorf("got %q %v, want 7", id, ok)
+	}
+	if _, ok := g.takeStartID("subscription { a }"); ok {
+		t.Error("the id was handed out twice")
 	}
 }

@@ -230,8 +230,9 @@ type gorillaConn struct {
 
 	// Set by NextReader for the message read last (owned by the reading
 	// goroutine): the id of a subscribe or start message.
-	startID string
-	started bool
+	startID    string
+	startQuery string
+	started    bool
 
 	space     chan struct{} // cap 1: the queue was emptied
 	closed    chan struct{} // closed by Close
@@ -481,22 +482,28 @@ func (g *gorillaConn) NextReader() (int, io.Reader, error) {
 		return mt, nil, err
 	}
 	var head struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
+		ID      string `json:"id"`
+		Type    string `json:"type"`
+		Payload struct {
+			Query string `json:"query"`
+		} `json:"payload"`
 	}
-	g.startID, g.started = "", false
+	g.startID, g.startQuery, g.started = "", "", false
 	if json.Unmarshal(msg, &head) == nil && (head.Type == "subscribe" || head.Type == "start") {
-		g.startID, g.started = head.ID, true
+		g.startID, g.startQuery, g.started = head.ID, head.Payload.Query, true
 	}
 	return mt, bytes.NewReader(msg), nil
 }
 
-// takeStartID returns the id of the subscribe or start message read last,
-// once. Only gqlgen's reading goroutine calls it (through
-// CreateOperationContext), like NextReader.
-func (g *gorillaConn) takeStartID() (string, bool) {
-	id, ok := g.startID, g.started
-	g.startID, g.started = "", false
+// takeStartID returns, once, the id of the subscribe or start message read
+// last, if the operation being created (whose query text is query, before
+// any extension rewrites it) is that message's: a check that gqlgen still
+// creates each operation before it reads the next message. Only gqlgen's
+// reading goroutine calls it (through CreateOperationContext), like
+// NextReader.
+func (g *gorillaConn) takeStartID(query string) (string, bool) {
+	id, ok := g.startID, g.started && g.startQuery == query
+	g.startID, g.startQuery, g.started = "", "", false
 	return id, ok
 }
 
