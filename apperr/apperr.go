@@ -24,6 +24,7 @@ const (
 	Conflict        Code = "CONFLICT"
 	TooLarge        Code = "PAYLOAD_TOO_LARGE"
 	RateLimited     Code = "RATE_LIMITED"
+	Timeout         Code = "TIMEOUT" // the operation ran past its time limit
 	Internal        Code = "INTERNAL_SERVER_ERROR"
 )
 
@@ -148,6 +149,8 @@ func HTTPStatus(code Code) int {
 		return http.StatusRequestEntityTooLarge
 	case RateLimited:
 		return http.StatusTooManyRequests
+	case Timeout:
+		return http.StatusGatewayTimeout
 	default:
 		return http.StatusInternalServerError
 	}

@@ -22,6 +22,9 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 		return gqlErr
 	}
 	e := As(err)
+	if (e == nil || e.Code == Internal) && errors.Is(err, context.DeadlineExceeded) {
+		e = &Error{Code: Timeout, Message: "the operation ran longer than its time limit", Err: err}
+	}
 	if e == nil {
 		e = Wrap(err, "internal server error")
 	}

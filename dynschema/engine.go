@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
@@ -19,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/querycost"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -48,19 +50,20 @@ type FileStore interface {
 
 // Limits bound what one request may cost; zero values take the defaults.
 type Limits struct {
-	MaxDepth       int   // selection depth (default 12; introspection not counted)
-	MaxComplexity  int   // gqlgen complexity (default 5000)
-	MaxLimit       int   // largest limit/first/last (default 1000)
-	MaxBodyBytes   int64 // request body including uploads (default 32 MiB)
-	MaxUploadBytes int64 // multipart body (default MaxBodyBytes)
+	// Query bounds the document: bytes, tokens, fields, aliases, repeats,
+	// depth, complexity, validation errors (querycost.Limits' defaults).
+	Query          querycost.Limits
+	MaxLimit       int           // largest limit/first/last (default 1000)
+	MaxBodyBytes   int64         // request body including uploads (default 32 MiB)
+	MaxUploadBytes int64         // multipart body (default MaxBodyBytes)
+	MaxJSONBytes   int64         // a JSON or GET request (default 8 MiB, at most MaxBodyBytes)
+	Timeout        time.Duration // one query or mutation, WebSocket ones too (default 30 s)
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = 12
-	}
-	if l.MaxComplexity <= 0 {
-		l.MaxComplexity = 5000
+	l.Query = l.Query.WithDefaults()
+	if l.Timeout <= 0 {
+		l.Timeout = 30 * time.Second
 	}
 	if l.MaxLimit <= 0 {
 		l.MaxLimit = 1000
@@ -71,6 +74,10 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxUploadBytes <= 0 || l.MaxUploadBytes > l.MaxBodyBytes {
 		l.MaxUploadBytes = l.MaxBodyBytes
 	}
+	if l.MaxJSONBytes <= 0 {
+		l.MaxJSONBytes = 8 << 20
+	}
+	l.MaxJSONBytes = min(l.MaxJSONBytes, l.MaxBodyBytes)
 	return l
 }
 
@@ -99,6 +106,8 @@ type Engine struct {
 	frags   fragmentCache // parsed SDL of the last build
 
 	batches subBatches // running subscriptions (sub_batch.go)
+
+	guard *querycost.Guard // one for every version: it does not read the schema
 }
 
 // New builds the schema from cfg.DB.Collections() and hooks the engine into
@@ -125,7 +134,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 }
 
 func newEngine(cfg Config) *Engine {
-	return &Engine{cfg: cfg, limits: cfg.Limits.withDefaults(), apq: lru.New[string](1000)}
+	l := cfg.Limits.withDefaults()
+	return &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuard(l.Query)}
 }
 
 // Handler returns the /graphql handler: POST, GET, multipart uploads and
@@ -212,10 +222,12 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	ex.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	ex.SetErrorPresenter(present)
 	ex.SetRecoverFunc(recoverFunc)
+	ex.SetParserTokenLimit(e.limits.Query.MaxTokens)
+	ex.SetDefaultRulesFn(querycost.CappedRules(e.limits.Query.MaxErrors))
 	ex.Use(extension.Introspection{})
 	ex.Use(extension.AutomaticPersistedQuery{Cache: e.apq})
-	ex.Use(depthLimit{max: e.limits.MaxDepth})
-	ex.Use(&complexityLimit{limit: e.limits.MaxComplexity}) // FixedComplexityLimit with a per-operation cache (complexity.go)
+	ex.Use(e.guard) // after the persisted-query lookup, before parsing
+	ex.Use(querycost.NewComplexityLimit(e.limits.Query))
 	for _, x := range e.exts {
 		ex.Use(x())
 	}
@@ -260,7 +272,22 @@ func (e *Engine) DispatchOperation(ctx context.Context, oc *graphql.OperationCon
 	if v == nil {
 		v = e.cur.Load()
 	}
-	return v.exec.DispatchOperation(ctx, oc)
+	responses, ctx := v.exec.DispatchOperation(ctx, oc)
+	if oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		return responses, ctx
+	}
+	return withTimeout(responses, e.limits.Timeout), ctx
+}
+
+// withTimeout runs a query's or mutation's one response under a deadline:
+// resolvers and SQL statements then stop at it, and the fields they had
+// not finished answer TIMEOUT.
+func withTimeout(responses graphql.ResponseHandler, d time.Duration) graphql.ResponseHandler {
+	return func(ctx context.Context) *graphql.Response {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return responses(ctx)
+	}
 }
 
 // DispatchError implements graphql.GraphExecutor.

@@ -8,11 +8,11 @@ import (
 	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/querycost"
 )
 
 // fieldError is a resolver error with the response path and the position of
@@ -62,6 +62,7 @@ func presentOne(ctx context.Context, err error) *gqlerror.Error {
 		if g.Path == nil {
 			g.Path = graphql.GetPath(ctx)
 		}
+		g.Message = querycost.TruncateMessage(g.Message) // a parse error quotes the request
 		return g
 	}
 	return apperr.Presenter(ctx, apperr.Wrap(err, "internal server error"))
@@ -71,57 +72,4 @@ func presentOne(ctx context.Context, err error) *gqlerror.Error {
 func recoverFunc(ctx context.Context, rec any) error {
 	slog.ErrorContext(ctx, "panic in GraphQL execution", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
 	return apperr.Wrap(fmt.Errorf("panic: %v", rec), "internal server error")
-}
-
-// depthLimit refuses operations nested deeper than max (introspection
-// fields are not counted: gqlparser limits those itself).
-type depthLimit struct{ max int }
-
-func (d depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (d depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-// MutateOperationContext implements graphql.OperationContextMutator.
-func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	depth := selectionDepth(oc.Doc, oc.Operation.SelectionSet, map[string]bool{})
-	if depth > d.max {
-		err := gqlerror.Errorf("the query is nested %d levels deep, more than the limit of %d", depth, d.max)
-		errcode.Set(err, "DEPTH_LIMIT_EXCEEDED")
-		return err
-	}
-	return nil
-}
-
-func selectionDepth(doc *ast.QueryDocument, set ast.SelectionSet, visiting map[string]bool) int {
-	max := 0
-	for _, s := range set {
-		var d int
-		switch s := s.(type) {
-		case *ast.Field:
-			if len(s.Name) > 1 && s.Name[0] == '_' && s.Name[1] == '_' {
-				continue
-			}
-			if len(s.SelectionSet) > 0 {
-				d = 1 + selectionDepth(doc, s.SelectionSet, visiting)
-			} else {
-				d = 1
-			}
-		case *ast.InlineFragment:
-			d = selectionDepth(doc, s.SelectionSet, visiting)
-		case *ast.FragmentSpread:
-			if visiting[s.Name] {
-				continue
-			}
-			f := doc.Fragments.ForName(s.Name)
-			if f == nil {
-				continue
-			}
-			visiting[s.Name] = true
-			d = selectionDepth(doc, f.SelectionSet, visiting)
-			visiting[s.Name] = false
-		}
-		if d > max {
-			max = d
-		}
-	}
-	return max
 }

@@ -92,7 +92,10 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !isWS && r.Body != nil && r.Body != http.NoBody {
-		max := h.e.limits.MaxBodyBytes
+		max := h.e.limits.MaxJSONBytes
+		if isMultipart(r) {
+			max = h.e.limits.MaxBodyBytes
+		}
 		if r.ContentLength > max {
 			tooLarge(w, max)
 			return
@@ -138,9 +141,13 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(accept, "text/html") && r.URL.Query().Get("query") == ""
 }
 
-func isJSON(r *http.Request) bool {
+func isJSON(r *http.Request) bool { return mediaType(r) == "application/json" }
+
+func isMultipart(r *http.Request) bool { return mediaType(r) == "multipart/form-data" }
+
+func mediaType(r *http.Request) string {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/json"
+	return mt
 }
 
 func tooLarge(w http.ResponseWriter, max int64) {

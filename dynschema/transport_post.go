@@ -3,6 +3,8 @@ package dynschema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -17,9 +20,9 @@ import (
 // postJSON is gqlgen's POST transport (application/json bodies) with a
 // response writer that sends the executor's JSON as it is: transport.POST
 // marshals the response with encoding/json, which validates and compacts
-// the whole data document again. A request that fails before execution
-// (unreadable body, bad JSON, a parse or validation error) is handed to
-// transport.POST, so errors and status codes stay exactly gqlgen's.
+// the whole data document again. Errors and status codes are gqlgen's,
+// except that a body that is not JSON is never echoed in the error (gqlgen
+// quotes the whole body). An unreadable body is handed to transport.POST.
 type postJSON struct {
 	post transport.POST
 }
@@ -38,32 +41,62 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		t.post.Do(w, r, exec)
 		return
 	}
-	fallback := func() {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		t.post.Do(w, r, exec)
-	}
+	ctx := r.Context()
+	contentType := responseContentType(r)
+	w.Header().Set("Content-Type", contentType)
 	params := &graphql.RawParams{}
 	if !decodeParams(body, params) {
 		*params = graphql.RawParams{}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		if err := dec.Decode(params); err != nil {
-			fallback()
+			w.WriteHeader(http.StatusBadRequest)
+			msg := gqlerror.Errorf("json request body could not be decoded: %s", jsonErrorText(err))
+			writeResponse(w, exec.DispatchError(ctx, gqlerror.List{msg}))
 			return
 		}
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	ctx := r.Context()
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
-		fallback()
+		w.WriteHeader(requestErrorStatus(contentType, errs))
+		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
 		return
 	}
-	w.Header().Set("Content-Type", responseContentType(r))
 	var responses graphql.ResponseHandler
 	responses, ctx = exec.DispatchOperation(ctx, oc)
 	writeResponse(w, responses(ctx))
+}
+
+// jsonErrorText describes a JSON decoding error without quoting the body
+// beyond the one character a syntax error names.
+func jsonErrorText(err error) string {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Sprintf("%s (at byte %d)", syntax.Error(), syntax.Offset)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Sprintf("%s has the wrong type (a JSON %s)", typ.Field, typ.Value)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the body ends early"
+	}
+	return "not a JSON object"
+}
+
+// requestErrorStatus is gqlgen's status for errors found before execution:
+// a request error (parse, validation, a cost limit) is 422, or 400 for
+// application/graphql-response+json; others 200.
+func requestErrorStatus(contentType string, errs gqlerror.List) int {
+	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
+		return http.StatusOK
+	}
+	if contentType == "application/graphql-response+json" {
+		return http.StatusBadRequest
+	}
+	return http.StatusUnprocessableEntity
 }
 
 type errReader struct{ err error }

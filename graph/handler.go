@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -17,10 +18,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/querycost"
 )
 
 // MaxBodyBytes is the largest request body the admin API reads.
@@ -36,14 +39,32 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](256))
+	limits := querycost.Limits{}.WithDefaults()
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.SetValidationRulesFn(querycost.CappedRules(limits.MaxErrors))
 	srv.Use(extension.Introspection{})
-	srv.SetErrorPresenter(apperr.Presenter)
+	srv.Use(querycost.NewGuard(limits))
+	srv.Use(querycost.NewComplexityLimit(limits))
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		e := apperr.Presenter(ctx, err)
+		e.Message = querycost.TruncateMessage(e.Message) // a parse error quotes the request
+		return e
+	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		return apperr.Wrap(fmt.Errorf("panic: %v", p), "internal server error")
 	})
 	srv.AroundFields(requireSuperuser)
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		ctx, cancel := context.WithTimeout(ctx, Timeout)
+		defer cancel()
+		return next(ctx)
+	})
 	return limitBody(srv, MaxBodyBytes)
 }
+
+// Timeout bounds one admin operation: its resolvers and SQL statements
+// stop at it.
+const Timeout = 30 * time.Second
 
 // requireSuperuser is the one access check of the admin API: every root
 // field but authWithPassword (and introspection) needs a superuser viewer.
@@ -90,17 +111,29 @@ func limitBody(next http.Handler, limit int64) http.Handler {
 			http.Error(w, "could not read request body", http.StatusBadRequest)
 			return
 		}
+		if !json.Valid(body) {
+			// gqlgen's POST quotes the whole body in its error.
+			writeJSONError(w, http.StatusBadRequest, "the request body is not valid JSON")
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
 
 func writeTooLarge(w http.ResponseWriter, limit int64) {
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Connection", "close")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-		"message":    fmt.Sprintf("request body larger than %d bytes", limit),
-		"extensions": map[string]any{"code": string(apperr.TooLarge)},
-	}}})
+	writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit), apperr.TooLarge)
+}
+
+// writeJSONError writes a GraphQL-shaped error with the status and, when
+// given, the extensions.code.
+func writeJSONError(w http.ResponseWriter, status int, message string, code ...apperr.Code) {
+	e := map[string]any{"message": message}
+	if len(code) > 0 {
+		e["extensions"] = map[string]any{"code": string(code[0])}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{e}})
 }

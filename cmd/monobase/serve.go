@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +29,10 @@ import (
 // MONOBASE_HTTP is given.
 const DefaultHTTP = "127.0.0.1:8090"
 
+// DefaultBodyTimeout bounds how long a request may take to send its body,
+// so a client that trickles it (slowloris) is cut off.
+const DefaultBodyTimeout = time.Minute
+
 // DefaultShutdownTimeout bounds how long in-flight requests may take to
 // finish after SIGINT/SIGTERM before their connections are cut.
 const DefaultShutdownTimeout = 10 * time.Second
@@ -40,6 +45,9 @@ type ServeCommand struct {
 	HTTP            string
 	Dev             bool
 	ShutdownTimeout time.Duration
+	// BodyTimeout is how long a request may take to send its body
+	// (default DefaultBodyTimeout); headers have 10 s.
+	BodyTimeout time.Duration
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -224,6 +232,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		h = accessLog(c.logger(), h)
 	}
 	h = recoverPanics(c.logger(), h)
+	h = withBodyDeadline(cmp.Or(c.BodyTimeout, DefaultBodyTimeout), h)
 	return h, nil
 }
 

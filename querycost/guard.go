@@ -1,0 +1,99 @@
+package querycost
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// knownQueries is how many accepted query texts a Guard remembers.
+const knownQueries = 1000
+
+// Guard is a gqlgen handler extension that refuses a document over the
+// limits before gqlgen parses and validates it, so validation only ever
+// sees documents whose work is bounded. Accepted query texts are
+// remembered, so a repeated query costs one cache lookup. Install it after
+// the persisted-query extension (which fills in the query text) and give
+// gqlgen the same token limit (SetParserTokenLimit): a document the Guard
+// cannot parse is left to gqlgen, which reports the parse error itself.
+type Guard struct {
+	limits Limits
+	known  graphql.Cache[struct{}]
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = (*Guard)(nil)
+
+// NewGuard returns a Guard for the limits (zero fields take the defaults).
+func NewGuard(l Limits) *Guard {
+	return &Guard{limits: l.WithDefaults(), known: lru.New[struct{}](knownQueries)}
+}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (g *Guard) ExtensionName() string { return "QueryCost" }
+
+// Validate implements graphql.HandlerExtension.
+func (g *Guard) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationParameters implements graphql.OperationParameterMutator:
+// it returns a request error when the query is over a limit.
+func (g *Guard) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	q := p.Query
+	if len(q) > g.limits.MaxBytes {
+		return refusal(CodeTooLarge, "the query is %d bytes long, more than the limit of %d", len(q), g.limits.MaxBytes)
+	}
+	if q == "" {
+		return nil
+	}
+	if _, ok := g.known.Get(ctx, q); ok {
+		return nil
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: q}, g.limits.MaxTokens)
+	if err != nil {
+		return nil // gqlgen parses again and reports it
+	}
+	if gerr := g.check(ctx, doc); gerr != nil {
+		return gerr
+	}
+	g.known.Add(ctx, q, struct{}{})
+	return nil
+}
+
+// check measures doc against the limits.
+func (g *Guard) check(ctx context.Context, doc *ast.QueryDocument) *gqlerror.Error {
+	l := g.limits
+	c, err := Measure(ctx, doc)
+	if err != nil {
+		return gqlerror.Errorf("request cancelled")
+	}
+	switch {
+	case c.Fields > l.MaxFields:
+		return refusal(CodeFields, "the query selects %s fields with its fragments expanded, more than the limit of %d", count(c.Fields), l.MaxFields)
+	case c.Aliases > l.MaxAliases:
+		return refusal(CodeAliases, "the query has %s aliased fields with its fragments expanded, more than the limit of %d", count(c.Aliases), l.MaxAliases)
+	case c.Depth > l.MaxDepth:
+		return refusal(CodeDepth, "the query is nested %d levels deep, more than the limit of %d", c.Depth, l.MaxDepth)
+	}
+	r, err := MaxRepeat(ctx, doc)
+	if err != nil {
+		return gqlerror.Errorf("request cancelled")
+	}
+	if r.Count > l.MaxRepeats {
+		return refusal(CodeFields, "the query selects %q %d times in one selection set, more than the limit of %d", truncate(r.Name, 64), r.Count, l.MaxRepeats)
+	}
+	return nil
+}
+
+// count prints a saturated count as "more than" the largest int.
+func count(n int) string {
+	if n == maxInt {
+		return "more than 9223372036854775807"
+	}
+	return itoa(n)
+}
