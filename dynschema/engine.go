@@ -6,6 +6,7 @@ package dynschema
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -284,9 +285,14 @@ func (e *Engine) DispatchOperation(ctx context.Context, oc *graphql.OperationCon
 // not finished answer TIMEOUT.
 func withTimeout(responses graphql.ResponseHandler, d time.Duration) graphql.ResponseHandler {
 	return func(ctx context.Context) *graphql.Response {
-		ctx, cancel := context.WithTimeout(ctx, d)
+		tctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
-		return responses(ctx)
+		resp := responses(tctx)
+		if resp == nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			// gqlgen answers nothing when the deadline passed before it began.
+			resp = &graphql.Response{Errors: gqlerror.List{present(ctx, tctx.Err())}}
+		}
+		return resp
 	}
 }
 

@@ -36,6 +36,12 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvLimits(t, Limits{})
+}
+
+// newEnvLimits is newEnv with the engine's limits.
+func newEnvLimits(t testing.TB, limits Limits) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	d, err := db.Open(ctx, dir)
@@ -50,7 +56,7 @@ func newEnv(t testing.TB) *env {
 	hub := subscriptions.New(subscriptions.Options{})
 	t.Cleanup(hub.Close)
 	store := files.NewLocal(filepath.Join(dir, "storage"))
-	e, err := New(ctx, Config{DB: d, Auth: a, Files: store, Hub: hub})
+	e, err := New(ctx, Config{DB: d, Auth: a, Files: store, Hub: hub, Limits: limits})
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

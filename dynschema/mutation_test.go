@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -176,6 +177,15 @@ func TestLimits(t *testing.T) {
 			t.Errorf("got %d %s", r.Status, r.raw[:min(len(r.raw), 200)])
 		}
 	})
+	t.Run("JSON body size", func(t *testing.T) {
+		big := strings.Repeat(" ", 9<<20)
+		req, _ := http.NewRequest("POST", en.srv.URL+"/graphql", strings.NewReader(`{"query":"{ __typename }`+big+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		r := en.do(req)
+		if r.Status != http.StatusRequestEntityTooLarge || r.code() != "PAYLOAD_TOO_LARGE" {
+			t.Errorf("a 9 MiB JSON body: got %d %s", r.Status, r.raw[:min(len(r.raw), 200)])
+		}
+	})
 	t.Run("a browser GET redirects to the playground", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", en.srv.URL+"/graphql", nil)
 		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*")
@@ -256,4 +266,25 @@ func TestRulesAndAuth(t *testing.T) {
 			t.Errorf("got %d %s", r.Status, r)
 		}
 	})
+}
+
+// TestOperationTimeout checks that an operation past its deadline is
+// answered as TIMEOUT and writes nothing, queries and mutations alike
+// (db's TestDeadlineStopsAStatement shows the deadline stops SQL).
+func TestOperationTimeout(t *testing.T) {
+	en := newEnvLimits(t, Limits{Timeout: time.Nanosecond})
+	en.blog()
+	for _, q := range []string{`{ posts { id title } }`, `mutation { createTag(input: {name: "x"}) { id } }`} {
+		r := en.gql("", q, nil)
+		if r.code() != "TIMEOUT" {
+			t.Errorf("%s: got %d %s", q, r.Status, r.raw)
+		}
+	}
+	n, err := en.d.Count(en.ctx, &db.Query{Collection: en.colls["tags"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("a timed-out create left %d tags", n)
+	}
 }
