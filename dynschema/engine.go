@@ -19,6 +19,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -28,6 +29,12 @@ type Authenticator interface {
 	IssueToken(c *db.Collection, rec db.Record) (string, error)
 	// CheckPassword reports whether password matches rec's password hash.
 	CheckPassword(rec db.Record, password string) bool
+	// SignInAllowed returns nil when a password sign-in to c as identity may
+	// check a password now, else a RATE_LIMITED error (checked before any
+	// hash is compared).
+	SignInAllowed(ctx context.Context, c *db.Collection, identity string) error
+	// SignInFailed counts a failed password sign-in to c as identity.
+	SignInFailed(ctx context.Context, c *db.Collection, identity string)
 	// IssueFileToken returns a short-lived token for ?token= on protected
 	// file URLs.
 	IssueFileToken(c *db.Collection, rec db.Record) (string, error)
@@ -219,6 +226,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	for _, x := range e.exts {
 		ex.Use(x())
 	}
+	ex.Use(ratelimit.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
 	v.exec = ex
 	return v, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // MaxBodyBytes is the largest request body the admin API reads.
@@ -42,6 +43,7 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
 		return apperr.Wrap(fmt.Errorf("panic: %v", p), "internal server error")
 	})
 	srv.AroundFields(requireSuperuser)
+	srv.Use(ratelimit.SignInOnce(isSignIn)) // one password check per operation (signin.go)
 	return limitBody(srv, MaxBodyBytes)
 }
 

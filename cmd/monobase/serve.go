@@ -21,6 +21,7 @@ import (
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
 	"github.com/monobase/monobase/playground"
+	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -40,6 +41,10 @@ type ServeCommand struct {
 	HTTP            string
 	Dev             bool
 	ShutdownTimeout time.Duration
+	// SignInLimits bound failed password sign-ins per identity and per
+	// client IP on /graphql and /graphql/admin (zero fields: the defaults,
+	// ratelimit.DefaultPerIdentity and DefaultPerIP).
+	SignInLimits ratelimit.SignInLimits
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -199,6 +204,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	if err != nil {
 		return nil, fmt.Errorf("start auth: %w", err)
 	}
+	authSvc.SignInLimits = c.SignInLimits
 	c.Startup.Auth = time.Since(t0)
 	t0 = time.Now()
 	c.hub = subscriptions.New(subscriptions.Options{})
