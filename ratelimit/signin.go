@@ -90,7 +90,7 @@ func (g *SignIn) Check(ctx context.Context, collection, identity string) error {
 		return nil
 	}
 	markLimited(ctx, wait)
-	return apperr.Limited(wait, "too many failed sign-ins: try again in %d s", apperr.RetryAfterSeconds(wait))
+	return apperr.Limited(wait, "too many failed sign-ins: try again later (extensions.retryAfter says when)")
 }
 
 // Failed counts a failed sign-in (wrong password or no such identity)
