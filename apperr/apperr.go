@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Code classifies an error for clients. The values are the GraphQL
@@ -45,6 +46,9 @@ type Error struct {
 	// Pos is the 1-based position (byte offset + 1) in an input text such
 	// as a filter or a rule that the error is about; 0 when none.
 	Pos int
+	// RetryAfter is how long a RateLimited caller should wait before
+	// trying again (extensions.retryAfter, in whole seconds); 0 when none.
+	RetryAfter time.Duration
 	// Err is the wrapped cause; it is logged, never shown.
 	Err error
 }
@@ -83,6 +87,18 @@ func New(code Code, format string, args ...any) *Error {
 // Wrap returns an Internal error that hides err from clients but keeps it for logs.
 func Wrap(err error, format string, args ...any) *Error {
 	return &Error{Code: Internal, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Limited returns a RATE_LIMITED error that tells the caller to wait
+// retryAfter before trying again.
+func Limited(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Code: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
+}
+
+// RetryAfterSeconds returns d in whole seconds, rounded up and at least 1:
+// the value of extensions.retryAfter and of the Retry-After header.
+func RetryAfterSeconds(d time.Duration) int64 {
+	return max(1, int64((d+time.Second-1)/time.Second))
 }
 
 // InvalidFields returns a BAD_USER_INPUT error with per-field messages.

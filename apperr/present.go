@@ -44,6 +44,9 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 	if len(e.Fields) > 0 {
 		out.Extensions["fields"] = e.Fields
 	}
+	if e.RetryAfter > 0 && e.Code == RateLimited {
+		out.Extensions["retryAfter"] = RetryAfterSeconds(e.RetryAfter)
+	}
 	if e.Pos > 0 && e.Code == Invalid {
 		out.Extensions["position"] = e.Pos // 1-based, in the filter/rule text
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Middleware authenticates the request's Authorization header ("Bearer x"
@@ -15,8 +16,11 @@ import (
 // answered with HTTP 401 and a GraphQL-over-HTTP error body (code
 // UNAUTHENTICATED), never treated as anonymous. WebSocket upgrades pass
 // through untouched: the connection_init payload carries their token.
+//
+// It also carries the client address for the sign-in limits and answers a
+// request refused by them with 429 (ratelimit.Middleware).
 func (s *Service) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return ratelimit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
 		if isWebSocketUpgrade(r) || strings.TrimSpace(header) == "" {
 			next.ServeHTTP(w, r)
@@ -28,7 +32,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+	}))
 }
 
 func isWebSocketUpgrade(r *http.Request) bool {

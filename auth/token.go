@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // secretParam is the _params key of the global signing secret.
@@ -60,6 +62,14 @@ type Service struct {
 	// when zero). Set it before the service is used.
 	TokenDuration time.Duration
 
+	// SignInLimits bound failed password sign-ins per identity and per
+	// client IP (zero fields: ratelimit's defaults). Set it before the
+	// service is used; see SignInAllowed.
+	SignInLimits ratelimit.SignInLimits
+
+	signIn         func() *ratelimit.SignIn // the guard, made on first use
+	passwordChecks atomic.Int64             // hashes compared (PasswordChecks)
+
 	// dummyHash is a throwaway bcrypt hash, computed on first use (not at
 	// start: it costs a bcrypt round), so that CheckPassword costs the same
 	// whether or not the record exists.
@@ -95,7 +105,9 @@ func New(ctx context.Context, d *db.DB) (*Service, error) {
 		h, _ := bcrypt.GenerateFromPassword([]byte("monobase dummy password"), bcrypt.DefaultCost)
 		return h
 	})
-	return &Service{db: d, secret: secret, dummyHash: dummy}, nil
+	s := &Service{db: d, secret: secret, dummyHash: dummy}
+	s.signIn = sync.OnceValue(func() *ratelimit.SignIn { return ratelimit.NewSignIn(s.SignInLimits, nil) })
+	return s, nil
 }
 
 // signingKey derives the HMAC key of one record's tokens.
@@ -245,6 +257,7 @@ func (s *Service) viewer(ctx context.Context, token, wantType string) (*Viewer, 
 // record or one without a hash is compared against a dummy hash, so the time
 // taken does not reveal whether the record exists.
 func (s *Service) CheckPassword(rec db.Record, password string) bool {
+	s.passwordChecks.Add(1)
 	hash, _ := rec["password"].(string)
 	if hash == "" {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))

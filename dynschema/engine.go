@@ -22,6 +22,7 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/querycost"
+	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -31,6 +32,12 @@ type Authenticator interface {
 	IssueToken(c *db.Collection, rec db.Record) (string, error)
 	// CheckPassword reports whether password matches rec's password hash.
 	CheckPassword(rec db.Record, password string) bool
+	// SignInAllowed returns nil when a password sign-in to c as identity may
+	// check a password now, else a RATE_LIMITED error (checked before any
+	// hash is compared).
+	SignInAllowed(ctx context.Context, c *db.Collection, identity string) error
+	// SignInFailed counts a failed password sign-in to c as identity.
+	SignInFailed(ctx context.Context, c *db.Collection, identity string)
 	// IssueFileToken returns a short-lived token for ?token= on protected
 	// file URLs.
 	IssueFileToken(c *db.Collection, rec db.Record) (string, error)
@@ -232,6 +239,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	for _, x := range e.exts {
 		ex.Use(x())
 	}
+	ex.Use(ratelimit.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
 	v.exec = ex
 	return v, nil
 }

@@ -366,20 +366,27 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 	invalid := apperr.New(apperr.Invalid, "invalid credentials")
 	identity, _ := args["identity"].(string)
 	password, _ := args["password"].(string)
-	if x.v.eng.cfg.Auth == nil {
+	a := x.v.eng.cfg.Auth
+	if a == nil {
 		return nil, apperr.New(apperr.Internal, "authentication is not configured")
+	}
+	// The failed sign-in budgets are checked before any lookup or hash.
+	if err := a.SignInAllowed(x.ctx, t.coll, identity); err != nil {
+		return nil, err
 	}
 	rec, err := x.d.FindAuthRecord(x.dbctx, t.coll, identity)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Invalid) {
 			// A check against no record costs as much as a real one (auth
 			// compares a dummy hash), so timing does not reveal the identity.
-			x.v.eng.cfg.Auth.CheckPassword(nil, password)
+			a.CheckPassword(nil, password)
+			a.SignInFailed(x.ctx, t.coll, identity)
 			return nil, invalid
 		}
 		return nil, fmt.Errorf("find %s: %w", t.coll.Name, err)
 	}
-	if !x.v.eng.cfg.Auth.CheckPassword(rec, password) {
+	if !a.CheckPassword(rec, password) {
+		a.SignInFailed(x.ctx, t.coll, identity)
 		return nil, invalid
 	}
 	if err := x.checkAuthRule(t, rec); err != nil {

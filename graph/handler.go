@@ -24,6 +24,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/querycost"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // MaxBodyBytes is the largest request body the admin API reads.
@@ -59,6 +60,7 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
 		defer cancel()
 		return next(ctx)
 	})
+	srv.Use(ratelimit.SignInOnce(isSignIn)) // one password check per operation (signin.go)
 	return limitBody(srv, MaxBodyBytes)
 }
 

@@ -21,6 +21,10 @@ func (r *mutationResolver) AuthWithPassword(ctx context.Context, email string, p
 	if err != nil {
 		return nil, fmt.Errorf("load superusers collection: %w", err)
 	}
+	// The failed sign-in budgets are checked before any lookup or hash.
+	if err := r.auth.SignInAllowed(ctx, c, email); err != nil {
+		return nil, err
+	}
 	rec, err := r.db.FindAuthRecord(ctx, c, email)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return nil, fmt.Errorf("find superuser: %w", err)
@@ -28,6 +32,7 @@ func (r *mutationResolver) AuthWithPassword(ctx context.Context, email string, p
 	// CheckPassword takes as long for a missing record as for a wrong
 	// password, so the answer does not reveal which emails exist.
 	if !r.auth.CheckPassword(rec, password) {
+		r.auth.SignInFailed(ctx, c, email)
 		return nil, invalid
 	}
 	token, err := r.auth.IssueToken(c, rec)

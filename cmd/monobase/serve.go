@@ -22,6 +22,7 @@ import (
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
 	"github.com/monobase/monobase/playground"
+	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -48,6 +49,10 @@ type ServeCommand struct {
 	// BodyTimeout is how long a request may take to send its body
 	// (default DefaultBodyTimeout); headers have 10 s.
 	BodyTimeout time.Duration
+	// SignInLimits bound failed password sign-ins per identity and per
+	// client IP on /graphql and /graphql/admin (zero fields: the defaults,
+	// ratelimit.DefaultPerIdentity and DefaultPerIP).
+	SignInLimits ratelimit.SignInLimits
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -207,6 +212,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	if err != nil {
 		return nil, fmt.Errorf("start auth: %w", err)
 	}
+	authSvc.SignInLimits = c.SignInLimits
 	c.Startup.Auth = time.Since(t0)
 	t0 = time.Now()
 	c.hub = subscriptions.New(subscriptions.Options{})

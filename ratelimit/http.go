@@ -1,0 +1,120 @@
+package ratelimit
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/monobase/monobase/apperr"
+)
+
+// request is what Middleware puts in the request context: the peer
+// address and, once a limit refuses the request, the wait.
+type request struct {
+	remoteAddr string
+	wait       atomic.Int64 // nanoseconds; 0 while nothing was refused
+}
+
+type requestKey struct{}
+
+// WithRemoteAddr returns ctx carrying remoteAddr ("host:port", as in
+// http.Request.RemoteAddr) as the client address.
+func WithRemoteAddr(ctx context.Context, remoteAddr string) context.Context {
+	return context.WithValue(ctx, requestKey{}, &request{remoteAddr: remoteAddr})
+}
+
+// ClientIP returns the key of the client address carried by ctx: the IP
+// for IPv4, the /64 prefix for IPv6 (one host usually holds a whole /64).
+// It returns false when ctx carries no parseable address.
+//
+// The address is the connection's peer: proxy headers such as
+// X-Forwarded-For are not trusted (yet), so behind a reverse proxy every
+// client shares the proxy's budget.
+func ClientIP(ctx context.Context) (string, bool) {
+	req, _ := ctx.Value(requestKey{}).(*request)
+	if req == nil {
+		return "", false
+	}
+	host, _, err := net.SplitHostPort(req.remoteAddr)
+	if err != nil {
+		host = req.remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return "", false
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String(), true
+	}
+	return ip.String(), true
+}
+
+// markLimited records in ctx's request that a limit refused it, for
+// Middleware's status; without a request in ctx it does nothing.
+func markLimited(ctx context.Context, wait time.Duration) {
+	if req, _ := ctx.Value(requestKey{}).(*request); req != nil {
+		req.wait.Store(int64(wait))
+	}
+}
+
+// Middleware puts the client address (r.RemoteAddr) into the request
+// context for ClientIP. For requests other than WebSocket upgrades it
+// also turns an answer that would have been 200 into HTTP 429 with a
+// Retry-After header (seconds) when a limit refused something while the
+// request ran (SignIn.Check); the body is the handler's, with the
+// RATE_LIMITED error in it. Over a WebSocket only that error is sent.
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := &request{remoteAddr: r.RemoteAddr}
+		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&limitedWriter{ResponseWriter: w, req: req}, r)
+	})
+}
+
+// limitedWriter sets the status of a refused request on its first write.
+type limitedWriter struct {
+	http.ResponseWriter
+	req   *request
+	wrote bool
+}
+
+func (w *limitedWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.wrote = true
+		if wait := time.Duration(w.req.wait.Load()); wait > 0 && status == http.StatusOK {
+			w.Header().Set("Retry-After", strconv.FormatInt(apperr.RetryAfterSeconds(wait), 10))
+			status = http.StatusTooManyRequests
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *limitedWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher when the underlying writer does.
+func (w *limitedWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *limitedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
