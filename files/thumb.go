@@ -21,8 +21,8 @@ import (
 	"time"
 
 	xdraw "golang.org/x/image/draw"
-	"golang.org/x/sync/semaphore"
 	_ "golang.org/x/image/webp" // registers the webp decoder with image.Decode
+	"golang.org/x/sync/semaphore"
 )
 
 // DefaultThumbs are the thumb sizes served for every image, besides those a
