@@ -62,9 +62,9 @@ func (s *Local) CleanTemp() error {
 	return nil
 }
 
-// errBadPath is returned for a collection id, record id or file name that
+// ErrBadPath is returned for a collection id, record id or file name that
 // could escape its folder.
-var errBadPath = errors.New("invalid path segment")
+var ErrBadPath = errors.New("invalid path segment")
 
 // validSegment reports whether s may be used as one path element: not empty,
 // not "." or "..", no separators, no NUL, not hidden.
@@ -75,22 +75,22 @@ func validSegment(s string) bool {
 	return !strings.ContainsAny(s, "/\\\x00:")
 }
 
-// recordDir returns <root>/<collectionID>/<recordID>, or errBadPath.
+// recordDir returns <root>/<collectionID>/<recordID>, or ErrBadPath.
 func (s *Local) recordDir(collectionID, recordID string) (string, error) {
 	if !validSegment(collectionID) || !validSegment(recordID) {
-		return "", fmt.Errorf("files: %q/%q: %w", collectionID, recordID, errBadPath)
+		return "", fmt.Errorf("files: %q/%q: %w", collectionID, recordID, ErrBadPath)
 	}
 	return filepath.Join(s.root, collectionID, recordID), nil
 }
 
-// filePath returns the path of a stored file, or errBadPath.
+// filePath returns the path of a stored file, or ErrBadPath.
 func (s *Local) filePath(collectionID, recordID, name string) (string, error) {
 	dir, err := s.recordDir(collectionID, recordID)
 	if err != nil {
 		return "", err
 	}
 	if !validSegment(name) {
-		return "", fmt.Errorf("files: file name %q: %w", name, errBadPath)
+		return "", fmt.Errorf("files: file name %q: %w", name, ErrBadPath)
 	}
 	return filepath.Join(dir, name), nil
 }
@@ -222,7 +222,7 @@ func (s *Local) DeleteRecord(ctx context.Context, collectionID, recordID string)
 // missing folder is not an error.
 func (s *Local) DeleteCollection(ctx context.Context, collectionID string) error {
 	if !validSegment(collectionID) {
-		return fmt.Errorf("files: %q: %w", collectionID, errBadPath)
+		return fmt.Errorf("files: %q: %w", collectionID, ErrBadPath)
 	}
 	if err := os.RemoveAll(filepath.Join(s.root, collectionID)); err != nil {
 		return fmt.Errorf("files: delete files of collection %s: %w", collectionID, err)

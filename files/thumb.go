@@ -430,14 +430,14 @@ func tiffOrientation(t []byte) int {
 }
 
 // thumbPaths returns the original's path and the thumbnail's path for a
-// file of a record, or errBadPath.
+// file of a record, or ErrBadPath.
 func (s *Local) thumbPaths(collectionID, recordID, name, size string) (orig, thumb string, err error) {
 	orig, err = s.filePath(collectionID, recordID, name)
 	if err != nil {
 		return "", "", err
 	}
 	if _, ok := parseThumb(size); !ok {
-		return "", "", fmt.Errorf("files: thumb size %q: %w", size, errBadPath)
+		return "", "", fmt.Errorf("files: thumb size %q: %w", size, ErrBadPath)
 	}
 	return orig, filepath.Join(filepath.Dir(orig), thumbsDirPrefix+name, size+"_"+name), nil
 }
