@@ -257,7 +257,7 @@ func (x *exec) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr
 		if err := files.CheckUpload(f, up); err != nil {
 			if ae := apperr.As(err); ae != nil && len(ae.Fields) > 0 {
 				for name, m := range ae.Fields {
-					(*fe)[name] = m
+					fe.Add(name, m.Code, "%s", m.Message)
 				}
 				bad = true
 				continue

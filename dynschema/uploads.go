@@ -107,7 +107,7 @@ func checkUploads(p *inPlan, v any, fe *apperr.FieldErrors) {
 		}
 		if ae := apperr.As(files.CheckUpload(p.field, up)); ae != nil {
 			for name, m := range ae.Fields {
-				(*fe)[name] = m
+				fe.Add(name, m.Code, "%s", m.Message)
 			}
 		}
 	}
