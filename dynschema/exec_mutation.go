@@ -20,8 +20,10 @@ type storedFile struct{ collectionID, recordID, name string }
 // one transaction, begun at the first write.
 type mutation struct {
 	tx      *db.Tx
-	created []storedFile // uploads saved by this operation: deleted on rollback
-	orphans []storedFile // files replaced or removed: deleted after the commit
+	created []storedFile             // uploads saved by this operation: deleted on rollback
+	orphans []storedFile             // files replaced or removed: deleted after the commit
+	uploads map[string]*savedUploads // by root field alias: saved before the transaction (uploads.go)
+	cur     *savedUploads            // those of the root field being run
 }
 
 // runMutation executes the root fields serially in one transaction. Any
@@ -29,6 +31,10 @@ type mutation struct {
 func (x *exec) runMutation() *graphql.Response {
 	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Mutation"})
 	x.mut = &mutation{}
+	if !x.saveUploadsFirst(fields) {
+		x.rollback()
+		return &graphql.Response{Data: []byte("null")}
+	}
 	x.buf = append(x.buf, '{')
 	for i, f := range fields {
 		if i > 0 {
@@ -54,6 +60,7 @@ func (x *exec) runMutation() *graphql.Response {
 			x.deleteFile(sf)
 		}
 	}
+	x.deleteUnusedUploads()
 	x.buf = append(x.buf, '}')
 	return &graphql.Response{Data: x.buf}
 }
@@ -110,6 +117,7 @@ func (x *exec) mutationField(f graphql.CollectedField) bool {
 		var rec db.Record
 		var err error
 		t := rf.t
+		x.mut.cur = x.mut.uploads[f.Alias]
 		switch rf.kind {
 		case rkCreate:
 			rec, err = x.create(t, args)
@@ -152,7 +160,9 @@ func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
 	}
 	in := inputArg(args)
 	id, _ := in["id"].(string)
-	if id == "" && hasUploads(t.create, in) {
+	if su := x.mut.cur; su != nil {
+		id = su.id // the files were stored under it
+	} else if id == "" && hasUploads(t.create, in) {
 		id = newID()
 	}
 	rin, err := x.createInput(t, in, id)
@@ -165,6 +175,9 @@ func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
 	rec, err := tx.Insert(t.coll, rin)
 	if err != nil {
 		return nil, err
+	}
+	if x.mut.cur != nil {
+		x.mut.cur.used = true
 	}
 	if err := x.checkCreated(t, rec, in); err != nil {
 		return nil, err
@@ -237,6 +250,9 @@ func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
 	rec, err := x.mut.tx.Update(t.coll, id, patch)
 	if err != nil {
 		return nil, err
+	}
+	if x.mut.cur != nil {
+		x.mut.cur.used = true
 	}
 	if err := x.checkUpdated(t, old, in); err != nil {
 		return nil, err

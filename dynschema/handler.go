@@ -50,9 +50,10 @@ func (e *Engine) newHandler() *graphqlHandler {
 		transport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		transport.GET{},
 		postJSON{}, // transport.POST with a raw response writer (transport_post.go)
-		transport.MultipartForm{
-			MaxUploadSize: e.limits.MaxUploadBytes,
-			MaxMemory:     8 << 20,
+		multipartForm{ // transport_multipart.go
+			maxUploadSize: e.limits.MaxUploadBytes,
+			maxMemory:     8 << 20,
+			tempDir:       e.uploadTempDir,
 		},
 	}
 	return h

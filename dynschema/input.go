@@ -2,16 +2,15 @@ package dynschema
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"mime"
-	"slices"
 	"sort"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/files"
 )
 
 // hasUploads reports whether the input carries a file upload.
@@ -46,7 +45,7 @@ func (x *exec) createInput(t *objType, in map[string]any, id string) (db.RecordI
 			continue
 		}
 		if p.upload {
-			names, err := x.saveUploads(t, p.field, id, v, &fe)
+			names, err := x.uploadNames(t, p, k, id, v, &fe)
 			if err != nil {
 				return nil, err
 			}
@@ -75,7 +74,7 @@ func (x *exec) updatePatch(t *objType, in map[string]any, id string) (db.RecordP
 		switch p.kind {
 		case inScalar, inPassword:
 			if p.upload {
-				names, err := x.saveUploads(t, p.field, id, v, &fe)
+				names, err := x.uploadNames(t, p, k, id, v, &fe)
 				if err != nil {
 					return patch, err
 				}
@@ -102,7 +101,7 @@ func (x *exec) updatePatch(t *objType, in map[string]any, id string) (db.RecordP
 			}
 			var vals []string
 			if p.upload {
-				names, err := x.saveUploads(t, p.field, id, asList(v), &fe)
+				names, err := x.uploadNames(t, p, k, id, v, &fe)
 				if err != nil {
 					return patch, err
 				}
@@ -224,8 +223,11 @@ func asUpload(v any) (graphql.Upload, bool) {
 	return graphql.Upload{}, false
 }
 
-// saveUploads validates and stores the upload(s) of a FILE field for the
-// record id and returns the stored name (single) or names (multiple).
+// saveUploads checks the upload(s) of a FILE field (files.CheckUpload: the
+// sniffed type against mimeTypes, the size against maxSize or the default)
+// and, when all pass, stores them for the record id; it returns the stored
+// name (single) or names (multiple). Refusals go to fe under the field's
+// name and store nothing; a storage failure is returned.
 func (x *exec) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr.FieldErrors) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -234,49 +236,57 @@ func (x *exec) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr
 	if fs == nil {
 		return nil, apperr.New(apperr.Internal, "file storage is not configured")
 	}
-	save := func(item any) (string, bool, error) {
+	items := []any{v}
+	if f.Multiple() {
+		items = asList(v)
+	} else if l, ok := v.([]any); ok && len(l) == 1 {
+		items = l
+	} else if ok {
+		fe.Add(f.Name, "invalid", "%s takes one file", f.Name)
+		return nil, nil
+	}
+	ups := make([]graphql.Upload, 0, len(items))
+	bad := false
+	for _, item := range items {
 		up, ok := asUpload(item)
 		if !ok {
 			fe.Add(f.Name, "invalid", "%s must be an upload", f.Name)
-			return "", false, nil
+			bad = true
+			continue
 		}
-		if f.MaxSize > 0 && up.Size > f.MaxSize {
-			fe.Add(f.Name, "too_large", "%s is larger than %d bytes", up.Filename, f.MaxSize)
-			return "", false, nil
-		}
-		if len(f.MimeTypes) > 0 {
-			mt, _, _ := mime.ParseMediaType(up.ContentType)
-			if !slices.ContainsFunc(f.MimeTypes, func(m string) bool { return strings.EqualFold(m, mt) }) {
-				fe.Add(f.Name, "invalid_mime_type", "%s has the type %q, which is not allowed", up.Filename, mt)
-				return "", false, nil
+		if err := files.CheckUpload(f, up); err != nil {
+			if ae := apperr.As(err); ae != nil && len(ae.Fields) > 0 {
+				for name, m := range ae.Fields {
+					fe.Add(name, m.Code, "%s", m.Message)
+				}
+				bad = true
+				continue
 			}
+			return nil, fmt.Errorf("check %s: %w", up.Filename, err)
 		}
+		ups = append(ups, up)
+	}
+	if bad || len(*fe) > 0 {
+		return nil, nil // nothing is stored for a refused input
+	}
+	names := make([]string, 0, len(ups))
+	for _, up := range ups {
 		name, err := fs.Save(x.ctx, t.coll.ID, id, up)
+		if errors.Is(err, files.ErrBadPath) {
+			fe.Add("id", "invalid", "files cannot be stored for the record id %q", id)
+			return nil, nil
+		}
 		if err != nil {
-			return "", false, fmt.Errorf("save %s: %w", up.Filename, err)
+			return nil, fmt.Errorf("save %s: %w", up.Filename, err)
 		}
 		x.mut.created = append(x.mut.created, storedFile{t.coll.ID, id, name})
-		return name, true, nil
+		names = append(names, name)
 	}
 	if !f.Multiple() {
-		if l, ok := v.([]any); ok && len(l) == 1 {
-			v = l[0]
+		if len(names) == 0 {
+			return nil, nil
 		}
-		name, ok, err := save(v)
-		if err != nil || !ok {
-			return nil, err
-		}
-		return name, nil
-	}
-	var names []string
-	for _, item := range asList(v) {
-		name, ok, err := save(item)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			names = append(names, name)
-		}
+		return names[0], nil
 	}
 	return names, nil
 }

@@ -21,24 +21,50 @@ import (
 )
 
 // Local stores files on the local disk at <root>/<collectionId>/<recordId>/<name>;
-// the thumbnails of a file sit beside it in thumbs_<name>/.
+// the thumbnails of a file sit beside it in thumbs_<name>/. Files being
+// written live in <root>/.tmp until they are complete (see TempDir).
 type Local struct {
 	root   string
 	thumbs *thumbMaker
 }
 
-// NewLocal returns a store rooted at root. The folder is created on the
-// first write.
-func NewLocal(root string) *Local {
-	return &Local{root: root, thumbs: newThumbMaker()}
+// tempDirName is the folder under the root that holds files being written.
+// It is inside the root so that renaming a finished file into place stays
+// on one file system (atomic), and its leading dot keeps it apart from
+// collection folders (validSegment refuses hidden names).
+const tempDirName = ".tmp"
+
+// NewLocal returns a store rooted at root with the default Limits. The
+// folder is created on the first write.
+func NewLocal(root string) *Local { return NewLocalWithLimits(root, Limits{}) }
+
+// NewLocalWithLimits returns a store rooted at root whose thumbnail work is
+// bounded by l (zero fields take the defaults).
+func NewLocalWithLimits(root string, l Limits) *Local {
+	return &Local{root: root, thumbs: newThumbMaker(l.withDefaults())}
 }
 
 // Root returns the folder the store writes into.
 func (s *Local) Root() string { return s.root }
 
-// errBadPath is returned for a collection id, record id or file name that
+// TempDir returns the folder for temporary files of the store and of
+// uploads being received (<root>/.tmp). It may not exist yet: writers
+// create it (os.MkdirAll).
+func (s *Local) TempDir() string { return filepath.Join(s.root, tempDirName) }
+
+// CleanTemp removes everything in TempDir: the leftovers of a process that
+// stopped mid-write. Call it at start, before serving. A missing folder is
+// not an error; a folder that cannot be emptied is.
+func (s *Local) CleanTemp() error {
+	if err := os.RemoveAll(s.TempDir()); err != nil {
+		return fmt.Errorf("files: clean %s: %w", s.TempDir(), err)
+	}
+	return nil
+}
+
+// ErrBadPath is returned for a collection id, record id or file name that
 // could escape its folder.
-var errBadPath = errors.New("invalid path segment")
+var ErrBadPath = errors.New("invalid path segment")
 
 // validSegment reports whether s may be used as one path element: not empty,
 // not "." or "..", no separators, no NUL, not hidden.
@@ -49,22 +75,22 @@ func validSegment(s string) bool {
 	return !strings.ContainsAny(s, "/\\\x00:")
 }
 
-// recordDir returns <root>/<collectionID>/<recordID>, or errBadPath.
+// recordDir returns <root>/<collectionID>/<recordID>, or ErrBadPath.
 func (s *Local) recordDir(collectionID, recordID string) (string, error) {
 	if !validSegment(collectionID) || !validSegment(recordID) {
-		return "", fmt.Errorf("files: %q/%q: %w", collectionID, recordID, errBadPath)
+		return "", fmt.Errorf("files: %q/%q: %w", collectionID, recordID, ErrBadPath)
 	}
 	return filepath.Join(s.root, collectionID, recordID), nil
 }
 
-// filePath returns the path of a stored file, or errBadPath.
+// filePath returns the path of a stored file, or ErrBadPath.
 func (s *Local) filePath(collectionID, recordID, name string) (string, error) {
 	dir, err := s.recordDir(collectionID, recordID)
 	if err != nil {
 		return "", err
 	}
 	if !validSegment(name) {
-		return "", fmt.Errorf("files: file name %q: %w", name, errBadPath)
+		return "", fmt.Errorf("files: file name %q: %w", name, ErrBadPath)
 	}
 	return filepath.Join(dir, name), nil
 }
@@ -94,10 +120,7 @@ func (s *Local) Save(ctx context.Context, collectionID, recordID string, up grap
 	}
 	name := NormalizeName(up.Filename, detectContentType(head, up.Filename))
 
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("files: save: create folder: %w", err)
-	}
-	if err := writeAtomic(filepath.Join(dir, name), func(w io.Writer) error {
+	if err := writeAtomic(s.TempDir(), filepath.Join(dir, name), func(w io.Writer) error {
 		_, err := io.Copy(w, &ctxReader{ctx: ctx, r: up.File})
 		return err
 	}); err != nil {
@@ -119,10 +142,14 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// writeAtomic writes a temporary file beside path with write, syncs it and
-// renames it to path. On failure the temporary file is removed.
-func writeAtomic(path string, write func(w io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+// writeAtomic writes a temporary file in tmpDir with write, syncs it and
+// renames it to path, creating path's folder. On failure the temporary file
+// is removed. tmpDir must be on the file system of path.
+func writeAtomic(tmpDir, path string, write func(w io.Writer) error) (err error) {
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return fmt.Errorf("create temporary folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(tmpDir, "write-*")
 	if err != nil {
 		return fmt.Errorf("create temporary file: %w", err)
 	}
@@ -144,14 +171,25 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename: %w", err)
+	// Delete removes a record folder left empty; retry once if that happened
+	// between MkdirAll and Rename.
+	for try := 0; ; try++ {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("create folder: %w", err)
+		}
+		err := os.Rename(tmp.Name(), path)
+		if err == nil {
+			return nil
+		}
+		if try > 0 || !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("rename: %w", err)
+		}
 	}
-	return nil
 }
 
-// Delete removes a stored file and its thumbnails. A missing file is not an
-// error; an unsafe name or a failing disk is.
+// Delete removes a stored file and its thumbnails, and the record's folder
+// when that leaves it empty. A missing file is not an error; an unsafe name
+// or a failing disk is.
 func (s *Local) Delete(ctx context.Context, collectionID, recordID, name string) error {
 	p, err := s.filePath(collectionID, recordID, name)
 	if err != nil {
@@ -163,6 +201,7 @@ func (s *Local) Delete(ctx context.Context, collectionID, recordID, name string)
 	if err := os.RemoveAll(filepath.Join(filepath.Dir(p), thumbsDirPrefix+name)); err != nil {
 		return fmt.Errorf("files: delete thumbs of %s: %w", name, err)
 	}
+	_ = os.Remove(filepath.Dir(p)) // fails, as it should, unless empty
 	return nil
 }
 
@@ -183,7 +222,7 @@ func (s *Local) DeleteRecord(ctx context.Context, collectionID, recordID string)
 // missing folder is not an error.
 func (s *Local) DeleteCollection(ctx context.Context, collectionID string) error {
 	if !validSegment(collectionID) {
-		return fmt.Errorf("files: %q: %w", collectionID, errBadPath)
+		return fmt.Errorf("files: %q: %w", collectionID, ErrBadPath)
 	}
 	if err := os.RemoveAll(filepath.Join(s.root, collectionID)); err != nil {
 		return fmt.Errorf("files: delete files of collection %s: %w", collectionID, err)

@@ -22,6 +22,7 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // registers the webp decoder with image.Decode
+	"golang.org/x/sync/semaphore"
 )
 
 // DefaultThumbs are the thumb sizes served for every image, besides those a
@@ -122,13 +123,16 @@ func (t thumbSpec) plan(sw, sh int) (crop image.Rectangle, ow, oh int, err error
 func roundDiv(a, b int) int { return (2*a + b) / (2 * b) }
 
 // thumbMaker makes thumbnails: one generation per thumbnail path at a time
-// (concurrent requests for the same new thumbnail wait for the first), and
-// at most a few generations at once.
+// (concurrent requests for the same new thumbnail wait for the first), at
+// most a few generations at once, and decodes only within a memory budget
+// (see Limits).
 type thumbMaker struct {
 	mu      sync.Mutex
 	pending map[string]*thumbCall
 	slots   chan struct{}
 	maxWait time.Duration
+	limits  Limits
+	mem     *semaphore.Weighted // bytes of decoded images in flight
 }
 
 type thumbCall struct {
@@ -136,17 +140,19 @@ type thumbCall struct {
 	err  error
 }
 
-func newThumbMaker() *thumbMaker {
+func newThumbMaker(l Limits) *thumbMaker {
 	return &thumbMaker{
 		pending: map[string]*thumbCall{},
 		slots:   make(chan struct{}, runtime.NumCPU()+2),
 		maxWait: 60 * time.Second,
+		limits:  l,
+		mem:     semaphore.NewWeighted(l.ThumbTotalBytes),
 	}
 }
 
-// ensure makes the thumbnail dst of the image src unless it exists. It
-// returns once dst exists or generation failed.
-func (m *thumbMaker) ensure(ctx context.Context, src, dst string, spec thumbSpec) error {
+// ensure makes the thumbnail dst of the image src unless it exists, writing
+// through tmpDir. It returns once dst exists or generation failed.
+func (m *thumbMaker) ensure(ctx context.Context, tmpDir, src, dst string, spec thumbSpec) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
@@ -165,7 +171,7 @@ func (m *thumbMaker) ensure(ctx context.Context, src, dst string, spec thumbSpec
 	m.mu.Unlock()
 
 	// The leader's cancellation must not fail the requests waiting on it.
-	c.err = m.generate(context.WithoutCancel(ctx), src, dst, spec)
+	c.err = m.generate(context.WithoutCancel(ctx), tmpDir, src, dst, spec)
 
 	m.mu.Lock()
 	delete(m.pending, dst)
@@ -174,8 +180,10 @@ func (m *thumbMaker) ensure(ctx context.Context, src, dst string, spec thumbSpec
 	return c.err
 }
 
-// generate waits for a free slot, then writes the thumbnail atomically.
-func (m *thumbMaker) generate(ctx context.Context, src, dst string, spec thumbSpec) (err error) {
+// generate waits for a free slot and for its memory, then writes the
+// thumbnail atomically. A source whose decoding would take more than
+// Limits.ThumbImageBytes fails with ErrThumbTooLarge before decoding.
+func (m *thumbMaker) generate(ctx context.Context, tmpDir, src, dst string, spec thumbSpec) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, m.maxWait)
 	defer cancel()
 	select {
@@ -196,7 +204,25 @@ func (m *thumbMaker) generate(ctx context.Context, src, dst string, spec thumbSp
 		}
 	}()
 
-	img, format, err := decodeUpright(src)
+	f, _, err := openRegular(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cost, err := thumbCost(f, spec)
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(src), err)
+	}
+	if cost > m.limits.ThumbImageBytes {
+		return fmt.Errorf("%s needs %d bytes to decode, over the %d allowed: %w",
+			filepath.Base(src), cost, m.limits.ThumbImageBytes, ErrThumbTooLarge)
+	}
+	if err := m.mem.Acquire(ctx, cost); err != nil {
+		return fmt.Errorf("wait for thumbnail memory: %w", err)
+	}
+	defer m.mem.Release(cost)
+
+	img, format, err := decodeUpright(f, filepath.Base(src))
 	if err != nil {
 		return err
 	}
@@ -204,10 +230,7 @@ func (m *thumbMaker) generate(ctx context.Context, src, dst string, spec thumbSp
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("create thumbs folder: %w", err)
-	}
-	return writeAtomic(dst, func(w io.Writer) error { return encodeThumb(w, thumb, format, img.palette) })
+	return writeAtomic(tmpDir, dst, func(w io.Writer) error { return encodeThumb(w, thumb, format, img.palette) })
 }
 
 // sourceImage is a decoded image with its EXIF orientation (1 = upright).
@@ -217,28 +240,16 @@ type sourceImage struct {
 	palette     color.Palette // for GIF sources
 }
 
-// decodeUpright decodes the image at path (first frame of animations) and
-// reads its EXIF orientation (JPEG only). Images over maxSourcePixels are
-// refused before decoding.
-func decodeUpright(path string) (*sourceImage, string, error) {
-	f, _, err := openRegular(path)
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Close()
-	cfg, format, err := image.DecodeConfig(f)
-	if err != nil {
-		return nil, "", fmt.Errorf("read image header of %s: %w", filepath.Base(path), err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxSourcePixels {
-		return nil, "", fmt.Errorf("image %s of %dx%d is too large for a thumbnail", filepath.Base(path), cfg.Width, cfg.Height)
-	}
+// decodeUpright decodes the image in f (first frame of animations) and
+// reads its EXIF orientation (JPEG only); name is for messages. The caller
+// has checked its size (thumbCost).
+func decodeUpright(f *os.File, name string) (*sourceImage, string, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, "", fmt.Errorf("rewind %s: %w", filepath.Base(path), err)
+		return nil, "", fmt.Errorf("rewind %s: %w", name, err)
 	}
 	img, format, err := image.Decode(f)
 	if err != nil {
-		return nil, "", fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+		return nil, "", fmt.Errorf("decode %s: %w", name, err)
 	}
 	src := &sourceImage{Image: img, orientation: 1}
 	if p, ok := img.(*image.Paletted); ok {
@@ -419,14 +430,14 @@ func tiffOrientation(t []byte) int {
 }
 
 // thumbPaths returns the original's path and the thumbnail's path for a
-// file of a record, or errBadPath.
+// file of a record, or ErrBadPath.
 func (s *Local) thumbPaths(collectionID, recordID, name, size string) (orig, thumb string, err error) {
 	orig, err = s.filePath(collectionID, recordID, name)
 	if err != nil {
 		return "", "", err
 	}
 	if _, ok := parseThumb(size); !ok {
-		return "", "", fmt.Errorf("files: thumb size %q: %w", size, errBadPath)
+		return "", "", fmt.Errorf("files: thumb size %q: %w", size, ErrBadPath)
 	}
 	return orig, filepath.Join(filepath.Dir(orig), thumbsDirPrefix+name, size+"_"+name), nil
 }
@@ -434,7 +445,8 @@ func (s *Local) thumbPaths(collectionID, recordID, name, size string) (orig, thu
 // Thumb returns the thumbnail of a stored image at size (one of the forms
 // of parseThumb), making and caching it on first use. It fails for a
 // missing original, a source that is not a decodable image or is too large,
-// and a malformed size; the caller closes the file.
+// a malformed size, and a source over Limits.ThumbImageBytes (an error
+// matching ErrThumbTooLarge); the caller closes the file.
 func (s *Local) Thumb(ctx context.Context, collectionID, recordID, name, size string) (*os.File, os.FileInfo, error) {
 	orig, dst, err := s.thumbPaths(collectionID, recordID, name, size)
 	if err != nil {
@@ -444,7 +456,7 @@ func (s *Local) Thumb(ctx context.Context, collectionID, recordID, name, size st
 	if _, err := os.Stat(orig); err != nil {
 		return nil, nil, fmt.Errorf("files: thumb source: %w", err)
 	}
-	if err := s.thumbs.ensure(ctx, orig, dst, spec); err != nil {
+	if err := s.thumbs.ensure(ctx, s.TempDir(), orig, dst, spec); err != nil {
 		return nil, nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
 	}
 	f, fi, err := openRegular(dst)

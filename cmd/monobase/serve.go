@@ -217,6 +217,12 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	t0 = time.Now()
 	c.hub = subscriptions.New(subscriptions.Options{})
 	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
+	// Files being written (uploads, thumbnails, multipart spools) live in
+	// storage/.tmp; what a stopped process left there is garbage.
+	if err := store.CleanTemp(); err != nil {
+		c.hub.Close()
+		return nil, err
+	}
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev})
 	if err != nil {
 		c.hub.Close()
