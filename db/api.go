@@ -31,6 +31,10 @@ type DB struct {
 	// commit order, after the commit (never for a rolled-back transaction).
 	OnRecordChange func(ev RecordEvent)
 
+	// FieldLimits bound the values of fields that set no max of their own
+	// (zero values: the defaults). Set it before serving requests.
+	FieldLimits FieldLimits
+
 	impl // unexported state, see open.go
 }
 

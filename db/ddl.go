@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -174,6 +175,9 @@ func (s *schemaTx) alterDDL(old, c *Collection, prefix string, fe *apperr.FieldE
 		if of.Name != f.Name {
 			renames = append(renames, rename{of.Name, f.Name})
 		}
+		if f.Type == FieldNumber && of.Type == FieldNumber && f.OnlyInt && !of.OnlyInt {
+			s.checkIntValues(old.Name, of.Name, s.keyOf(f, prefix)+".onlyInt", fe)
+		}
 	}
 	for _, of := range old.Fields {
 		if c.FieldByID(of.ID) == nil {
@@ -332,6 +336,14 @@ func (s *schemaTx) createView(old, c *Collection, prefix string, fe *apperr.Fiel
 	}
 	if err := s.exec("CREATE VIEW " + quoteIdent(c.Name) + " AS " + c.ViewQuery); err != nil {
 		fe.Add(prefix+"viewQuery", "invalid", "%s", sqliteMessage(err))
+		return
+	}
+	if table, err := s.systemTableRead(c.Name); err != nil || table != "" {
+		msg := fmt.Sprintf("a view can't read the system table %q", table)
+		if err != nil {
+			msg = err.Error()
+		}
+		fe.Add(prefix+"viewQuery", "forbidden", "%s", msg)
 		return
 	}
 	fields, msgKey, err := s.inferViewFields(c.Name, old, c.Fields, prefix)
@@ -573,4 +585,92 @@ func (s *schemaTx) indexUses(index string, columns []string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// checkIntValues reports under key when the column col of table holds a
+// value that is not a 32-bit integer (what an onlyInt field reads as: a
+// GraphQL Int), so that turning onlyInt on never makes reads fail.
+func (s *schemaTx) checkIntValues(table, col, key string, fe *apperr.FieldErrors) {
+	c := quoteIdent(col)
+	var id string
+	err := s.q.QueryRowContext(s.ctx, `SELECT "id" FROM `+quoteIdent(table)+` WHERE `+c+` IS NOT NULL AND (`+c+` <> CAST(`+c+` AS INTEGER) OR `+c+` > ? OR `+c+` < ?) LIMIT 1`,
+		math.MaxInt32, math.MinInt32).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		fe.Add(key, "invalid", "can't check the values of %q: %s", col, sqliteMessage(err))
+	default:
+		fe.Add(key, "invalid", "the field %q holds values that are not 32-bit integers (record %q): change them first", col, id)
+	}
+}
+
+// systemTableRead returns the name of a system table (or index of one) that
+// the view name reads, or "". System tables are the schema table, the ones
+// whose names start with _ (_superusers, _params, _collections,
+// _migrations...) and SQLite's sqlite_*. It compiles SELECT * FROM the view
+// with EXPLAIN and compares the b-tree root pages that the program opens
+// with those of the system tables and their indexes, so aliases, quoting,
+// schema prefixes, subqueries, CTEs and views over views are all seen
+// through.
+func (s *schemaTx) systemTableRead(name string) (string, error) {
+	forbidden := map[int64]string{1: "sqlite_schema"}
+	rows, err := s.q.QueryContext(s.ctx, `SELECT "tbl_name", "rootpage" FROM "sqlite_schema" WHERE "type" IN ('table', 'index') AND "rootpage" > 0 AND (substr("tbl_name", 1, 1) = '_' OR lower(substr("tbl_name", 1, 7)) = 'sqlite_')`)
+	if err != nil {
+		return "", fmt.Errorf("list the system tables: %s", sqliteMessage(err))
+	}
+	for rows.Next() {
+		var table string
+		var page int64
+		if err := rows.Scan(&table, &page); err != nil {
+			rows.Close()
+			return "", fmt.Errorf("list the system tables: %s", sqliteMessage(err))
+		}
+		forbidden[page] = table
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("list the system tables: %s", sqliteMessage(err))
+	}
+
+	rows, err = s.q.QueryContext(s.ctx, "EXPLAIN SELECT * FROM "+quoteIdent(name))
+	if err != nil {
+		return "", fmt.Errorf("%s", sqliteMessage(err))
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", fmt.Errorf("explain the view: %w", err)
+	}
+	// EXPLAIN's columns: addr, opcode, p1, p2, p3, p4, p5, comment.
+	if len(cols) < 4 {
+		return "", fmt.Errorf("explain the view: unexpected columns %v", cols)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	found := ""
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", fmt.Errorf("explain the view: %s", sqliteMessage(err))
+		}
+		op := toText(vals[1])
+		switch op {
+		case "OpenRead", "OpenWrite", "ReopenIdx":
+		default:
+			continue
+		}
+		page, ok := vals[3].(int64)
+		if !ok {
+			return "", fmt.Errorf("explain the view: %s without a root page", op)
+		}
+		if t, bad := forbidden[page]; bad && found == "" {
+			found = t
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("explain the view: %s", sqliteMessage(err))
+	}
+	return found, nil
 }

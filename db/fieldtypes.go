@@ -57,7 +57,7 @@ type fieldTypeDef struct {
 	options func(f *Field, key string, fe *apperr.FieldErrors, res collectionResolver)
 	// normalize turns a non-nil input value into the canonical Go value;
 	// blank values of optional fields normalize to nil (or an empty list).
-	normalize func(f *Field, v any) (any, *apperr.FieldError)
+	normalize func(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldError)
 }
 
 // collectionResolver returns the collection with that id or name among the
@@ -101,7 +101,7 @@ var fieldTypeDefs = map[FieldType]*fieldTypeDef{
 	FieldAutodate: {
 		spec:    FieldTypeSpec{Column: "TEXT", Kind: KindDate, Sortable: true, Options: []string{"onCreate", "onUpdate"}},
 		options: autodateOptions,
-		normalize: func(f *Field, v any) (any, *apperr.FieldError) {
+		normalize: func(*Field, any, *FieldLimits) (any, *apperr.FieldError) {
 			return nil, &apperr.FieldError{Code: "read_only", Message: "is set automatically"}
 		},
 	},
@@ -234,19 +234,67 @@ func ParseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid date %q: want RFC 3339", s)
 }
 
+// FieldLimits bound the values of fields that set no bound of their own;
+// zero values take the defaults (PocketBase's).
+type FieldLimits struct {
+	TextMaxChars  int   // TEXT without max (or max 0): default 5,000 characters
+	EditorMaxSize int64 // EDITOR without maxSize: default 5 MiB
+	JSONMaxSize   int64 // JSON without maxSize: default 5 MiB of JSON text
+}
+
+// The default field limits.
+const (
+	DefaultTextMaxChars  = 5000
+	DefaultEditorMaxSize = 5 << 20
+	DefaultJSONMaxSize   = 5 << 20
+)
+
+func (l FieldLimits) withDefaults() FieldLimits {
+	if l.TextMaxChars <= 0 {
+		l.TextMaxChars = DefaultTextMaxChars
+	}
+	if l.EditorMaxSize <= 0 {
+		l.EditorMaxSize = DefaultEditorMaxSize
+	}
+	if l.JSONMaxSize <= 0 {
+		l.JSONMaxSize = DefaultJSONMaxSize
+	}
+	return l
+}
+
+// textMax returns the most characters a TEXT value of f may have: its max,
+// or the default when it sets none (nil or 0).
+func (l *FieldLimits) textMax(f *Field) int {
+	if f.Max != nil && *f.Max > 0 {
+		return int(min(*f.Max, math.MaxInt32))
+	}
+	return l.TextMaxChars
+}
+
+// maxSize returns the most bytes an EDITOR or JSON value of f may have: its
+// maxSize, or def when it sets none.
+func maxSize(f *Field, def int64) int64 {
+	if f.MaxSize > 0 {
+		return f.MaxSize
+	}
+	return def
+}
+
 // NormalizeValue turns a client's input value for f into its canonical Go
-// value (see Record). nil stays nil (an empty list for multiple fields). Bad
-// input returns apperr.Invalid with a message keyed by f.Name. Relation ids
-// are not checked for existence here.
+// value (see Record), with the default FieldLimits. nil stays nil (an empty
+// list for multiple fields). Bad input returns apperr.Invalid with a message
+// keyed by f.Name. Relation ids are not checked for existence here.
 func NormalizeValue(f *Field, v any) (any, error) {
-	nv, fe := normalizeValue(f, v)
+	lim := FieldLimits{}.withDefaults()
+	nv, fe := normalizeValue(f, v, &lim)
 	if fe != nil {
 		return nil, apperr.InvalidFields("validation failed", map[string]apperr.FieldError{f.Name: *fe})
 	}
 	return nv, nil
 }
 
-func normalizeValue(f *Field, v any) (any, *apperr.FieldError) {
+// normalizeValue is NormalizeValue with the limits lim (defaults applied).
+func normalizeValue(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldError) {
 	d, ok := fieldTypeDefs[f.Type]
 	if !ok {
 		return nil, ferr("invalid_type", "unknown field type %s", f.Type)
@@ -257,7 +305,7 @@ func normalizeValue(f *Field, v any) (any, *apperr.FieldError) {
 		}
 		return nil, nil
 	}
-	return d.normalize(f, v)
+	return d.normalize(f, v, lim)
 }
 
 // isBlank reports whether a canonical value counts as missing for a

@@ -48,13 +48,22 @@ func asString(v any) (string, *apperr.FieldError) {
 	return "", ferr("invalid_type", "must be a string")
 }
 
-func checkLength(f *Field, s string) *apperr.FieldError {
-	n := utf8.RuneCountInString(s)
+// checkLength checks s against f's min and pattern and against maxChars
+// characters (none when maxChars <= 0).
+func checkLength(f *Field, s string, maxChars int) *apperr.FieldError {
+	// A string of more than 4*maxChars bytes has more than maxChars
+	// characters: no need to count them.
+	n := 0
+	if maxChars <= 0 || len(s) <= 4*maxChars {
+		n = utf8.RuneCountInString(s)
+	} else {
+		n = maxChars + 1
+	}
 	if f.Min != nil && float64(n) < *f.Min {
 		return ferr("too_short", "must be at least %d characters", int(*f.Min))
 	}
-	if f.Max != nil && *f.Max > 0 && float64(n) > *f.Max {
-		return ferr("too_long", "must be at most %d characters", int(*f.Max))
+	if maxChars > 0 && n > maxChars {
+		return ferr("too_long", "must be at most %d characters", maxChars)
 	}
 	if f.Pattern != "" {
 		re, err := compilePattern(f.Pattern)
@@ -65,7 +74,7 @@ func checkLength(f *Field, s string) *apperr.FieldError {
 	return nil
 }
 
-func normalizeText(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeText(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldError) {
 	s, fe := asString(v)
 	if fe != nil {
 		return nil, fe
@@ -73,24 +82,24 @@ func normalizeText(f *Field, v any) (any, *apperr.FieldError) {
 	if s == "" && !f.Required {
 		return s, nil
 	}
-	if fe := checkLength(f, s); fe != nil {
+	if fe := checkLength(f, s, lim.textMax(f)); fe != nil {
 		return nil, fe
 	}
 	return s, nil
 }
 
-func normalizeEditor(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeEditor(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldError) {
 	s, fe := asString(v)
 	if fe != nil {
 		return nil, fe
 	}
-	if f.MaxSize > 0 && int64(len(s)) > f.MaxSize {
-		return nil, ferr("too_large", "must be at most %d bytes", f.MaxSize)
+	if m := maxSize(f, lim.EditorMaxSize); int64(len(s)) > m {
+		return nil, ferr("too_large", "must be at most %d bytes", m)
 	}
 	return s, nil
 }
 
-func normalizePassword(f *Field, v any) (any, *apperr.FieldError) {
+func normalizePassword(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldError) {
 	s, fe := asString(v)
 	if fe != nil {
 		return nil, fe
@@ -101,7 +110,11 @@ func normalizePassword(f *Field, v any) (any, *apperr.FieldError) {
 	if len(s) > 72 {
 		return nil, ferr("too_long", "must be at most 72 bytes")
 	}
-	if fe := checkLength(f, s); fe != nil {
+	maxChars := 0
+	if f.Max != nil {
+		maxChars = int(*f.Max)
+	}
+	if fe := checkLength(f, s, maxChars); fe != nil {
 		return nil, fe
 	}
 	return s, nil
@@ -140,7 +153,7 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func normalizeNumber(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeNumber(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	n, ok := toFloat(v)
 	if !ok {
 		return nil, ferr("invalid_type", "must be a number")
@@ -151,6 +164,13 @@ func normalizeNumber(f *Field, v any) (any, *apperr.FieldError) {
 	if f.OnlyInt && n != math.Trunc(n) {
 		return nil, ferr("not_int", "must be an integer")
 	}
+	// An integer field reads as GraphQL Int: a signed 32-bit value.
+	if f.OnlyInt && n > math.MaxInt32 {
+		return nil, ferr("too_large", "must be at most %d (a 32-bit integer)", math.MaxInt32)
+	}
+	if f.OnlyInt && n < math.MinInt32 {
+		return nil, ferr("too_small", "must be at least %d (a 32-bit integer)", math.MinInt32)
+	}
 	if f.Min != nil && n < *f.Min {
 		return nil, ferr("too_small", "must be at least %s", strconv.FormatFloat(*f.Min, 'g', -1, 64))
 	}
@@ -160,7 +180,7 @@ func normalizeNumber(f *Field, v any) (any, *apperr.FieldError) {
 	return n, nil
 }
 
-func normalizeBool(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeBool(_ *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	b, ok := v.(bool)
 	if !ok {
 		return nil, ferr("invalid_type", "must be a boolean")
@@ -179,7 +199,7 @@ func checkDomain(f *Field, host string) *apperr.FieldError {
 	return nil
 }
 
-func normalizeEmail(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeEmail(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	s, fe := asString(v)
 	if fe != nil {
 		return nil, fe
@@ -202,7 +222,7 @@ func normalizeEmail(f *Field, v any) (any, *apperr.FieldError) {
 	return s, nil
 }
 
-func normalizeURL(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeURL(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	s, fe := asString(v)
 	if fe != nil {
 		return nil, fe
@@ -221,7 +241,7 @@ func normalizeURL(f *Field, v any) (any, *apperr.FieldError) {
 	return s, nil
 }
 
-func normalizeDate(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeDate(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	switch x := v.(type) {
 	case time.Time:
 		if x.IsZero() {
@@ -322,7 +342,7 @@ func normalizeMulti(f *Field, v any, check func(string) *apperr.FieldError) (any
 	return list, nil
 }
 
-func normalizeSelect(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeSelect(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	return normalizeMulti(f, v, func(s string) *apperr.FieldError {
 		if !slices.Contains(f.Values, s) {
 			return ferr("invalid_value", "%q is not one of %s", s, strings.Join(f.Values, ", "))
@@ -331,7 +351,7 @@ func normalizeSelect(f *Field, v any) (any, *apperr.FieldError) {
 	})
 }
 
-func normalizeRelation(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeRelation(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	return normalizeMulti(f, v, func(s string) *apperr.FieldError {
 		if len(s) > 100 || strings.ContainsAny(s, " \t\r\n") {
 			return ferr("invalid_value", "invalid record id %q", s)
@@ -356,7 +376,7 @@ func validFileName(name string) bool {
 	return true
 }
 
-func normalizeFile(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeFile(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	return normalizeMulti(f, v, func(s string) *apperr.FieldError {
 		if !validFileName(s) {
 			return ferr("invalid_file_name", "invalid file name %q", s)
@@ -365,13 +385,13 @@ func normalizeFile(f *Field, v any) (any, *apperr.FieldError) {
 	})
 }
 
-func normalizeJSON(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeJSON(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldError) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, ferr("invalid_json", "must be JSON-encodable")
 	}
-	if f.MaxSize > 0 && int64(len(b)) > f.MaxSize {
-		return nil, ferr("too_large", "must be at most %d bytes of JSON", f.MaxSize)
+	if m := maxSize(f, lim.JSONMaxSize); int64(len(b)) > m {
+		return nil, ferr("too_large", "must be at most %d bytes of JSON", m)
 	}
 	var out any
 	if err := json.Unmarshal(b, &out); err != nil {
@@ -383,7 +403,7 @@ func normalizeJSON(f *Field, v any) (any, *apperr.FieldError) {
 	return out, nil
 }
 
-func normalizeGeoPoint(f *Field, v any) (any, *apperr.FieldError) {
+func normalizeGeoPoint(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
 	var p GeoPoint
 	switch x := v.(type) {
 	case GeoPoint:

@@ -103,7 +103,34 @@ type filterCompiler struct {
 	now      time.Time
 	n        *int
 	compares int
+	nodes    int // comparisons, groups and negations compiled
+	depth    int // groups and negations open
 }
+
+// filterMaxArgs bounds the parameters of one compiled filter (SQLite allows
+// 32766 in a statement, which also holds the rules).
+const filterMaxArgs = 10000
+
+// enter counts one expression node at the current nesting (nest: a group
+// or negation, whose items are one level deeper; call leave after them). It
+// returns a BAD_USER_INPUT error past filter.MaxNodes nodes or 2 *
+// filter.MaxDepth levels: SQLite's limit of 1000 expression levels must not
+// surface as an internal error.
+func (fc *filterCompiler) enter(nest bool) error {
+	fc.nodes++
+	if fc.nodes > filter.MaxNodes {
+		return filterErr(0, "too many expressions (max %d comparisons, groups and negations)", filter.MaxNodes)
+	}
+	if nest {
+		fc.depth++
+		if fc.depth > 2*filter.MaxDepth {
+			return filterErr(0, "too deeply nested (max %d levels)", 2*filter.MaxDepth)
+		}
+	}
+	return nil
+}
+
+func (fc *filterCompiler) leave() { fc.depth-- }
 
 var filterNoRequest = &RequestInfo{}
 
@@ -158,6 +185,9 @@ func (fc *filterCompiler) compile(c *Collection, alias string, e filter.Expr) (C
 	w.b = make([]byte, 0, 256)
 	if err := s.top(&w, e); err != nil {
 		return Cond{}, err
+	}
+	if len(w.args) > filterMaxArgs {
+		return Cond{}, filterErr(0, "too many values (max %d)", filterMaxArgs)
 	}
 	return Cond{SQL: w.String(), Args: w.args}, nil
 }
@@ -234,6 +264,10 @@ func (s *filterScope) top(w *filterSQL, e filter.Expr) error {
 	items := []filter.Expr{e}
 	op := filter.And
 	if g, ok := e.(*filter.Group); ok {
+		if err := s.fc.enter(true); err != nil {
+			return err
+		}
+		defer s.fc.leave()
 		if len(g.Items) == 0 {
 			if g.Op == filter.Or {
 				w.s("0")
@@ -297,6 +331,10 @@ func (s *filterScope) top(w *filterSQL, e filter.Expr) error {
 func (s *filterScope) expr(w *filterSQL, e filter.Expr) error {
 	switch e := e.(type) {
 	case *filter.Group:
+		if err := s.fc.enter(true); err != nil {
+			return err
+		}
+		defer s.fc.leave()
 		if len(e.Items) == 0 {
 			if e.Op == filter.Or {
 				w.s("0")
@@ -325,6 +363,10 @@ func (s *filterScope) expr(w *filterSQL, e filter.Expr) error {
 		w.s(")")
 		return nil
 	case *filter.Not:
+		if err := s.fc.enter(true); err != nil {
+			return err
+		}
+		defer s.fc.leave()
 		if e.X == nil {
 			return filterErr(0, "empty negation")
 		}
@@ -335,6 +377,9 @@ func (s *filterScope) expr(w *filterSQL, e filter.Expr) error {
 		w.s(") IS NOT 1)")
 		return nil
 	case *filter.Compare:
+		if err := s.fc.enter(false); err != nil {
+			return err
+		}
 		return s.compare(w, e)
 	case nil:
 		return filterErr(0, "missing expression")

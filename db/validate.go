@@ -94,6 +94,60 @@ func mergeSystemField(base, in *Field) *Field {
 	return out
 }
 
+// changeableOptions are the options of system fields an admin may set
+// (mergeSystemField copies them).
+var changeableOptions = map[string][]string{
+	"email":    {"onlyDomains", "exceptDomains"},
+	"password": {"min", "max", "pattern"},
+}
+
+func changeableNote(name string) string {
+	if opts := changeableOptions[name]; len(opts) > 0 {
+		return " (only " + strings.Join(opts, ", ") + " can)"
+	}
+	return " (it can't change)"
+}
+
+// fixedOptionChanges returns the JSON names of the options that in sets to
+// something else than base has, leaving out the ones an admin may change.
+// Unset (zero) options of in count as unchanged: an input can't tell false
+// from absent.
+func fixedOptionChanges(base, in *Field) []string {
+	f64 := func(a, b *float64) bool { return a == nil || (b != nil && *a == *b) }
+	strs := func(a, b []string) bool { return len(a) == 0 || slices.Equal(a, b) }
+	same := []struct {
+		name string
+		ok   bool
+	}{
+		{"required", !in.Required || base.Required},
+		{"hidden", !in.Hidden || base.Hidden},
+		{"min", f64(in.Min, base.Min)},
+		{"max", f64(in.Max, base.Max)},
+		{"pattern", in.Pattern == "" || in.Pattern == base.Pattern},
+		{"autogeneratePattern", in.AutogeneratePattern == "" || in.AutogeneratePattern == base.AutogeneratePattern},
+		{"onlyInt", !in.OnlyInt || base.OnlyInt},
+		{"values", strs(in.Values, base.Values)},
+		{"maxSelect", in.MaxSelect == 0 || in.MaxSelect == base.MaxSelect},
+		{"collection", in.Collection == "" || in.Collection == base.Collection},
+		{"cascadeDelete", !in.CascadeDelete || base.CascadeDelete},
+		{"maxSize", in.MaxSize == 0 || in.MaxSize == base.MaxSize},
+		{"mimeTypes", strs(in.MimeTypes, base.MimeTypes)},
+		{"thumbs", strs(in.Thumbs, base.Thumbs)},
+		{"protected", !in.Protected || base.Protected},
+		{"onCreate", !in.OnCreate || base.OnCreate},
+		{"onUpdate", !in.OnUpdate || base.OnUpdate},
+		{"onlyDomains", strs(in.OnlyDomains, base.OnlyDomains)},
+		{"exceptDomains", strs(in.ExceptDomains, base.ExceptDomains)},
+	}
+	var out []string
+	for _, o := range same {
+		if !o.ok && !slices.Contains(changeableOptions[base.Name], o.name) {
+			out = append(out, o.name)
+		}
+	}
+	return out
+}
+
 // prepareDef validates c (a private copy) as the new definition of old (nil
 // for a new collection) and completes it: type default, ids, system fields,
 // relation targets as ids, canonical index SQL. internal allows system
@@ -277,6 +331,14 @@ func (s *schemaTx) prepareFields(old, c *Collection, prefix string, fe *apperr.F
 				if of := old.FieldByName(sysName); of != nil && of.System {
 					base = of
 				}
+			}
+			// A field named like a system field is that system field: it
+			// may be listed as it is (an export read back), with only the
+			// options an admin may change set otherwise.
+			if bad := fixedOptionChanges(base, f); len(bad) > 0 {
+				fe.Add(k+"."+bad[0], "reserved", "%q is a system field of %s collections: its %s can't be set%s",
+					sysName, c.Type, strings.Join(bad, ", "), changeableNote(sysName))
+				continue
 			}
 			m := mergeSystemField(base, f)
 			s.fieldKeys[m] = k

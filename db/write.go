@@ -65,6 +65,7 @@ func (tx *Tx) insert(c *Collection, input RecordInput) (Record, error) {
 		return nil, err
 	}
 	now := FormatDate(time.Now())
+	lim := tx.db.FieldLimits.withDefaults()
 	var fe apperr.FieldErrors
 	checkKeys(c, input, &fe)
 	rec := make(Record, len(c.Fields))
@@ -82,7 +83,7 @@ func (tx *Tx) insert(c *Collection, input RecordInput) (Record, error) {
 			continue
 		}
 		v := input[f.Name]
-		nv, ferr := normalizeValue(f, v)
+		nv, ferr := normalizeValue(f, v, &lim)
 		if ferr != nil {
 			fe.Add(f.Name, ferr.Code, "%s", ferr.Message)
 			continue
@@ -155,6 +156,7 @@ func (tx *Tx) update(c *Collection, id string, patch RecordPatch) (Record, error
 		return nil, err
 	}
 	rec := cloneRecord(old)
+	lim := tx.db.FieldLimits.withDefaults()
 	var fe apperr.FieldErrors
 	checkKeys(c, patch.Set, &fe)
 	touched := map[string]bool{}
@@ -171,7 +173,7 @@ func (tx *Tx) update(c *Collection, id string, patch RecordPatch) (Record, error
 			}
 			continue
 		}
-		nv, ferr := normalizeValue(f, v)
+		nv, ferr := normalizeValue(f, v, &lim)
 		if ferr != nil {
 			fe.Add(k, ferr.Code, "%s", ferr.Message)
 			continue
@@ -198,7 +200,7 @@ func (tx *Tx) update(c *Collection, id string, patch RecordPatch) (Record, error
 			continue
 		}
 		base, _ := rec[k].(float64)
-		nv, ferr := normalizeValue(f, base+delta)
+		nv, ferr := normalizeValue(f, base+delta, &lim)
 		if ferr != nil {
 			fe.Add(k, ferr.Code, "%s", ferr.Message)
 			continue
@@ -223,7 +225,7 @@ func (tx *Tx) update(c *Collection, id string, patch RecordPatch) (Record, error
 			} else {
 				next = append(slices.Clone(cur), vals...)
 			}
-			nv, ferr := normalizeValue(f, next)
+			nv, ferr := normalizeValue(f, next, &lim)
 			if ferr != nil {
 				fe.Add(k, ferr.Code, "%s", ferr.Message)
 				continue

@@ -2,6 +2,7 @@ package dynschema
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/monobase/monobase/apperr"
@@ -39,14 +40,57 @@ import (
 // whereExpr converts a <Type>Where input value into a filter expression.
 // Fields of relations become paths (author.name). Unknown fields and bad
 // operator values are apperr.Invalid.
+// A where nested more than filter.MaxDepth levels (_and, _or, _not and
+// relations) or with more than filter.MaxNodes objects and operators is
+// refused before it is built (SQLite would refuse the SQL).
 func whereExpr(t *objType, w map[string]any) (filter.Expr, error) {
-	return whereRec(t, w, nil, false)
+	return (&whereWalk{}).rec(t, w, nil, false)
 }
 
-// whereRec converts w for t reached through prefix; inMulti is set inside
-// a multi relation's nested where (comparisons must stay about one record,
+// whereWalk counts what one where conversion has built so far.
+type whereWalk struct {
+	depth int // levels open
+	nodes int // objects and operators
+}
+
+// enter opens one level; call leave when done. It returns the
+// BAD_USER_INPUT error past the bounds.
+func (ww *whereWalk) enter() error {
+	ww.depth++
+	ww.nodes++
+	switch {
+	case ww.depth > filter.MaxDepth:
+		return whereTooBig("is nested too deeply (max %d levels of _and, _or, _not and relations)", filter.MaxDepth)
+	case ww.nodes > filter.MaxNodes:
+		return whereTooBig("is too large (max %d objects and operators)", filter.MaxNodes)
+	}
+	return nil
+}
+
+func (ww *whereWalk) leave() { ww.depth-- }
+
+// count adds n operators; it returns the error past the bound.
+func (ww *whereWalk) count(n int) error {
+	if ww.nodes += n; ww.nodes > filter.MaxNodes {
+		return whereTooBig("is too large (max %d objects and operators)", filter.MaxNodes)
+	}
+	return nil
+}
+
+func whereTooBig(format string, max int) error {
+	return apperr.InvalidFields("invalid where", map[string]apperr.FieldError{
+		"where": {Code: "too_large", Message: "where " + fmt.Sprintf(format, max)},
+	})
+}
+
+// rec converts w for t reached through prefix; inMulti is set inside a
+// multi relation's nested where (comparisons must stay about one record,
 // so they take their any-of form and never open a new scope).
-func whereRec(t *objType, w map[string]any, prefix []string, inMulti bool) (filter.Expr, error) {
+func (ww *whereWalk) rec(t *objType, w map[string]any, prefix []string, inMulti bool) (filter.Expr, error) {
+	if err := ww.enter(); err != nil {
+		return nil, err
+	}
+	defer ww.leave()
 	g := &filter.Group{Op: filter.And}
 	keys := make([]string, 0, len(w))
 	for k := range w {
@@ -70,7 +114,7 @@ func whereRec(t *objType, w map[string]any, prefix []string, inMulti bool) (filt
 				if !ok {
 					return nil, badWhere(k, "must be a list of objects")
 				}
-				e, err := whereRec(t, m, prefix, inMulti)
+				e, err := ww.rec(t, m, prefix, inMulti)
 				if err != nil {
 					return nil, err
 				}
@@ -82,7 +126,7 @@ func whereRec(t *objType, w map[string]any, prefix []string, inMulti bool) (filt
 			if !ok {
 				return nil, badWhere(k, "must be an object")
 			}
-			e, err := whereRec(t, m, prefix, inMulti)
+			e, err := ww.rec(t, m, prefix, inMulti)
 			if err != nil {
 				return nil, err
 			}
@@ -98,12 +142,15 @@ func whereRec(t *objType, w map[string]any, prefix []string, inMulti bool) (filt
 			}
 			path := append(append([]string(nil), prefix...), ip.col)
 			if ip.kind == inRelation {
-				e, err := relationWhere(ip, m, path, inMulti)
+				e, err := ww.relationWhere(ip, m, path, inMulti)
 				if err != nil {
 					return nil, err
 				}
 				g.Items = append(g.Items, e)
 				continue
+			}
+			if err := ww.count(len(m)); err != nil {
+				return nil, err
 			}
 			e, err := opsExpr(k, path, m, inMulti, ip.multi)
 			if err != nil {
@@ -123,9 +170,9 @@ func whereRec(t *objType, w map[string]any, prefix []string, inMulti bool) (filt
 // path starts a scope of its own (the compiler opens one per negation, so
 // a double negation is a fresh scope with the same truth), in which every
 // comparison is about the same related record.
-func relationWhere(ip *inPlan, m map[string]any, path []string, inMulti bool) (filter.Expr, error) {
+func (ww *whereWalk) relationWhere(ip *inPlan, m map[string]any, path []string, inMulti bool) (filter.Expr, error) {
 	multi := inMulti || ip.multi
-	sub, err := whereRec(ip.target, m, path, multi)
+	sub, err := ww.rec(ip.target, m, path, multi)
 	if err != nil {
 		return nil, err
 	}

@@ -10,10 +10,17 @@ import (
 )
 
 // Input bounds: a filter, rule or sort longer than MaxLength characters or
-// with more than MaxExprs comparisons (sort: terms) is refused.
+// with more than MaxExprs comparisons (sort: terms) is refused, as is a
+// filter nested more than MaxDepth parentheses deep. MaxNodes bounds the
+// comparisons, groups and negations of one expression (the compiler checks
+// it, with a nesting of at most 2*MaxDepth groups and negations, as the
+// typed where input builds some of its own): SQLite refuses expressions
+// more than 1000 levels deep, and a chain of N terms is N levels.
 const (
 	MaxLength = 3500
 	MaxExprs  = 200
+	MaxDepth  = 32
+	MaxNodes  = 2 * MaxExprs
 )
 
 // Modifiers that may follow an identifier after a colon.
@@ -76,7 +83,8 @@ func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 // true, false and null are case-insensitive. The parser checks identifiers'
 // shape (known @-names, macros, modifiers and functions); the compiler
 // resolves fields. An empty src is an empty And group (true). At most
-// MaxLength characters and MaxExprs comparisons.
+// MaxLength characters, MaxExprs comparisons and MaxDepth levels of
+// parentheses.
 //
 // Errors are *apperr.Error with code BAD_USER_INPUT whose message ends with
 // "at position N" and whose Pos is N: the 1-based byte offset of the
@@ -171,6 +179,7 @@ type parser struct {
 	s        scanner
 	tok      token
 	compares int
+	depth    int // open parentheses
 }
 
 func (p *parser) advance() error {
@@ -252,6 +261,11 @@ func (p *parser) parseAnd() (Expr, error) {
 // parsePrimary: '(' or ')' | operand op operand
 func (p *parser) parsePrimary() (Expr, error) {
 	if p.tok.kind == tokLParen {
+		if p.depth == MaxDepth {
+			return nil, errAt(p.tok.pos, "too deeply nested (max %d levels of parentheses)", MaxDepth)
+		}
+		p.depth++
+		defer func() { p.depth-- }()
 		if err := p.advance(); err != nil {
 			return nil, err
 		}

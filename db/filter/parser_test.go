@@ -180,11 +180,21 @@ func TestParseLimits(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
-	t.Run("deep nesting", func(t *testing.T) {
-		src := strings.Repeat("(", 1500) + "a = 1" + strings.Repeat(")", 1500)
+	t.Run("nesting up to MaxDepth", func(t *testing.T) {
+		src := strings.Repeat("(", MaxDepth) + "a = 1" + strings.Repeat(")", MaxDepth)
 		e, err := Parse(src)
 		if err != nil || String(e) != "a = 1" {
 			t.Fatalf("got %v, %v", e, err)
+		}
+	})
+	t.Run("deeper nesting is refused", func(t *testing.T) {
+		for _, n := range []int{MaxDepth + 1, 1500} {
+			src := strings.Repeat("(", n) + "a = 1" + strings.Repeat(")", n)
+			_, err := Parse(src)
+			if ae := apperr.As(err); ae == nil || ae.Code != apperr.Invalid || ae.Pos != MaxDepth+1 ||
+				!strings.Contains(ae.Message, "too deeply nested (max 32 levels of parentheses)") {
+				t.Fatalf("%d levels: got %v", n, err)
+			}
 		}
 	})
 }
