@@ -43,8 +43,8 @@ func (e *Engine) newHandler() *graphqlHandler {
 	}
 	h.transports = []graphql.Transport{
 		transport.Websocket{
-			Implementation:        gorillaWS{e: e, closing: h.closing},
-			InitFunc: e.wsInit,
+			Implementation: gorillaWS{e: e, closing: h.closing},
+			InitFunc:       e.wsInit,
 			// No timer of gqlgen's: the connection's read deadline bounds the
 			// wait for connection_init and closes with 4408 (ws_protocol.go).
 			InitTimeout:           0,

@@ -52,8 +52,8 @@ type wsLink struct {
 	conn *gorillaConn
 	reg  *wsRegistry
 
-	viewer atomic.Pointer[auth.Viewer] // nil: anonymous
-	key    string                      // registry key (viewerKey); "" for anonymous
+	viewer atomic.Pointer[auth.Viewer]  // nil: anonymous
+	key    string                       // registry key (viewerKey); "" for anonymous
 	ended  atomic.Pointer[apperr.Error] // why the session ended (revoked token); nil while valid
 	subs   atomic.Int32                 // running subscriptions (the cap)
 	expiry *time.Timer                  // ends the session at the token's exp; guarded by reg.mu
