@@ -50,7 +50,6 @@ const wsLinkExt = "monobase.wsLink"
 // wsInit the viewer (all on the request's goroutine before any operation).
 type wsLink struct {
 	conn *gorillaConn
-	reg  *wsRegistry
 
 	viewer atomic.Pointer[auth.Viewer]  // nil: anonymous
 	key    string                       // registry key (viewerKey); "" for anonymous
@@ -218,7 +217,6 @@ func (r *wsRegistry) register(ctx context.Context, d *db.DB, l *wsLink, v *auth.
 		}
 		v = &auth.Viewer{Collection: v.Collection, Record: now, Superuser: v.Superuser}
 	}
-	l.reg = r
 	l.key = viewerKey(v.Collection.ID, v.ID())
 	l.viewer.Store(v)
 	if r.byViewer == nil {
