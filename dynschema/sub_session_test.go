@@ -240,3 +240,22 @@ func TestWebSocketRegisterRechecks(t *testing.T) {
 		t.Errorf("got %v, want the revoked token refused", err)
 	}
 }
+
+func TestSubscriptionAuthCollectionDeleted(t *testing.T) {
+	en := newEnv(t)
+	en.subPosts()
+	members := en.create(&db.Collection{Name: "members", Type: db.TypeAuth, AuthRule: sp("")})
+	rec := en.insert("members", db.RecordInput{"email": "m@example.com", "password": "password123", "passwordConfirm": "password123"})
+	tok, err := en.auth.IssueToken(members, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := en.connect(protoTransportWS, map[string]any{"authToken": tok})
+	c.subscribe("1", `subscription { postChanged { action } }`, nil)
+	en.waitSubscribers("posts", 1)
+	if err := en.d.DeleteCollection(en.ctx, "members"); err != nil {
+		t.Fatal(err)
+	}
+	c.expectEnd("1", "UNAUTHENTICATED")
+	en.waitSubscribers("posts", 0)
+}

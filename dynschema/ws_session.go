@@ -297,18 +297,23 @@ func (r *wsRegistry) recordChanged(ev db.RecordEvent) {
 }
 
 // collectionsChanged ends the sessions whose auth collection is not among
-// colls any more (it was deleted, and its records with it).
+// colls any more (it was deleted, and its records with it), and gives the
+// others their collection as it is now (@request.auth.* reads its fields).
 func (r *wsRegistry) collectionsChanged(colls []*db.Collection) {
-	ids := make(map[string]bool, len(colls))
+	byID := make(map[string]*db.Collection, len(colls))
 	for _, c := range colls {
-		ids[c.ID] = true
+		byID[c.ID] = c
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, set := range r.byViewer {
 		for l := range set {
-			if v := l.viewer.Load(); v != nil && !ids[v.Collection.ID] {
+			v := l.viewer.Load()
+			switch c := byID[v.Collection.ID]; {
+			case c == nil:
 				r.endLocked(l, apperr.New(apperr.Unauthenticated, "the signed-in record's collection was deleted"))
+			case c != v.Collection:
+				l.viewer.Store(&auth.Viewer{Collection: c, Record: v.Record, Superuser: v.Superuser})
 			}
 		}
 	}
