@@ -55,7 +55,10 @@ const (
 	// wsMaxQueued bounds the bytes waiting to be written on one connection.
 	// A subscription event that finds the queue that full ends its
 	// subscription as a slow consumer (queueMessage does not wait); gqlgen's
-	// own messages (WriteJSON) wait for room, at most wsWriteTimeout.
+	// own messages (WriteJSON) wait for room, at most wsWriteTimeout, and
+	// so does the reading of the client's next message (NextReader), so
+	// that a client that sends operations without reading their results
+	// stops being read instead of piling up goroutines.
 	wsMaxQueued = 256 << 10
 
 	// wsWriteTimeout bounds one write to the socket and a wait for room in
