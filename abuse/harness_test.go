@@ -72,8 +72,11 @@ func TestAbuse(t *testing.T) {
 				s.replies = 0
 				s.resetPeakRSS(t)
 				start := time.Now()
+				defer func() {
+					// Also when the case fails: bench/README.md compares builds with it.
+					t.Logf("case took %v, server peak RSS %.1f MiB", time.Since(start).Round(time.Millisecond), float64(s.peakRSS(t))/(1<<20))
+				}()
 				a.run(t, s)
-				t.Logf("case took %v, server peak RSS %.1f MiB", time.Since(start).Round(time.Millisecond), float64(s.peakRSS(t))/(1<<20))
 				s.checkHealth(t)
 			})
 			peak = max(peak, s.peakRSS(t))

@@ -66,6 +66,17 @@ type Limits struct {
 	MaxUploadBytes int64         // multipart body (default MaxBodyBytes)
 	MaxJSONBytes   int64         // a JSON or GET request (default 8 MiB, at most MaxBodyBytes)
 	Timeout        time.Duration // one query or mutation, WebSocket ones too (default 30 s)
+
+	// MaxSubscriptionsPerSocket bounds the subscriptions running on one
+	// WebSocket (default 100); one more is refused with RATE_LIMITED, the
+	// socket and its other subscriptions go on.
+	MaxSubscriptionsPerSocket int
+	// MaxSocketsPerIP bounds the open WebSockets from one client IP
+	// (default 1000); one more is refused with HTTP 429 before the upgrade.
+	MaxSocketsPerIP int
+	// WSInitTimeout is how long a new WebSocket may take to send
+	// connection_init (default 30 s); then it is closed with 4408.
+	WSInitTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -86,6 +97,15 @@ func (l Limits) withDefaults() Limits {
 		l.MaxJSONBytes = 8 << 20
 	}
 	l.MaxJSONBytes = min(l.MaxJSONBytes, l.MaxBodyBytes)
+	if l.MaxSubscriptionsPerSocket <= 0 {
+		l.MaxSubscriptionsPerSocket = 100
+	}
+	if l.MaxSocketsPerIP <= 0 {
+		l.MaxSocketsPerIP = 1000
+	}
+	if l.WSInitTimeout <= 0 {
+		l.WSInitTimeout = 30 * time.Second
+	}
 	return l
 }
 
@@ -115,6 +135,8 @@ type Engine struct {
 
 	batches subBatches // running subscriptions (sub_batch.go)
 
+	sockets wsRegistry // open WebSockets and their viewers (ws_session.go)
+
 	guard *querycost.Guard // one for every version: it does not read the schema
 }
 
@@ -135,8 +157,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.cur.Store(v)
 	e.handler = e.newHandler()
 	cfg.DB.OnSchemaChange = e.prepare
-	if cfg.Hub != nil {
-		cfg.DB.OnRecordChange = cfg.Hub.Publish
+	// Sessions hear of auth record changes before the subscriptions do
+	// (ws_session.go).
+	if hub := cfg.Hub; hub != nil {
+		cfg.DB.OnRecordChange = func(ev db.RecordEvent) {
+			e.sockets.recordChanged(ev)
+			hub.Publish(ev)
+		}
+	} else {
+		cfg.DB.OnRecordChange = e.sockets.recordChanged
 	}
 	return e, nil
 }
@@ -197,9 +226,11 @@ func (e *Engine) prepare(ctx context.Context, all []*db.Collection) (func(), err
 	return func() { e.swap(v) }, nil
 }
 
-// swap makes v current and ends the subscriptions of deleted collections.
+// swap makes v current and ends the subscriptions of deleted collections
+// and the WebSocket sessions of records of deleted auth collections.
 func (e *Engine) swap(v *version) {
 	old := e.cur.Swap(v)
+	e.sockets.collectionsChanged(v.colls)
 	if old == nil || e.cfg.Hub == nil {
 		return
 	}
@@ -254,17 +285,28 @@ const versionKey = "monobase.schemaVersion"
 // gorillaConn.NextReader).
 func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
 	var route *wsRoute
-	if link, _ := ctx.Value(wsLinkKey{}).(*wsLink); link != nil && link.conn != nil {
+	link, _ := ctx.Value(wsLinkKey{}).(*wsLink)
+	if link != nil && link.conn != nil {
 		if id, ok := link.conn.takeStartID(params.Query); ok {
 			route = newWSRoute(link.conn, id)
 		}
 	}
 	v := e.cur.Load()
+	if link != nil {
+		if err := link.endedErr(); err != nil {
+			// The socket's token was revoked or expired: nothing more runs
+			// on it (ws_session.go).
+			return &graphql.OperationContext{RawQuery: params.Query}, gqlerror.List{present(ctx, err)}
+		}
+	}
 	oc, errs := v.exec.CreateOperationContext(ctx, params)
 	if oc != nil {
 		oc.Stats.SetExtension(versionKey, v)
 		if route != nil {
 			oc.Stats.SetExtension(wsRouteKey, route)
+		}
+		if link != nil {
+			oc.Stats.SetExtension(wsLinkExt, link)
 		}
 	}
 	return oc, errs

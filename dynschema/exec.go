@@ -140,6 +140,10 @@ type exec struct {
 }
 
 func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *exec {
+	viewer := auth.ViewerFrom(ctx)
+	if l := linkOf(oc); l != nil {
+		viewer = l.currentViewer() // kept up to date with its record (ws_session.go)
+	}
 	return &exec{
 		v:      v,
 		d:      v.eng.cfg.DB,
@@ -147,7 +151,7 @@ func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *ex
 		dbctx:  ctx,
 		fctx:   ctx,
 		oc:     oc,
-		viewer: auth.ViewerFrom(ctx),
+		viewer: viewer,
 		mw:     v.fieldMW,
 		buf:    make([]byte, 0, 1024),
 		path:   make([]pathElem, 0, 16),

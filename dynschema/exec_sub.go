@@ -25,7 +25,8 @@ type subscription struct {
 	oc      *graphql.OperationContext
 	f       graphql.CollectedField
 	t       *objType
-	viewer  *auth.Viewer
+	viewer  *auth.Viewer // as at subscribe; events read link's when there is one
+	link    *wsLink      // the WebSocket session it runs on, nil for other transports
 	id      string
 	actions map[string]bool
 	spec    *listSpec // rule (view for one id, list otherwise) and where/filter
@@ -59,6 +60,16 @@ func errorResponse(ctx context.Context, err error) *graphql.Response {
 // collection was deleted, the client was too slow), or nothing when the
 // client stops or the server shuts down.
 func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) graphql.ResponseHandler {
+	link := linkOf(oc)
+	if link != nil {
+		max := v.eng.limits.MaxSubscriptionsPerSocket
+		if !link.takeSub(max) {
+			return graphql.OneShot(errorResponse(ctx, apperr.New(apperr.RateLimited,
+				"too many subscriptions on this connection (at most %d): stop one first, or open another connection", max)))
+		}
+		// ctx is the operation's: it ends when the subscription does.
+		context.AfterFunc(ctx, link.releaseSub)
+	}
 	s := &subscription{}
 	resp, err := s.setup(ctx, v, oc)
 	if err != nil {
@@ -78,6 +89,10 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 	// ctx descends from the transport's cancelable operation context, so
 	// this registers a callback rather than starting a goroutine.
 	context.AfterFunc(ctx, m.leave)
+	if link != nil && !link.addMember(m) {
+		// The session ended between the start and now.
+		m.batch.drop(m, errorResponse(ctx, link.endedErr()), false)
+	}
 	return m.next
 }
 
@@ -102,7 +117,7 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 	x := v.newExec(ctx, oc)
 	x.reqContext = "realtime"
 	args := f.ArgumentMap(oc.Variables)
-	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, tried: v.seq}
+	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, link: linkOf(oc), tried: v.seq}
 	s.id, _ = args["id"].(string)
 	o := opList
 	if s.id != "" {
@@ -117,6 +132,12 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 	}
 	s.spec = &listSpec{t: rf.t, rule: rule}
 	if err := x.readFilters(s.spec, args); err != nil {
+		return nil, err
+	}
+	// A filter or where that parses but does not compile (an unknown or
+	// hidden field, a bad operand) is refused here, once, not at every
+	// event.
+	if _, err := x.compileWhere(s.spec, "r"); err != nil {
 		return nil, err
 	}
 	if acts := asList(args["actions"]); len(acts) > 0 {
@@ -148,6 +169,9 @@ func (s *subscription) upgrade(ctx context.Context, cur *version) error {
 	oc, errs := cur.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		return nil
+	}
+	if s.link != nil {
+		oc.Stats.SetExtension(wsLinkExt, s.link) // the viewer as it is now
 	}
 	next := &subscription{}
 	if _, err := next.setup(ctx, cur, oc); err != nil {
@@ -237,7 +261,11 @@ func (s *subscription) endError(err error) error {
 func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *eventResult {
 	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
 	x := s.v.newExec(ctx, s.oc)
-	x.viewer = s.viewer
+	if s.link == nil {
+		x.viewer = s.viewer
+	} else {
+		x.viewer = s.link.currentViewer()
+	}
 	x.reqContext = "realtime"
 	rec := ev.Record
 	if rec == nil {

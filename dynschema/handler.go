@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/auth"
 )
 
 // graphqlHandler picks a transport per request like gqlgen's handler.Server
@@ -41,9 +43,11 @@ func (e *Engine) newHandler() *graphqlHandler {
 	}
 	h.transports = []graphql.Transport{
 		transport.Websocket{
-			Implementation:        gorillaWS{e: e, closing: h.closing},
-			InitFunc:              e.wsInit,
-			InitTimeout:           30 * time.Second,
+			Implementation: gorillaWS{e: e, closing: h.closing},
+			InitFunc:       e.wsInit,
+			// No timer of gqlgen's: the connection's read deadline bounds the
+			// wait for connection_init and closes with 4408 (ws_protocol.go).
+			InitTimeout:           0,
 			KeepAlivePingInterval: 15 * time.Second,
 			PingPongInterval:      25 * time.Second,
 		},
@@ -117,7 +121,21 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
 	ctx = withRequestQuery(ctx, r) // @request.query (rules.go)
 	if isWS {
-		ctx = context.WithValue(ctx, wsLinkKey{}, &wsLink{}) // filled in by gorillaWS.Accept
+		// At most MaxSocketsPerIP open sockets per client address, refused
+		// before the upgrade.
+		ip := clientIP(r)
+		if !h.e.sockets.acquireIP(ip, h.e.limits.MaxSocketsPerIP) {
+			w.Header().Set("Retry-After", "10")
+			writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
+				Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", h.e.limits.MaxSocketsPerIP),
+				Extensions: map[string]any{"code": string(apperr.RateLimited)},
+			})
+			return
+		}
+		defer h.e.sockets.releaseIP(ip)
+		link := &wsLink{} // filled in by gorillaWS.Accept and wsInit
+		defer h.e.sockets.unregister(link)
+		ctx = context.WithValue(ctx, wsLinkKey{}, link)
 	}
 	if isWS && h.closing != nil {
 		var cancel context.CancelFunc
@@ -183,10 +201,19 @@ func (e *Engine) wsInit(ctx context.Context, p transport.InitPayload) (context.C
 	}
 	var err error
 	nctx := ctx
+	seen := e.sockets.seq()
 	if e.cfg.Auth == nil {
 		err = apperr.New(apperr.Unauthenticated, "authentication is not configured")
 	} else {
 		nctx, err = e.cfg.Auth.Authenticate(ctx, tok)
+	}
+	if err == nil {
+		// Follow the viewer's record from now on (ws_session.go).
+		if link, _ := ctx.Value(wsLinkKey{}).(*wsLink); link != nil {
+			if v := auth.ViewerFrom(nctx); v != nil {
+				err = e.sockets.register(ctx, e.cfg.DB, link, v, tok, seen)
+			}
+		}
 	}
 	if err != nil {
 		ctx = transport.WithWebsocketCloseCode(ctx, 4403)

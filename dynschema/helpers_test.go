@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,35 +35,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvLimits(t, Limits{})
-}
-
-// newEnvLimits is newEnv with the engine's limits.
-func newEnvLimits(t testing.TB, limits Limits) *env {
-	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	d, err := db.Open(ctx, dir)
-	if err != nil {
-		t.Fatalf("open db: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	a, err := auth.New(ctx, d)
-	if err != nil {
-		t.Fatalf("auth: %v", err)
-	}
-	hub := subscriptions.New(subscriptions.Options{})
-	t.Cleanup(hub.Close)
-	store := files.NewLocal(filepath.Join(dir, "storage"))
-	e, err := New(ctx, Config{DB: d, Auth: a, Files: store, Hub: hub, Limits: limits})
-	if err != nil {
-		t.Fatalf("engine: %v", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", a.Middleware(e.Handler()))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return &env{t: t, ctx: ctx, d: d, auth: a, hub: hub, store: store, e: e, srv: srv, colls: map[string]*db.Collection{}}
+	return newLimitsEnv(t, subscriptions.Options{}, false, Limits{})
 }
 
 func sp(s string) *string { return &s }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/subscriptions"
 )
 
 func TestMutationTransaction(t *testing.T) {
@@ -272,7 +273,7 @@ func TestRulesAndAuth(t *testing.T) {
 // answered as TIMEOUT and writes nothing, queries and mutations alike
 // (db's TestDeadlineStopsAStatement shows the deadline stops SQL).
 func TestOperationTimeout(t *testing.T) {
-	en := newEnvLimits(t, Limits{Timeout: time.Nanosecond})
+	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{Timeout: time.Nanosecond})
 	en.blog()
 	for _, q := range []string{`{ posts { id title } }`, `mutation { createTag(input: {name: "x"}) { id } }`} {
 		r := en.gql("", q, nil)

@@ -102,6 +102,7 @@ type member struct {
 	s     *subscription   // upgraded by the batch goroutine only
 	ctx   context.Context // the operation's context without its cancellation
 	route *wsRoute        // nil: responses go through out
+	link  *wsLink         // the WebSocket session, nil for other transports
 	out   chan *graphql.Response
 	since uint64    // the hub's LastSeq when it joined: older events are not its
 	batch *subBatch // set once by join
@@ -119,7 +120,7 @@ type member struct {
 // join adds the subscription s, whose operation runs on ctx, to the batch
 // of its group key, starting the batch if there is none.
 func (r *subBatches) join(e *Engine, s *subscription, ctx context.Context, route *wsRoute) *member {
-	m := &member{s: s, ctx: context.WithoutCancel(ctx), route: route, done: make(chan struct{})}
+	m := &member{s: s, ctx: context.WithoutCancel(ctx), route: route, link: s.link, done: make(chan struct{})}
 	if route == nil {
 		m.out = make(chan *graphql.Response, memberBuffer)
 	}
@@ -251,13 +252,17 @@ func (m *member) deliver(res *eventResult) bool {
 // m had ended already.
 func (m *member) end(resp *graphql.Response, slow bool) bool {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.ended.Load() {
+		m.mu.Unlock()
 		return false
 	}
 	m.endResp, m.endSlow = resp, slow
 	m.ended.Store(true)
 	close(m.done)
+	m.mu.Unlock()
+	if m.link != nil {
+		m.link.removeMember(m)
+	}
 	return true
 }
 

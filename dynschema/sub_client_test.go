@@ -33,6 +33,12 @@ const (
 // mode or not.
 func newSubEnv(t testing.TB, opts subscriptions.Options, dev bool) *env {
 	t.Helper()
+	return newLimitsEnv(t, opts, dev, Limits{})
+}
+
+// newLimitsEnv is newSubEnv with the engine's limits.
+func newLimitsEnv(t testing.TB, opts subscriptions.Options, dev bool, limits Limits) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	d, err := db.Open(ctx, dir)
@@ -47,7 +53,7 @@ func newSubEnv(t testing.TB, opts subscriptions.Options, dev bool) *env {
 	hub := subscriptions.New(opts)
 	t.Cleanup(hub.Close)
 	store := files.NewLocal(filepath.Join(dir, "storage"))
-	e, err := New(ctx, Config{DB: d, Auth: a, Files: store, Hub: hub, Dev: dev})
+	e, err := New(ctx, Config{DB: d, Auth: a, Files: store, Hub: hub, Dev: dev, Limits: limits})
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

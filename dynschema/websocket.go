@@ -2,12 +2,10 @@ package dynschema
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,7 +55,10 @@ const (
 	// wsMaxQueued bounds the bytes waiting to be written on one connection.
 	// A subscription event that finds the queue that full ends its
 	// subscription as a slow consumer (queueMessage does not wait); gqlgen's
-	// own messages (WriteJSON) wait for room, at most wsWriteTimeout.
+	// own messages (WriteJSON) wait for room, at most wsWriteTimeout, and
+	// so does the reading of the client's next message (NextReader), so
+	// that a client that sends operations without reading their results
+	// stops being read instead of piling up goroutines.
 	wsMaxQueued = 256 << 10
 
 	// wsWriteTimeout bounds one write to the socket and a wait for room in
@@ -109,6 +110,11 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 	}
 	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{}),
 		reqDone: r.Context().Done()}
+	if t := g.e.limits.WSInitTimeout; t > 0 {
+		// connection_init must arrive by then (see NextReader).
+		_ = c.SetReadDeadline(time.Now().Add(t))
+		gc.initDeadline = true
+	}
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
@@ -117,14 +123,6 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 	}
 	return gc, nil
 }
-
-// wsLinkKey is the context key of a WebSocket request's *wsLink.
-type wsLinkKey struct{}
-
-// wsLink lets the operations of a WebSocket request find its connection:
-// graphqlHandler puts an empty one in the request's context, Accept fills
-// it in, and both run on the request's goroutine before any operation.
-type wsLink struct{ conn *gorillaConn }
 
 // checkOrigin allows WebSocket requests without Origin (non-browser
 // clients), from the same host, and from any origin in dev mode.
@@ -233,6 +231,10 @@ type gorillaConn struct {
 	startID    string
 	startQuery string
 	started    bool
+	// Owned by the reading goroutine too: connection_init was read, and
+	// whether a read deadline waits for it (ws_protocol.go).
+	inited       bool
+	initDeadline bool
 
 	space     chan struct{} // cap 1: the queue was emptied
 	closed    chan struct{} // closed by Close
@@ -261,6 +263,9 @@ func (g *gorillaConn) WriteJSON(v any) error {
 			g.fail(errWSTooSlow)
 		}
 		g.mu.Lock()
+	}
+	if timeout != nil {
+		g.passSpace() // NextReader may be waiting for room too
 	}
 	var err error
 	switch {
@@ -376,6 +381,15 @@ func (g *gorillaConn) take() []byte {
 	return buf
 }
 
+// passSpace passes the "queue emptied" signal on to another waiter (take
+// sends one signal; WriteJSON and NextReader may both wait for it).
+func (g *gorillaConn) passSpace() {
+	select {
+	case g.space <- struct{}{}:
+	default:
+	}
+}
+
 // recycle keeps a written buffer for the next take, unless it grew large
 // (a burst): then the memory goes back.
 func (g *gorillaConn) recycle(buf []byte) {
@@ -461,38 +475,6 @@ func (g *gorillaConn) Close() error {
 		err = g.c.Close()
 	})
 	return err
-}
-
-// NextReader returns the next message. It reads the message whole (gqlgen
-// reads it whole anyway, within its 1 MiB read limit) to note the id of a
-// subscribe (graphql-transport-ws) or start (graphql-ws) message: gqlgen
-// creates that operation's context before it reads the next message, and
-// Engine.CreateOperationContext takes the id from here (takeStartID) to
-// route the subscription's events straight to this connection.
-func (g *gorillaConn) NextReader() (int, io.Reader, error) {
-	mt, rd, err := g.c.NextReader()
-	if err != nil {
-		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-			return mt, nil, transport.ErrWebsocketClosed
-		}
-		return mt, rd, err
-	}
-	msg, err := io.ReadAll(rd)
-	if err != nil {
-		return mt, nil, err
-	}
-	var head struct {
-		ID      string `json:"id"`
-		Type    string `json:"type"`
-		Payload struct {
-			Query string `json:"query"`
-		} `json:"payload"`
-	}
-	g.startID, g.startQuery, g.started = "", "", false
-	if json.Unmarshal(msg, &head) == nil && (head.Type == "subscribe" || head.Type == "start") {
-		g.startID, g.startQuery, g.started = head.ID, head.Payload.Query, true
-	}
-	return mt, bytes.NewReader(msg), nil
 }
 
 // takeStartID returns, once, the id of the subscribe or start message read

@@ -4,7 +4,9 @@
 // at every subscriber (p50/p99/max), deliveries against the expected count,
 // and, given the server's pid, its resident memory per subscriber.
 //
-// It talks to 127.0.0.1 only and stops on its own after -duration.
+// It talks to 127.0.0.1 only and stops on its own after -duration. All its
+// sockets come from one address: start the server with
+// --max-sockets-per-ip above -n (the default cap is 1,000).
 //
 //	go run ./bench/subscribers -n 10000 -events 1 -pid $(pgrep -n monobase) \
 //	    -admin-email admin@example.com -admin-password secret123

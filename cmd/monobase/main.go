@@ -207,6 +207,7 @@ Global flags (every command):
 Serve flags:
   --http ADDR  listen address (env MONOBASE_HTTP, default 127.0.0.1:8090)
   --dev        development mode: access log, debug logging (env MONOBASE_DEV=1)
+  --max-sockets-per-ip N  open WebSockets per client IP (env MONOBASE_MAX_SOCKETS_PER_IP, default 1000)
 
 Run "monobase <command> -h" for a command's flags.
 `

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,9 @@ type ServeCommand struct {
 	// client IP on /graphql and /graphql/admin (zero fields: the defaults,
 	// ratelimit.DefaultPerIdentity and DefaultPerIP).
 	SignInLimits ratelimit.SignInLimits
+	// MaxSocketsPerIP bounds the open WebSockets per client IP
+	// (dynschema.Limits.MaxSocketsPerIP; 0: its default, 1000).
+	MaxSocketsPerIP int
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -113,13 +117,23 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_DEV"); v != "" {
 		c.Dev = envBool(v)
 	}
+	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(c.Stderr, "monobase serve: MONOBASE_MAX_SOCKETS_PER_IP=%q is not a count\n", v)
+			return fmt.Errorf("MONOBASE_MAX_SOCKETS_PER_IP: %w", errUsage)
+		}
+		c.MaxSocketsPerIP = n
+	}
 	fs := flag.NewFlagSet("monobase serve", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
+	fs.IntVar(&c.MaxSocketsPerIP, "max-sockets-per-ip", c.MaxSocketsPerIP,
+		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log and debug logs (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -129,6 +143,10 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if len(pos) > 0 {
 		fmt.Fprintf(c.Stderr, "monobase serve: unexpected argument %q\n", pos[0])
 		return fmt.Errorf("serve takes no arguments: %w", errUsage)
+	}
+	if c.MaxSocketsPerIP < 0 {
+		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
+		return fmt.Errorf("--max-sockets-per-ip: %w", errUsage)
 	}
 	return nil
 }
@@ -223,7 +241,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
-	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev})
+	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
+		Limits: dynschema.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}})
 	if err != nil {
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)

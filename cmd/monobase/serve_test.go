@@ -413,3 +413,58 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 		t.Fatal("Close hung on the WebSocket")
 	}
 }
+
+func TestServeMaxSocketsPerIP(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     string
+		want    int
+		wantErr bool
+	}{
+		{name: "default", want: 0},
+		{name: "flag", args: []string{"--max-sockets-per-ip", "20000"}, want: 20000},
+		{name: "env var", env: "15000", want: 15000},
+		{name: "the flag wins", args: []string{"--max-sockets-per-ip=5"}, env: "15000", want: 5},
+		{name: "a bad env var is refused", env: "many", wantErr: true},
+		{name: "a negative count is refused", args: []string{"--max-sockets-per-ip", "-1"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewServeCommand(io.Discard, io.Discard)
+			err := c.ParseFlags(tt.args, func(k string) string {
+				if k == "MONOBASE_MAX_SOCKETS_PER_IP" {
+					return tt.env
+				}
+				return ""
+			})
+			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, errUsage)) {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil && c.MaxSocketsPerIP != tt.want {
+				t.Errorf("got %d, want %d", c.MaxSocketsPerIP, tt.want)
+			}
+		})
+	}
+
+	t.Run("the server refuses one socket more with 429", func(t *testing.T) {
+		c := NewServeCommand(io.Discard, io.Discard)
+		c.Dir, c.HTTP, c.MaxSocketsPerIP = t.TempDir(), "127.0.0.1:0", 1
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+		first, _, err := dialer.Dial("ws://"+c.Addr()+"/graphql", nil)
+		if err != nil {
+			t.Fatalf("first socket: %v", err)
+		}
+		defer first.Close()
+		_, resp, err := dialer.Dial("ws://"+c.Addr()+"/graphql", nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("second socket: %v %v, want 429", resp, err)
+		}
+	})
+}
