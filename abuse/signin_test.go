@@ -15,6 +15,7 @@ import (
 const (
 	signinUser     = "signin-user@example.com"
 	signinVictim   = "signin-victim@example.com"
+	signinOther    = "signin-other@example.com"
 	signinPassword = "signin-password-1"
 )
 
@@ -40,6 +41,7 @@ func signInAttacks() []attack {
 		}},
 		{"signin/brute_force_one_identity", func(t *testing.T, s *server) {
 			signUp(t, s, signinVictim)
+			signUp(t, s, signinOther)
 			const op = `mutation($i: String!, $p: String!) { userAuthWithPassword(identity: $i, password: $p) { token } }`
 			limited := 0
 			for i := range 10 {
@@ -61,7 +63,7 @@ func signInAttacks() []attack {
 				t.Errorf("no Retry-After header or extensions.retryAfter: %v %s", r.Header, r.Body)
 			}
 			// Another identity from the same address is not locked out.
-			r = s.GraphQL("/graphql", "", op, map[string]any{"i": signinUser, "p": signinPassword})
+			r = s.GraphQL("/graphql", "", op, map[string]any{"i": signinOther, "p": signinPassword})
 			if tok, _ := r.Field("userAuthWithPassword", "token").(string); tok == "" {
 				t.Fatalf("another user could not sign in: %s", r.Body)
 			}
