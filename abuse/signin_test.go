@@ -22,13 +22,13 @@ const (
 // signInAttacks lists the cases of this group (harness_test.go runs them).
 func signInAttacks() []attack {
 	return []attack{
-		{"signin/admin_50_aliases", func(t *testing.T, s *server) {
+		{"signin_admin_50_aliases", func(t *testing.T, s *server) {
 			// 50 guesses in one anonymous request, one of them right: refused
 			// before any password is checked, so no alias reveals which.
 			r := s.GraphQL("/graphql/admin", "", signInAliases("authWithPassword(email: %q, password: %q)", adminEmail, adminPassword), nil)
 			refusedSignIn(t, r)
 		}},
-		{"signin/user_50_aliases", func(t *testing.T, s *server) {
+		{"signin_user_50_aliases", func(t *testing.T, s *server) {
 			signUp(t, s, signinUser)
 			r := s.GraphQL("/graphql", "", signInAliases("userAuthWithPassword(identity: %q, password: %q)", signinUser, signinPassword), nil)
 			refusedSignIn(t, r)
@@ -39,7 +39,7 @@ func signInAttacks() []attack {
 				t.Fatalf("a single sign-in failed: %s", r.Body)
 			}
 		}},
-		{"signin/brute_force_one_identity", func(t *testing.T, s *server) {
+		{"signin_brute_force_one_identity", func(t *testing.T, s *server) {
 			signUp(t, s, signinVictim)
 			signUp(t, s, signinOther)
 			const op = `mutation($i: String!, $p: String!) { userAuthWithPassword(identity: $i, password: $p) { token } }`

@@ -17,9 +17,9 @@ import (
 // uploadAttacks lists the cases of this group (harness_test.go runs them).
 func uploadAttacks() []attack {
 	return []attack{
-		{"upload/html-declared-as-png", htmlAsPNG},
-		{"upload/over-the-default-max-size", overDefaultSize},
-		{"upload/thumbnails-of-a-huge-16-bit-png", hugePNGThumbs},
+		{"upload_html-declared-as-png", htmlAsPNG},
+		{"upload_over-the-default-max-size", overDefaultSize},
+		{"upload_thumbnails-of-a-huge-16-bit-png", hugePNGThumbs},
 	}
 }
 
