@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/apperr"
 )
 
 // postJSON is gqlgen's POST transport (application/json bodies) with a
@@ -22,7 +25,8 @@ import (
 // marshals the response with encoding/json, which validates and compacts
 // the whole data document again. Errors and status codes are gqlgen's,
 // except that a body that is not JSON is never echoed in the error (gqlgen
-// quotes the whole body). An unreadable body is handed to transport.POST.
+// quotes the whole body), and a body that cannot be read answers 413, 408
+// or 400 (gqlgen: 200).
 type postJSON struct {
 	post transport.POST
 }
@@ -36,14 +40,15 @@ func (t postJSON) Supports(r *http.Request) bool { return t.post.Supports(r) }
 func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-		t.post.Do(w, r, exec)
-		return
-	}
 	ctx := r.Context()
 	contentType := responseContentType(r)
 	w.Header().Set("Content-Type", contentType)
+	if err != nil {
+		status, msg := readErrorStatus(err)
+		w.WriteHeader(status)
+		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{msg}))
+		return
+	}
 	params := &graphql.RawParams{}
 	if !decodeParams(body, params) {
 		*params = graphql.RawParams{}
@@ -67,6 +72,23 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	var responses graphql.ResponseHandler
 	responses, ctx = exec.DispatchOperation(ctx, oc)
 	writeResponse(w, responses(ctx))
+}
+
+// readErrorStatus returns the status and error for a body that could not
+// be read: 413 past the size limit, 408 past the read deadline (a client
+// that sends too slowly), else 400.
+func readErrorStatus(err error) (int, *gqlerror.Error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		e := gqlerror.Errorf("the request body is larger than %d bytes", tooLarge.Limit)
+		e.Extensions = map[string]any{"code": string(apperr.TooLarge)}
+		return http.StatusRequestEntityTooLarge, e
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return http.StatusRequestTimeout, gqlerror.Errorf("the request body did not arrive in time")
+	}
+	return http.StatusBadRequest, gqlerror.Errorf("the request body could not be read")
 }
 
 // jsonErrorText describes a JSON decoding error without quoting the body
@@ -99,9 +121,6 @@ func requestErrorStatus(contentType string, errs gqlerror.List) int {
 	return http.StatusUnprocessableEntity
 }
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // responseContentType is transport.POST's choice of content type from the
 // Accept header (application/json by default).
