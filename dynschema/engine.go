@@ -22,7 +22,6 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/querycost"
-	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -239,7 +238,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	for _, x := range e.exts {
 		ex.Use(x())
 	}
-	ex.Use(ratelimit.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
+	ex.Use(querycost.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
 	v.exec = ex
 	return v, nil
 }
