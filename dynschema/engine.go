@@ -21,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/querycost"
 	"github.com/monobase/monobase/subscriptions"
 )
@@ -48,7 +49,7 @@ type Authenticator interface {
 // FileStore is what the engine needs from the file storage.
 type FileStore interface {
 	// Save stores the upload for the record and returns the stored file name.
-	Save(ctx context.Context, collectionID, recordID string, up graphql.Upload) (name string, err error)
+	Save(ctx context.Context, collectionID, recordID string, up files.Upload) (name string, err error)
 	// Delete removes a stored file; a missing file is not an error.
 	Delete(ctx context.Context, collectionID, recordID, name string) error
 	// URL returns the public URL of a stored file.
