@@ -118,11 +118,12 @@ type Engine struct {
 	guard *querycost.Guard // one for every version: it does not read the schema
 }
 
-// New builds the schema from cfg.DB.Collections() and hooks the engine into
-// the database: collection changes rebuild the schema inside the change
-// transaction (a build error refuses the change) and swap it in after the
-// commit; record changes go to cfg.Hub. It fails when the current
-// collections do not compile.
+// New builds the schema from cfg.DB.Collections(). It changes nothing it
+// is given: the wiring code hooks the engine into the database, setting
+// cfg.DB.OnSchemaChange to PrepareSchema (collection changes then rebuild
+// the schema) and cfg.DB.OnRecordChange to cfg.Hub.Publish (subscriptions
+// then receive record changes). It fails when the current collections do
+// not compile.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DB == nil {
 		return nil, fmt.Errorf("dynschema: Config.DB is required")
@@ -134,10 +135,6 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.cur.Store(v)
 	e.handler = e.newHandler()
-	cfg.DB.OnSchemaChange = e.prepare
-	if cfg.Hub != nil {
-		cfg.DB.OnRecordChange = cfg.Hub.Publish
-	}
 	return e, nil
 }
 
@@ -184,9 +181,12 @@ func (f fieldFunc) InterceptField(ctx context.Context, next graphql.Resolver) (a
 	return f(ctx, next)
 }
 
-// prepare is db.DB.OnSchemaChange: it builds the next version inside the
-// collection transaction and returns the swap.
-func (e *Engine) prepare(ctx context.Context, all []*db.Collection) (func(), error) {
+// PrepareSchema is the engine's db.DB.OnSchemaChange: it validates the
+// rules of all and builds the next schema version inside the collection
+// transaction, and returns the swap to run after the commit. A bad rule or
+// a schema that does not compile returns the error, which refuses the
+// change.
+func (e *Engine) PrepareSchema(ctx context.Context, all []*db.Collection) (func(), error) {
 	if err := validateRules(all); err != nil {
 		return nil, err
 	}

@@ -60,11 +60,21 @@ func newEnvLimits(t testing.TB, limits Limits) *env {
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
+	hookUp(d, e, hub)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", a.Middleware(e.Handler()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &env{t: t, ctx: ctx, d: d, auth: a, hub: hub, store: store, e: e, srv: srv, colls: map[string]*db.Collection{}}
+}
+
+// hookUp sets d's change hooks to e and hub as cmd/monobase's wiring does;
+// with a nil hub, record changes keep the hook they have.
+func hookUp(d *db.DB, e *Engine, hub *subscriptions.Hub) {
+	d.OnSchemaChange = e.PrepareSchema
+	if hub != nil {
+		d.OnRecordChange = hub.Publish
+	}
 }
 
 func sp(s string) *string { return &s }

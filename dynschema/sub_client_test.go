@@ -51,6 +51,7 @@ func newSubEnv(t testing.TB, opts subscriptions.Options, dev bool) *env {
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
+	hookUp(d, e, hub)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", a.Middleware(e.Handler()))
 	srv := httptest.NewServer(mux)

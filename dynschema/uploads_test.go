@@ -148,6 +148,7 @@ func gatedEnv(t *testing.T, en *env) (*gatedStore, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hookUp(en.d, e, nil)
 	srv := httptest.NewServer(e.Handler())
 	t.Cleanup(srv.Close)
 	return g, srv.URL

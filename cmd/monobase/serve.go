@@ -228,6 +228,11 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
+	// db's change hooks: a collection change rebuilds the application
+	// schema inside its transaction (a schema that does not compile refuses
+	// it); committed record changes go to the subscription hub.
+	d.OnSchemaChange = engine.PrepareSchema
+	d.OnRecordChange = c.hub.Publish
 	c.Startup.Schema = time.Since(t0)
 
 	mux := http.NewServeMux()
