@@ -2,6 +2,9 @@
 // application GraphQL schema (SDL loaded with gqlparser), executes it with a
 // hand-written graphql.ExecutableSchema on gqlgen's executor, transports and
 // extensions, and swaps the schema atomically when the collections change.
+// It also checks and stores a mutation's file uploads (through a FileStore)
+// and fans the subscription hub's events out to the subscriptions of the
+// current schema.
 package dynschema
 
 import (
