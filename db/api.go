@@ -16,9 +16,7 @@ var errTODO = errors.New("not implemented yet")
 // DB is Monobase's database: one writer connection for all writes, a pool of
 // readers, and an in-memory snapshot of the collection definitions.
 type DB struct {
-	Dir string  // the data folder (data.db lives in it)
-	W   *bun.DB // the single writer connection
-	R   *bun.DB // the reader pool
+	Dir string // the data folder (data.db lives in it)
 
 	// OnSchemaChange, when set, is called inside every collection-change
 	// transaction with the complete new set of collections (system ones
@@ -34,6 +32,9 @@ type DB struct {
 	// FieldLimits bound the values of fields that set no max of their own
 	// (zero values: the defaults). Set it before serving requests.
 	FieldLimits FieldLimits
+
+	writer  *bun.DB // the single writer connection
+	readers *bun.DB // the reader pool
 
 	impl // unexported state, see open.go
 }

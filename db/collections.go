@@ -58,7 +58,7 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 	d.schemaMu.Lock()
 	defer d.schemaMu.Unlock()
 
-	btx, err := d.W.BeginTx(ctx, nil)
+	btx, err := d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin collection change: %w", err)
 	}
@@ -405,7 +405,7 @@ func (s *schemaTx) byName(name string) *Collection {
 
 // load reads the collection definitions into the snapshot.
 func (d *DB) load(ctx context.Context) error {
-	rows, err := d.W.DB.QueryContext(ctx, `SELECT "data" FROM "_collections" ORDER BY "rowid"`)
+	rows, err := d.writer.DB.QueryContext(ctx, `SELECT "data" FROM "_collections" ORDER BY "rowid"`)
 	if err != nil {
 		return fmt.Errorf("load collections: %w", err)
 	}

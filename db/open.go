@@ -91,12 +91,12 @@ func open(ctx context.Context, dir string) (*DB, error) {
 	wsql.SetConnMaxLifetime(0)
 	wsql.SetConnMaxIdleTime(0)
 
-	d := &DB{Dir: dir, W: bun.NewDB(wsql, sqlitedialect.New())}
+	d := &DB{Dir: dir, writer: bun.NewDB(wsql, sqlitedialect.New())}
 	if err := wsql.PingContext(ctx); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if err := runMigrations(ctx, d.W); err != nil {
+	if err := runMigrations(ctx, d.writer); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -111,7 +111,7 @@ func open(ctx context.Context, dir string) (*DB, error) {
 	rsql.SetMaxIdleConns(readers)
 	rsql.SetConnMaxLifetime(0)
 	rsql.SetConnMaxIdleTime(0)
-	d.R = bun.NewDB(rsql, sqlitedialect.New())
+	d.readers = bun.NewDB(rsql, sqlitedialect.New())
 
 	if err := d.load(ctx); err != nil {
 		_ = d.close()
@@ -129,18 +129,18 @@ func (d *DB) close() error {
 		return nil
 	}
 	var errs []error
-	if d.R != nil {
-		if err := d.R.Close(); err != nil {
+	if d.readers != nil {
+		if err := d.readers.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close readers: %w", err))
 		}
 	}
-	if d.W != nil {
+	if d.writer != nil {
 		// A checkpoint folds the WAL back into the main file; it is skipped
 		// when a transaction still holds the writer.
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, _ = d.W.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		_, _ = d.writer.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 		cancel()
-		if err := d.W.Close(); err != nil {
+		if err := d.writer.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer: %w", err))
 		}
 	}
@@ -173,7 +173,7 @@ func (d *DB) reader(ctx context.Context) querier {
 	if tx := d.txFrom(ctx); tx != nil {
 		return tx.Tx.Tx
 	}
-	return d.R.DB
+	return d.readers.DB
 }
 
 func (d *DB) collections() []*Collection {

@@ -21,7 +21,7 @@ func (d *DB) param(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 func (d *DB) setParam(ctx context.Context, key string, value []byte) error {
-	var q querier = d.W.DB
+	var q querier = d.writer.DB
 	if tx := d.txFrom(ctx); tx != nil {
 		q = tx.Tx.Tx
 	}

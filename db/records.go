@@ -336,7 +336,7 @@ func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows
 		}
 		return tx.Tx.Tx.QueryContext(ctx, query, args...)
 	}
-	return d.reads.stmts.query(ctx, d.R.DB, query, args)
+	return d.reads.stmts.query(ctx, d.readers.DB, query, args)
 }
 
 // prepareTxReads prepares on the writer the reads that transactions ran
@@ -344,7 +344,7 @@ func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows
 // writer: a statement cannot be prepared on the single writer connection
 // while a transaction holds it.
 func (d *DB) prepareTxReads(ctx context.Context) {
-	d.reads.txStmts.prepareWanted(ctx, d.W.DB)
+	d.reads.txStmts.prepareWanted(ctx, d.writer.DB)
 }
 
 // txStmtCache holds the writer's prepared statements of reads run in

@@ -14,7 +14,7 @@ func (d *DB) begin(ctx context.Context) (*Tx, error) {
 		return nil, apperr.Wrap(errors.New("Begin with a context that already carries a transaction would deadlock"), "nested transaction")
 	}
 	d.prepareTxReads(ctx) // records.go
-	btx, err := d.W.BeginTx(ctx, nil)
+	btx, err := d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
