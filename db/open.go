@@ -70,7 +70,12 @@ func newSnapshot(list []*Collection) *snapshot {
 // applyQueryParams: _pragma values run as "pragma <value>").
 const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)"
 
-func open(ctx context.Context, dir string) (*DB, error) {
+// Open opens (creating if needed) dir/data.db with WAL, busy_timeout,
+// foreign_keys=ON and synchronous=NORMAL, runs the system migrations, and on
+// first start creates the system auth collection "_superusers" and the
+// default "users" auth collection. It fails with a wrapped error when the
+// folder or database cannot be opened.
+func Open(ctx context.Context, dir string) (*DB, error) {
 	if dir == "" {
 		return nil, errors.New("open database: empty data folder")
 	}
@@ -114,17 +119,18 @@ func open(ctx context.Context, dir string) (*DB, error) {
 	d.readers = bun.NewDB(rsql, sqlitedialect.New())
 
 	if err := d.load(ctx); err != nil {
-		_ = d.close()
+		_ = d.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	if err := d.bootstrap(ctx); err != nil {
-		_ = d.close()
+		_ = d.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return d, nil
 }
 
-func (d *DB) close() error {
+// Close closes both pools; the database file is left consistent.
+func (d *DB) Close() error {
 	if d == nil || !d.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -176,14 +182,17 @@ func (d *DB) reader(ctx context.Context) querier {
 	return d.readers.DB
 }
 
-func (d *DB) collections() []*Collection {
+// Collections returns the current collections (system ones included), in
+// creation order. The slice and its elements must not be modified.
+func (d *DB) Collections() []*Collection {
 	if s := d.snap.Load(); s != nil {
 		return s.list
 	}
 	return nil
 }
 
-func (d *DB) collection(idOrName string) (*Collection, error) {
+// Collection returns the collection with that id or name, or apperr.NotFound.
+func (d *DB) Collection(idOrName string) (*Collection, error) {
 	s := d.snap.Load()
 	if s != nil {
 		if c := s.byID[idOrName]; c != nil {
