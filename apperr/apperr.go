@@ -1,6 +1,8 @@
 // Package apperr is Monobase's one error type: a code that every transport maps
-// in one table (GraphQL extensions.code, HTTP status), a message that is safe to
-// show to clients, and optional per-field messages for bad input.
+// in one table (HTTP status here in HTTPStatus, GraphQL extensions.code in
+// package gqlerr), a message that is safe to show to clients, and optional
+// per-field messages for bad input. It knows no GraphQL, so every package
+// below the engine may use it.
 package apperr
 
 import (

@@ -1,6 +1,3 @@
-// Package auth signs records in: password checks, JWT tokens (issued and
-// validated with go-pkgz/auth's token service), OAuth2 providers, and the
-// viewer that every request carries in its context.
 package auth
 
 import (

@@ -58,7 +58,7 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 	d.schemaMu.Lock()
 	defer d.schemaMu.Unlock()
 
-	btx, err := d.W.BeginTx(ctx, nil)
+	btx, err := d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin collection change: %w", err)
 	}
@@ -71,7 +71,7 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 	s := &schemaTx{
 		d: d, ctx: ctx, tx: btx, q: btx.Tx,
 		now:       time.Now().UTC().Truncate(time.Millisecond),
-		cols:      slices.Clone(d.collections()),
+		cols:      slices.Clone(d.Collections()),
 		dirty:     map[string]bool{},
 		fieldKeys: map[*Field]string{},
 	}
@@ -245,7 +245,12 @@ ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "type" = excluded."ty
 	return nil
 }
 
-func (d *DB) createCollection(ctx context.Context, in *Collection) (*Collection, error) {
+// CreateCollection validates the definition in (names, field options, rules' syntax is
+// checked by the caller, relation targets, index SQL), fills ids and the
+// system fields, creates its table and indexes and stores the definition,
+// all in one transaction. Bad definitions are apperr.Invalid with
+// per-field messages (keys like "name", "fields.2.name"); nothing changes.
+func (d *DB) CreateCollection(ctx context.Context, in *Collection) (*Collection, error) {
 	if in == nil {
 		return nil, apperr.New(apperr.Invalid, "missing collection definition")
 	}
@@ -262,11 +267,15 @@ func (d *DB) createCollection(ctx context.Context, in *Collection) (*Collection,
 	if err != nil {
 		return nil, err
 	}
-	out, _ = d.collection(c.ID)
+	out, _ = d.Collection(c.ID)
 	return out, nil
 }
 
-func (d *DB) updateCollection(ctx context.Context, idOrName string, in *Collection) (*Collection, error) {
+// UpdateCollection replaces the definition of idOrName with in: a field with
+// an id keeps its data (a changed name renames the column), a field without
+// id is added, a missing field is dropped; a changed collection name renames
+// the table. One transaction; on any error nothing changes.
+func (d *DB) UpdateCollection(ctx context.Context, idOrName string, in *Collection) (*Collection, error) {
 	if in == nil {
 		return nil, apperr.New(apperr.Invalid, "missing collection definition")
 	}
@@ -285,10 +294,12 @@ func (d *DB) updateCollection(ctx context.Context, idOrName string, in *Collecti
 	if err != nil {
 		return nil, err
 	}
-	return d.collection(id)
+	return d.Collection(id)
 }
 
-func (d *DB) deleteCollection(ctx context.Context, idOrName string) error {
+// DeleteCollection drops the collection and its table. System collections
+// and collections that others relate to are refused (apperr.Invalid).
+func (d *DB) DeleteCollection(ctx context.Context, idOrName string) error {
 	return d.changeSchema(ctx, func(s *schemaTx) error {
 		c := s.find(idOrName)
 		if c == nil {
@@ -313,7 +324,10 @@ func (d *DB) deleteCollection(ctx context.Context, idOrName string) error {
 	})
 }
 
-func (d *DB) importCollections(ctx context.Context, cs []*Collection, deleteMissing bool) ([]*Collection, error) {
+// ImportCollections creates or updates (matched by id, then name) each of cs
+// and, with deleteMissing, deletes the non-system collections not in cs,
+// all in one transaction.
+func (d *DB) ImportCollections(ctx context.Context, cs []*Collection, deleteMissing bool) ([]*Collection, error) {
 	defs := make([]*Collection, len(cs))
 	var ids []string
 	err := d.changeSchema(ctx, func(s *schemaTx) error {
@@ -378,7 +392,7 @@ func (d *DB) importCollections(ctx context.Context, cs []*Collection, deleteMiss
 	}
 	out := make([]*Collection, 0, len(ids))
 	for _, id := range ids {
-		c, err := d.collection(id)
+		c, err := d.Collection(id)
 		if err != nil {
 			return nil, fmt.Errorf("imported collection %s vanished: %w", id, err)
 		}
@@ -405,7 +419,7 @@ func (s *schemaTx) byName(name string) *Collection {
 
 // load reads the collection definitions into the snapshot.
 func (d *DB) load(ctx context.Context) error {
-	rows, err := d.W.DB.QueryContext(ctx, `SELECT "data" FROM "_collections" ORDER BY "rowid"`)
+	rows, err := d.writer.DB.QueryContext(ctx, `SELECT "data" FROM "_collections" ORDER BY "rowid"`)
 	if err != nil {
 		return fmt.Errorf("load collections: %w", err)
 	}
@@ -452,7 +466,7 @@ func (d *DB) load(ctx context.Context) error {
 // and the default "users" auth collection (once: a deleted "users" stays
 // deleted, as both are created in the same transaction).
 func (d *DB) bootstrap(ctx context.Context) error {
-	if _, err := d.collection(SuperusersCollection); err == nil {
+	if _, err := d.Collection(SuperusersCollection); err == nil {
 		return nil
 	}
 	err := d.changeSchema(ctx, func(s *schemaTx) error {

@@ -52,7 +52,7 @@ func TestCollectionWithEveryFieldType(t *testing.T) {
 		}
 	})
 	t.Run("every field is a column of the right type", func(t *testing.T) {
-		rows, err := d.R.DB.QueryContext(ctx, `SELECT "name", "type" FROM pragma_table_info('things')`)
+		rows, err := d.readers.DB.QueryContext(ctx, `SELECT "name", "type" FROM pragma_table_info('things')`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +380,7 @@ func TestOnSchemaChange(t *testing.T) {
 					t.Errorf("snapshot not swapped before apply: %v", err)
 				}
 				var n int
-				_ = d.R.DB.QueryRow(`SELECT COUNT(*) FROM "_collections" WHERE "name" = 'posts'`).Scan(&n)
+				_ = d.readers.DB.QueryRow(`SELECT COUNT(*) FROM "_collections" WHERE "name" = 'posts'`).Scan(&n)
 				if n != 1 {
 					t.Errorf("not committed before apply")
 				}
@@ -471,7 +471,7 @@ func TestDeleteCollection(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		_ = d.R.DB.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('books', 'authors')`).Scan(&n)
+		_ = d.readers.DB.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('books', 'authors')`).Scan(&n)
 		if n != 0 {
 			t.Fatalf("%d tables left", n)
 		}

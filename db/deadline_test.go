@@ -16,7 +16,7 @@ func TestDeadlineStopsAStatement(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	var n int64
-	err := d.R.QueryRowContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`).Scan(&n)
+	err := d.readers.QueryRowContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`).Scan(&n)
 	if err == nil {
 		t.Fatalf("an endless statement returned %d", n)
 	}

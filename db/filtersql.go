@@ -58,12 +58,23 @@ const filterDateLayout = "2006-01-02T15:04:05.000Z"
 // filterMaxRelDepth is how many relation hops one path may take.
 const filterMaxRelDepth = 6
 
-func (d *DB) compileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
+// CompileRule compiles an access rule (a collection's list/view/create/
+// update/delete/auth/manage rule, written by a superuser) like CompileFilter
+// but trusted: hidden fields, @request.*, @collection.* and relations to any
+// collection may be used whoever the viewer is. Client-supplied filters and
+// sorts go through CompileFilter and CompileSort, which refuse those to
+// non-superusers and apply related collections' list rules.
+func (d *DB) CompileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, true)
 	return fc.compile(c, alias, e)
 }
 
-func validateRule(all []*Collection, c *Collection, rule string) error {
+// ValidateRule parses rule and compiles it as a trusted rule of c, resolving
+// relation targets, back-relations and @collection names among all (the
+// collections as they are or will be after a change), so that a rule that
+// names a missing field or collection is refused when it is saved. An
+// empty rule is valid. A bad rule is apperr.Invalid naming the position.
+func ValidateRule(all []*Collection, c *Collection, rule string) error {
 	if strings.TrimSpace(rule) == "" {
 		return nil
 	}
@@ -83,12 +94,18 @@ func validateRule(all []*Collection, c *Collection, rule string) error {
 	return err
 }
 
-func (d *DB) compileFilter(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
+// CompileFilter compiles e against the collection c, whose table is aliased
+// as alias in the enclosing query, into a SQL condition with bound
+// parameters. Unknown fields, type mismatches and unsupported operators are
+// apperr.Invalid naming the position. Relation paths become EXISTS
+// subqueries, so the result never multiplies rows.
+func (d *DB) CompileFilter(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
 	return fc.compile(c, alias, e)
 }
 
-func (d *DB) compileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
+// CompileSort compiles sort items into ORDER BY terms for c aliased as alias.
+func (d *DB) CompileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
 	return fc.compileSort(c, alias, items)
 }

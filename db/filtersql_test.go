@@ -173,7 +173,7 @@ func (fx *fsqlFixture) ids(t testing.TB, c *Collection, src string, req *Request
 	if err != nil {
 		return nil, cond, err
 	}
-	rows, err := fx.d.R.DB.QueryContext(context.Background(),
+	rows, err := fx.d.readers.DB.QueryContext(context.Background(),
 		`SELECT "r"."id" FROM `+filterQuote(c.Name)+` AS "r" WHERE `+cond.SQL+` ORDER BY "r"."id"`, cond.Args...)
 	if err != nil {
 		t.Fatalf("query %q\nSQL: %s\nargs: %v\nerr: %v", src, cond.SQL, cond.Args, err)
@@ -428,7 +428,7 @@ func TestCompileFilterErrors(t *testing.T) {
 // fsqlQuery runs a compiled condition and returns short ids.
 func (fx *fsqlFixture) query(t testing.TB, c *Collection, cond Cond) []string {
 	t.Helper()
-	rows, err := fx.d.R.DB.QueryContext(context.Background(),
+	rows, err := fx.d.readers.DB.QueryContext(context.Background(),
 		`SELECT "r"."id" FROM `+filterQuote(c.Name)+` AS "r" WHERE `+cond.SQL+` ORDER BY "r"."id"`, cond.Args...)
 	if err != nil {
 		t.Fatalf("query\nSQL: %s\nargs: %v\nerr: %v", cond.SQL, cond.Args, err)

@@ -36,7 +36,7 @@ func schemaState(t testing.TB, d *DB) string {
 	t.Helper()
 	ctx := context.Background()
 	var lines []string
-	rows, err := d.R.DB.QueryContext(ctx, `SELECT "type", "name", COALESCE("sql", '') FROM "sqlite_master" ORDER BY "type", "name"`)
+	rows, err := d.readers.DB.QueryContext(ctx, `SELECT "type", "name", COALESCE("sql", '') FROM "sqlite_master" ORDER BY "type", "name"`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func schemaState(t testing.TB, d *DB) string {
 		lines = append(lines, a+" "+b+": "+c)
 	}
 	rows.Close()
-	rows, err = d.R.DB.QueryContext(ctx, `SELECT "id", "name", "data" FROM "_collections" ORDER BY "rowid"`)
+	rows, err = d.readers.DB.QueryContext(ctx, `SELECT "id", "name", "data" FROM "_collections" ORDER BY "rowid"`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -279,7 +279,7 @@ func TestViewsCantReadSystemTables(t *testing.T) {
 	mustCreate(t, d, &Collection{Name: "posts", Fields: []*Field{{Name: "title", Type: FieldText}}})
 	// A plain SQLite view (not a collection) over _superusers: a view
 	// collection over it reads _superusers too.
-	if _, err := d.W.DB.ExecContext(ctx, `CREATE VIEW "hidden_admins" AS SELECT "id", "password" FROM "_superusers"`); err != nil {
+	if _, err := d.writer.DB.ExecContext(ctx, `CREATE VIEW "hidden_admins" AS SELECT "id", "password" FROM "_superusers"`); err != nil {
 		t.Fatal(err)
 	}
 	refused := map[string]string{

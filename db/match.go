@@ -6,9 +6,12 @@ import (
 	"strings"
 )
 
-// matchValues evaluates conds on rec bound as a one-row table aliased "r"
-// with the columns of c (see MatchValues).
-func (d *DB) matchValues(ctx context.Context, c *Collection, rec Record, conds []Cond) (bool, error) {
+// MatchValues reports whether the values rec of a record of c meet conds
+// (SQL conditions on the alias "r", such as a compiled rule or filter),
+// evaluated on rec bound as a one-row table instead of the stored row:
+// realtime events check the state a change committed, also after a delete.
+// One statement, cached and observed like the other reads.
+func (d *DB) MatchValues(ctx context.Context, c *Collection, rec Record, conds []Cond) (bool, error) {
 	if len(conds) == 0 {
 		return true, nil
 	}

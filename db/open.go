@@ -70,7 +70,12 @@ func newSnapshot(list []*Collection) *snapshot {
 // applyQueryParams: _pragma values run as "pragma <value>").
 const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)"
 
-func open(ctx context.Context, dir string) (*DB, error) {
+// Open opens (creating if needed) dir/data.db with WAL, busy_timeout,
+// foreign_keys=ON and synchronous=NORMAL, runs the system migrations, and on
+// first start creates the system auth collection "_superusers" and the
+// default "users" auth collection. It fails with a wrapped error when the
+// folder or database cannot be opened.
+func Open(ctx context.Context, dir string) (*DB, error) {
 	if dir == "" {
 		return nil, errors.New("open database: empty data folder")
 	}
@@ -91,12 +96,12 @@ func open(ctx context.Context, dir string) (*DB, error) {
 	wsql.SetConnMaxLifetime(0)
 	wsql.SetConnMaxIdleTime(0)
 
-	d := &DB{Dir: dir, W: bun.NewDB(wsql, sqlitedialect.New())}
+	d := &DB{Dir: dir, writer: bun.NewDB(wsql, sqlitedialect.New())}
 	if err := wsql.PingContext(ctx); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if err := runMigrations(ctx, d.W); err != nil {
+	if err := runMigrations(ctx, d.writer); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -111,36 +116,37 @@ func open(ctx context.Context, dir string) (*DB, error) {
 	rsql.SetMaxIdleConns(readers)
 	rsql.SetConnMaxLifetime(0)
 	rsql.SetConnMaxIdleTime(0)
-	d.R = bun.NewDB(rsql, sqlitedialect.New())
+	d.readers = bun.NewDB(rsql, sqlitedialect.New())
 
 	if err := d.load(ctx); err != nil {
-		_ = d.close()
+		_ = d.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	if err := d.bootstrap(ctx); err != nil {
-		_ = d.close()
+		_ = d.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return d, nil
 }
 
-func (d *DB) close() error {
+// Close closes both pools; the database file is left consistent.
+func (d *DB) Close() error {
 	if d == nil || !d.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	var errs []error
-	if d.R != nil {
-		if err := d.R.Close(); err != nil {
+	if d.readers != nil {
+		if err := d.readers.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close readers: %w", err))
 		}
 	}
-	if d.W != nil {
+	if d.writer != nil {
 		// A checkpoint folds the WAL back into the main file; it is skipped
 		// when a transaction still holds the writer.
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, _ = d.W.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		_, _ = d.writer.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 		cancel()
-		if err := d.W.Close(); err != nil {
+		if err := d.writer.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer: %w", err))
 		}
 	}
@@ -173,17 +179,20 @@ func (d *DB) reader(ctx context.Context) querier {
 	if tx := d.txFrom(ctx); tx != nil {
 		return tx.Tx.Tx
 	}
-	return d.R.DB
+	return d.readers.DB
 }
 
-func (d *DB) collections() []*Collection {
+// Collections returns the current collections (system ones included), in
+// creation order. The slice and its elements must not be modified.
+func (d *DB) Collections() []*Collection {
 	if s := d.snap.Load(); s != nil {
 		return s.list
 	}
 	return nil
 }
 
-func (d *DB) collection(idOrName string) (*Collection, error) {
+// Collection returns the collection with that id or name, or apperr.NotFound.
+func (d *DB) Collection(idOrName string) (*Collection, error) {
 	s := d.snap.Load()
 	if s != nil {
 		if c := s.byID[idOrName]; c != nil {

@@ -37,7 +37,7 @@ func TestOpen(t *testing.T) {
 		d := openTest(t)
 		var mode string
 		var fk, busy, sync int
-		w := d.W.DB
+		w := d.writer.DB
 		ctx := context.Background()
 		_ = w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
 		_ = w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk)
@@ -50,7 +50,7 @@ func TestOpen(t *testing.T) {
 
 	t.Run("readers can't write", func(t *testing.T) {
 		d := openTest(t)
-		if _, err := d.R.DB.Exec(`INSERT INTO "_params" ("key", "value", "updated") VALUES ('x', 'y', 'z')`); err == nil {
+		if _, err := d.readers.DB.Exec(`INSERT INTO "_params" ("key", "value", "updated") VALUES ('x', 'y', 'z')`); err == nil {
 			t.Fatal("a reader connection wrote")
 		}
 	})

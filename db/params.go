@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-func (d *DB) param(ctx context.Context, key string) ([]byte, bool, error) {
+// Param returns the value stored under key in _params, or nil, false.
+func (d *DB) Param(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte
 	err := d.reader(ctx).QueryRowContext(ctx, `SELECT "value" FROM "_params" WHERE "key" = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -20,8 +21,9 @@ func (d *DB) param(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, true, nil
 }
 
-func (d *DB) setParam(ctx context.Context, key string, value []byte) error {
-	var q querier = d.W.DB
+// SetParam stores value under key in _params.
+func (d *DB) SetParam(ctx context.Context, key string, value []byte) error {
+	var q querier = d.writer.DB
 	if tx := d.txFrom(ctx); tx != nil {
 		q = tx.Tx.Tx
 	}

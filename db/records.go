@@ -55,12 +55,18 @@ func WriteWhere(b *strings.Builder, args []any, conds []Cond) []any {
 	return args
 }
 
-func (d *DB) find(ctx context.Context, q *Query) ([]Record, error) {
-	recs, _, err := d.findJoined(ctx, q)
+// Find returns the records matching q. Inside a transaction started with
+// Begin (ctx from Tx.Context) it reads through that transaction, so a
+// mutation sees its own writes.
+func (d *DB) Find(ctx context.Context, q *Query) ([]Record, error) {
+	recs, _, err := d.FindJoined(ctx, q)
 	return recs, err
 }
 
-func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, error) {
+// FindJoined is Find that also reads q.Joins: joined[i*len(q.Joins)+j] is
+// the record that join j found for records[i], nil when the relation is
+// unset, points nowhere or the related record does not meet the join's On.
+func (d *DB) FindJoined(ctx context.Context, q *Query) (records, joined []Record, err error) {
 	if err := checkQuery(q); err != nil {
 		return nil, nil, err
 	}
@@ -176,7 +182,9 @@ func writeColumns(b *strings.Builder, c *Collection, cols []string, alias string
 	return err
 }
 
-func (d *DB) findByIDs(ctx context.Context, c *Collection, ids []string, where ...Cond) ([]Record, error) {
+// FindByIDs returns the records of c with those ids (any order), with extra
+// conditions ANDed. One SQL statement whatever the number of ids.
+func (d *DB) FindByIDs(ctx context.Context, c *Collection, ids []string, where ...Cond) ([]Record, error) {
 	if c == nil {
 		return nil, apperr.Wrap(errors.New("findByIDs without a collection"), "bad query")
 	}
@@ -218,7 +226,8 @@ func (d *DB) findByIDs(ctx context.Context, c *Collection, ids []string, where .
 	return out, nil
 }
 
-func (d *DB) count(ctx context.Context, q *Query) (int64, error) {
+// Count returns how many records match q (Limit and Offset ignored).
+func (d *DB) Count(ctx context.Context, q *Query) (int64, error) {
 	if err := checkQuery(q); err != nil {
 		return 0, err
 	}
@@ -233,7 +242,10 @@ func (d *DB) count(ctx context.Context, q *Query) (int64, error) {
 	return n, nil
 }
 
-func (d *DB) aggregate(ctx context.Context, q *Query, fields []string) (map[string]map[string]any, error) {
+// Aggregate returns, for each NUMBER field named in fields, sum, avg, min
+// and max over the records matching q (keys "sum","avg","min","max"), and the
+// count under the key "" -> {"count": n}.
+func (d *DB) Aggregate(ctx context.Context, q *Query, fields []string) (map[string]map[string]any, error) {
 	if err := checkQuery(q); err != nil {
 		return nil, err
 	}
@@ -275,7 +287,9 @@ func (d *DB) aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 	return out, nil
 }
 
-func (d *DB) findAuthRecord(ctx context.Context, c *Collection, email string) (Record, error) {
+// FindAuthRecord returns the record of the auth collection c whose email is
+// email (case-insensitive), or apperr.NotFound.
+func (d *DB) FindAuthRecord(ctx context.Context, c *Collection, email string) (Record, error) {
 	if c == nil || !c.IsAuth() {
 		return nil, apperr.New(apperr.Invalid, "not an auth collection")
 	}
@@ -336,7 +350,7 @@ func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows
 		}
 		return tx.Tx.Tx.QueryContext(ctx, query, args...)
 	}
-	return d.reads.stmts.query(ctx, d.R.DB, query, args)
+	return d.reads.stmts.query(ctx, d.readers.DB, query, args)
 }
 
 // prepareTxReads prepares on the writer the reads that transactions ran
@@ -344,7 +358,7 @@ func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows
 // writer: a statement cannot be prepared on the single writer connection
 // while a transaction holds it.
 func (d *DB) prepareTxReads(ctx context.Context) {
-	d.reads.txStmts.prepareWanted(ctx, d.W.DB)
+	d.reads.txStmts.prepareWanted(ctx, d.writer.DB)
 }
 
 // txStmtCache holds the writer's prepared statements of reads run in

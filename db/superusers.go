@@ -7,17 +7,27 @@ import (
 	"github.com/monobase/monobase/apperr"
 )
 
+// UpsertSuperuser creates the superuser or sets its password.
+func (d *DB) UpsertSuperuser(ctx context.Context, email, password string) error {
+	return d.upsertSuperuser(ctx, email, password, true)
+}
+
+// CreateSuperuser creates a superuser; an existing email is apperr.Invalid.
+func (d *DB) CreateSuperuser(ctx context.Context, email, password string) error {
+	return d.upsertSuperuser(ctx, email, password, false)
+}
+
 func (d *DB) upsertSuperuser(ctx context.Context, email, password string, upsert bool) error {
-	c, err := d.collection(SuperusersCollection)
+	c, err := d.Collection(SuperusersCollection)
 	if err != nil {
 		return fmt.Errorf("superusers: %w", err)
 	}
-	tx, err := d.begin(ctx)
+	tx, err := d.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.rollback() }()
-	existing, err := d.findAuthRecord(tx.ctx, c, email)
+	defer func() { _ = tx.Rollback() }()
+	existing, err := d.FindAuthRecord(tx.ctx, c, email)
 	switch {
 	case err == nil:
 		if !upsert {
@@ -25,35 +35,36 @@ func (d *DB) upsertSuperuser(ctx context.Context, email, password string, upsert
 				"email": {Code: "duplicate", Message: "a superuser with this email already exists"},
 			})
 		}
-		if _, err := tx.update(c, existing.ID(), RecordPatch{Set: RecordInput{"password": password, "passwordConfirm": password}}); err != nil {
+		if _, err := tx.Update(c, existing.ID(), RecordPatch{Set: RecordInput{"password": password, "passwordConfirm": password}}); err != nil {
 			return err
 		}
 	case apperr.Is(err, apperr.NotFound):
-		if _, err := tx.insert(c, RecordInput{"email": email, "password": password, "passwordConfirm": password, "verified": true}); err != nil {
+		if _, err := tx.Insert(c, RecordInput{"email": email, "password": password, "passwordConfirm": password, "verified": true}); err != nil {
 			return err
 		}
 	default:
 		return err
 	}
-	return tx.commit()
+	return tx.Commit()
 }
 
-func (d *DB) deleteSuperuser(ctx context.Context, email string) error {
-	c, err := d.collection(SuperusersCollection)
+// DeleteSuperuser deletes the superuser, or returns apperr.NotFound.
+func (d *DB) DeleteSuperuser(ctx context.Context, email string) error {
+	c, err := d.Collection(SuperusersCollection)
 	if err != nil {
 		return fmt.Errorf("superusers: %w", err)
 	}
-	tx, err := d.begin(ctx)
+	tx, err := d.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.rollback() }()
-	rec, err := d.findAuthRecord(tx.ctx, c, email)
+	defer func() { _ = tx.Rollback() }()
+	rec, err := d.FindAuthRecord(tx.ctx, c, email)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.delete(c, rec.ID()); err != nil {
+	if _, err := tx.Delete(c, rec.ID()); err != nil {
 		return err
 	}
-	return tx.commit()
+	return tx.Commit()
 }

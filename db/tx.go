@@ -9,12 +9,13 @@ import (
 	"github.com/monobase/monobase/apperr"
 )
 
-func (d *DB) begin(ctx context.Context) (*Tx, error) {
+// Begin starts a write transaction. Writes are serialized: one at a time.
+func (d *DB) Begin(ctx context.Context) (*Tx, error) {
 	if d.txFrom(ctx) != nil {
 		return nil, apperr.Wrap(errors.New("Begin with a context that already carries a transaction would deadlock"), "nested transaction")
 	}
 	d.prepareTxReads(ctx) // records.go
-	btx, err := d.W.BeginTx(ctx, nil)
+	btx, err := d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -23,7 +24,8 @@ func (d *DB) begin(ctx context.Context) (*Tx, error) {
 	return tx, nil
 }
 
-func (tx *Tx) commit() error {
+// Commit commits and then delivers the queued record events.
+func (tx *Tx) Commit() error {
 	d := tx.db
 	// Holding commitMu from the commit through the delivery keeps events
 	// in commit order: the next transaction can only commit after this one.
@@ -42,7 +44,8 @@ func (tx *Tx) commit() error {
 	return nil
 }
 
-func (tx *Tx) rollback() error {
+// Rollback rolls back; queued events are dropped. Safe after Commit.
+func (tx *Tx) Rollback() error {
 	tx.events = nil
 	if err := tx.Tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return fmt.Errorf("rollback: %w", err)

@@ -60,7 +60,12 @@ func checkKeys(c *Collection, input RecordInput, fe *apperr.FieldErrors) {
 	}
 }
 
-func (tx *Tx) insert(c *Collection, input RecordInput) (Record, error) {
+// Insert validates input against c's fields (required, min/max, pattern,
+// select values, relation ids exist, email/url format, ...), fills id (or
+// checks the client's), created/updated and autodates, hashes passwords, and
+// inserts. Bad input returns apperr.Invalid with per-field messages; a
+// duplicate id or unique-index clash returns apperr.Invalid on that field.
+func (tx *Tx) Insert(c *Collection, input RecordInput) (Record, error) {
 	if err := writable(c); err != nil {
 		return nil, err
 	}
@@ -147,7 +152,9 @@ func (tx *Tx) insert(c *Collection, input RecordInput) (Record, error) {
 	return rec, nil
 }
 
-func (tx *Tx) update(c *Collection, id string, patch RecordPatch) (Record, error) {
+// Update applies patch to the record id of c with the same validation as
+// Insert; a missing record is apperr.NotFound.
+func (tx *Tx) Update(c *Collection, id string, patch RecordPatch) (Record, error) {
 	if err := writable(c); err != nil {
 		return nil, err
 	}
@@ -328,12 +335,12 @@ func (tx *Tx) checkRelations(c *Collection, rec Record, only map[string]bool, fe
 		if len(ids) == 0 {
 			continue
 		}
-		target, err := tx.db.collection(f.Collection)
+		target, err := tx.db.Collection(f.Collection)
 		if err != nil {
 			fe.Add(f.Name, "not_found", "the related collection no longer exists")
 			continue
 		}
-		found, err := tx.db.findByIDs(tx.ctx, target, ids)
+		found, err := tx.db.FindByIDs(tx.ctx, target, ids)
 		if err != nil {
 			fe.Add(f.Name, "invalid", "can't check the related records")
 			continue
@@ -396,7 +403,11 @@ func constraintError(c *Collection, err error, op string) error {
 	return fe.Err(validationFailed)
 }
 
-func (tx *Tx) delete(c *Collection, id string) (Record, error) {
+// Delete deletes the record and returns it as it was. Relations to it are
+// handled per their field: cascadeDelete deletes the referencing records,
+// otherwise a required single relation refuses the delete (apperr.Invalid)
+// and other references are cleared. Missing record: apperr.NotFound.
+func (tx *Tx) Delete(c *Collection, id string) (Record, error) {
 	if err := writable(c); err != nil {
 		return nil, err
 	}

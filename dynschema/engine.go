@@ -2,6 +2,9 @@
 // application GraphQL schema (SDL loaded with gqlparser), executes it with a
 // hand-written graphql.ExecutableSchema on gqlgen's executor, transports and
 // extensions, and swaps the schema atomically when the collections change.
+// It also checks and stores a mutation's file uploads (through a FileStore)
+// and fans the subscription hub's events out to the subscriptions of the
+// current schema.
 package dynschema
 
 import (
@@ -21,8 +24,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/querycost"
-	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
 )
 
@@ -49,7 +52,7 @@ type Authenticator interface {
 // FileStore is what the engine needs from the file storage.
 type FileStore interface {
 	// Save stores the upload for the record and returns the stored file name.
-	Save(ctx context.Context, collectionID, recordID string, up graphql.Upload) (name string, err error)
+	Save(ctx context.Context, collectionID, recordID string, up files.Upload) (name string, err error)
 	// Delete removes a stored file; a missing file is not an error.
 	Delete(ctx context.Context, collectionID, recordID, name string) error
 	// URL returns the public URL of a stored file.
@@ -140,11 +143,12 @@ type Engine struct {
 	guard *querycost.Guard // one for every version: it does not read the schema
 }
 
-// New builds the schema from cfg.DB.Collections() and hooks the engine into
-// the database: collection changes rebuild the schema inside the change
-// transaction (a build error refuses the change) and swap it in after the
-// commit; record changes go to cfg.Hub. It fails when the current
-// collections do not compile.
+// New builds the schema from cfg.DB.Collections(). It changes nothing it
+// is given: the wiring code hooks the engine into the database, setting
+// cfg.DB.OnSchemaChange to PrepareSchema (collection changes then rebuild
+// the schema) and cfg.DB.OnRecordChange to a func that calls RecordChanged
+// and then cfg.Hub.Publish (sessions, then subscriptions, receive record
+// changes). It fails when the current collections do not compile.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DB == nil {
 		return nil, fmt.Errorf("dynschema: Config.DB is required")
@@ -156,17 +160,6 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.cur.Store(v)
 	e.handler = e.newHandler()
-	cfg.DB.OnSchemaChange = e.prepare
-	// Sessions hear of auth record changes before the subscriptions do
-	// (ws_session.go).
-	if hub := cfg.Hub; hub != nil {
-		cfg.DB.OnRecordChange = func(ev db.RecordEvent) {
-			e.sockets.recordChanged(ev)
-			hub.Publish(ev)
-		}
-	} else {
-		cfg.DB.OnRecordChange = e.sockets.recordChanged
-	}
 	return e, nil
 }
 
@@ -213,9 +206,12 @@ func (f fieldFunc) InterceptField(ctx context.Context, next graphql.Resolver) (a
 	return f(ctx, next)
 }
 
-// prepare is db.DB.OnSchemaChange: it builds the next version inside the
-// collection transaction and returns the swap.
-func (e *Engine) prepare(ctx context.Context, all []*db.Collection) (func(), error) {
+// PrepareSchema is the engine's db.DB.OnSchemaChange: it validates the
+// rules of all and builds the next schema version inside the collection
+// transaction, and returns the swap to run after the commit. A bad rule or
+// a schema that does not compile returns the error, which refuses the
+// change.
+func (e *Engine) PrepareSchema(ctx context.Context, all []*db.Collection) (func(), error) {
 	if err := validateRules(all); err != nil {
 		return nil, err
 	}
@@ -270,7 +266,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	for _, x := range e.exts {
 		ex.Use(x())
 	}
-	ex.Use(ratelimit.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
+	ex.Use(querycost.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
 	v.exec = ex
 	return v, nil
 }
@@ -311,6 +307,12 @@ func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.Raw
 	}
 	return oc, errs
 }
+
+// RecordChanged is the part of db's OnRecordChange that belongs to the
+// engine: WebSocket sessions hear of changes to auth records (revoked or
+// refreshed viewers, ws_session.go). The wiring calls it for every
+// committed change, before the hub publishes it.
+func (e *Engine) RecordChanged(ev db.RecordEvent) { e.sockets.recordChanged(ev) }
 
 // Subscribers returns how many subscriptions of the collection with that
 // id are running (for tests and metrics).

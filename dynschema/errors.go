@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/gqlerr"
 	"github.com/monobase/monobase/querycost"
 )
 
@@ -27,7 +28,7 @@ type fieldError struct {
 func (e *fieldError) Error() string { return e.err.Error() }
 func (e *fieldError) Unwrap() error { return e.err }
 
-// present is the engine's error presenter: apperr.Presenter for our errors
+// present is the engine's error presenter: gqlerr.Present for our errors
 // (codes, fields, internal errors hidden), with the executor's paths and
 // locations, and gqlgen's own errors (parse, validation) as they are.
 func present(ctx context.Context, err error) *gqlerror.Error {
@@ -45,7 +46,7 @@ func present(ctx context.Context, err error) *gqlerror.Error {
 
 func presentOne(ctx context.Context, err error) *gqlerror.Error {
 	if apperr.As(err) != nil {
-		return apperr.Presenter(ctx, err)
+		return gqlerr.Present(ctx, err)
 	}
 	var g *gqlerror.Error
 	if errors.As(err, &g) {
@@ -53,7 +54,7 @@ func presentOne(ctx context.Context, err error) *gqlerror.Error {
 		var ig *gqlerror.Error
 		if inner != nil && !errors.As(inner, &ig) {
 			// A plain Go error wrapped by gqlgen: internal, never shown.
-			out := apperr.Presenter(ctx, apperr.Wrap(inner, "internal server error"))
+			out := gqlerr.Present(ctx, apperr.Wrap(inner, "internal server error"))
 			if g.Path != nil {
 				out.Path = g.Path
 			}
@@ -65,7 +66,7 @@ func presentOne(ctx context.Context, err error) *gqlerror.Error {
 		g.Message = querycost.TruncateMessage(g.Message) // a parse error quotes the request
 		return g
 	}
-	return apperr.Presenter(ctx, apperr.Wrap(err, "internal server error"))
+	return gqlerr.Present(ctx, apperr.Wrap(err, "internal server error"))
 }
 
 // recoverFunc logs a panic with its stack and returns an internal error.

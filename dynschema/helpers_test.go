@@ -38,6 +38,17 @@ func newEnv(t testing.TB) *env {
 	return newLimitsEnv(t, subscriptions.Options{}, false, Limits{})
 }
 
+// hookUp sets d's change hooks to e and hub as cmd/monobase's wiring does.
+func hookUp(d *db.DB, e *Engine, hub *subscriptions.Hub) {
+	d.OnSchemaChange = e.PrepareSchema
+	d.OnRecordChange = func(ev db.RecordEvent) {
+		e.RecordChanged(ev)
+		if hub != nil {
+			hub.Publish(ev)
+		}
+	}
+}
+
 func sp(s string) *string { return &s }
 
 // create creates a collection through db (as the admin API does); rules

@@ -211,16 +211,22 @@ func plainJSON(v any) any {
 	return v
 }
 
-func asUpload(v any) (graphql.Upload, bool) {
+// asUpload converts a value of the Upload scalar to the files package's
+// upload; ok is false when v is not an upload.
+func asUpload(v any) (up files.Upload, ok bool) {
+	var g graphql.Upload
 	switch u := v.(type) {
 	case graphql.Upload:
-		return u, true
+		g = u
 	case *graphql.Upload:
-		if u != nil {
-			return *u, true
+		if u == nil {
+			return files.Upload{}, false
 		}
+		g = *u
+	default:
+		return files.Upload{}, false
 	}
-	return graphql.Upload{}, false
+	return files.Upload{File: g.File, Filename: g.Filename, Size: g.Size, ContentType: g.ContentType}, true
 }
 
 // saveUploads checks the upload(s) of a FILE field (files.CheckUpload: the
@@ -245,7 +251,7 @@ func (x *exec) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr
 		fe.Add(f.Name, "invalid", "%s takes one file", f.Name)
 		return nil, nil
 	}
-	ups := make([]graphql.Upload, 0, len(items))
+	ups := make([]files.Upload, 0, len(items))
 	bad := false
 	for _, item := range items {
 		up, ok := asUpload(item)

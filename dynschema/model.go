@@ -66,7 +66,7 @@ type inPlan struct {
 	field  *db.Field
 	multi  bool     // multi-value field (any-of semantics in where)
 	target *objType // inRelation
-	upload bool     // a FILE field: the value is graphql.Upload(s)
+	upload bool     // a FILE field: the value is graphql.Upload(s), converted by asUpload
 }
 
 // objType is the compiled plan of one collection's GraphQL type.

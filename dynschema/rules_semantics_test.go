@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
@@ -256,7 +254,7 @@ func TestRequestInfoInRules(t *testing.T) {
 		save := func(coll string, extra db.RecordInput) (string, string) {
 			id := newID()
 			c := en.colls[coll]
-			name, err := en.store.Save(en.ctx, c.ID, id, graphql.Upload{File: strings.NewReader("hello"), Filename: "a.txt", Size: 5, ContentType: "text/plain"})
+			name, err := en.store.Save(en.ctx, c.ID, id, files.Upload{File: strings.NewReader("hello"), Filename: "a.txt", Size: 5, ContentType: "text/plain"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -57,6 +57,7 @@ func newLimitsEnv(t testing.TB, opts subscriptions.Options, dev bool, limits Lim
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
+	hookUp(d, e, hub)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", a.Middleware(e.Handler()))
 	srv := httptest.NewServer(mux)

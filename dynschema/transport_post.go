@@ -121,7 +121,6 @@ func requestErrorStatus(contentType string, errs gqlerror.List) int {
 	return http.StatusUnprocessableEntity
 }
 
-
 // responseContentType is transport.POST's choice of content type from the
 // Accept header (application/json by default).
 func responseContentType(r *http.Request) string {

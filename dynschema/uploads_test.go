@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
 )
@@ -123,12 +121,12 @@ func TestUploadChecks(t *testing.T) {
 // the test lets it go (or a minute passes, then fails).
 type gatedStore struct {
 	*files.Local
-	saving chan string         // receives the name of each upload being saved
-	resume chan struct{}       // closed by the test
-	seen   chan graphql.Upload // the uploads as Save received them
+	saving chan string       // receives the name of each upload being saved
+	resume chan struct{}     // closed by the test
+	seen   chan files.Upload // the uploads as Save received them
 }
 
-func (g *gatedStore) Save(ctx context.Context, collectionID, recordID string, up graphql.Upload) (string, error) {
+func (g *gatedStore) Save(ctx context.Context, collectionID, recordID string, up files.Upload) (string, error) {
 	g.saving <- up.Filename
 	select {
 	case g.seen <- up:
@@ -145,11 +143,12 @@ func (g *gatedStore) Save(ctx context.Context, collectionID, recordID string, up
 // gatedEnv serves the schema of en (build its collections first) through an
 // engine whose store is a gatedStore.
 func gatedEnv(t *testing.T, en *env) (*gatedStore, string) {
-	g := &gatedStore{Local: en.store, saving: make(chan string, 10), resume: make(chan struct{}), seen: make(chan graphql.Upload, 10)}
+	g := &gatedStore{Local: en.store, saving: make(chan string, 10), resume: make(chan struct{}), seen: make(chan files.Upload, 10)}
 	e, err := New(en.ctx, Config{DB: en.d, Auth: en.auth, Files: g})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hookUp(en.d, e, nil)
 	srv := httptest.NewServer(e.Handler())
 	t.Cleanup(srv.Close)
 	return g, srv.URL

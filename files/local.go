@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/monobase/monobase/db"
 )
 
@@ -100,7 +99,7 @@ func (s *Local) filePath(collectionID, recordID, name string) (string, error) {
 // name. The file is written to a temporary file and renamed into place, so
 // readers never see a partial file. It returns a wrapped error when the
 // upload cannot be read or the disk cannot be written.
-func (s *Local) Save(ctx context.Context, collectionID, recordID string, up graphql.Upload) (string, error) {
+func (s *Local) Save(ctx context.Context, collectionID, recordID string, up Upload) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("files: save: %w", err)
 	}

@@ -12,12 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/monobase/monobase/db"
 )
 
-func upload(name string, content []byte) graphql.Upload {
-	return graphql.Upload{File: bytes.NewReader(content), Filename: name, Size: int64(len(content))}
+func upload(name string, content []byte) Upload {
+	return Upload{File: bytes.NewReader(content), Filename: name, Size: int64(len(content))}
 }
 
 func TestNormalizeName(t *testing.T) {
@@ -202,7 +201,7 @@ func TestSaveFailures(t *testing.T) {
 	})
 	t.Run("a failing reader leaves no partial file", func(t *testing.T) {
 		root := t.TempDir()
-		up := graphql.Upload{File: &failingReader{data: bytes.Repeat([]byte("x"), 2000)}, Filename: "a.txt"}
+		up := Upload{File: &failingReader{data: bytes.Repeat([]byte("x"), 2000)}, Filename: "a.txt"}
 		if _, err := NewLocal(root).Save(ctx, "c", "r", up); err == nil {
 			t.Fatal("no error")
 		}

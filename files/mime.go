@@ -9,10 +9,18 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
 )
+
+// Upload is one uploaded file as a transport received it; the GraphQL
+// engine converts its Upload scalar to it, so files knows no GraphQL.
+type Upload struct {
+	File        io.ReadSeeker // the content; CheckUpload and Save rewind it
+	Filename    string        // the client's file name
+	Size        int64         // the declared size in bytes (the content's length wins when larger)
+	ContentType string        // the client's declared media type (not trusted: the content is sniffed)
+}
 
 // DefaultMaxSize is the upload limit of a FILE field whose maxSize is 0.
 const DefaultMaxSize int64 = 5 << 20
@@ -151,7 +159,7 @@ func readHead(r io.ReadSeeker) ([]byte, error) {
 
 // UploadContentType returns the detected media type of an upload (see
 // CheckUpload) and rewinds it; it fails when the upload cannot be read.
-func UploadContentType(up graphql.Upload) (string, error) {
+func UploadContentType(up Upload) (string, error) {
 	if up.File == nil {
 		return "", errors.New("files: upload has no content")
 	}
@@ -168,7 +176,7 @@ func UploadContentType(up graphql.Upload) (string, error) {
 // f.MimeTypes when set ("image/*" matches any image). It returns an
 // apperr.Invalid error with a message under f.Name ("file_too_large",
 // "invalid_mime_type", "invalid_file"), and leaves the upload rewound.
-func CheckUpload(f *db.Field, up graphql.Upload) error {
+func CheckUpload(f *db.Field, up Upload) error {
 	fail := func(code, format string, args ...any) error {
 		var fe apperr.FieldErrors
 		fe.Add(f.Name, code, format, args...)

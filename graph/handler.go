@@ -23,8 +23,8 @@ import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/gqlerr"
 	"github.com/monobase/monobase/querycost"
-	"github.com/monobase/monobase/ratelimit"
 )
 
 // MaxBodyBytes is the largest request body the admin API reads.
@@ -47,7 +47,7 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
 	srv.Use(querycost.NewGuard(limits))
 	srv.Use(querycost.NewComplexityLimit(limits))
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		e := apperr.Presenter(ctx, err)
+		e := gqlerr.Present(ctx, err)
 		e.Message = querycost.TruncateMessage(e.Message) // a parse error quotes the request
 		return e
 	})
@@ -60,7 +60,7 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
 		defer cancel()
 		return next(ctx)
 	})
-	srv.Use(ratelimit.SignInOnce(isSignIn)) // one password check per operation (signin.go)
+	srv.Use(querycost.SignInOnce(isSignIn)) // one password check per operation (signin.go)
 	return limitBody(srv, MaxBodyBytes)
 }
 

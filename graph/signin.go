@@ -1,5 +1,5 @@
 package graph
 
 // isSignIn reports whether the Mutation field name checks a password, for
-// ratelimit.SignInOnce.
+// querycost.SignInOnce.
 func isSignIn(name string) bool { return name == "authWithPassword" }

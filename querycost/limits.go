@@ -2,7 +2,8 @@
 // while it runs: its size in bytes and tokens, its fields and aliases with
 // fragments expanded, how often one response name repeats in a selection
 // set, its depth, its complexity (introspection counted) and the number of
-// validation errors reported. Every walk is memoized per fragment and checks
+// validation errors reported, and the password checks of a mutation (one:
+// SignInOnce). Every walk is memoized per fragment and checks
 // cancellation, so a small document cannot make the server do exponential
 // work. Both GraphQL endpoints install it as gqlgen handler extensions.
 package querycost

@@ -1,10 +1,10 @@
 // Package ratelimit limits how often something may happen per key (an IP
 // address, an account) with bounded memory, and guards password sign-in
-// with it: at most one credential check per operation (SignInOnce) and a
-// budget of failed sign-ins per identity and per client IP that is checked
-// before any password hash is compared (SignIn). Middleware carries the
-// client IP into the request context and answers a refused request with
-// HTTP 429 and Retry-After.
+// with it: a budget of failed sign-ins per identity and per client IP that
+// is checked before any password hash is compared (SignIn). Middleware
+// carries the client IP into the request context and answers a refused
+// request with HTTP 429 and Retry-After. It knows no GraphQL: the rule of
+// one password check per GraphQL operation is querycost.SignInOnce.
 //
 // It is deliberately small so that the general rate limiter (settings
 // rateLimits) can replace or build on it.

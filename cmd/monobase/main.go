@@ -6,6 +6,11 @@
 //	monobase version             print the version
 //
 // --dir (env MONOBASE_DIR, default ./mb_data) is accepted by every command.
+//
+// It is also the one place where the packages are wired together
+// (serve.go): it opens db, makes the auth service, the subscription hub,
+// the file store and the GraphQL engine, sets db's change hooks
+// (OnSchemaChange, OnRecordChange) and builds the HTTP handler tree.
 package main
 
 import (

@@ -178,9 +178,9 @@ func (c *SchemaCommand) importFile(ctx context.Context, d *db.DB) error {
 			return fmt.Errorf("%s: element %d is null", c.File, i)
 		}
 	}
-	// Build the application schema engine so the import is checked the same
-	// way as on the admin API (GraphQL name clashes and the like): it hooks
-	// itself into d.OnSchemaChange.
+	// Build the application schema engine and hook it into
+	// d.OnSchemaChange, so the import is checked the same way as on the
+	// admin API (GraphQL name clashes and the like).
 	authSvc, err := auth.New(ctx, d)
 	if err != nil {
 		return fmt.Errorf("start auth: %w", err)
@@ -188,9 +188,11 @@ func (c *SchemaCommand) importFile(ctx context.Context, d *db.DB) error {
 	hub := subscriptions.New(subscriptions.Options{})
 	defer hub.Close()
 	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
-	if _, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: hub}); err != nil {
+	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: hub})
+	if err != nil {
 		return fmt.Errorf("build the current application schema: %w", err)
 	}
+	d.OnSchemaChange = engine.PrepareSchema
 	got, err := d.ImportCollections(ctx, cs, c.DeleteMissing)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", c.File, err)

@@ -247,6 +247,16 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
+	// db's change hooks: a collection change rebuilds the application
+	// schema inside its transaction (a schema that does not compile refuses
+	// it); committed record changes go to the WebSocket sessions (revoked or
+	// refreshed viewers), then to the subscription hub.
+	d.OnSchemaChange = engine.PrepareSchema
+	hub := c.hub
+	d.OnRecordChange = func(ev db.RecordEvent) {
+		engine.RecordChanged(ev) // sessions first: a revoked viewer gets no event
+		hub.Publish(ev)
+	}
 	c.Startup.Schema = time.Since(t0)
 
 	mux := http.NewServeMux()

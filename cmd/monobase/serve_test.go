@@ -468,3 +468,71 @@ func TestServeMaxSocketsPerIP(t *testing.T) {
 		}
 	})
 }
+
+// The serve wiring hooks the engine and the hub into db: a new collection
+// becomes a type at once (OnSchemaChange) and a committed record reaches a
+// subscription (OnRecordChange).
+func TestServeWiresChangeHooks(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
+	srv, _ := startServer(t, dir)
+	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
+	mustGQL(t, srv.URL()+"/graphql/admin", token, `mutation {
+		createCollection(input: {name: "notes", listRule: "", viewRule: "", createRule: "",
+			fields: [{name: "title", type: TEXT}]}) { id }
+	}`, nil)
+
+	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := dialer.Dial("ws://"+srv.Addr()+"/graphql", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	type message struct {
+		ID      string          `json:"id"`
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	send := func(v any) {
+		if err := conn.WriteJSON(v); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	send(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	var msg message
+	if err := conn.ReadJSON(&msg); err != nil || msg.Type != "connection_ack" {
+		t.Fatalf("ack: %v %q", err, msg.Type)
+	}
+	send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+		"query": "subscription { noteChanged { action record { title } } }"}})
+
+	msgs := make(chan message, 1)
+	go func() {
+		defer close(msgs)
+		var m message
+		if err := conn.ReadJSON(&m); err == nil {
+			msgs <- m
+		}
+	}()
+
+	// The subscription starts asynchronously: create notes until one
+	// arrives (each create is one event; the first may precede the start).
+	for i := 0; ; i++ {
+		if i == 50 {
+			t.Fatal("no event reached the subscription")
+		}
+		mustGQL(t, srv.URL()+"/graphql", "", `mutation { createNote(input: {title: "hello"}) { id } }`, nil)
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				t.Fatal("the connection ended before an event")
+			}
+			if m.Type != "next" || !strings.Contains(string(m.Payload), `"title":"hello"`) {
+				t.Fatalf("message = %s %s, want a next with the note", m.Type, m.Payload)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package ratelimit
+package querycost
 
 import (
 	"context"

@@ -1,0 +1,17 @@
+// Package auth says who makes a request. It keeps the global signing
+// secret (in db's _params); issues and validates record tokens, HS256 JWTs
+// with the claims {id, collectionId, type, exp} signed with a key derived
+// from the secret, the record's tokenKey and its password hash (changing
+// either revokes the record's tokens), and short-lived file tokens for
+// ?token= on protected file URLs; checks bcrypt passwords, in the same
+// time whether or not the record exists; applies the failed sign-in
+// budgets of package ratelimit; and puts the Viewer (a record of an auth
+// collection, superusers included) in the request context (Middleware,
+// WithViewer, ViewerFrom), answering a bad token with 401 UNAUTHENTICATED.
+//
+// Tokens use golang-jwt/jwt/v5 directly, not go-pkgz/auth's token service
+// (Service says why). The package has no OAuth2 providers and no mail
+// flows (OTP, MFA, verification, password reset) yet; the sign-in
+// mutations belong to the GraphQL servers, which call CheckPassword,
+// SignInAllowed and IssueToken.
+package auth

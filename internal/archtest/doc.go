@@ -1,0 +1,5 @@
+// Package archtest holds the tests of Monobase's import rules (see the
+// architecture notes): packages below the GraphQL engine (db, access, auth,
+// files, subscriptions, ratelimit, apperr) must not depend on gqlgen or
+// gqlparser. It has no code of its own.
+package archtest
