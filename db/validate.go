@@ -281,35 +281,23 @@ func (s *schemaTx) prepareDef(old, c *Collection, prefix string, internal bool, 
 // the system fields in place.
 func (s *schemaTx) prepareFields(old, c *Collection, prefix string, fe *apperr.FieldErrors) {
 	before, after := systemFieldNames(c.Type)
-	isSystemName := func(n string) string {
-		for _, s := range append(slices.Clone(before), after...) {
-			if strings.EqualFold(s, n) {
-				return s
-			}
-		}
-		return ""
-	}
-	resolver := func(ref string) *Collection { return s.find(ref) }
-
 	sys := map[string]*Field{}
 	var user []*Field
 	names := map[string]string{} // lower-case name -> key of the field that has it
 	ids := map[string]bool{}
 	for i, f := range c.Fields {
 		k := fmt.Sprintf("%sfields.%d", prefix, i)
-		if f != nil {
-			s.fieldKeys[f] = k
-		}
 		if f == nil {
 			fe.Add(k, "required", "a field must not be null")
 			continue
 		}
+		s.fieldKeys[f] = k
 		var oldF *Field
 		if old != nil && f.ID != "" {
 			oldF = old.FieldByID(f.ID)
 		}
 		// System fields may be listed; only a few options of theirs change.
-		sysName := isSystemName(f.Name)
+		sysName := systemNameOf(before, after, f.Name)
 		if oldF != nil && oldF.System {
 			if f.Name != oldF.Name {
 				fe.Add(k+".name", "invalid", "the system field %q can't be renamed", oldF.Name)
@@ -318,55 +306,11 @@ func (s *schemaTx) prepareFields(old, c *Collection, prefix string, fe *apperr.F
 			sysName = oldF.Name
 		}
 		if sysName != "" && (oldF == nil || oldF.System) && (f.System || f.Name == sysName || oldF != nil) {
-			if f.Type != "" && f.Type != systemField(sysName).Type {
-				fe.Add(k+".type", "invalid", "the type of the system field %q can't change", sysName)
-				continue
-			}
-			if sys[sysName] != nil {
-				fe.Add(k+".name", "duplicate", "the field %q appears twice", sysName)
-				continue
-			}
-			base := systemField(sysName)
-			if old != nil {
-				if of := old.FieldByName(sysName); of != nil && of.System {
-					base = of
-				}
-			}
-			// A field named like a system field is that system field: it
-			// may be listed as it is (an export read back), with only the
-			// options an admin may change set otherwise.
-			if bad := fixedOptionChanges(base, f); len(bad) > 0 {
-				fe.Add(k+"."+bad[0], "reserved", "%q is a system field of %s collections: its %s can't be set%s",
-					sysName, c.Type, strings.Join(bad, ", "), changeableNote(sysName))
-				continue
-			}
-			m := mergeSystemField(base, f)
-			s.fieldKeys[m] = k
-			if d := fieldTypeDefs[m.Type]; d.options != nil {
-				d.options(m, k, fe, resolver)
-			}
-			sys[sysName] = m
+			s.prepareSystemField(old, c, f, sysName, k, sys, fe)
 			continue
 		}
-
 		f.System = false
-		switch {
-		case f.Name == "":
-			fe.Add(k+".name", "required", "a field needs a name")
-		case len(f.Name) > maxNameLen:
-			fe.Add(k+".name", "too_long", "at most %d characters", maxNameLen)
-		case !fieldNameRe.MatchString(f.Name):
-			fe.Add(k+".name", "invalid", "a field name starts with a letter, followed by letters, digits and _ (^[a-zA-Z][a-zA-Z0-9_]*$)")
-		case sysName != "":
-			fe.Add(k+".name", "reserved", "%q is a system field of %s collections", sysName, c.Type)
-		case slices.ContainsFunc(reservedFieldNames, func(r string) bool { return strings.EqualFold(r, f.Name) }):
-			fe.Add(k+".name", "reserved", "%q is a reserved name", f.Name)
-		}
-		if prev, ok := names[strings.ToLower(f.Name)]; ok && f.Name != "" {
-			fe.Add(k+".name", "duplicate", "the name %q is already used by %s (names are case-insensitive)", f.Name, prev)
-		}
-		names[strings.ToLower(f.Name)] = k
-
+		checkFieldName(c, f, sysName, k, names, fe)
 		if f.ID != "" {
 			if !defIDRe.MatchString(f.ID) {
 				fe.Add(k+".id", "invalid", "a field id is 1 to 64 letters, digits or _")
@@ -375,28 +319,118 @@ func (s *schemaTx) prepareFields(old, c *Collection, prefix string, fe *apperr.F
 			}
 			ids[f.ID] = true
 		}
-
+		user = append(user, f)
 		d, ok := fieldTypeDefs[f.Type]
 		if !ok {
 			fe.Add(k+".type", "invalid", "unknown field type %q", f.Type)
-			user = append(user, f)
 			continue
 		}
 		clearUnusedOptions(f)
 		if d.options != nil {
-			d.options(f, k, fe, resolver)
+			d.options(f, k, fe, s.find)
 		}
-		user = append(user, f)
+	}
+	checkDerivedNames(c, user, append(slices.Clone(before), after...), prefix, fe)
+
+	// Ids of new fields.
+	for _, f := range user {
+		if f.ID == "" {
+			for f.ID == "" || ids[f.ID] {
+				f.ID = "f" + randomString(9, idAlphabet)
+			}
+			ids[f.ID] = true
+		}
 	}
 
-	// Derived GraphQL names (relation "author" adds "authorId", numbers add
-	// "<name>Increment", lists add "<name>Append"/"<name>Remove") must not
-	// collide with another field.
+	out := make([]*Field, 0, len(before)+len(user)+len(after))
+	for _, n := range before {
+		out = append(out, s.systemFieldFor(old, sys, n))
+	}
+	out = append(out, user...)
+	for _, n := range after {
+		out = append(out, s.systemFieldFor(old, sys, n))
+	}
+	c.Fields = out
+}
+
+// systemNameOf returns the system field name that name is (compared
+// without case), or "".
+func systemNameOf(before, after []string, name string) string {
+	for _, list := range [][]string{before, after} {
+		for _, s := range list {
+			if strings.EqualFold(s, name) {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// prepareSystemField checks f, a listed system field sysName, and records
+// it in sys merged with its definition; only the options an admin may
+// change may differ.
+func (s *schemaTx) prepareSystemField(old, c *Collection, f *Field, sysName, k string, sys map[string]*Field, fe *apperr.FieldErrors) {
+	if f.Type != "" && f.Type != systemField(sysName).Type {
+		fe.Add(k+".type", "invalid", "the type of the system field %q can't change", sysName)
+		return
+	}
+	if sys[sysName] != nil {
+		fe.Add(k+".name", "duplicate", "the field %q appears twice", sysName)
+		return
+	}
+	base := systemField(sysName)
+	if old != nil {
+		if of := old.FieldByName(sysName); of != nil && of.System {
+			base = of
+		}
+	}
+	// A field named like a system field is that system field: it may be
+	// listed as it is (an export read back), with only the options an
+	// admin may change set otherwise.
+	if bad := fixedOptionChanges(base, f); len(bad) > 0 {
+		fe.Add(k+"."+bad[0], "reserved", "%q is a system field of %s collections: its %s can't be set%s",
+			sysName, c.Type, strings.Join(bad, ", "), changeableNote(sysName))
+		return
+	}
+	m := mergeSystemField(base, f)
+	s.fieldKeys[m] = k
+	if d := fieldTypeDefs[m.Type]; d.options != nil {
+		d.options(m, k, fe, s.find)
+	}
+	sys[sysName] = m
+}
+
+// checkFieldName checks the name of a user field at key k: its form, that
+// it is no system or reserved name, and that no earlier field has it
+// (names maps lower-case names to their field's key).
+func checkFieldName(c *Collection, f *Field, sysName, k string, names map[string]string, fe *apperr.FieldErrors) {
+	switch {
+	case f.Name == "":
+		fe.Add(k+".name", "required", "a field needs a name")
+	case len(f.Name) > maxNameLen:
+		fe.Add(k+".name", "too_long", "at most %d characters", maxNameLen)
+	case !fieldNameRe.MatchString(f.Name):
+		fe.Add(k+".name", "invalid", "a field name starts with a letter, followed by letters, digits and _ (^[a-zA-Z][a-zA-Z0-9_]*$)")
+	case sysName != "":
+		fe.Add(k+".name", "reserved", "%q is a system field of %s collections", sysName, c.Type)
+	case slices.ContainsFunc(reservedFieldNames, func(r string) bool { return strings.EqualFold(r, f.Name) }):
+		fe.Add(k+".name", "reserved", "%q is a reserved name", f.Name)
+	}
+	if prev, ok := names[strings.ToLower(f.Name)]; ok && f.Name != "" {
+		fe.Add(k+".name", "duplicate", "the name %q is already used by %s (names are case-insensitive)", f.Name, prev)
+	}
+	names[strings.ToLower(f.Name)] = k
+}
+
+// checkDerivedNames refuses a user field whose derived GraphQL names
+// (relation "author" adds "authorId", numbers add "<name>Increment", lists
+// add "<name>Append"/"<name>Remove") collide with another field.
+func checkDerivedNames(c *Collection, user []*Field, system []string, prefix string, fe *apperr.FieldErrors) {
 	all := map[string]bool{}
 	for _, f := range user {
 		all[f.Name] = true
 	}
-	for _, n := range append(slices.Clone(before), after...) {
+	for _, n := range system {
 		all[n] = true
 	}
 	for _, f := range user {
@@ -418,26 +452,6 @@ func (s *schemaTx) prepareFields(old, c *Collection, prefix string, fe *apperr.F
 			}
 		}
 	}
-
-	// Ids of new fields.
-	for _, f := range user {
-		if f.ID == "" {
-			for f.ID == "" || ids[f.ID] {
-				f.ID = "f" + randomString(9, idAlphabet)
-			}
-			ids[f.ID] = true
-		}
-	}
-
-	out := make([]*Field, 0, len(before)+len(user)+len(after))
-	for _, n := range before {
-		out = append(out, s.systemFieldFor(old, sys, n))
-	}
-	out = append(out, user...)
-	for _, n := range after {
-		out = append(out, s.systemFieldFor(old, sys, n))
-	}
-	c.Fields = out
 }
 
 func (s *schemaTx) systemFieldFor(old *Collection, given map[string]*Field, name string) *Field {
