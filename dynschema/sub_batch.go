@@ -29,7 +29,7 @@ import (
 //
 // gqlgen's goroutine of a routed subscription only waits in member.next for
 // the end, whose error (if any) gqlgen then writes after every event the
-// batch queued. A member whose connection has wsMaxQueued bytes unsent (or
+// batch queued. A member whose connection has too much unsent (or
 // whose channel is full) is ended as a slow consumer without delaying the
 // batch; a batch that falls behind the hub is ended as a whole by the hub.
 

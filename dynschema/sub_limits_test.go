@@ -115,7 +115,7 @@ func TestWebSocketsPerIPCap(t *testing.T) {
 }
 
 // TestWebSocketCloseCodes: protocol errors close with graphql-transport-ws's
-// codes, on both subprotocols (ws_protocol.go).
+// codes, on both subprotocols (transport/ws_protocol.go).
 func TestWebSocketCloseCodes(t *testing.T) {
 	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{WSInitTimeout: 300 * time.Millisecond})
 	en.subPosts()
