@@ -33,7 +33,7 @@ func RouteID(r *Route) string {
 		return ""
 	}
 	var m struct{ ID string }
-	if err := json.Unmarshal(append(append([]byte(`{"payload":null`), r.tail...)), &m); err != nil {
+	if err := json.Unmarshal(append([]byte(`{"payload":null`), r.tail...), &m); err != nil {
 		return "invalid route tail: " + err.Error()
 	}
 	return m.ID
