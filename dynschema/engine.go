@@ -63,17 +63,20 @@ type FileStore interface {
 type Limits struct {
 	// Query bounds the document: bytes, tokens, fields, aliases, repeats,
 	// depth, complexity, validation errors (querycost.Limits' defaults).
-	Query          querycost.Limits
-	MaxLimit       int           // largest limit/first/last (default 1000)
-	MaxBodyBytes   int64         // request body including uploads (default 32 MiB)
-	MaxUploadBytes int64         // multipart body (default MaxBodyBytes)
-	MaxJSONBytes   int64         // a JSON or GET request (default 8 MiB, at most MaxBodyBytes)
-	Timeout        time.Duration // one query or mutation, WebSocket ones too (default 30 s)
+	Query    querycost.Limits
+	MaxLimit int           // largest limit/first/last (default 1000)
+	Timeout  time.Duration // one query or mutation, WebSocket ones too (default 30 s)
 
 	// MaxSubscriptionsPerSocket bounds the subscriptions running on one
 	// WebSocket (default 100); one more is refused with RATE_LIMITED, the
 	// socket and its other subscriptions go on.
 	MaxSubscriptionsPerSocket int
+
+	// The transports' limits, passed on to transport.Limits (which applies
+	// the defaults).
+	MaxBodyBytes   int64 // request body including uploads (default 32 MiB)
+	MaxUploadBytes int64 // multipart body (default MaxBodyBytes)
+	MaxJSONBytes   int64 // a JSON or GET request (default 8 MiB, at most MaxBodyBytes)
 	// MaxSocketsPerIP bounds the open WebSockets from one client IP
 	// (default 1000); one more is refused with HTTP 429 before the upgrade.
 	MaxSocketsPerIP int
@@ -90,24 +93,8 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxLimit <= 0 {
 		l.MaxLimit = 1000
 	}
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = 32 << 20
-	}
-	if l.MaxUploadBytes <= 0 || l.MaxUploadBytes > l.MaxBodyBytes {
-		l.MaxUploadBytes = l.MaxBodyBytes
-	}
-	if l.MaxJSONBytes <= 0 {
-		l.MaxJSONBytes = 8 << 20
-	}
-	l.MaxJSONBytes = min(l.MaxJSONBytes, l.MaxBodyBytes)
 	if l.MaxSubscriptionsPerSocket <= 0 {
 		l.MaxSubscriptionsPerSocket = 100
-	}
-	if l.MaxSocketsPerIP <= 0 {
-		l.MaxSocketsPerIP = 1000
-	}
-	if l.WSInitTimeout <= 0 {
-		l.WSInitTimeout = 30 * time.Second
 	}
 	return l
 }
@@ -138,7 +125,7 @@ type Engine struct {
 
 	batches subBatches // running subscriptions (sub_batch.go)
 
-	sockets wsRegistry // open WebSockets and their viewers (ws_session.go)
+	sockets wsRegistry // the viewers of open WebSockets (ws_session.go)
 
 	guard *querycost.Guard // one for every version: it does not read the schema
 }
@@ -276,17 +263,10 @@ const versionKey = "monobase.schemaVersion"
 
 // CreateOperationContext implements graphql.GraphExecutor on the current
 // version and remembers the version in the operation, and for an
-// operation read from our WebSocket, the route of its results (gqlgen
-// calls this right after reading the operation's message, see
-// gorillaConn.NextReader).
+// operation read from a WebSocket, the socket's session (ws_session.go).
+// The transport adds a subscription's route (transport.RouteOf).
 func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
-	var route *wsRoute
 	link, _ := ctx.Value(wsLinkKey{}).(*wsLink)
-	if link != nil && link.conn != nil {
-		if id, ok := link.conn.takeStartID(params.Query); ok {
-			route = newWSRoute(link.conn, id)
-		}
-	}
 	v := e.cur.Load()
 	if link != nil {
 		if err := link.endedErr(); err != nil {
@@ -298,9 +278,6 @@ func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.Raw
 	oc, errs := v.exec.CreateOperationContext(ctx, params)
 	if oc != nil {
 		oc.Stats.SetExtension(versionKey, v)
-		if route != nil {
-			oc.Stats.SetExtension(wsRouteKey, route)
-		}
 		if link != nil {
 			oc.Stats.SetExtension(wsLinkExt, link)
 		}

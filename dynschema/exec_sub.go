@@ -15,6 +15,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/subscriptions"
+	"github.com/monobase/monobase/transport"
 )
 
 // subscription is the setup of one running <name>Changed stream: what it
@@ -84,8 +85,7 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 			return nil
 		}
 	}
-	route, _ := oc.Stats.GetExtension(wsRouteKey).(*wsRoute)
-	m := v.eng.batches.join(v.eng, s, ctx, route)
+	m := v.eng.batches.join(v.eng, s, ctx, transport.RouteOf(oc))
 	// ctx descends from the transport's cancelable operation context, so
 	// this registers a callback rather than starting a goroutine.
 	context.AfterFunc(ctx, m.leave)
@@ -326,8 +326,7 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 // responseJSON encodes a response like json.Marshal of graphql.Response:
 // {"errors":[…],"data":…}, errors only when there are some.
 func responseJSON(data []byte, errs gqlerror.List) []byte {
-	b := appendResponseHead(make([]byte, 0, len(data)+16), errs)
-	return append(append(b, data...), '}')
+	return transport.AppendResponse(make([]byte, 0, len(data)+16), data, errs)
 }
 
 // eventVisible evaluates the rule and the where/filter of the subscription

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/monobase/monobase/subscriptions"
+	"github.com/monobase/monobase/transport"
 )
 
 // Subscription fan-out.
@@ -20,48 +21,20 @@ import (
 // (one, unless a schema change made them differ), and hands the result to
 // each member:
 //
-//   - over our WebSocket (a wsRoute), the batch appends the protocol
-//     message to the connection's write queue itself, encoded as gqlgen
-//     would encode it, without waking the subscription's goroutine or
-//     encoding the response again for every subscriber;
+//   - over our WebSocket (a transport.Route), the batch appends the
+//     protocol message to the connection's write queue itself, encoded as
+//     gqlgen would encode it, without waking the subscription's goroutine
+//     or encoding the response again for every subscriber;
 //   - otherwise, through a bounded channel that member.next returns from.
 //
 // gqlgen's goroutine of a routed subscription only waits in member.next for
 // the end, whose error (if any) gqlgen then writes after every event the
-// batch queued. A member whose connection has wsMaxQueued bytes unsent (or
+// batch queued. A member whose connection has too much unsent (or
 // whose channel is full) is ended as a slow consumer without delaying the
 // batch; a batch that falls behind the hub is ended as a whole by the hub.
 
 // memberBuffer bounds the responses waiting for an unrouted member.
 const memberBuffer = 256
-
-// wsRoute is where a subscription's results go on our WebSocket: the
-// connection, and the end of each message (its id and type).
-type wsRoute struct {
-	conn *gorillaConn
-	tail []byte // `,"id":"<id>","type":"next"}` (or "data" on graphql-ws)
-}
-
-// wsRouteKey is the operation stats extension that holds the *wsRoute of
-// an operation read from our WebSocket (see Engine.CreateOperationContext).
-const wsRouteKey = "monobase.wsRoute"
-
-// payloadHead starts a next/data message; the payload and the route's tail
-// follow.
-var payloadHead = []byte(`{"payload":`)
-
-// newWSRoute returns the route for the subscription id on conn.
-func newWSRoute(conn *gorillaConn, id string) *wsRoute {
-	tail := []byte(`,"id":`)
-	if jsonSafe(id) {
-		tail = append(append(append(tail, '"'), id...), '"')
-	} else {
-		tail = appendString(tail, id)
-	}
-	tail = append(tail, `,"type":"`...)
-	tail = append(tail, conn.nextMessageType()...)
-	return &wsRoute{conn: conn, tail: append(tail, `"}`...)}
-}
 
 // subBatches is the engine's batches by group key.
 type subBatches struct {
@@ -99,10 +72,10 @@ type resultKey struct {
 
 // member is one subscription in a batch.
 type member struct {
-	s     *subscription   // upgraded by the batch goroutine only
-	ctx   context.Context // the operation's context without its cancellation
-	route *wsRoute        // nil: responses go through out
-	link  *wsLink         // the WebSocket session, nil for other transports
+	s     *subscription    // upgraded by the batch goroutine only
+	ctx   context.Context  // the operation's context without its cancellation
+	route *transport.Route // nil: responses go through out
+	link  *wsLink          // the WebSocket session, nil for other transports
 	out   chan *graphql.Response
 	since uint64    // the hub's LastSeq when it joined: older events are not its
 	batch *subBatch // set once by join
@@ -119,7 +92,7 @@ type member struct {
 
 // join adds the subscription s, whose operation runs on ctx, to the batch
 // of its group key, starting the batch if there is none.
-func (r *subBatches) join(e *Engine, s *subscription, ctx context.Context, route *wsRoute) *member {
+func (r *subBatches) join(e *Engine, s *subscription, ctx context.Context, route *transport.Route) *member {
 	m := &member{s: s, ctx: context.WithoutCancel(ctx), route: route, link: s.link, done: make(chan struct{})}
 	if route == nil {
 		m.out = make(chan *graphql.Response, memberBuffer)
@@ -237,8 +210,7 @@ func (m *member) deliver(res *eventResult) bool {
 		return true
 	}
 	if m.route != nil {
-		err := m.route.conn.queueMessage(payloadHead, res.payload, m.route.tail)
-		return !errors.Is(err, errWSQueueFull)
+		return m.route.Send(res.payload)
 	}
 	select {
 	case m.out <- res.response():

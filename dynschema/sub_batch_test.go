@@ -206,19 +206,3 @@ func TestResponseJSONMatchesGqlgen(t *testing.T) {
 		}
 	}
 }
-
-// TestTakeStartIDChecksTheOperation: the id of the last subscribe message
-// routes only the operation read from that message, and only once.
-func TestTakeStartIDChecksTheOperation(t *testing.T) {
-	g := &gorillaConn{startID: "7", startQuery: "subscription { a }", started: true}
-	if _, ok := g.takeStartID("subscription { b }"); ok {
-		t.Error("another operation's query got the route")
-	}
-	g = &gorillaConn{startID: "7", startQuery: "subscription { a }", started: true}
-	if id, ok := g.takeStartID("subscription { a }"); !ok || id != "7" {
-		t.Errorf("got %q %v, want 7", id, ok)
-	}
-	if _, ok := g.takeStartID("subscription { a }"); ok {
-		t.Error("the id was handed out twice")
-	}
-}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -117,7 +115,7 @@ func TestWebSocketsPerIPCap(t *testing.T) {
 }
 
 // TestWebSocketCloseCodes: protocol errors close with graphql-transport-ws's
-// codes, on both subprotocols (ws_protocol.go).
+// codes, on both subprotocols (transport/ws_protocol.go).
 func TestWebSocketCloseCodes(t *testing.T) {
 	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{WSInitTimeout: 300 * time.Millisecond})
 	en.subPosts()
@@ -178,66 +176,6 @@ func TestWebSocketCloseCodes(t *testing.T) {
 		en.insert("posts", db.RecordInput{"title": "x"})
 		if action, _ := recordOf(t, c.next("1"), "postChanged"); action != "CREATE" {
 			t.Errorf("got %s", action)
-		}
-	})
-}
-
-// TestWebSocketGqlgenContract pins what ws_protocol.go and websocket.go rely
-// on in gqlgen's websocket transport (v0.17.95), so that an upgrade that
-// changes it fails here rather than in production:
-//   - it reads connection_init with one NextReader call before anything
-//     else, and with InitTimeout 0 waits for it without a timer of its
-//     own (so our read deadline decides: TestWebSocketCloseCodes);
-//   - after a read error it ends the connection without writing a close
-//     frame of its own first (ours, written by NextReader, is the one the
-//     client gets);
-//   - it creates an operation's context before it reads the next message
-//     (takeStartID; TestSubscriptionRoutesPerOperation);
-//   - its messages are structs {Payload json.RawMessage; ID string; Type
-//     <string type>} with the tags payload,omitempty / id,omitempty / type,
-//     which appendWSMessage encodes without encoding/json.
-func TestWebSocketGqlgenContract(t *testing.T) {
-	en := newEnv(t)
-	en.subPosts()
-	for _, proto := range []string{protoTransportWS, protoLegacyWS} {
-		c := en.connect(proto, nil)
-		c.subscribe("1", `subscription { postChanged { action } }`, nil)
-		c.subscribe("2", `{ __typename }`, nil)
-		c.next("2")
-		c.next("2")
-		if proto == protoTransportWS {
-			c.mustSend(wsMsg{Type: "ping"})
-			c.nextOf("pong")
-		}
-		en.waitSubscribers("posts", 1)
-		c.stop("1")
-		c.next("1")
-		en.waitSubscribers("posts", 0)
-	}
-	t.Run("every message type gqlgen wrote has the layout appendWSMessage encodes", func(t *testing.T) {
-		gqlgenTypes := 0
-		wsLayouts.Range(func(k, v any) bool {
-			typ := k.(reflect.Type)
-			if !strings.Contains(typ.PkgPath(), "gqlgen/graphql/handler/transport") {
-				return true
-			}
-			gqlgenTypes++
-			if !v.(wsMessageLayout).ok {
-				t.Errorf("gqlgen's %v is not the expected message layout: appendWSMessage falls back to encoding/json", typ)
-			}
-			return true
-		})
-		if gqlgenTypes != 2 { // one message struct per subprotocol
-			t.Errorf("gqlgen wrote %d message types, want 2", gqlgenTypes)
-		}
-	})
-	t.Run("gqlgen writes no close frame of its own after our protocol close", func(t *testing.T) {
-		c := en.dialWS(protoTransportWS, nil)
-		if err := c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","id":"1","payload":{"query":"{ __typename }"}}`)); err != nil {
-			t.Fatal(err)
-		}
-		if code, text := c.closeCode(5 * time.Second); code != wsCloseUnauthorized || text != "Unauthorized" {
-			t.Errorf("close %d %q, want ours", code, text)
 		}
 	})
 }

@@ -2,8 +2,6 @@ package dynschema
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,16 +39,45 @@ import (
 // wsLinkKey is the context key of a WebSocket request's *wsLink.
 type wsLinkKey struct{}
 
+// OpenSocket implements transport.Engine: the context of a new WebSocket
+// carries its session, which ends (is unregistered) with the returned
+// func.
+func (e *Engine) OpenSocket(ctx context.Context) (context.Context, func()) {
+	link := &wsLink{} // filled in by AuthenticateSocket
+	return context.WithValue(ctx, wsLinkKey{}, link), func() { e.sockets.unregister(link) }
+}
+
+// AuthenticateSocket implements transport.Engine: it authenticates the
+// token of a socket's connection_init and makes the session of ctx follow
+// its viewer from then on. It returns UNAUTHENTICATED for a bad token
+// (or without an Authenticator), or the error of re-reading the viewer.
+func (e *Engine) AuthenticateSocket(ctx context.Context, tok string) (context.Context, error) {
+	if e.cfg.Auth == nil {
+		return ctx, apperr.New(apperr.Unauthenticated, "authentication is not configured")
+	}
+	seen := e.sockets.seq()
+	nctx, err := e.cfg.Auth.Authenticate(ctx, tok)
+	if err != nil {
+		return ctx, err
+	}
+	if link, _ := ctx.Value(wsLinkKey{}).(*wsLink); link != nil {
+		if v := auth.ViewerFrom(nctx); v != nil {
+			if err := e.sockets.register(ctx, e.cfg.DB, link, v, tok, seen); err != nil {
+				return ctx, err
+			}
+		}
+	}
+	return nctx, nil
+}
+
 // wsLinkExt is the operation stats extension that holds the *wsLink of an
 // operation read from our WebSocket (see Engine.CreateOperationContext).
 const wsLinkExt = "monobase.wsLink"
 
-// wsLink is the session of one WebSocket request: graphqlHandler puts an
-// empty one in the request's context, Accept fills in the connection, and
-// wsInit the viewer (all on the request's goroutine before any operation).
+// wsLink is the session of one WebSocket request: OpenSocket puts an
+// empty one in the request's context and AuthenticateSocket fills in the
+// viewer (both on the request's goroutine before any operation).
 type wsLink struct {
-	conn *gorillaConn
-
 	viewer atomic.Pointer[auth.Viewer]  // nil: anonymous
 	key    string                       // registry key (viewerKey); "" for anonymous
 	ended  atomic.Pointer[apperr.Error] // why the session ended (revoked token); nil while valid
@@ -140,51 +167,16 @@ func (l *wsLink) end(err *apperr.Error) {
 	}
 }
 
-// wsRegistry is the engine's open WebSockets: counts per client IP, and
-// authenticated sessions by viewer.
+// wsRegistry is the engine's authenticated WebSocket sessions by viewer
+// (the transport counts the sockets per client IP).
 type wsRegistry struct {
 	mu       sync.Mutex
-	perIP    map[string]int
 	byViewer map[string]map[*wsLink]struct{}
 	authSeq  uint64 // auth record changes seen (see register)
 }
 
 // viewerKey identifies an auth record: its collection id and record id.
 func viewerKey(collID, recordID string) string { return collID + "\x00" + recordID }
-
-// clientIP returns the address a request comes from (the peer's IP).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// acquireIP counts one more socket from ip; it reports false (and counts
-// nothing) when max are open.
-func (r *wsRegistry) acquireIP(ip string, max int) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.perIP[ip] >= max {
-		return false
-	}
-	if r.perIP == nil {
-		r.perIP = make(map[string]int)
-	}
-	r.perIP[ip]++
-	return true
-}
-
-func (r *wsRegistry) releaseIP(ip string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.perIP[ip] <= 1 {
-		delete(r.perIP, ip)
-		return
-	}
-	r.perIP[ip]--
-}
 
 // seq returns how many auth record changes the registry has seen.
 func (r *wsRegistry) seq() uint64 {

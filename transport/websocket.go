@@ -1,4 +1,4 @@
-package dynschema
+package transport
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 )
 
@@ -77,7 +77,7 @@ var errWSClosed = errors.New("websocket: connection closing")
 
 // gorillaWS adapts gorilla/websocket to gqlgen's websocket transport.
 type gorillaWS struct {
-	e *Engine
+	initTimeout time.Duration // for connection_init (0: none)
 	// closing is done when the hub closes (server shutdown): open sockets
 	// then get a 1001 "going away" close frame. Nil without a hub.
 	closing context.Context
@@ -88,7 +88,8 @@ type gorillaWS struct {
 // none.
 var wsWriteBuffers = &sync.Pool{}
 
-func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+// Accept implements gqltransport.WebsocketImplementation.
+func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransport.WebsocketAcceptOptions) (gqltransport.WebsocketConn, error) {
 	tap := &hijackTap{ResponseWriter: w}
 	up := websocket.Upgrader{
 		Subprotocols: opts.Subprotocols,
@@ -96,7 +97,7 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 		// connection instead of allocating a second one.
 		WriteBufferSize: 4096,
 		WriteBufferPool: wsWriteBuffers,
-		// graphqlHandler.ServeHTTP checked the origin already (and answered
+		// Handler.ServeHTTP checked the origin already (and answered
 		// 403 itself: gqlgen would write a second status after gorilla's).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
@@ -110,7 +111,7 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 	}
 	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{}),
 		reqDone: r.Context().Done()}
-	if t := g.e.limits.WSInitTimeout; t > 0 {
+	if t := g.initTimeout; t > 0 {
 		// connection_init must arrive by then (see NextReader).
 		_ = c.SetReadDeadline(time.Now().Add(t))
 		gc.initDeadline = true
@@ -118,17 +119,17 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts transport
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
-	if link, _ := r.Context().Value(wsLinkKey{}).(*wsLink); link != nil {
-		link.conn = gc
+	if se, _ := r.Context().Value(socketKey{}).(*socketExec); se != nil {
+		se.conn = gc
 	}
 	return gc, nil
 }
 
 // checkOrigin allows WebSocket requests without Origin (non-browser
 // clients), from the same host, and from any origin in dev mode.
-func (e *Engine) checkOrigin(r *http.Request) bool {
+func (h *Handler) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" || e.cfg.Dev {
+	if origin == "" || h.dev {
 		return true
 	}
 	u, err := url.Parse(origin)
@@ -306,7 +307,8 @@ var errWSQueueFull = errors.New("websocket: the client does not read its message
 // queueMessage queues one message made of the concatenation of head, body
 // and tail, like WriteJSON but without waiting: it fails with
 // errWSQueueFull when the connection has wsMaxQueued bytes unsent, so that
-// the caller (the subscription fan-out) never waits for one client.
+// the caller (the subscription fan-out, through Route.Send) never waits
+// for one client.
 func (g *gorillaConn) queueMessage(head, body, tail []byte) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -481,8 +483,8 @@ func (g *gorillaConn) Close() error {
 // last, if the operation being created (whose query text is query, before
 // any extension rewrites it) is that message's: a check that gqlgen still
 // creates each operation before it reads the next message. Only gqlgen's
-// reading goroutine calls it (through CreateOperationContext), like
-// NextReader.
+// reading goroutine calls it (through socketExec.CreateOperationContext),
+// like NextReader.
 func (g *gorillaConn) takeStartID(query string) (string, bool) {
 	id, ok := g.startID, g.started && g.startQuery == query
 	g.startID, g.startQuery, g.started = "", "", false

@@ -1,4 +1,4 @@
-package dynschema
+package transport
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 )
 
@@ -65,8 +65,8 @@ func (g *gorillaConn) clientTypes() map[string]bool {
 // the protocol (see the top of this file) and to note the id of a subscribe
 // (graphql-transport-ws) or start (graphql-ws) message: gqlgen creates that
 // operation's context before it reads the next message, and
-// Engine.CreateOperationContext takes the id from here (takeStartID) to
-// route the subscription's events straight to this connection.
+// socketExec.CreateOperationContext takes the id from here (takeStartID)
+// to route the subscription's events straight to this connection.
 //
 // It does not read while the connection has wsMaxQueued bytes unsent (a
 // client that sends operations but does not read their results): each
@@ -82,7 +82,7 @@ func (g *gorillaConn) NextReader() (int, io.Reader, error) {
 			return mt, nil, errWSProtocol
 		}
 		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-			return mt, nil, transport.ErrWebsocketClosed
+			return mt, nil, gqltransport.ErrWebsocketClosed
 		}
 		return mt, rd, err
 	}

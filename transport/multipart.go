@@ -1,4 +1,4 @@
-package dynschema
+package transport
 
 import (
 	"bytes"

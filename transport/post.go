@@ -1,4 +1,4 @@
-package dynschema
+package transport
 
 import (
 	"bytes"
@@ -14,21 +14,21 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
 )
 
 // postJSON is gqlgen's POST transport (application/json bodies) with a
-// response writer that sends the executor's JSON as it is: transport.POST
+// response writer that sends the executor's JSON as it is: gqltransport.POST
 // marshals the response with encoding/json, which validates and compacts
 // the whole data document again. Errors and status codes are gqlgen's,
 // except that a body that is not JSON is never echoed in the error (gqlgen
 // quotes the whole body), and a body that cannot be read answers 413, 408
 // or 400 (gqlgen: 200).
 type postJSON struct {
-	post transport.POST
+	post gqltransport.POST
 }
 
 var _ graphql.Transport = postJSON{}
@@ -121,7 +121,7 @@ func requestErrorStatus(contentType string, errs gqlerror.List) int {
 	return http.StatusUnprocessableEntity
 }
 
-// responseContentType is transport.POST's choice of content type from the
+// responseContentType is gqltransport.POST's choice of content type from the
 // Accept header (application/json by default).
 func responseContentType(r *http.Request) string {
 	const (
@@ -165,6 +165,15 @@ func appendResponseHead(dst []byte, errs gqlerror.List) []byte {
 		dst = append(dst, ',')
 	}
 	return append(dst, `"data":`...)
+}
+
+// AppendResponse appends the response of data and errs as encoding/json
+// writes a graphql.Response: {"errors":[…],"data":…}, the errors only when
+// there are some, data as it is (an engine's subscription fan-out encodes
+// an event once this way for every Route.Send).
+func AppendResponse(dst, data []byte, errs gqlerror.List) []byte {
+	dst = appendResponseHead(dst, errs)
+	return append(append(dst, data...), '}')
 }
 
 // writeResponse writes resp as encoding/json would (errors, data,

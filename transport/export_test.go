@@ -1,0 +1,40 @@
+package transport
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// PostJSON is the POST transport, for the tests that compare it with
+// gqlgen's on a real engine (package transport_test).
+var PostJSON graphql.Transport = postJSON{}
+
+// GqlgenMessageLayouts returns the gqlgen message types the WebSocket
+// writer has encoded so far, each with whether it has the layout that
+// appendWSMessage encodes without encoding/json.
+func GqlgenMessageLayouts() map[reflect.Type]bool {
+	out := map[reflect.Type]bool{}
+	wsLayouts.Range(func(k, v any) bool {
+		if typ := k.(reflect.Type); strings.Contains(typ.PkgPath(), "gqlgen/graphql/handler/transport") {
+			out[typ] = v.(wsMessageLayout).ok
+		}
+		return true
+	})
+	return out
+}
+
+// RouteID returns the subscription id a route's messages carry ("" for a
+// nil route).
+func RouteID(r *Route) string {
+	if r == nil {
+		return ""
+	}
+	var m struct{ ID string }
+	if err := json.Unmarshal(append([]byte(`{"payload":null`), r.tail...), &m); err != nil {
+		return "invalid route tail: " + err.Error()
+	}
+	return m.ID
+}

@@ -1,0 +1,186 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/gqlerr"
+)
+
+// Handler serves GraphQL over HTTP: it picks a transport per request like
+// gqlgen's handler.Server and runs it on the engine.
+type Handler struct {
+	eng        Engine
+	exec       graphql.GraphExecutor // eng, converted once
+	limits     Limits
+	dev        bool
+	sockets    ipCounter // open WebSockets per client IP
+	transports []graphql.Transport
+	// closing ends when Config.Shutdown closes: every WebSocket request
+	// runs on a context that ends with it, so gqlgen closes the socket
+	// (with 1001, see gorillaConn.WriteClose). Nil without Shutdown.
+	closing context.Context
+}
+
+// New returns the handler of eng's operations.
+func New(eng Engine, cfg Config) *Handler {
+	h := &Handler{eng: eng, exec: eng, limits: cfg.Limits.withDefaults(), dev: cfg.Dev}
+	if done := cfg.Shutdown; done != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-done
+			cancel()
+		}()
+		h.closing = ctx
+	}
+	h.transports = []graphql.Transport{
+		gqltransport.Websocket{
+			Implementation: gorillaWS{initTimeout: h.limits.WSInitTimeout, closing: h.closing},
+			InitFunc:       h.wsInit,
+			// No timer of gqlgen's: the connection's read deadline bounds the
+			// wait for connection_init and closes with 4408 (ws_protocol.go).
+			InitTimeout:           0,
+			KeepAlivePingInterval: 15 * time.Second,
+			PingPongInterval:      25 * time.Second,
+		},
+		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
+		gqltransport.GET{},
+		postJSON{}, // gqltransport.POST with a raw response writer (post.go)
+		multipartForm{ // multipart.go
+			maxUploadSize: h.limits.MaxUploadBytes,
+			maxMemory:     8 << 20,
+			tempDir:       cfg.UploadDir,
+		},
+	}
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			slog.ErrorContext(r.Context(), "panic in a GraphQL transport", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+			err := apperr.Wrap(fmt.Errorf("panic: %v", rec), "internal server error")
+			writeError(w, http.StatusInternalServerError, gqlerr.Present(r.Context(), err))
+		}
+	}()
+	isWS := r.Header.Get("Upgrade") != ""
+	if isWS && !h.checkOrigin(r) {
+		writeError(w, http.StatusForbidden, &gqlerror.Error{
+			Message:    "WebSocket origin not allowed: use the server's own host (or --dev)",
+			Extensions: map[string]any{"code": string(apperr.Forbidden)},
+		})
+		return
+	}
+	if r.Method == http.MethodGet && !isWS && wantsHTML(r) {
+		target := "/playground"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	if !isWS && r.Body != nil && r.Body != http.NoBody {
+		max := h.limits.MaxJSONBytes
+		if isMultipart(r) {
+			max = h.limits.MaxBodyBytes
+		}
+		if r.ContentLength > max {
+			tooLarge(w, max)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.ContentLength < 0 && isJSON(r) {
+			// Read unknown-length JSON bodies here so an oversized one is a
+			// clean 413 rather than a transport decoding error.
+			body, err := io.ReadAll(r.Body)
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				tooLarge(w, max)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	ctx := h.eng.RequestContext(r.Context(), r)
+	exec := h.exec
+	if isWS {
+		// At most MaxSocketsPerIP open sockets per client address, refused
+		// before the upgrade.
+		ip := clientIP(r)
+		if !h.sockets.acquire(ip, h.limits.MaxSocketsPerIP) {
+			w.Header().Set("Retry-After", "10")
+			writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
+				Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", h.limits.MaxSocketsPerIP),
+				Extensions: map[string]any{"code": string(apperr.RateLimited)},
+			})
+			return
+		}
+		defer h.sockets.release(ip)
+		var end func()
+		ctx, end = h.eng.OpenSocket(ctx)
+		defer end()
+		se := &socketExec{Engine: h.eng} // conn filled in by gorillaWS.Accept
+		ctx = context.WithValue(ctx, socketKey{}, se)
+		exec = se
+	}
+	if isWS && h.closing != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		// closing is a cancelCtx: AfterFunc registers without a goroutine.
+		defer context.AfterFunc(h.closing, cancel)()
+	}
+	r = r.WithContext(graphql.StartOperationTrace(ctx))
+	for _, t := range h.transports {
+		if t.Supports(r) {
+			t.Do(w, r, exec)
+			return
+		}
+	}
+	w.Header().Set("Allow", "GET, POST, OPTIONS")
+	writeError(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "use GET, POST (application/json or multipart/form-data) or a WebSocket"})
+}
+
+func wantsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "text/html") && r.URL.Query().Get("query") == ""
+}
+
+func isJSON(r *http.Request) bool { return mediaType(r) == "application/json" }
+
+func isMultipart(r *http.Request) bool { return mediaType(r) == "multipart/form-data" }
+
+func mediaType(r *http.Request) string {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt
+}
+
+func tooLarge(w http.ResponseWriter, max int64) {
+	e := apperr.New(apperr.TooLarge, "the request body is larger than %d bytes", max)
+	writeError(w, http.StatusRequestEntityTooLarge, &gqlerror.Error{
+		Message:    e.Message,
+		Extensions: map[string]any{"code": string(e.Code)},
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(&graphql.Response{Errors: errs})
+	_, _ = w.Write(b)
+}

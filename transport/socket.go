@@ -1,0 +1,170 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/apperr"
+)
+
+// What the WebSocket transport hands the engine besides operations: the
+// connection_init token (Engine.AuthenticateSocket), the session's start
+// and end (Engine.OpenSocket), and for each subscription read from a
+// subscribe (graphql-transport-ws) or start (graphql-ws) message, the
+// Route its results take straight onto the socket's write queue (RouteOf):
+// the engine's fan-out renders an event once and queues it on every
+// subscriber's socket without waking gqlgen's goroutine of each.
+
+// socketKey is the context key of a WebSocket request's *socketExec.
+type socketKey struct{}
+
+// socketExec is the executor gqlgen's WebSocket transport sees for one
+// socket: the engine, with the route of each subscription handed over in
+// its operation context.
+type socketExec struct {
+	Engine
+	conn *gorillaConn // set by gorillaWS.Accept, before any operation
+}
+
+// CreateOperationContext implements graphql.GraphExecutor: the engine's,
+// and for an operation read from a subscribe or start message (gqlgen
+// creates it right after reading the message, see gorillaConn.NextReader),
+// the route of its results in the operation's stats (RouteOf).
+func (s *socketExec) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
+	var route *Route
+	if s.conn != nil {
+		if id, ok := s.conn.takeStartID(params.Query); ok {
+			route = newRoute(s.conn, id)
+		}
+	}
+	oc, errs := s.Engine.CreateOperationContext(ctx, params)
+	if oc != nil && errs == nil && route != nil {
+		oc.Stats.SetExtension(routeExt, route)
+	}
+	return oc, errs
+}
+
+// routeExt is the operation stats extension that holds a *Route.
+const routeExt = "monobase.wsRoute"
+
+// Route is where a subscription's results go on a WebSocket: the socket's
+// write queue, and the end of each message (the subscription's id and the
+// message type of the socket's protocol).
+type Route struct {
+	conn *gorillaConn
+	tail []byte // `,"id":"<id>","type":"next"}` (or "data" on graphql-ws)
+}
+
+// RouteOf returns the route of a subscription read from a WebSocket, nil
+// for any other operation.
+func RouteOf(oc *graphql.OperationContext) *Route {
+	if oc == nil {
+		return nil
+	}
+	r, _ := oc.Stats.GetExtension(routeExt).(*Route)
+	return r
+}
+
+// payloadHead starts a next/data message; the payload and the route's tail
+// follow.
+var payloadHead = []byte(`{"payload":`)
+
+// newRoute returns the route for the subscription id on conn.
+func newRoute(conn *gorillaConn, id string) *Route {
+	tail := []byte(`,"id":`)
+	if jsonSafe(id) {
+		tail = append(append(append(tail, '"'), id...), '"')
+	} else {
+		b, _ := json.Marshal(id) // as gqlgen encodes it in its own messages
+		tail = append(tail, b...)
+	}
+	tail = append(tail, `,"type":"`...)
+	tail = append(tail, conn.nextMessageType()...)
+	return &Route{conn: conn, tail: append(tail, `"}`...)}
+}
+
+// Send queues the message that carries payload, a response encoded as
+// AppendResponse does, without waiting. It reports false when the socket
+// has too much unsent (a slow consumer: the caller ends the
+// subscription); a socket that is going away takes nothing, silently
+// (gqlgen ends its subscriptions), and Send reports true.
+func (r *Route) Send(payload []byte) bool {
+	err := r.conn.queueMessage(payloadHead, payload, r.tail)
+	return !errors.Is(err, errWSQueueFull)
+}
+
+// wsInit authenticates a WebSocket from its connection_init payload
+// ({"Authorization": "Bearer <t>"} or {"authToken": "<t>"}) through the
+// engine. A refused token closes the socket with 4403.
+func (h *Handler) wsInit(ctx context.Context, p gqltransport.InitPayload) (context.Context, *gqltransport.InitPayload, error) {
+	tok := p.Authorization()
+	if tok == "" {
+		tok = p.GetString("authToken")
+	}
+	tok = strings.TrimSpace(tok)
+	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		tok = strings.TrimSpace(tok[7:])
+	}
+	if tok == "" {
+		return ctx, nil, nil
+	}
+	nctx, err := h.eng.AuthenticateSocket(ctx, tok)
+	if err != nil {
+		ctx = gqltransport.WithWebsocketCloseCode(ctx, 4403)
+		ctx = gqltransport.AppendCloseReason(ctx, "Forbidden")
+		if apperr.As(err) == nil {
+			err = apperr.New(apperr.Unauthenticated, "invalid or expired token")
+		}
+		return ctx, nil, err
+	}
+	return nctx, nil, nil
+}
+
+// ipCounter counts the open WebSockets per client IP.
+type ipCounter struct {
+	mu    sync.Mutex
+	perIP map[string]int
+}
+
+// clientIP returns the address a request comes from (the peer's IP).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// acquire counts one more socket from ip; it reports false (and counts
+// nothing) when max are open.
+func (c *ipCounter) acquire(ip string, max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.perIP[ip] >= max {
+		return false
+	}
+	if c.perIP == nil {
+		c.perIP = make(map[string]int)
+	}
+	c.perIP[ip]++
+	return true
+}
+
+func (c *ipCounter) release(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.perIP[ip] <= 1 {
+		delete(c.perIP, ip)
+		return
+	}
+	c.perIP[ip]--
+}
