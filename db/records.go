@@ -34,9 +34,9 @@ func checkQuery(q *Query) error {
 	return nil
 }
 
-// WriteWhere appends " WHERE (a) AND (b)" for the non-blank conds to b (nothing
+// writeWhere appends " WHERE (a) AND (b)" for the non-blank conds to b (nothing
 // when there are none) and returns args with their arguments appended.
-func WriteWhere(b *strings.Builder, args []any, conds []Cond) []any {
+func writeWhere(b *strings.Builder, args []any, conds []Cond) []any {
 	first := true
 	for _, c := range conds {
 		if strings.TrimSpace(c.SQL) == "" {
@@ -100,7 +100,7 @@ func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, erro
 			args = append(args, c.Args...)
 		}
 	}
-	args = WriteWhere(&b, args, q.Where)
+	args = writeWhere(&b, args, q.Where)
 	b.WriteString(" ORDER BY ")
 	for _, o := range q.OrderBy {
 		if strings.TrimSpace(o.SQL) == "" {
@@ -112,9 +112,9 @@ func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, erro
 	}
 	b.WriteString(alias + `."id"`)
 	if q.Limit > 0 || q.Offset > 0 {
-		limit := q.Limit
-		if limit <= 0 {
-			limit = -1
+		var limit any = q.Limit
+		if q.Limit <= 0 {
+			limit = d.sql().noLimit()
 		}
 		b.WriteString(" LIMIT ? OFFSET ?")
 		args = append(args, limit, max(q.Offset, 0))
@@ -225,7 +225,7 @@ func (d *DB) count(ctx context.Context, q *Query) (int64, error) {
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := WriteWhere(&b, nil, q.Where)
+	args := writeWhere(&b, nil, q.Where)
 	var n int64
 	if err := d.readRow(ctx, b.String(), args, &n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", q.Collection.Name, err)
@@ -249,7 +249,7 @@ func (d *DB) aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 		b.WriteString(", TOTAL(" + col + "), AVG(" + col + "), MIN(" + col + "), MAX(" + col + ")")
 	}
 	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := WriteWhere(&b, nil, q.Where)
+	args := writeWhere(&b, nil, q.Where)
 	vals := make([]any, 1+4*len(fields))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
@@ -579,3 +579,7 @@ func decodeRecord(fields []*Field, vals []any, size int) Record {
 	}
 	return rec
 }
+
+// WriteWhere is writeWhere for the engine's remaining SQL (removed once
+// the engine reads through Read).
+func WriteWhere(b *strings.Builder, args []any, conds []Cond) []any { return writeWhere(b, args, conds) }
