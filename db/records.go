@@ -61,20 +61,34 @@ func (d *DB) find(ctx context.Context, q *Query) ([]Record, error) {
 }
 
 func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, error) {
-	if err := checkQuery(q); err != nil {
+	query, args, joinCols, err := d.selectSQL(q)
+	if err != nil {
 		return nil, nil, err
+	}
+	rows, err := d.readQuery(ctx, query, args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", q.Collection.Name, err)
+	}
+	return scanJoined(q, joinCols, rows)
+}
+
+// selectSQL writes the SELECT of q: the statement, its arguments and how
+// many columns each join reads. A bad query is apperr.Invalid.
+func (d *DB) selectSQL(q *Query) (string, []any, []int, error) {
+	if err := checkQuery(q); err != nil {
+		return "", nil, nil, err
 	}
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString("SELECT ")
 	if err := writeColumns(&b, q.Collection, q.Columns, alias); err != nil {
-		return nil, nil, err
+		return "", nil, nil, err
 	}
 	joinCols := make([]int, len(q.Joins))
 	for i, j := range q.Joins {
 		if err := checkJoin(q, j); err != nil {
-			return nil, nil, err
+			return "", nil, nil, err
 		}
 		cols := j.Columns
 		if len(cols) == 0 {
@@ -83,7 +97,7 @@ func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, erro
 		b.WriteString(", ")
 		n, err := writeJoinColumns(&b, j.Collection, cols, quoteIdent(j.Alias))
 		if err != nil {
-			return nil, nil, err
+			return "", nil, nil, err
 		}
 		joinCols[i] = n
 	}
@@ -119,11 +133,7 @@ func (d *DB) findJoined(ctx context.Context, q *Query) ([]Record, []Record, erro
 		b.WriteString(" LIMIT ? OFFSET ?")
 		args = append(args, limit, max(q.Offset, 0))
 	}
-	rows, err := d.readQuery(ctx, b.String(), args)
-	if err != nil {
-		return nil, nil, fmt.Errorf("query %s: %w", q.Collection.Name, err)
-	}
-	return scanJoined(q, joinCols, rows)
+	return b.String(), args, joinCols, nil
 }
 
 func checkJoin(q *Query, j Join) error {
@@ -579,7 +589,3 @@ func decodeRecord(fields []*Field, vals []any, size int) Record {
 	}
 	return rec
 }
-
-// WriteWhere is writeWhere for the engine's remaining SQL (removed once
-// the engine reads through Read).
-func WriteWhere(b *strings.Builder, args []any, conds []Cond) []any { return writeWhere(b, args, conds) }

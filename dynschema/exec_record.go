@@ -90,7 +90,7 @@ func (x *exec) collect(t *objType, sel ast.SelectionSet) *level {
 }
 
 // columns returns the fields that writing the level reads from a record
-// (db.Query.Columns; id is always read).
+// (db.Read.Columns; id is always read).
 func (lv *level) columns() []string {
 	cols := make([]string, 0, len(lv.fields)+1)
 	for i := range lv.fields {
