@@ -98,18 +98,18 @@ func (d *DB) CanPickPage(c *Collection) bool { return c != nil && d.sql().rowKey
 // joined ones. A rule, filter or sort that does not compile is a
 // *CompileError; a failed statement is wrapped with the collection's name.
 func (d *DB) ReadRecords(ctx context.Context, r *Read) (records, joined []Record, err error) {
-	q, err := d.planRead(r)
-	if err != nil {
+	var q Query
+	if err := d.planRead(r, &q); err != nil {
 		return nil, nil, err
 	}
-	return d.findJoined(ctx, q)
+	return d.findJoined(ctx, &q)
 }
 
 // CheckRead compiles r without running it: it returns the error that
 // ReadRecords would return for r's rule, filters, sort and joins, or nil.
 func (d *DB) CheckRead(r *Read) error {
-	_, err := d.planRead(r)
-	return err
+	var q Query
+	return d.planRead(r, &q)
 }
 
 // ReadCount returns how many records meet r's ids, rule, filters and
@@ -146,12 +146,12 @@ func (d *DB) ReadMatch(ctx context.Context, r *Read, rec Record) (bool, error) {
 	return d.matchValues(ctx, r.Collection, rec, conds)
 }
 
-// planRead compiles r into the Query findJoined writes.
-func (d *DB) planRead(r *Read) (*Query, error) {
+// planRead compiles r into q, the Query findJoined writes.
+func (d *DB) planRead(r *Read, q *Query) error {
 	if r == nil || r.Collection == nil {
-		return nil, checkQuery(nil)
+		return checkQuery(nil)
 	}
-	q := &Query{Collection: r.Collection, Alias: "r", Columns: r.Columns}
+	*q = Query{Collection: r.Collection, Alias: "r", Columns: r.Columns}
 	var err error
 	switch {
 	case r.Parents != nil:
@@ -160,7 +160,7 @@ func (d *DB) planRead(r *Read) (*Query, error) {
 		q.Where, q.OrderBy, err = d.pickPage(r)
 	default:
 		if q.Where, err = d.readWhere(r); err != nil {
-			return nil, err
+			return err
 		}
 		switch {
 		case r.Keyset != nil:
@@ -171,7 +171,7 @@ func (d *DB) planRead(r *Read) (*Query, error) {
 		q.Limit, q.Offset = r.Limit, r.Offset
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(r.Joins) > 0 {
 		q.Joins = make([]Join, len(r.Joins))
@@ -182,12 +182,12 @@ func (d *DB) planRead(r *Read) (*Query, error) {
 			}
 			c, err := d.compileRule(j.Collection, q.Joins[i].Alias, j.Rule, r.Request)
 			if err != nil {
-				return nil, &CompileError{Part: "join", Err: err}
+				return &CompileError{Part: "join", Err: err}
 			}
 			q.Joins[i].On = []Cond{c}
 		}
 	}
-	return q, nil
+	return nil
 }
 
 // readWhere returns the conditions of r on "r": ids, rule, filters and

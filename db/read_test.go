@@ -76,11 +76,11 @@ func TestReadGolden(t *testing.T) {
 	fx := fsqlOpen(t)
 	var b strings.Builder
 	for _, c := range readCases(t, fx) {
-		q, err := fx.d.planRead(c.read)
-		if err != nil {
+		var q Query
+		if err := fx.d.planRead(c.read, &q); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		sql, args, _, err := fx.d.selectSQL(q)
+		sql, args, _, err := fx.d.selectSQL(&q)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

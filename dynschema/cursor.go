@@ -107,7 +107,7 @@ func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 	} else if !hasFirst {
 		n = defaultLimit
 	}
-	base := x.read(spec) // the rule and filters: totalCount
+	base := x.withRequest(x.read(spec)) // the rule and filters: totalCount
 	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Connection"})
 	needRows, counts := false, false
 	for _, cf := range fields {

@@ -133,8 +133,9 @@ type exec struct {
 	errs   int
 	mw     bool
 
-	acc *access.Request // the viewer's access checker
-	mut *mutation       // the running mutation, nil for queries
+	acc    *access.Request // the viewer's access checker (usually &accBuf)
+	accBuf access.Request
+	mut    *mutation // the running mutation, nil for queries
 }
 
 func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *exec {
@@ -150,7 +151,7 @@ func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *ex
 		buf:    make([]byte, 0, 1024),
 		path:   make([]pathElem, 0, 16),
 	}
-	x.acc = x.requestAccess("")
+	x.setAccess("")
 	return x
 }
 

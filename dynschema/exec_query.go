@@ -112,14 +112,13 @@ func invalidArg(name string, err error) error {
 }
 
 // read describes the read of the records of s (the list rule, the
-// filters, the order and the page) for db. Without orderBy or sort, a
+// filters, the order and the page) for db; withRequest adds @request. Without orderBy or sort, a
 // list is in creation order: for tables insertion order, so SQLite reads
 // a page without sorting the whole table; views order by created when
 // they have it.
 func (x *exec) read(s *listSpec) *db.Read {
 	return &db.Read{
 		Collection: s.t.coll,
-		Request:    x.acc.RequestInfo(),
 		Rule:       s.rule,
 		Filters:    s.exprs,
 		Sort:       s.sort,
@@ -141,12 +140,12 @@ func hasSingleRelation(lv *level) bool {
 
 // idsRead reads the records of t with those ids that meet rule (nil: all).
 func (x *exec) idsRead(t *objType, ids []string, rule filter.Expr) *db.Read {
-	return &db.Read{Collection: t.coll, Request: x.acc.RequestInfo(), IDs: ids, Rule: rule}
+	return &db.Read{Collection: t.coll, IDs: ids, Rule: rule}
 }
 
 // findByIDs reads the records of t with those ids that meet rule.
 func (x *exec) findByIDs(t *objType, ids []string, rule filter.Expr) ([]db.Record, error) {
-	recs, _, err := x.d.ReadRecords(x.dbctx, x.idsRead(t, ids, rule))
+	recs, _, err := x.d.ReadRecords(x.dbctx, x.withRequest(x.idsRead(t, ids, rule)))
 	if err != nil {
 		return nil, fmt.Errorf("read %s by id: %w", t.coll.Name, readErr(t.coll, err))
 	}
@@ -302,7 +301,7 @@ func (x *exec) aggregate(t *objType, f graphql.CollectedField) bool {
 			}
 		}
 	}
-	q := x.read(spec)
+	q := x.withRequest(x.read(spec))
 	var res map[string]map[string]any
 	var count int64
 	if len(numbers) > 0 {

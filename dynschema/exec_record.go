@@ -122,7 +122,7 @@ func (x *exec) findLevel(r *db.Read, lv *level, join bool, extra ...string) ([]d
 	if join {
 		r.Joins = x.planJoins(lv)
 	}
-	recs, joined, err := x.d.ReadRecords(x.dbctx, r)
+	recs, joined, err := x.d.ReadRecords(x.dbctx, x.withRequest(r))
 	var ce *db.CompileError
 	if err != nil && len(r.Joins) > 0 && errors.As(err, &ce) && ce.Part == "join" {
 		// A related rule that does not compile: read without joins, so

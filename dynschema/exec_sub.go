@@ -101,7 +101,7 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 		return nil, apperr.New(apperr.Invalid, "unknown subscription %s", f.Name)
 	}
 	x := v.newExec(ctx, oc)
-	x.acc = x.requestAccess("realtime")
+	x.setAccess("realtime")
 	args := f.ArgumentMap(oc.Variables)
 	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, tried: v.seq}
 	s.id, _ = args["id"].(string)
@@ -236,7 +236,7 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
 	x := s.v.newExec(ctx, s.oc)
 	x.viewer = s.viewer
-	x.acc = x.requestAccess("realtime")
+	x.setAccess("realtime")
 	rec := ev.Record
 	if rec == nil {
 		return &eventResult{skip: true}
@@ -310,7 +310,7 @@ func (x *exec) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, erro
 	if spec.rule == nil && len(spec.exprs) == 0 {
 		return true, nil
 	}
-	ok, err := x.d.ReadMatch(x.dbctx, x.read(spec), ev.Record)
+	ok, err := x.d.ReadMatch(x.dbctx, x.withRequest(x.read(spec)), ev.Record)
 	if err != nil {
 		return false, readErr(spec.t.coll, err)
 	}

@@ -17,6 +17,26 @@ import (
 // says what each rule means); this file adapts the engine to it: the
 // checker of an operation, @request.body from a mutation's input, and the
 // errors of the reads that db compiles.
+//
+// How the engine applies them: relations and back-relations apply the
+// target's rules at every depth: a related record the viewer may not view
+// reads null (a multi relation leaves it out), a back-relation lists only
+// what the viewer may list. The relation's own ids (authorId, tagsIds) are
+// the source record's values and are returned whatever the target's
+// rules, as in PocketBase. A client's where/filter/sort through a relation
+// joins the target's list rule (db compiles it), so hidden records neither
+// match nor order. A mutation's payload is the record as written (delete:
+// as it was), its relations under their rules again.
+//
+// @request.body holds the input under the field names, with the update
+// modifiers applied as PocketBase does: `viewsIncrement: 2` reads as
+// `views` = old + 2, `tagsAppend`/`tagsRemove` as the resulting `tags`
+// (ruleBody). Uploaded files are not part of @request.body.
+//
+// Every collection change is checked inside its transaction: on a running
+// engine by its OnSchemaChange hook (prepare: access.ValidateRules, then
+// the build), by schema import through Validate (the same checks, no
+// engine).
 
 // httpQueryKey carries the raw URL query of the /graphql request in ctx
 // (@request.query.*).
@@ -30,15 +50,31 @@ func withRequestQuery(ctx context.Context, r *http.Request) context.Context {
 	return context.WithValue(ctx, httpQueryKey{}, r.URL.RawQuery)
 }
 
-// requestAccess returns the access checker of an operation on version v
-// for the viewer, with @request.context reqContext ("" for "default").
-func (x *exec) requestAccess(reqContext string) *access.Request {
+// setAccess sets up the access checker of the operation for its viewer,
+// with @request.context reqContext ("" for "default"), inside x (no
+// allocation of its own).
+func (x *exec) setAccess(reqContext string) {
 	info := access.Info{Method: requestMethod(x.ctx), Context: reqContext}
 	if x.oc != nil {
 		info.Headers = x.oc.Headers
 	}
 	info.RawQuery, _ = x.ctx.Value(httpQueryKey{}).(string)
-	return access.New(x.d, &x.v.rules, x.viewer, info)
+	x.accBuf = *access.New(x.d, &x.v.rules, x.viewer, info)
+	x.acc = &x.accBuf
+}
+
+// withRequest returns r with @request set when something in it is
+// compiled (a rule, a filter, a sort, a join's rule): building @request
+// (the headers, the query) is left out of the reads that need none.
+func (x *exec) withRequest(r *db.Read) *db.Read {
+	need := r.Rule != nil || len(r.Filters) > 0 || len(r.Sort) > 0
+	for i := 0; i < len(r.Joins) && !need; i++ {
+		need = r.Joins[i].Rule != nil
+	}
+	if need && r.Request == nil {
+		r.Request = x.acc.RequestInfo()
+	}
+	return r
 }
 
 // setViewer makes viewer the operation's viewer (and the access checker's).
