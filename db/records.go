@@ -34,9 +34,9 @@ func checkQuery(q *Query) error {
 	return nil
 }
 
-// WriteWhere appends " WHERE (a) AND (b)" for the non-blank conds to b (nothing
+// writeWhere appends " WHERE (a) AND (b)" for the non-blank conds to b (nothing
 // when there are none) and returns args with their arguments appended.
-func WriteWhere(b *strings.Builder, args []any, conds []Cond) []any {
+func writeWhere(b *strings.Builder, args []any, conds []Cond) []any {
 	first := true
 	for _, c := range conds {
 		if strings.TrimSpace(c.SQL) == "" {
@@ -67,20 +67,34 @@ func (d *DB) Find(ctx context.Context, q *Query) ([]Record, error) {
 // the record that join j found for records[i], nil when the relation is
 // unset, points nowhere or the related record does not meet the join's On.
 func (d *DB) FindJoined(ctx context.Context, q *Query) (records, joined []Record, err error) {
-	if err := checkQuery(q); err != nil {
+	query, args, joinCols, err := d.selectSQL(q)
+	if err != nil {
 		return nil, nil, err
+	}
+	rows, err := d.readQuery(ctx, query, args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", q.Collection.Name, err)
+	}
+	return scanJoined(q, joinCols, rows)
+}
+
+// selectSQL writes the SELECT of q: the statement, its arguments and how
+// many columns each join reads. A bad query is apperr.Invalid.
+func (d *DB) selectSQL(q *Query) (string, []any, []int, error) {
+	if err := checkQuery(q); err != nil {
+		return "", nil, nil, err
 	}
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString("SELECT ")
 	if err := writeColumns(&b, q.Collection, q.Columns, alias); err != nil {
-		return nil, nil, err
+		return "", nil, nil, err
 	}
 	joinCols := make([]int, len(q.Joins))
 	for i, j := range q.Joins {
 		if err := checkJoin(q, j); err != nil {
-			return nil, nil, err
+			return "", nil, nil, err
 		}
 		cols := j.Columns
 		if len(cols) == 0 {
@@ -89,7 +103,7 @@ func (d *DB) FindJoined(ctx context.Context, q *Query) (records, joined []Record
 		b.WriteString(", ")
 		n, err := writeJoinColumns(&b, j.Collection, cols, quoteIdent(j.Alias))
 		if err != nil {
-			return nil, nil, err
+			return "", nil, nil, err
 		}
 		joinCols[i] = n
 	}
@@ -106,7 +120,7 @@ func (d *DB) FindJoined(ctx context.Context, q *Query) (records, joined []Record
 			args = append(args, c.Args...)
 		}
 	}
-	args = WriteWhere(&b, args, q.Where)
+	args = writeWhere(&b, args, q.Where)
 	b.WriteString(" ORDER BY ")
 	for _, o := range q.OrderBy {
 		if strings.TrimSpace(o.SQL) == "" {
@@ -118,18 +132,14 @@ func (d *DB) FindJoined(ctx context.Context, q *Query) (records, joined []Record
 	}
 	b.WriteString(alias + `."id"`)
 	if q.Limit > 0 || q.Offset > 0 {
-		limit := q.Limit
-		if limit <= 0 {
-			limit = -1
+		var limit any = q.Limit
+		if q.Limit <= 0 {
+			limit = d.sql().noLimit()
 		}
 		b.WriteString(" LIMIT ? OFFSET ?")
 		args = append(args, limit, max(q.Offset, 0))
 	}
-	rows, err := d.readQuery(ctx, b.String(), args)
-	if err != nil {
-		return nil, nil, fmt.Errorf("query %s: %w", q.Collection.Name, err)
-	}
-	return scanJoined(q, joinCols, rows)
+	return b.String(), args, joinCols, nil
 }
 
 func checkJoin(q *Query, j Join) error {
@@ -234,7 +244,7 @@ func (d *DB) Count(ctx context.Context, q *Query) (int64, error) {
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := WriteWhere(&b, nil, q.Where)
+	args := writeWhere(&b, nil, q.Where)
 	var n int64
 	if err := d.readRow(ctx, b.String(), args, &n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", q.Collection.Name, err)
@@ -261,7 +271,7 @@ func (d *DB) Aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 		b.WriteString(", TOTAL(" + col + "), AVG(" + col + "), MIN(" + col + "), MAX(" + col + ")")
 	}
 	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
-	args := WriteWhere(&b, nil, q.Where)
+	args := writeWhere(&b, nil, q.Where)
 	vals := make([]any, 1+4*len(fields))
 	ptrs := make([]any, len(vals))
 	for i := range vals {

@@ -4,10 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
 )
@@ -16,21 +16,13 @@ import (
 // JSON list of the row's sort key values followed by its id, so pages stay
 // stable when rows are inserted before them.
 
-// sortKey is one ORDER BY column of a connection.
-type sortKey struct {
-	col  string // record key and column name
-	desc bool
-}
-
-func (k sortKey) expr() string { return `"r".` + quoteIdent(k.col) }
-
 // connKeys reads the orderBy argument of a connection: direct fields only.
-func connKeys(t *objType, v any) ([]sortKey, error) {
+func connKeys(t *objType, v any) ([]db.SortKey, error) {
 	items, err := orderItems(t, v)
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]sortKey, 0, len(items)+1)
+	keys := make([]db.SortKey, 0, len(items)+1)
 	for _, it := range items {
 		if len(it.Ident.Parts) != 1 {
 			return nil, badOrder("a connection orders by fields of its own type only")
@@ -38,10 +30,10 @@ func connKeys(t *objType, v any) ([]sortKey, error) {
 		if it.Ident.Parts[0] == "id" {
 			continue
 		}
-		keys = append(keys, sortKey{col: it.Ident.Parts[0], desc: it.Desc})
+		keys = append(keys, db.SortKey{Field: it.Ident.Parts[0], Desc: it.Desc})
 	}
 	if len(items) == 0 && t.coll.FieldByName("created") != nil {
-		keys = append(keys, sortKey{col: "created"})
+		keys = append(keys, db.SortKey{Field: "created"})
 	}
 	idDesc := false
 	for _, it := range items {
@@ -49,13 +41,13 @@ func connKeys(t *objType, v any) ([]sortKey, error) {
 			idDesc = it.Desc
 		}
 	}
-	return append(keys, sortKey{col: "id", desc: idDesc}), nil
+	return append(keys, db.SortKey{Field: "id", Desc: idDesc}), nil
 }
 
-func encodeCursor(keys []sortKey, rec db.Record) string {
+func encodeCursor(keys []db.SortKey, rec db.Record) string {
 	vals := make([]any, len(keys))
 	for i, k := range keys {
-		vals[i] = rec[k.col]
+		vals[i] = rec[k.Field]
 	}
 	b, _ := json.Marshal(vals)
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -76,56 +68,6 @@ func decodeCursor(arg, s string, n int) ([]any, error) {
 	return vals, nil
 }
 
-// keysetCond is the condition for rows strictly after (or, with before,
-// strictly before) the cursor values in the order of keys, with SQLite's
-// null ordering (nulls first ascending, last descending).
-func keysetCond(keys []sortKey, vals []any, before bool) db.Cond {
-	var or []string
-	var args []any
-	var eqSQL []string
-	var eqArgs []any
-	for i, k := range keys {
-		desc := k.desc != before
-		v := vals[i]
-		var strict string
-		var sargs []any
-		switch {
-		case v == nil && !desc:
-			strict = k.expr() + " IS NOT NULL"
-		case v == nil && desc:
-			strict = ""
-		case !desc:
-			strict, sargs = k.expr()+" > ?", []any{v}
-		default:
-			strict, sargs = "("+k.expr()+" < ? OR "+k.expr()+" IS NULL)", []any{v}
-		}
-		if strict != "" {
-			term := append(append([]string(nil), eqSQL...), strict)
-			or = append(or, "("+strings.Join(term, " AND ")+")")
-			args = append(args, eqArgs...)
-			args = append(args, sargs...)
-		}
-		eqSQL = append(eqSQL, k.expr()+" IS ?")
-		eqArgs = append(eqArgs, v)
-	}
-	if len(or) == 0 {
-		return db.Cond{SQL: "0"}
-	}
-	return db.Cond{SQL: "(" + strings.Join(or, " OR ") + ")", Args: args}
-}
-
-func orderConds(keys []sortKey, reverse bool) []db.Cond {
-	out := make([]db.Cond, len(keys))
-	for i, k := range keys {
-		dir := " ASC"
-		if k.desc != reverse {
-			dir = " DESC"
-		}
-		out[i] = db.Cond{SQL: k.expr() + dir}
-	}
-	return out
-}
-
 // connection writes `postsConnection(...)`.
 func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 	fail := func(err error) bool {
@@ -133,14 +75,11 @@ func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 		return x.nullFor(f.Field, true, true)
 	}
 	args := f.ArgumentMap(x.oc.Variables)
-	rule, ok, err := x.ruleExpr(t.coll, opList)
-	if err == nil && !ok {
-		err = forbidden(t.coll, opList)
-	}
+	dec, err := x.acc.Require(t.coll, access.List)
 	if err != nil {
 		return fail(err)
 	}
-	spec := &listSpec{t: t, rule: rule}
+	spec := &listSpec{t: t, rule: dec.Where}
 	if err := x.readFilters(spec, args); err != nil {
 		return fail(err)
 	}
@@ -168,42 +107,46 @@ func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 	} else if !hasFirst {
 		n = defaultLimit
 	}
-	base, err := x.compileWhere(spec, "r")
-	if err != nil {
-		return fail(err)
+	base := x.withRequest(x.read(spec)) // the rule and filters: totalCount
+	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Connection"})
+	needRows, counts := false, false
+	for _, cf := range fields {
+		switch cf.Name {
+		case "edges", "pageInfo":
+			needRows = true
+		case "totalCount":
+			counts = true
+		}
 	}
-	where := append([]db.Cond(nil), base...)
 	after, _ := args["after"].(string)
 	before, _ := args["before"].(string)
+	if after != "" || before != "" || !(needRows && n > 0 || counts) {
+		// A bad rule or filter is reported first, and also when nothing
+		// is read.
+		if err := x.d.CheckRead(base); err != nil {
+			return fail(readErr(t.coll, err))
+		}
+	}
+	page := *base
+	page.Keyset = &db.Keyset{Keys: keys, Backward: backward}
+	page.Limit = n + 1
 	if after != "" {
-		vals, err := decodeCursor("after", after, len(keys))
-		if err != nil {
+		if page.Keyset.After, err = decodeCursor("after", after, len(keys)); err != nil {
 			return fail(err)
 		}
-		where = append(where, keysetCond(keys, vals, false))
 	}
 	if before != "" {
-		vals, err := decodeCursor("before", before, len(keys))
-		if err != nil {
+		if page.Keyset.Before, err = decodeCursor("before", before, len(keys)); err != nil {
 			return fail(err)
 		}
-		where = append(where, keysetCond(keys, vals, true))
 	}
 
-	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Connection"})
 	var rows []db.Record
 	more := false
-	needRows := false
-	for _, cf := range fields {
-		if cf.Name == "edges" || cf.Name == "pageInfo" {
-			needRows = true
-		}
-	}
 	if needRows && n > 0 {
-		q := &db.Query{Collection: t.coll, Alias: "r", Where: where, OrderBy: orderConds(keys, backward), Limit: n + 1}
-		rows, err = x.d.Find(x.dbctx, q)
+		rows, _, err = x.d.ReadRecords(x.dbctx, &page)
 		if err != nil {
-			return fail(fmt.Errorf("page %s: %w", t.coll.Name, err))
+			return fail(fmt.Errorf("page %s: %w", t.coll.Name, readErr(t.coll, err)))
 		}
 		if len(rows) > n {
 			more = true
@@ -232,9 +175,9 @@ func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 		case "__typename":
 			x.buf = appendString(x.buf, t.name+"Connection")
 		case "totalCount":
-			cnt, err := x.d.Count(x.dbctx, &db.Query{Collection: t.coll, Alias: "r", Where: base})
+			cnt, err := x.d.ReadCount(x.dbctx, base)
 			if err != nil {
-				x.fail(fmt.Errorf("count %s: %w", t.coll.Name, err), cf.Field)
+				x.fail(fmt.Errorf("count %s: %w", t.coll.Name, readErr(t.coll, err)), cf.Field)
 				x.pop()
 				return x.nullFor(f.Field, true, true)
 			}
@@ -255,7 +198,7 @@ func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 	return true
 }
 
-func (x *exec) writePageInfo(cf graphql.CollectedField, keys []sortKey, rows []db.Record, hasNext, hasPrev bool) {
+func (x *exec) writePageInfo(cf graphql.CollectedField, keys []db.SortKey, rows []db.Record, hasNext, hasPrev bool) {
 	sub := graphql.CollectFields(x.oc, cf.Selections, []string{"PageInfo"})
 	x.buf = append(x.buf, '{')
 	for i, s := range sub {
@@ -288,7 +231,7 @@ func (x *exec) writePageInfo(cf graphql.CollectedField, keys []sortKey, rows []d
 }
 
 // writeEdges writes the edges; the node level is loaded once for all rows.
-func (x *exec) writeEdges(t *objType, cf graphql.CollectedField, keys []sortKey, rows []db.Record, lvs map[string]*level) bool {
+func (x *exec) writeEdges(t *objType, cf graphql.CollectedField, keys []db.SortKey, rows []db.Record, lvs map[string]*level) bool {
 	sub := graphql.CollectFields(x.oc, cf.Selections, []string{t.name + "Edge"})
 	start := len(x.buf)
 	x.buf = append(x.buf, '[')

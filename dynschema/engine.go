@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/querycost"
@@ -199,7 +200,7 @@ func (f fieldFunc) InterceptField(ctx context.Context, next graphql.Resolver) (a
 // a schema that does not compile returns the error, which refuses the
 // change.
 func (e *Engine) PrepareSchema(ctx context.Context, all []*db.Collection) (func(), error) {
-	if err := validateRules(all); err != nil {
+	if err := access.ValidateRules(all); err != nil {
 		return nil, err
 	}
 	v, err := e.build(all)
@@ -207,6 +208,19 @@ func (e *Engine) PrepareSchema(ctx context.Context, all []*db.Collection) (func(
 		return nil, err
 	}
 	return func() { e.swap(v) }, nil
+}
+
+// Validate reports whether the collections all (as they will be after a
+// change) make a valid application: every rule compiles
+// (access.ValidateRules) and they compile into a valid GraphQL schema.
+// It builds no engine and touches no database; a refusal is
+// BAD_USER_INPUT naming the rule or the clash.
+func Validate(all []*db.Collection) error {
+	if err := access.ValidateRules(all); err != nil {
+		return err
+	}
+	_, _, err := loadSchema(all)
+	return err
 }
 
 // swap makes v current and ends the subscriptions of deleted collections
@@ -328,29 +342,4 @@ func withTimeout(responses graphql.ResponseHandler, d time.Duration) graphql.Res
 // DispatchError implements graphql.GraphExecutor.
 func (e *Engine) DispatchError(ctx context.Context, list gqlerror.List) *graphql.Response {
 	return e.cur.Load().exec.DispatchError(ctx, list)
-}
-
-// CanView reports whether the viewer of ctx may view the record id of c
-// (its viewRule), as the file download handler needs; the rule sees
-// @request.method "GET" and @request.context "protectedFile".
-func (e *Engine) CanView(ctx context.Context, c *db.Collection, id string) (bool, error) {
-	v := e.cur.Load()
-	x := v.newExec(context.WithValue(ctx, methodKey{}, http.MethodGet), nil)
-	x.reqContext = "protectedFile"
-	t := v.m.byColl[c.ID]
-	if t == nil {
-		t = &objType{coll: c, name: c.Name}
-	}
-	cond, ok, err := x.access(t, opView)
-	if err != nil || !ok {
-		return false, err
-	}
-	if cond == nil {
-		return true, nil
-	}
-	recs, err := e.cfg.DB.FindByIDs(ctx, c, []string{id}, *cond)
-	if err != nil {
-		return false, fmt.Errorf("check view rule of %s: %w", c.Name, err)
-	}
-	return len(recs) > 0, nil
 }

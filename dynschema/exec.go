@@ -12,10 +12,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
-	"github.com/monobase/monobase/db/filter"
 )
 
 // version is one compiled application schema: the model, the gqlparser
@@ -32,7 +32,7 @@ type version struct {
 
 	introOnce sync.Once
 	intro     *introspection.Schema
-	rules     sync.Map // rule text -> filter.Expr or error
+	rules     access.Rules // the parsed rules of colls
 }
 
 // Schema implements graphql.ExecutableSchema.
@@ -133,10 +133,9 @@ type exec struct {
 	errs   int
 	mw     bool
 
-	req         *db.RequestInfo
-	reqContext  string // @request.context ("default", "realtime")
-	accessCache map[accessKey]accessResult
-	mut         *mutation // the running mutation, nil for queries
+	acc    *access.Request // the viewer's access checker (usually &accBuf)
+	accBuf access.Request
+	mut    *mutation // the running mutation, nil for queries
 }
 
 func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *exec {
@@ -144,7 +143,7 @@ func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *ex
 	if l := linkOf(oc); l != nil {
 		viewer = l.currentViewer() // kept up to date with its record (ws_session.go)
 	}
-	return &exec{
+	x := &exec{
 		v:      v,
 		d:      v.eng.cfg.DB,
 		ctx:    ctx,
@@ -156,6 +155,8 @@ func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *ex
 		buf:    make([]byte, 0, 1024),
 		path:   make([]pathElem, 0, 16),
 	}
+	x.setAccess("")
+	return x
 }
 
 func (x *exec) push(name string) { x.path = append(x.path, pathElem{name: name, idx: -1}) }
@@ -339,24 +340,6 @@ func (x *exec) queryField(f graphql.CollectedField) bool {
 func (v *version) introspection() *introspection.Schema {
 	v.introOnce.Do(func() { v.intro = introspection.WrapSchema(v.schema) })
 	return v.intro
-}
-
-// parsedRule returns the parsed filter of a rule, cached per version.
-func (v *version) parsedRule(rule string) (filter.Expr, error) {
-	if e, ok := v.rules.Load(rule); ok {
-		if err, isErr := e.(error); isErr {
-			return nil, err
-		}
-		return e.(filter.Expr), nil
-	}
-	e, err := parseFilter(rule)
-	if err != nil {
-		err = apperr.Wrap(err, "invalid access rule")
-		v.rules.Store(rule, err)
-		return nil, err
-	}
-	v.rules.Store(rule, e)
-	return e, nil
 }
 
 // toInt converts a GraphQL argument value to int.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
@@ -148,10 +149,7 @@ func inputArg(args map[string]any) map[string]any {
 }
 
 func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
-	if _, ok, err := x.ruleExpr(t.coll, opCreate); err != nil || !ok {
-		if err == nil {
-			err = forbidden(t.coll, opCreate)
-		}
+	if _, err := x.acc.Require(t.coll, access.Create); err != nil {
 		return nil, err
 	}
 	tx, err := x.tx()
@@ -179,7 +177,7 @@ func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
 	if x.mut.cur != nil {
 		x.mut.cur.used = true
 	}
-	if err := x.checkCreated(t, rec, in); err != nil {
+	if err := x.acc.CheckCreated(x.dbctx, t.coll, rec.ID(), x.ruleBody(t, access.Create, in, nil)); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -189,14 +187,14 @@ func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
 // NOT_FOUND (existence is not revealed).
 func (x *exec) viewable(t *objType, id string) (db.Record, error) {
 	notFound := apperr.New(apperr.NotFound, "%s %q not found", t.name, id)
-	cond, ok, err := x.access(t, opView)
+	dec, err := x.acc.Rule(t.coll, access.View)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !dec.Allowed {
 		return nil, notFound
 	}
-	recs, err := x.findByIDs(t, []string{id}, cond)
+	recs, err := x.findByIDs(t, []string{id}, dec.Where)
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +207,8 @@ func (x *exec) viewable(t *objType, id string) (db.Record, error) {
 // guard runs the checks of an update or delete in the order of API.md: a
 // nil rule is FORBIDDEN, a record the viewer cannot view NOT_FOUND, a rule
 // that denies FORBIDDEN. It returns the record as it is.
-func (x *exec) guard(t *objType, o op, id string, body map[string]any) (db.Record, error) {
-	if _, ok, err := x.ruleExpr(t.coll, o); err != nil || !ok {
-		if err == nil {
-			err = forbidden(t.coll, o)
-		}
+func (x *exec) guard(t *objType, o access.Op, id string, body map[string]any) (db.Record, error) {
+	if _, err := x.acc.Require(t.coll, o); err != nil {
 		return nil, err
 	}
 	if _, err := x.tx(); err != nil {
@@ -223,12 +218,12 @@ func (x *exec) guard(t *objType, o op, id string, body map[string]any) (db.Recor
 	if err != nil {
 		return nil, err
 	}
-	ok, err := x.checkRecord(t, o, id, x.ruleBody(t, o, body, old))
+	ok, err := x.acc.Check(x.dbctx, t.coll, o, id, x.ruleBody(t, o, body, old))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, apperr.New(apperr.Forbidden, "the %s rule of %s does not allow this", opVerbs[o], t.coll.Name)
+		return nil, apperr.New(apperr.Forbidden, "the %s rule of %s does not allow this", o, t.coll.Name)
 	}
 	return old, nil
 }
@@ -236,11 +231,12 @@ func (x *exec) guard(t *objType, o op, id string, body map[string]any) (db.Recor
 func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
 	id, _ := args["id"].(string)
 	in := inputArg(args)
-	old, err := x.guard(t, opUpdate, id, in)
+	old, err := x.guard(t, access.Update, id, in)
 	if err != nil {
 		return nil, err
 	}
-	if in, err = x.authInput(t, old, in); err != nil {
+	in, body, err := x.authInput(t, old, in)
+	if err != nil {
 		return nil, err
 	}
 	patch, err := x.updatePatch(t, in, id)
@@ -254,7 +250,7 @@ func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
 	if x.mut.cur != nil {
 		x.mut.cur.used = true
 	}
-	if err := x.checkUpdated(t, old, in); err != nil {
+	if err := x.acc.CheckUpdated(x.dbctx, t.coll, old, body); err != nil {
 		return nil, err
 	}
 	x.orphanFiles(t, old, rec)
@@ -263,7 +259,7 @@ func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
 
 func (x *exec) delete(t *objType, args map[string]any) (db.Record, error) {
 	id, _ := args["id"].(string)
-	if _, err := x.guard(t, opDelete, id, nil); err != nil {
+	if _, err := x.guard(t, access.Delete, id, nil); err != nil {
 		return nil, err
 	}
 	rec, err := x.mut.tx.Delete(t.coll, id)
@@ -336,15 +332,13 @@ func (x *exec) authMutation(rf *rootField, f graphql.CollectedField, args map[st
 			x.buf = appendString(x.buf, token)
 		case "record":
 			// The signed-in record sees itself (email included).
-			saved := x.viewer
-			x.viewer = &auth.Viewer{Collection: t.coll, Record: rec}
-			x.req, x.accessCache = nil, nil
+			saved, savedAcc := x.viewer, x.acc
+			x.setViewer(&auth.Viewer{Collection: t.coll, Record: rec})
 			x.push(s.Alias)
 			lv := x.load(t, s.Selections, []db.Record{rec})
 			ok := x.writeRecord(lv, rec)
 			x.pop()
-			x.viewer = saved
-			x.req, x.accessCache = nil, nil
+			x.viewer, x.acc = saved, savedAcc
 			if !ok {
 				return x.nullFor(f.Field, true, true)
 			}
@@ -367,14 +361,14 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 		if v.Collection == nil || v.Collection.ID != t.coll.ID {
 			return nil, apperr.New(apperr.Forbidden, "the token is not one of %s", t.coll.Name)
 		}
-		recs, err := x.d.Find(x.dbctx, &db.Query{Collection: t.coll, Alias: "r", Where: []db.Cond{idsCond("r", []string{v.ID()})}})
+		recs, _, err := x.d.ReadRecords(x.dbctx, &db.Read{Collection: t.coll, IDs: []string{v.ID()}})
 		if err != nil {
 			return nil, fmt.Errorf("reload %s: %w", t.coll.Name, err)
 		}
 		if len(recs) == 0 {
 			return nil, apperr.New(apperr.Unauthenticated, "the signed-in record no longer exists")
 		}
-		if err := x.checkAuthRule(t, recs[0]); err != nil {
+		if err := x.acc.CheckAuthRule(x.dbctx, t.coll, recs[0]); err != nil {
 			return nil, err
 		}
 		return recs[0], nil
@@ -405,7 +399,7 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 		a.SignInFailed(x.ctx, t.coll, identity)
 		return nil, invalid
 	}
-	if err := x.checkAuthRule(t, rec); err != nil {
+	if err := x.acc.CheckAuthRule(x.dbctx, t.coll, rec); err != nil {
 		return nil, err
 	}
 	return rec, nil

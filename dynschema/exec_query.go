@@ -1,12 +1,12 @@
 package dynschema
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/db/filter"
@@ -27,17 +27,17 @@ type listSpec struct {
 // offset) of a list of t. For a relation (back-relation) a nil rule gives a
 // nil spec (the records are left out); for a root list it is FORBIDDEN.
 func (x *exec) listSpec(t *objType, args map[string]any, relation bool) (*listSpec, error) {
-	rule, ok, err := x.ruleExpr(t.coll, opList)
+	dec, err := x.acc.Rule(t.coll, access.List)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !dec.Allowed {
 		if relation {
 			return nil, nil
 		}
-		return nil, forbidden(t.coll, opList)
+		return nil, access.Forbidden(t.coll, access.List)
 	}
-	s := &listSpec{t: t, rule: rule, limit: defaultLimit}
+	s := &listSpec{t: t, rule: dec.Where, limit: defaultLimit}
 	if err := x.readFilters(s, args); err != nil {
 		return nil, err
 	}
@@ -111,99 +111,20 @@ func invalidArg(name string, err error) error {
 	return out
 }
 
-// defaultOrder is the order of lists without orderBy or sort: creation.
-// For tables that is insertion order (rowid): created is set at insert
-// time by the single writer, and rowid order is the table's own order, so
-// SQLite reads a page without sorting the whole table. Views order by
-// created when they have it.
-func defaultOrder(t *objType, alias string) []db.Cond {
-	if t.coll.Type != db.TypeView {
-		return []db.Cond{{SQL: `"` + alias + `"."rowid"`}}
+// read describes the read of the records of s (the list rule, the
+// filters, the order and the page) for db; withRequest adds @request. Without orderBy or sort, a
+// list is in creation order: for tables insertion order, so SQLite reads
+// a page without sorting the whole table; views order by created when
+// they have it.
+func (x *exec) read(s *listSpec) *db.Read {
+	return &db.Read{
+		Collection: s.t.coll,
+		Rule:       s.rule,
+		Filters:    s.exprs,
+		Sort:       s.sort,
+		Limit:      s.limit,
+		Offset:     s.offset,
 	}
-	if t.coll.FieldByName("created") != nil {
-		return []db.Cond{{SQL: `"` + alias + `"."created"`}}
-	}
-	return nil
-}
-
-// compileWhere compiles the rule and filters of s for the table alias.
-func (x *exec) compileWhere(s *listSpec, alias string) ([]db.Cond, error) {
-	var conds []db.Cond
-	req := x.requestInfo()
-	if s.rule != nil {
-		c, err := x.d.CompileRule(s.t.coll, alias, s.rule, req)
-		if err != nil {
-			return nil, apperr.Wrap(err, "compile the rule of %s", s.t.coll.Name)
-		}
-		conds = append(conds, c)
-	}
-	for _, e := range s.exprs {
-		c, err := x.d.CompileFilter(s.t.coll, alias, e, req)
-		if err != nil {
-			return nil, invalidArg("filter", err)
-		}
-		conds = append(conds, c)
-	}
-	return conds, nil
-}
-
-func (x *exec) compileOrder(s *listSpec, alias string) ([]db.Cond, error) {
-	if len(s.sort) == 0 {
-		return defaultOrder(s.t, alias), nil
-	}
-	o, err := x.d.CompileSort(s.t.coll, alias, s.sort, x.requestInfo())
-	if err != nil {
-		return nil, invalidArg("sort", err)
-	}
-	return o, nil
-}
-
-// query compiles s into a db.Query on the alias "r".
-func (x *exec) query(s *listSpec) (*db.Query, error) {
-	where, err := x.compileWhere(s, "r")
-	if err != nil {
-		return nil, err
-	}
-	order, err := x.compileOrder(s, "r")
-	if err != nil {
-		return nil, err
-	}
-	return &db.Query{Collection: s.t.coll, Alias: "r", Where: where, OrderBy: order, Limit: s.limit, Offset: s.offset}, nil
-}
-
-// pageQuery compiles s for a table into a query on the alias "r" whose
-// rows are those of the page, picked by rowid in a subquery (alias "s")
-// that applies the filters, the order, the offset and the limit: joins of
-// the outer statement then run for the page's rows only.
-func (x *exec) pageQuery(s *listSpec) (*db.Query, error) {
-	where, err := x.compileWhere(s, "s")
-	if err != nil {
-		return nil, err
-	}
-	orderS, err := x.compileOrder(s, "s")
-	if err != nil {
-		return nil, err
-	}
-	orderR, err := x.compileOrder(s, "r")
-	if err != nil {
-		return nil, err
-	}
-	var sb strings.Builder
-	var args []any
-	sb.WriteString(`"r"."rowid" IN (SELECT "s"."rowid" FROM ` + quoteIdent(s.t.coll.Name) + ` AS "s"`)
-	args = db.WriteWhere(&sb, args, where)
-	sb.WriteString(" ORDER BY ")
-	for _, o := range orderS {
-		if strings.TrimSpace(o.SQL) == "" {
-			continue
-		}
-		sb.WriteString(o.SQL)
-		sb.WriteString(", ")
-		args = append(args, o.Args...)
-	}
-	sb.WriteString(`"s"."id" LIMIT ? OFFSET ?)`)
-	args = append(args, s.limit, s.offset)
-	return &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR}, nil
 }
 
 // hasSingleRelation reports whether lv selects a single relation (that a
@@ -217,92 +138,29 @@ func hasSingleRelation(lv *level) bool {
 	return false
 }
 
-// idsCond matches the records with those ids (one bound parameter).
-func idsCond(alias string, ids []string) db.Cond {
-	if len(ids) == 1 {
-		return db.Cond{SQL: `"` + alias + `"."id" = ?`, Args: []any{ids[0]}}
-	}
-	b, _ := json.Marshal(ids)
-	return db.Cond{SQL: `"` + alias + `"."id" IN (SELECT value FROM json_each(?))`, Args: []any{string(b)}}
+// idsRead reads the records of t with those ids that meet rule (nil: all).
+func (x *exec) idsRead(t *objType, ids []string, rule filter.Expr) *db.Read {
+	return &db.Read{Collection: t.coll, IDs: ids, Rule: rule}
 }
 
-// idsQuery selects the records of t with those ids that meet cond.
-func idsQuery(t *objType, ids []string, cond *db.Cond) *db.Query {
-	q := &db.Query{Collection: t.coll, Alias: "r", Where: make([]db.Cond, 0, 2)}
-	q.Where = append(q.Where, idsCond("r", ids))
-	if cond != nil {
-		q.Where = append(q.Where, *cond)
-	}
-	return q
-}
-
-// findByIDs reads the records of t with those ids that meet cond.
-func (x *exec) findByIDs(t *objType, ids []string, cond *db.Cond) ([]db.Record, error) {
-	recs, err := x.d.Find(x.dbctx, idsQuery(t, ids, cond))
+// findByIDs reads the records of t with those ids that meet rule.
+func (x *exec) findByIDs(t *objType, ids []string, rule filter.Expr) ([]db.Record, error) {
+	recs, _, err := x.d.ReadRecords(x.dbctx, x.withRequest(x.idsRead(t, ids, rule)))
 	if err != nil {
-		return nil, fmt.Errorf("read %s by id: %w", t.coll.Name, err)
+		return nil, fmt.Errorf("read %s by id: %w", t.coll.Name, readErr(t.coll, err))
 	}
 	return recs, nil
 }
 
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
 // findPerParent runs a back-relation for many parents in one statement: the
 // records of s.t whose relation field via points at one of parents, at most
-// offset+limit per parent (ROW_NUMBER() OVER (PARTITION BY ...)); offset
-// and limit are then applied per parent in the common order.
+// offset+limit per parent (db.Read.Parents); offset and limit are then
+// applied per parent in the common order.
 func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, lv *level) (map[string][]db.Record, []db.Record, error) {
-	inner, err := x.compileWhere(s, "s")
-	if err != nil {
-		return nil, nil, err
-	}
-	orderS, err := x.compileOrder(s, "s")
-	if err != nil {
-		return nil, nil, err
-	}
-	orderR, err := x.compileOrder(s, "r")
-	if err != nil {
-		return nil, nil, err
-	}
-	col := quoteIdent(via.Name)
-	table := quoteIdent(s.t.coll.Name)
-	var from, part string
-	if via.Multiple() {
-		from = table + ` AS "s", json_each("s".` + col + `) AS "j"`
-		part = `"j"."value"`
-	} else {
-		from = table + ` AS "s"`
-		part = `"s".` + col
-	}
-	var sb strings.Builder
-	var args []any
-	sb.WriteString(`"r"."id" IN (SELECT "w"."id" FROM (SELECT "s"."id" AS "id", ROW_NUMBER() OVER (PARTITION BY `)
-	sb.WriteString(part)
-	sb.WriteString(` ORDER BY `)
-	for _, o := range orderS {
-		sb.WriteString(o.SQL)
-		sb.WriteString(", ")
-		args = append(args, o.Args...)
-	}
-	sb.WriteString(`"s"."id") AS "rn" FROM `)
-	sb.WriteString(from)
-	sb.WriteString(` WHERE `)
-	sb.WriteString(part)
-	sb.WriteString(` IN (SELECT value FROM json_each(?))`)
-	pj, _ := json.Marshal(parents)
-	args = append(args, string(pj))
-	for _, c := range inner {
-		sb.WriteString(" AND (")
-		sb.WriteString(c.SQL)
-		sb.WriteString(")")
-		args = append(args, c.Args...)
-	}
-	sb.WriteString(`) AS "w" WHERE "w"."rn" <= ?)`)
+	r := x.read(s)
+	r.Parents = &db.Parents{Field: via.Name, IDs: parents}
 	window := s.offset + s.limit
-	args = append(args, window)
-
-	q := &db.Query{Collection: s.t.coll, Alias: "r", Where: []db.Cond{{SQL: sb.String(), Args: args}}, OrderBy: orderR}
-	rows, err := x.findLevel(q, lv, true, via.Name)
+	rows, err := x.findLevel(r, lv, true, via.Name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the back-relation %s.%s: %w", s.t.coll.Name, via.Name, err)
 	}
@@ -335,16 +193,13 @@ func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, lv *l
 // single writes `post(id)`: null when missing or not viewable.
 func (x *exec) single(t *objType, f graphql.CollectedField) bool {
 	id, _ := f.ArgumentMap(x.oc.Variables)["id"].(string)
-	cond, ok, err := x.access(t, opView)
-	if err == nil && !ok {
-		err = forbidden(t.coll, opView)
-	}
+	dec, err := x.acc.Require(t.coll, access.View)
 	if err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, false, true)
 	}
 	lv := x.collect(t, f.Selections)
-	recs, err := x.findLevel(idsQuery(t, []string{id}, cond), lv, true)
+	recs, err := x.findLevel(x.idsRead(t, []string{id}, dec.Where), lv, true)
 	if err != nil {
 		err = fmt.Errorf("read %s by id: %w", t.coll.Name, err)
 		x.fail(err, f.Field)
@@ -375,20 +230,15 @@ func (x *exec) list(t *objType, f graphql.CollectedField) bool {
 	lv := x.collect(t, f.Selections)
 	// A join runs for every row SQLite visits: in the default (table)
 	// order offset+limit rows, with a sort every row that matches. Past
-	// that a table's page is picked by rowid first (pageQuery).
+	// that a table's page is picked first (db.Read.PickPage).
 	join := hasSingleRelation(lv)
-	var q *db.Query
-	if join && (len(spec.sort) > 0 || spec.offset > spec.limit) && t.coll.Type != db.TypeView {
-		q, err = x.pageQuery(spec)
+	r := x.read(spec)
+	if join && (len(spec.sort) > 0 || spec.offset > spec.limit) && x.d.CanPickPage(t.coll) {
+		r.PickPage = true
 	} else {
 		join = join && len(spec.sort) == 0 && spec.offset <= spec.limit
-		q, err = x.query(spec)
 	}
-	if err != nil {
-		x.fail(err, f.Field)
-		return x.nullFor(f.Field, true, true)
-	}
-	rows, err := x.findLevel(q, lv, join)
+	rows, err := x.findLevel(r, lv, join)
 	if err != nil {
 		x.fail(fmt.Errorf("list %s: %w", t.coll.Name, err), f.Field)
 		return x.nullFor(f.Field, true, true)
@@ -420,15 +270,12 @@ func (x *exec) me(f graphql.CollectedField) bool {
 // aggregate writes `postsAggregate`: only what is selected is computed.
 func (x *exec) aggregate(t *objType, f graphql.CollectedField) bool {
 	args := f.ArgumentMap(x.oc.Variables)
-	rule, ok, err := x.ruleExpr(t.coll, opList)
-	if err == nil && !ok {
-		err = forbidden(t.coll, opList)
-	}
+	dec, err := x.acc.Require(t.coll, access.List)
 	if err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
-	spec := &listSpec{t: t, rule: rule}
+	spec := &listSpec{t: t, rule: dec.Where}
 	if err := x.readFilters(spec, args); err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
@@ -454,30 +301,30 @@ func (x *exec) aggregate(t *objType, f graphql.CollectedField) bool {
 			}
 		}
 	}
-	where, err := x.compileWhere(spec, "r")
-	if err != nil {
-		x.fail(err, f.Field)
-		return x.nullFor(f.Field, true, true)
-	}
-	q := &db.Query{Collection: t.coll, Alias: "r", Where: where}
+	q := x.withRequest(x.read(spec))
 	var res map[string]map[string]any
 	var count int64
 	if len(numbers) > 0 {
-		res, err = x.d.Aggregate(x.dbctx, q, numbers)
+		res, err = x.d.ReadAggregate(x.dbctx, q, numbers)
 		if err == nil {
 			n, _ := toFloat(res[""]["count"])
 			count = int64(n)
 		}
 	} else {
+		counted := false
 		for _, p := range parts {
 			if p.cf.Name == "count" {
-				count, err = x.d.Count(x.dbctx, q)
+				count, err = x.d.ReadCount(x.dbctx, q)
+				counted = true
 				break
 			}
 		}
+		if !counted {
+			err = x.d.CheckRead(q) // a bad filter is reported all the same
+		}
 	}
 	if err != nil {
-		x.fail(fmt.Errorf("aggregate %s: %w", t.coll.Name, err), f.Field)
+		x.fail(fmt.Errorf("aggregate %s: %w", t.coll.Name, readErr(t.coll, err)), f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
 	x.buf = append(x.buf, '{')

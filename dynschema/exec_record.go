@@ -1,6 +1,7 @@
 package dynschema
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
 )
@@ -88,7 +90,7 @@ func (x *exec) collect(t *objType, sel ast.SelectionSet) *level {
 }
 
 // columns returns the fields that writing the level reads from a record
-// (db.Query.Columns; id is always read).
+// (db.Read.Columns; id is always read).
 func (lv *level) columns() []string {
 	cols := make([]string, 0, len(lv.fields)+1)
 	for i := range lv.fields {
@@ -107,53 +109,66 @@ func (lv *level) columns() []string {
 	return cols
 }
 
-// findLevel runs q for the records of the level lv: it reads only the
+// findLevel runs r for the records of the level lv: it reads only the
 // columns that lv needs (and extra), with the single relations of lv
 // joined when join is set (see planJoins). The other relations are loaded
-// by loadRelations.
+// by loadRelations. A rule, filter or sort that does not compile is
+// reported as readErr does.
 //
 // A join runs for every row that SQLite visits, before OFFSET and before a
 // sort: callers join only when (almost) every row visited is returned.
-func (x *exec) findLevel(q *db.Query, lv *level, join bool, extra ...string) ([]db.Record, error) {
-	q.Columns = append(lv.columns(), extra...)
+func (x *exec) findLevel(r *db.Read, lv *level, join bool, extra ...string) ([]db.Record, error) {
+	r.Columns = append(lv.columns(), extra...)
 	if join {
-		q.Joins = x.planJoins(lv)
+		r.Joins = x.planJoins(lv)
 	}
-	recs, joined, err := x.d.FindJoined(x.dbctx, q)
+	recs, joined, err := x.d.ReadRecords(x.dbctx, x.withRequest(r))
+	var ce *db.CompileError
+	if err != nil && len(r.Joins) > 0 && errors.As(err, &ce) && ce.Part == "join" {
+		// A related rule that does not compile: read without joins, so
+		// that loadRelation reports it on its own field.
+		x.unplanJoins(lv)
+		r.Joins = nil
+		recs, joined, err = x.d.ReadRecords(x.dbctx, r)
+	}
 	if err != nil {
-		return nil, err
+		return nil, readErr(r.Collection, err)
 	}
-	x.applyJoins(lv, len(q.Joins), joined)
+	x.applyJoins(lv, len(r.Joins), joined)
 	return recs, nil
 }
 
 // planJoins picks the single relations of lv that the level's own
-// statement reads with a LEFT JOIN, the related collection's view rule in
-// its ON clause (as loadRelation applies it), so that they cost no
-// statement of their own. It returns the joins for the level's query.
-func (x *exec) planJoins(lv *level) []db.Join {
-	var joins []db.Join
+// statement reads with a LEFT JOIN, the related collection's view rule
+// applied to it (as loadRelation applies it), so that they cost no
+// statement of their own. It returns the joins for the level's read.
+func (x *exec) planJoins(lv *level) []db.ReadJoin {
+	var joins []db.ReadJoin
 	for i := range lv.fields {
 		lf := &lv.fields[i]
 		p := lf.plan
 		if p == nil || p.kind != fkRel || p.target == nil || p.field == nil {
 			continue
 		}
-		alias := "j" + strconv.Itoa(len(joins)+1)
-		cond, ok, err := x.accessAs(p.target.coll, opView, alias)
-		if err != nil || !ok {
+		dec, err := x.acc.Rule(p.target.coll, access.View)
+		if err != nil || !dec.Allowed {
 			continue // loadRelation reports the error or leaves the field null
 		}
 		sub := x.collect(p.target, lf.f.Selections)
-		j := db.Join{Field: p.col, Collection: p.target.coll, Alias: alias, Columns: sub.columns()}
-		if cond != nil {
-			j.On = []db.Cond{*cond}
-		}
-		joins = append(joins, j)
+		joins = append(joins, db.ReadJoin{Field: p.col, Collection: p.target.coll, Rule: dec.Where, Columns: sub.columns()})
 		lf.join = len(joins)
 		lf.rel = &relData{sub: sub}
 	}
 	return joins
+}
+
+// unplanJoins undoes planJoins: the relations are loaded on their own.
+func (x *exec) unplanJoins(lv *level) {
+	for i := range lv.fields {
+		if lf := &lv.fields[i]; lf.join != 0 {
+			lf.join, lf.rel = 0, nil
+		}
+	}
 }
 
 // applyJoins fills the joined relations of lv from what the level's
@@ -235,16 +250,16 @@ func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Re
 	if len(ids) == 0 {
 		return rd
 	}
-	cond, ok, err := x.access(p.target, opView)
+	dec, err := x.acc.Rule(p.target.coll, access.View)
 	if err != nil {
 		rd.err = err
 		return rd
 	}
-	if !ok {
+	if !dec.Allowed {
 		return rd
 	}
 	sub := x.collect(p.target, f.Selections)
-	recs, err := x.findLevel(idsQuery(p.target, ids, cond), sub, true)
+	recs, err := x.findLevel(x.idsRead(p.target, ids, dec.Where), sub, true)
 	if err != nil {
 		rd.err = fmt.Errorf("read %s by id: %w", p.target.coll.Name, err)
 		return rd

@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
@@ -115,30 +116,27 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 		return nil, apperr.New(apperr.Invalid, "unknown subscription %s", f.Name)
 	}
 	x := v.newExec(ctx, oc)
-	x.reqContext = "realtime"
+	x.setAccess("realtime")
 	args := f.ArgumentMap(oc.Variables)
 	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, link: linkOf(oc), tried: v.seq}
 	s.id, _ = args["id"].(string)
-	o := opList
+	o := access.List
 	if s.id != "" {
-		o = opView
+		o = access.View
 	}
-	rule, ok, err := x.ruleExpr(rf.t.coll, o)
-	if err == nil && !ok {
-		err = forbidden(rf.t.coll, o)
-	}
+	dec, err := x.acc.Require(rf.t.coll, o)
 	if err != nil {
 		return nil, err
 	}
-	s.spec = &listSpec{t: rf.t, rule: rule}
+	s.spec = &listSpec{t: rf.t, rule: dec.Where}
 	if err := x.readFilters(s.spec, args); err != nil {
 		return nil, err
 	}
 	// A filter or where that parses but does not compile (an unknown or
 	// hidden field, a bad operand) is refused here, once, not at every
 	// event.
-	if _, err := x.compileWhere(s.spec, "r"); err != nil {
-		return nil, err
+	if err := x.d.CheckRead(x.withRequest(x.read(s.spec))); err != nil {
+		return nil, readErr(rf.t.coll, err)
 	}
 	if acts := asList(args["actions"]); len(acts) > 0 {
 		s.actions = map[string]bool{}
@@ -200,7 +198,7 @@ func groupKey(v *version, x *exec, oc *graphql.OperationContext, t *objType) str
 	}
 	parts := []string{t.coll.ID, viewerKey, oc.RawQuery, oc.OperationName, string(vars)}
 	if usesRequestData(v, oc.RawQuery+string(vars)) {
-		req, _ := json.Marshal(x.requestInfo())
+		req, _ := json.Marshal(x.acc.RequestInfo())
 		parts = append(parts, string(req))
 	}
 	return strings.Join(parts, "\x00")
@@ -266,7 +264,7 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 	} else {
 		x.viewer = s.link.currentViewer()
 	}
-	x.reqContext = "realtime"
+	x.setAccess("realtime")
 	rec := ev.Record
 	if rec == nil {
 		return &eventResult{skip: true}
@@ -339,9 +337,9 @@ func (x *exec) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, erro
 	if spec.rule == nil && len(spec.exprs) == 0 {
 		return true, nil
 	}
-	conds, err := x.compileWhere(spec, "r")
+	ok, err := x.d.ReadMatch(x.dbctx, x.withRequest(x.read(spec)), ev.Record)
 	if err != nil {
-		return false, err
+		return false, readErr(spec.t.coll, err)
 	}
-	return x.d.MatchValues(x.dbctx, spec.t.coll, ev.Record, conds)
+	return ok, nil
 }

@@ -249,7 +249,7 @@ func TestRequestInfoInRules(t *testing.T) {
 			Fields: []*db.Field{{Name: "file", Type: db.FieldFile, MaxSelect: 1}}})
 		en.create(&db.Collection{Name: "private_docs", ListRule: sp(ownerRule), ViewRule: sp(ownerRule), CreateRule: sp(""), UpdateRule: sp(""), DeleteRule: sp(""),
 			Fields: []*db.Field{{Name: "file", Type: db.FieldFile, MaxSelect: 1}, {Name: "author", Type: db.FieldRelation, Collection: users.ID, MaxSelect: 1}}})
-		fsrv := httptest.NewServer(en.auth.Middleware(files.Handler(en.store, en.d, en.e, en.auth)))
+		fsrv := httptest.NewServer(en.auth.Middleware(files.Handler(en.store, en.d, en.auth)))
 		defer fsrv.Close()
 		save := func(coll string, extra db.RecordInput) (string, string) {
 			id := newID()

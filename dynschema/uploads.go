@@ -3,6 +3,7 @@ package dynschema
 import (
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/files"
 )
@@ -32,14 +33,14 @@ func (x *exec) saveUploadsFirst(fields []graphql.CollectedField) bool {
 		t := rf.t
 		args := f.ArgumentMap(x.oc.Variables)
 		in := inputArg(args)
-		plans, o := t.create, opCreate
+		plans, o := t.create, access.Create
 		if rf.kind == rkUpdate {
-			plans, o = t.update, opUpdate
+			plans, o = t.update, access.Update
 		}
 		if !hasUploads(plans, in) {
 			continue
 		}
-		if _, ok, err := x.ruleExpr(t.coll, o); err != nil || !ok {
+		if dec, err := x.acc.Rule(t.coll, o); err != nil || !dec.Allowed {
 			continue
 		}
 		su := &savedUploads{names: map[string]any{}}

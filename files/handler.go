@@ -14,16 +14,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 )
-
-// ViewChecker decides whether the viewer in ctx may view the record id of c
-// (the collection's viewRule). The dynschema engine implements it.
-type ViewChecker interface {
-	CanView(ctx context.Context, c *db.Collection, id string) (bool, error)
-}
 
 // TokenChecker validates a short-lived file token (the ?token= query
 // parameter) and returns ctx carrying its viewer. An invalid or expired
@@ -42,15 +37,16 @@ type TokenChecker interface {
 // under the view rule with the token's viewer), never to the viewer of the
 // Authorization header. ?thumb=WxH[t|b|f] serves a thumbnail of an
 // image when the size is a default one or listed in the field's thumbs
-// (otherwise the original), ?download=1 forces an attachment.
-func Handler(store *Local, d *db.DB, viewer ViewChecker, tokens TokenChecker) http.Handler {
-	return &handler{store: store, db: d, viewer: viewer, tokens: tokens}
+// (otherwise the original), ?download=1 forces an attachment. The view
+// rule is checked by access.CanView with @request.method "GET" and
+// @request.context "protectedFile".
+func Handler(store *Local, d *db.DB, tokens TokenChecker) http.Handler {
+	return &handler{store: store, db: d, tokens: tokens}
 }
 
 type handler struct {
 	store  *Local
 	db     *db.DB
-	viewer ViewChecker
 	tokens TokenChecker
 }
 
@@ -135,7 +131,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	allowed, err := h.viewer.CanView(viewCtx, coll, recordID)
+	allowed, err := access.CanView(viewCtx, h.db, coll, recordID, auth.ViewerFrom(viewCtx),
+		access.Info{Method: http.MethodGet, Context: "protectedFile"})
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.NotFound, apperr.Forbidden, apperr.Unauthenticated:

@@ -17,45 +17,7 @@ import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
-	"github.com/monobase/monobase/db/filter"
 )
-
-// ruleViewer checks the collection's real view rule the way the engine
-// does: nil is superusers only, "" anyone, else the compiled rule.
-type ruleViewer struct{ d *db.DB }
-
-func (rv ruleViewer) CanView(ctx context.Context, c *db.Collection, id string) (bool, error) {
-	v := auth.ViewerFrom(ctx)
-	if v != nil && v.Superuser {
-		return true, nil
-	}
-	if c.ViewRule == nil {
-		return false, nil
-	}
-	var where []db.Cond
-	if *c.ViewRule != "" {
-		e, err := filter.Parse(*c.ViewRule)
-		if err != nil {
-			return false, err
-		}
-		req := &db.RequestInfo{Method: http.MethodGet, Context: "protectedFile"}
-		if v != nil {
-			req.AuthCollection, req.Auth = v.Collection, v.Record
-		}
-		cond, err := rv.d.CompileRule(c, "r", e, req)
-		if err != nil {
-			return false, err
-		}
-		where = append(where, cond)
-	}
-	recs, err := rv.d.FindByIDs(ctx, c, []string{id}, where...)
-	return len(recs) == 1, err
-}
-
-// denyAll is a view checker that refuses everyone.
-type denyAll struct{}
-
-func (denyAll) CanView(context.Context, *db.Collection, string) (bool, error) { return false, nil }
 
 // fileTokens accepts the auth service's record tokens as file tokens.
 type fileTokens struct{ svc *auth.Service }
@@ -199,11 +161,23 @@ func newFixture(t *testing.T) *fixture {
 	return fx
 }
 
+// closeViews makes the view rule of posts nil (superusers only).
+func (fx *fixture) closeViews(t *testing.T) {
+	t.Helper()
+	p := *fx.posts
+	p.ViewRule = nil
+	posts, err := fx.d.UpdateCollection(context.Background(), p.ID, &p)
+	if err != nil {
+		t.Fatalf("close the view rule of posts: %v", err)
+	}
+	fx.posts = posts
+}
+
 // server serves the handler as cmd/monobase does: behind the auth
 // middleware, mounted at /files/ on a ServeMux.
-func (fx *fixture) server(t *testing.T, viewer ViewChecker) *httptest.Server {
+func (fx *fixture) server(t *testing.T) *httptest.Server {
 	mux := http.NewServeMux()
-	mux.Handle("/files/", Handler(fx.store, fx.d, viewer, fileTokens{fx.svc}))
+	mux.Handle("/files/", Handler(fx.store, fx.d, fileTokens{fx.svc}))
 	srv := httptest.NewServer(fx.svc.Middleware(mux))
 	t.Cleanup(srv.Close)
 	return srv
@@ -266,7 +240,7 @@ func assertNotFound(t *testing.T, r response) {
 
 func TestHandlerServesFiles(t *testing.T) {
 	fx := newFixture(t)
-	srv := fx.server(t, ruleViewer{fx.d})
+	srv := fx.server(t)
 
 	t.Run("an image is served inline with safe headers", func(t *testing.T) {
 		r := get(t, srv, fx.postURL(fx.cover))
@@ -339,9 +313,9 @@ func TestHandlerServesFiles(t *testing.T) {
 
 func TestHandlerNotFound(t *testing.T) {
 	fx := newFixture(t)
-	srv := fx.server(t, ruleViewer{fx.d})
+	srv := fx.server(t)
 	// The handler alone too: ServeMux cleans some paths before we see them.
-	bare := httptest.NewServer(Handler(fx.store, fx.d, ruleViewer{fx.d}, fileTokens{fx.svc}))
+	bare := httptest.NewServer(Handler(fx.store, fx.d, fileTokens{fx.svc}))
 	t.Cleanup(bare.Close)
 
 	base := "/files/posts/" + fx.postID + "/"
@@ -376,16 +350,21 @@ func TestHandlerNotFound(t *testing.T) {
 		assertNotFound(t, get(t, srv, fx.noteURL(fx.doc)))
 		assertNotFound(t, get(t, srv, fx.noteURL(fx.doc), "Authorization", "Bearer "+fx.otherToken))
 	})
-	t.Run("a checker that refuses everyone", func(t *testing.T) {
-		deny := fx.server(t, denyAll{})
+	t.Run("a view rule of superusers only", func(t *testing.T) {
+		fx := newFixture(t)
+		fx.closeViews(t)
+		deny := fx.server(t)
 		assertNotFound(t, get(t, deny, fx.postURL(fx.cover)))
-		assertNotFound(t, get(t, deny, fx.postURL(fx.cover), "Authorization", "Bearer "+fx.superToken))
+		assertNotFound(t, get(t, deny, fx.postURL(fx.cover), "Authorization", "Bearer "+fx.ownerToken))
+		if r := get(t, deny, fx.postURL(fx.cover), "Authorization", "Bearer "+fx.superToken); r.status != 200 {
+			t.Fatalf("superuser: status %d, body %q", r.status, r.body)
+		}
 	})
 }
 
 func TestHandlerAccess(t *testing.T) {
 	fx := newFixture(t)
-	srv := fx.server(t, ruleViewer{fx.d})
+	srv := fx.server(t)
 	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 	t.Run("the owner sees a private note's file, privately cached", func(t *testing.T) {
@@ -437,7 +416,7 @@ func TestHandlerAccess(t *testing.T) {
 
 func TestHandlerThumbs(t *testing.T) {
 	fx := newFixture(t)
-	srv := fx.server(t, ruleViewer{fx.d})
+	srv := fx.server(t)
 	thumbURL := func(size string) string { return fx.store.URL(fx.posts, fx.postID, fx.cover, size, false) }
 
 	// The cover is 200x100.
@@ -493,8 +472,10 @@ func TestHandlerThumbs(t *testing.T) {
 		}
 	})
 	t.Run("a thumb is denied like its file", func(t *testing.T) {
-		deny := fx.server(t, denyAll{})
-		assertNotFound(t, get(t, deny, thumbURL("100x100")))
+		fx := newFixture(t)
+		fx.closeViews(t)
+		deny := fx.server(t)
+		assertNotFound(t, get(t, deny, fx.store.URL(fx.posts, fx.postID, fx.cover, "100x100", false), "Authorization", "Bearer "+fx.ownerToken))
 	})
 	t.Run("concurrent requests for a new thumb all get it whole", func(t *testing.T) {
 		const n = 8

@@ -12,11 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
-	"github.com/monobase/monobase/files"
-	"github.com/monobase/monobase/subscriptions"
 )
 
 // SchemaCommand exports or imports the collection definitions as a JSON
@@ -28,8 +25,8 @@ import (
 // Export writes every collection except the internal ones whose name starts
 // with "_" (such as _superusers), in creation order, so that a collection
 // comes after the collections it relates to. Import goes through the same
-// checks as the admin API's importCollections (including the GraphQL
-// schema build) in one transaction. Run import while the server is stopped,
+// checks as the admin API's importCollections (rules, the GraphQL schema
+// build: dynschema.Validate) in one transaction. Run import while the server is stopped,
 // or use the admin API: a running server does not see changes made by
 // another process until it restarts.
 type SchemaCommand struct {
@@ -178,21 +175,12 @@ func (c *SchemaCommand) importFile(ctx context.Context, d *db.DB) error {
 			return fmt.Errorf("%s: element %d is null", c.File, i)
 		}
 	}
-	// Build the application schema engine and hook it into
-	// d.OnSchemaChange, so the import is checked the same way as on the
-	// admin API (GraphQL name clashes and the like).
-	authSvc, err := auth.New(ctx, d)
-	if err != nil {
-		return fmt.Errorf("start auth: %w", err)
+	// Check the collections as they will be the same way as the admin API
+	// (every rule compiles, the GraphQL schema builds), inside the import's
+	// transaction, without starting an engine.
+	d.OnSchemaChange = func(_ context.Context, all []*db.Collection) (func(), error) {
+		return nil, dynschema.Validate(all)
 	}
-	hub := subscriptions.New(subscriptions.Options{})
-	defer hub.Close()
-	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
-	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: hub})
-	if err != nil {
-		return fmt.Errorf("build the current application schema: %w", err)
-	}
-	d.OnSchemaChange = engine.PrepareSchema
 	got, err := d.ImportCollections(ctx, cs, c.DeleteMissing)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", c.File, err)

@@ -262,7 +262,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL))
-	mux.Handle("/files/", files.Handler(store, d, engine, authSvc))
+	mux.Handle("/files/", files.Handler(store, d, authSvc))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
