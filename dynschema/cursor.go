@@ -69,7 +69,7 @@ func decodeCursor(arg, s string, n int) ([]any, error) {
 }
 
 // connection writes `postsConnection(...)`.
-func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
+func (x *operation) connection(t *objType, f graphql.CollectedField) bool {
 	fail := func(err error) bool {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
@@ -198,7 +198,7 @@ func (x *exec) connection(t *objType, f graphql.CollectedField) bool {
 	return true
 }
 
-func (x *exec) writePageInfo(cf graphql.CollectedField, keys []db.SortKey, rows []db.Record, hasNext, hasPrev bool) {
+func (x *operation) writePageInfo(cf graphql.CollectedField, keys []db.SortKey, rows []db.Record, hasNext, hasPrev bool) {
 	sub := graphql.CollectFields(x.oc, cf.Selections, []string{"PageInfo"})
 	x.buf = append(x.buf, '{')
 	for i, s := range sub {
@@ -231,7 +231,7 @@ func (x *exec) writePageInfo(cf graphql.CollectedField, keys []db.SortKey, rows 
 }
 
 // writeEdges writes the edges; the node level is loaded once for all rows.
-func (x *exec) writeEdges(t *objType, cf graphql.CollectedField, keys []db.SortKey, rows []db.Record, lvs map[string]*level) bool {
+func (x *operation) writeEdges(t *objType, cf graphql.CollectedField, keys []db.SortKey, rows []db.Record, lvs map[string]*level) bool {
 	sub := graphql.CollectFields(x.oc, cf.Selections, []string{t.name + "Edge"})
 	start := len(x.buf)
 	x.buf = append(x.buf, '[')

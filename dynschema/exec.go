@@ -101,7 +101,7 @@ func (v *version) Exec(ctx context.Context) graphql.ResponseHandler {
 				return nil
 			}
 			done = true
-			x := v.newExec(ctx, oc)
+			x := v.newOperation(ctx, oc)
 			if oc.Operation.Operation == ast.Mutation {
 				return x.runMutation()
 			}
@@ -119,8 +119,8 @@ type pathElem struct {
 	idx  int
 }
 
-// exec is the state of one operation (or one subscription event).
-type exec struct {
+// operation is the state of one operation (or one subscription event).
+type operation struct {
 	v      *version
 	d      *db.DB
 	ctx    context.Context // response context: errors go here
@@ -138,12 +138,12 @@ type exec struct {
 	mut    *mutation // the running mutation, nil for queries
 }
 
-func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *exec {
+func (v *version) newOperation(ctx context.Context, oc *graphql.OperationContext) *operation {
 	viewer := auth.ViewerFrom(ctx)
 	if l := linkOf(oc); l != nil {
 		viewer = l.currentViewer() // kept up to date with its record (ws_session.go)
 	}
-	x := &exec{
+	x := &operation{
 		v:      v,
 		d:      v.eng.cfg.DB,
 		ctx:    ctx,
@@ -159,11 +159,11 @@ func (v *version) newExec(ctx context.Context, oc *graphql.OperationContext) *ex
 	return x
 }
 
-func (x *exec) push(name string) { x.path = append(x.path, pathElem{name: name, idx: -1}) }
-func (x *exec) pushIdx(i int)    { x.path = append(x.path, pathElem{idx: i}) }
-func (x *exec) pop()             { x.path = x.path[:len(x.path)-1] }
+func (x *operation) push(name string) { x.path = append(x.path, pathElem{name: name, idx: -1}) }
+func (x *operation) pushIdx(i int)    { x.path = append(x.path, pathElem{idx: i}) }
+func (x *operation) pop()             { x.path = x.path[:len(x.path)-1] }
 
-func (x *exec) astPath() ast.Path {
+func (x *operation) astPath() ast.Path {
 	p := make(ast.Path, len(x.path))
 	for i, e := range x.path {
 		if e.idx >= 0 {
@@ -176,7 +176,7 @@ func (x *exec) astPath() ast.Path {
 }
 
 // fail records a field error at the current path.
-func (x *exec) fail(err error, f *ast.Field) {
+func (x *operation) fail(err error, f *ast.Field) {
 	x.errs++
 	var pos *ast.Position
 	if f != nil {
@@ -187,7 +187,7 @@ func (x *exec) fail(err error, f *ast.Field) {
 
 // nullFor writes null for a field; it returns false (propagate) when the
 // field is non-null, reporting "must not be null" unless reported is set.
-func (x *exec) nullFor(f *ast.Field, nonNull, reported bool) bool {
+func (x *operation) nullFor(f *ast.Field, nonNull, reported bool) bool {
 	x.buf = append(x.buf, "null"...)
 	if nonNull {
 		if !reported {
@@ -201,7 +201,7 @@ func (x *exec) nullFor(f *ast.Field, nonNull, reported bool) bool {
 // resolve runs fn as the resolver of field f, through the field middleware
 // when one is installed. It returns the context for f's children and a
 // restore func for the caller's.
-func (x *exec) resolve(object string, f graphql.CollectedField, args map[string]any, fn func() (any, error)) (any, error) {
+func (x *operation) resolve(object string, f graphql.CollectedField, args map[string]any, fn func() (any, error)) (any, error) {
 	if !x.mw {
 		return fn()
 	}
@@ -216,7 +216,7 @@ func (x *exec) resolve(object string, f graphql.CollectedField, args map[string]
 }
 
 // withIndex enters list item i for the field middleware's contexts.
-func (x *exec) withIndex(i int) {
+func (x *operation) withIndex(i int) {
 	if x.mw {
 		idx := i
 		x.fctx = graphql.WithFieldContext(x.fctx, &graphql.FieldContext{Index: &idx})
@@ -233,7 +233,7 @@ var rootWritten graphql.Marshaler = rootMarker{}
 
 // rootField runs write (which appends the field's value) through the root
 // field middleware. It returns false when a non-null root field is null.
-func (x *exec) rootField(object string, f graphql.CollectedField, nonNull bool, write func() bool) bool {
+func (x *operation) rootField(object string, f graphql.CollectedField, nonNull bool, write func() bool) bool {
 	fc := &graphql.FieldContext{Object: object, Field: f, IsResolver: true}
 	ctx := graphql.WithFieldContext(x.ctx, fc)
 	start := len(x.buf)
@@ -260,7 +260,7 @@ func (x *exec) rootField(object string, f graphql.CollectedField, nonNull bool, 
 }
 
 // runQuery executes the root fields of a query in order.
-func (x *exec) runQuery() *graphql.Response {
+func (x *operation) runQuery() *graphql.Response {
 	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Query"})
 	x.buf = append(x.buf, '{')
 	for i, f := range fields {
@@ -280,7 +280,7 @@ func (x *exec) runQuery() *graphql.Response {
 }
 
 // queryField writes one root field of Query.
-func (x *exec) queryField(f graphql.CollectedField) bool {
+func (x *operation) queryField(f graphql.CollectedField) bool {
 	switch f.Name {
 	case "__typename":
 		x.buf = appendString(x.buf, "Query")

@@ -29,7 +29,7 @@ type mutation struct {
 
 // runMutation executes the root fields serially in one transaction. Any
 // error rolls everything back and the data is null.
-func (x *exec) runMutation() *graphql.Response {
+func (x *operation) runMutation() *graphql.Response {
 	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Mutation"})
 	x.mut = &mutation{}
 	if !x.saveUploadsFirst(fields) {
@@ -66,7 +66,7 @@ func (x *exec) runMutation() *graphql.Response {
 	return &graphql.Response{Data: x.buf}
 }
 
-func (x *exec) rollback() {
+func (x *operation) rollback() {
 	if x.mut.tx != nil {
 		if err := x.mut.tx.Rollback(); err != nil {
 			slog.ErrorContext(x.ctx, "rollback", "err", err)
@@ -77,7 +77,7 @@ func (x *exec) rollback() {
 	}
 }
 
-func (x *exec) deleteFile(sf storedFile) {
+func (x *operation) deleteFile(sf storedFile) {
 	fs := x.v.eng.cfg.Files
 	if fs == nil {
 		return
@@ -88,7 +88,7 @@ func (x *exec) deleteFile(sf storedFile) {
 }
 
 // tx returns the operation's transaction, beginning it on first use.
-func (x *exec) tx() (*db.Tx, error) {
+func (x *operation) tx() (*db.Tx, error) {
 	if x.mut.tx == nil {
 		tx, err := x.d.Begin(x.ctx)
 		if err != nil {
@@ -100,7 +100,7 @@ func (x *exec) tx() (*db.Tx, error) {
 	return x.mut.tx, nil
 }
 
-func (x *exec) mutationField(f graphql.CollectedField) bool {
+func (x *operation) mutationField(f graphql.CollectedField) bool {
 	if f.Name == "__typename" {
 		x.buf = appendString(x.buf, "Mutation")
 		return true
@@ -148,7 +148,7 @@ func inputArg(args map[string]any) map[string]any {
 	return m
 }
 
-func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
+func (x *operation) create(t *objType, args map[string]any) (db.Record, error) {
 	if _, err := x.acc.Require(t.coll, access.Create); err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (x *exec) create(t *objType, args map[string]any) (db.Record, error) {
 
 // viewable returns the record id of t if the viewer may view it, else
 // NOT_FOUND (existence is not revealed).
-func (x *exec) viewable(t *objType, id string) (db.Record, error) {
+func (x *operation) viewable(t *objType, id string) (db.Record, error) {
 	notFound := apperr.New(apperr.NotFound, "%s %q not found", t.name, id)
 	dec, err := x.acc.Rule(t.coll, access.View)
 	if err != nil {
@@ -207,7 +207,7 @@ func (x *exec) viewable(t *objType, id string) (db.Record, error) {
 // guard runs the checks of an update or delete in the order of API.md: a
 // nil rule is FORBIDDEN, a record the viewer cannot view NOT_FOUND, a rule
 // that denies FORBIDDEN. It returns the record as it is.
-func (x *exec) guard(t *objType, o access.Op, id string, body map[string]any) (db.Record, error) {
+func (x *operation) guard(t *objType, o access.Op, id string, body map[string]any) (db.Record, error) {
 	if _, err := x.acc.Require(t.coll, o); err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (x *exec) guard(t *objType, o access.Op, id string, body map[string]any) (d
 	return old, nil
 }
 
-func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
+func (x *operation) update(t *objType, args map[string]any) (db.Record, error) {
 	id, _ := args["id"].(string)
 	in := inputArg(args)
 	old, err := x.guard(t, access.Update, id, in)
@@ -257,7 +257,7 @@ func (x *exec) update(t *objType, args map[string]any) (db.Record, error) {
 	return rec, nil
 }
 
-func (x *exec) delete(t *objType, args map[string]any) (db.Record, error) {
+func (x *operation) delete(t *objType, args map[string]any) (db.Record, error) {
 	id, _ := args["id"].(string)
 	if _, err := x.guard(t, access.Delete, id, nil); err != nil {
 		return nil, err
@@ -272,7 +272,7 @@ func (x *exec) delete(t *objType, args map[string]any) (db.Record, error) {
 
 // orphanFiles schedules the files of old that rec no longer has for
 // deletion after the commit.
-func (x *exec) orphanFiles(t *objType, old, rec db.Record) {
+func (x *operation) orphanFiles(t *objType, old, rec db.Record) {
 	for _, f := range t.coll.Fields {
 		if f.Type != db.FieldFile {
 			continue
@@ -303,7 +303,7 @@ func newID() string {
 }
 
 // authMutation runs <user>AuthWithPassword and <user>AuthRefresh.
-func (x *exec) authMutation(rf *rootField, f graphql.CollectedField, args map[string]any) bool {
+func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args map[string]any) bool {
 	t := rf.t
 	rec, err := x.authRecord(rf, args)
 	var token string
@@ -351,7 +351,7 @@ func (x *exec) authMutation(rf *rootField, f graphql.CollectedField, args map[st
 }
 
 // authRecord finds and checks the record to sign in.
-func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error) {
+func (x *operation) authRecord(rf *rootField, args map[string]any) (db.Record, error) {
 	t := rf.t
 	if rf.kind == rkAuthRefresh {
 		v := x.viewer
@@ -407,7 +407,7 @@ func (x *exec) authRecord(rf *rootField, args map[string]any) (db.Record, error)
 
 // fileToken issues a short-lived token that lets the signed-in record (or
 // superuser) download protected files through ?token=.
-func (x *exec) fileToken(f graphql.CollectedField) bool {
+func (x *operation) fileToken(f graphql.CollectedField) bool {
 	v := x.viewer
 	var token string
 	var err error = apperr.New(apperr.Unauthenticated, "sign in to get a file token")

@@ -26,7 +26,7 @@ type listSpec struct {
 // listSpec reads the list arguments (where, filter, orderBy, sort, limit,
 // offset) of a list of t. For a relation (back-relation) a nil rule gives a
 // nil spec (the records are left out); for a root list it is FORBIDDEN.
-func (x *exec) listSpec(t *objType, args map[string]any, relation bool) (*listSpec, error) {
+func (x *operation) listSpec(t *objType, args map[string]any, relation bool) (*listSpec, error) {
 	dec, err := x.acc.Rule(t.coll, access.List)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (x *exec) listSpec(t *objType, args map[string]any, relation bool) (*listSp
 }
 
 // readFilters adds the where and filter arguments to s.
-func (x *exec) readFilters(s *listSpec, args map[string]any) error {
+func (x *operation) readFilters(s *listSpec, args map[string]any) error {
 	if w, ok := args["where"].(map[string]any); ok && len(w) > 0 {
 		e, err := whereExpr(s.t, w)
 		if err != nil {
@@ -116,7 +116,7 @@ func invalidArg(name string, err error) error {
 // list is in creation order: for tables insertion order, so SQLite reads
 // a page without sorting the whole table; views order by created when
 // they have it.
-func (x *exec) read(s *listSpec) *db.Read {
+func (x *operation) read(s *listSpec) *db.Read {
 	return &db.Read{
 		Collection: s.t.coll,
 		Rule:       s.rule,
@@ -139,12 +139,12 @@ func hasSingleRelation(lv *level) bool {
 }
 
 // idsRead reads the records of t with those ids that meet rule (nil: all).
-func (x *exec) idsRead(t *objType, ids []string, rule filter.Expr) *db.Read {
+func (x *operation) idsRead(t *objType, ids []string, rule filter.Expr) *db.Read {
 	return &db.Read{Collection: t.coll, IDs: ids, Rule: rule}
 }
 
 // findByIDs reads the records of t with those ids that meet rule.
-func (x *exec) findByIDs(t *objType, ids []string, rule filter.Expr) ([]db.Record, error) {
+func (x *operation) findByIDs(t *objType, ids []string, rule filter.Expr) ([]db.Record, error) {
 	recs, _, err := x.d.ReadRecords(x.dbctx, x.withRequest(x.idsRead(t, ids, rule)))
 	if err != nil {
 		return nil, fmt.Errorf("read %s by id: %w", t.coll.Name, readErr(t.coll, err))
@@ -156,7 +156,7 @@ func (x *exec) findByIDs(t *objType, ids []string, rule filter.Expr) ([]db.Recor
 // records of s.t whose relation field via points at one of parents, at most
 // offset+limit per parent (db.Read.Parents); offset and limit are then
 // applied per parent in the common order.
-func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, lv *level) (map[string][]db.Record, []db.Record, error) {
+func (x *operation) findPerParent(s *listSpec, via *db.Field, parents []string, lv *level) (map[string][]db.Record, []db.Record, error) {
 	r := x.read(s)
 	r.Parents = &db.Parents{Field: via.Name, IDs: parents}
 	window := s.offset + s.limit
@@ -191,7 +191,7 @@ func (x *exec) findPerParent(s *listSpec, via *db.Field, parents []string, lv *l
 }
 
 // single writes `post(id)`: null when missing or not viewable.
-func (x *exec) single(t *objType, f graphql.CollectedField) bool {
+func (x *operation) single(t *objType, f graphql.CollectedField) bool {
 	id, _ := f.ArgumentMap(x.oc.Variables)["id"].(string)
 	dec, err := x.acc.Require(t.coll, access.View)
 	if err != nil {
@@ -217,7 +217,7 @@ func (x *exec) single(t *objType, f graphql.CollectedField) bool {
 }
 
 // list writes `posts(...)`.
-func (x *exec) list(t *objType, f graphql.CollectedField) bool {
+func (x *operation) list(t *objType, f graphql.CollectedField) bool {
 	spec, err := x.listSpec(t, f.ArgumentMap(x.oc.Variables), false)
 	if err != nil {
 		x.fail(err, f.Field)
@@ -248,7 +248,7 @@ func (x *exec) list(t *objType, f graphql.CollectedField) bool {
 }
 
 // me writes the viewer's record typed as its collection's type.
-func (x *exec) me(f graphql.CollectedField) bool {
+func (x *operation) me(f graphql.CollectedField) bool {
 	v := x.viewer
 	if v == nil || v.Superuser || v.Collection == nil || v.Record == nil {
 		x.buf = append(x.buf, "null"...)
@@ -268,7 +268,7 @@ func (x *exec) me(f graphql.CollectedField) bool {
 }
 
 // aggregate writes `postsAggregate`: only what is selected is computed.
-func (x *exec) aggregate(t *objType, f graphql.CollectedField) bool {
+func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
 	args := f.ArgumentMap(x.oc.Variables)
 	dec, err := x.acc.Require(t.coll, access.List)
 	if err != nil {
@@ -365,7 +365,7 @@ func (x *exec) aggregate(t *objType, f graphql.CollectedField) bool {
 }
 
 // fileURL is the download URL of a stored file.
-func (x *exec) fileURL(c *db.Collection, rec db.Record, name, thumb string, download bool) string {
+func (x *operation) fileURL(c *db.Collection, rec db.Record, name, thumb string, download bool) string {
 	if fs := x.v.eng.cfg.Files; fs != nil {
 		return fs.URL(c, rec.ID(), name, thumb, download)
 	}

@@ -48,7 +48,7 @@ type relData struct {
 }
 
 // load collects the selection of t and loads the relations of rows.
-func (x *exec) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
+func (x *operation) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
 	lv := x.collect(t, sel)
 	x.loadRelations(lv, rows)
 	return lv
@@ -56,7 +56,7 @@ func (x *exec) load(t *objType, sel ast.SelectionSet, rows []db.Record) *level {
 
 // collect collects the selection of t into a level whose relations are
 // not loaded yet.
-func (x *exec) collect(t *objType, sel ast.SelectionSet) *level {
+func (x *operation) collect(t *objType, sel ast.SelectionSet) *level {
 	cf := graphql.CollectFields(x.oc, sel, t.satisfies)
 	lv := &level{t: t, fields: make([]levelField, len(cf))}
 	for i := range cf {
@@ -117,7 +117,7 @@ func (lv *level) columns() []string {
 //
 // A join runs for every row that SQLite visits, before OFFSET and before a
 // sort: callers join only when (almost) every row visited is returned.
-func (x *exec) findLevel(r *db.Read, lv *level, join bool, extra ...string) ([]db.Record, error) {
+func (x *operation) findLevel(r *db.Read, lv *level, join bool, extra ...string) ([]db.Record, error) {
 	r.Columns = append(lv.columns(), extra...)
 	if join {
 		r.Joins = x.planJoins(lv)
@@ -142,7 +142,7 @@ func (x *exec) findLevel(r *db.Read, lv *level, join bool, extra ...string) ([]d
 // statement reads with a LEFT JOIN, the related collection's view rule
 // applied to it (as loadRelation applies it), so that they cost no
 // statement of their own. It returns the joins for the level's read.
-func (x *exec) planJoins(lv *level) []db.ReadJoin {
+func (x *operation) planJoins(lv *level) []db.ReadJoin {
 	var joins []db.ReadJoin
 	for i := range lv.fields {
 		lf := &lv.fields[i]
@@ -163,7 +163,7 @@ func (x *exec) planJoins(lv *level) []db.ReadJoin {
 }
 
 // unplanJoins undoes planJoins: the relations are loaded on their own.
-func (x *exec) unplanJoins(lv *level) {
+func (x *operation) unplanJoins(lv *level) {
 	for i := range lv.fields {
 		if lf := &lv.fields[i]; lf.join != 0 {
 			lf.join, lf.rel = 0, nil
@@ -174,7 +174,7 @@ func (x *exec) unplanJoins(lv *level) {
 // applyJoins fills the joined relations of lv from what the level's
 // statement read (n joins, joined as db.FindJoined returns it) and loads
 // the relations of the joined records.
-func (x *exec) applyJoins(lv *level, n int, joined []db.Record) {
+func (x *operation) applyJoins(lv *level, n int, joined []db.Record) {
 	if n == 0 {
 		return
 	}
@@ -202,7 +202,7 @@ func (x *exec) applyJoins(lv *level, n int, joined []db.Record) {
 
 // loadRelations loads the relations and back-relations of lv for rows
 // (those not joined by the level's statement).
-func (x *exec) loadRelations(lv *level, rows []db.Record) {
+func (x *operation) loadRelations(lv *level, rows []db.Record) {
 	for i := range lv.fields {
 		lf := &lv.fields[i]
 		if lf.plan == nil || lf.join != 0 {
@@ -219,7 +219,7 @@ func (x *exec) loadRelations(lv *level, rows []db.Record) {
 
 // loadRelation loads the related records of all rows with one query; those
 // the viewer may not view are left out (and read as null).
-func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Record) *relData {
+func (x *operation) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Record) *relData {
 	rd := &relData{}
 	var ids []string
 	seen := make(map[string]struct{}, len(rows))
@@ -275,7 +275,7 @@ func (x *exec) loadRelation(p *fieldPlan, f graphql.CollectedField, rows []db.Re
 
 // loadBack loads a back-relation for all rows with one query (per-parent
 // limit and offset through a window function).
-func (x *exec) loadBack(p *fieldPlan, lf *levelField, rows []db.Record) *relData {
+func (x *operation) loadBack(p *fieldPlan, lf *levelField, rows []db.Record) *relData {
 	rd := &relData{}
 	if len(rows) == 0 {
 		return rd
@@ -312,7 +312,7 @@ func (x *exec) loadBack(p *fieldPlan, lf *levelField, rows []db.Record) *relData
 // writeRecord writes the selected fields of rec. It returns false when a
 // non-null field was null: then nothing is written and the caller writes
 // null for the record (the error is already recorded).
-func (x *exec) writeRecord(lv *level, rec db.Record) bool {
+func (x *operation) writeRecord(lv *level, rec db.Record) bool {
 	start := len(x.buf)
 	fctx := x.fctx
 	x.buf = append(x.buf, '{')
@@ -337,7 +337,7 @@ func (x *exec) writeRecord(lv *level, rec db.Record) bool {
 
 // writeRecords writes a list of records; a record that is null makes the
 // list null (items are non-null), and then the field (non-null) too.
-func (x *exec) writeRecords(lv *level, recs []db.Record, f *ast.Field, nonNull bool) bool {
+func (x *operation) writeRecords(lv *level, recs []db.Record, f *ast.Field, nonNull bool) bool {
 	start := len(x.buf)
 	fctx := x.fctx
 	// Room for the list at a guess of 16 bytes a value: fewer copies of a
@@ -366,7 +366,7 @@ func (x *exec) writeRecords(lv *level, recs []db.Record, f *ast.Field, nonNull b
 	return true
 }
 
-func (x *exec) writeField(lv *level, lf *levelField, rec db.Record) bool {
+func (x *operation) writeField(lv *level, lf *levelField, rec db.Record) bool {
 	p := lf.plan
 	if p == nil {
 		if lf.f.Name == "__typename" {
@@ -395,7 +395,7 @@ func (x *exec) writeField(lv *level, lf *levelField, rec db.Record) bool {
 
 // fieldValue resolves one field of rec from the record and the loaded
 // relations.
-func (x *exec) fieldValue(lv *level, lf *levelField, rec db.Record) (any, error) {
+func (x *operation) fieldValue(lv *level, lf *levelField, rec db.Record) (any, error) {
 	p := lf.plan
 	switch p.kind {
 	case fkRel:
@@ -449,7 +449,7 @@ func (x *exec) fieldValue(lv *level, lf *levelField, rec db.Record) (any, error)
 
 // emailVisible reports whether the viewer may see the email of rec:
 // superusers, the record itself, or emailVisibility set.
-func (x *exec) emailVisible(t *objType, rec db.Record) bool {
+func (x *operation) emailVisible(t *objType, rec db.Record) bool {
 	if v, _ := rec["emailVisibility"].(bool); v {
 		return true
 	}
@@ -485,7 +485,7 @@ func stringList(v any) []string {
 }
 
 // writeValue writes a resolved non-nil value of a record field.
-func (x *exec) writeValue(lv *level, lf *levelField, rec db.Record, val any) bool {
+func (x *operation) writeValue(lv *level, lf *levelField, rec db.Record, val any) bool {
 	p := lf.plan
 	f := lf.f.Field
 	switch p.kind {
@@ -580,12 +580,12 @@ func (x *exec) writeValue(lv *level, lf *levelField, rec db.Record, val any) boo
 	return true
 }
 
-func (x *exec) badValue(lf *levelField, val any) bool {
+func (x *operation) badValue(lf *levelField, val any) bool {
 	x.fail(apperr.New(apperr.Internal, "field %s holds an unexpected %T", lf.plan.name, val), lf.f.Field)
 	return x.nullFor(lf.f.Field, lf.plan.nonNull, true)
 }
 
-func (x *exec) writeGeo(lf *levelField, gp db.GeoPoint) {
+func (x *operation) writeGeo(lf *levelField, gp db.GeoPoint) {
 	x.buf = append(x.buf, '{')
 	for i, s := range lf.sub {
 		if i > 0 {
@@ -606,7 +606,7 @@ func (x *exec) writeGeo(lf *levelField, gp db.GeoPoint) {
 	x.buf = append(x.buf, '}')
 }
 
-func (x *exec) writeFile(c *db.Collection, lf *levelField, rec db.Record, name string) {
+func (x *operation) writeFile(c *db.Collection, lf *levelField, rec db.Record, name string) {
 	x.buf = append(x.buf, '{')
 	for i, s := range lf.sub {
 		if i > 0 {

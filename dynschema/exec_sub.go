@@ -115,7 +115,7 @@ func (s *subscription) setup(ctx context.Context, v *version, oc *graphql.Operat
 	if rf == nil {
 		return nil, apperr.New(apperr.Invalid, "unknown subscription %s", f.Name)
 	}
-	x := v.newExec(ctx, oc)
+	x := v.newOperation(ctx, oc)
 	x.setAccess("realtime")
 	args := f.ArgumentMap(oc.Variables)
 	*s = subscription{v: v, oc: oc, f: f, t: rf.t, viewer: x.viewer, link: linkOf(oc), tried: v.seq}
@@ -190,7 +190,7 @@ func (s *subscription) upgrade(ctx context.Context, cur *version) error {
 // subBatch). When a rule of the schema or the document reads
 // @request.headers or @request.query, those of the connection are part of
 // the key too.
-func groupKey(v *version, x *exec, oc *graphql.OperationContext, t *objType) string {
+func groupKey(v *version, x *operation, oc *graphql.OperationContext, t *objType) string {
 	vars, _ := json.Marshal(oc.Variables)
 	viewerKey := "anon"
 	if vw := x.viewer; vw != nil {
@@ -258,7 +258,7 @@ func (s *subscription) endError(err error) error {
 // selection for it.
 func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *eventResult {
 	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
-	x := s.v.newExec(ctx, s.oc)
+	x := s.v.newOperation(ctx, s.oc)
 	if s.link == nil {
 		x.viewer = s.viewer
 	} else {
@@ -333,7 +333,7 @@ func responseJSON(data []byte, errs gqlerror.List) []byte {
 // so a delete reaches those who could see the record before it went),
 // with one SQL statement and none when there is nothing to check.
 // Relations in the rule are read as they are now.
-func (x *exec) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, error) {
+func (x *operation) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, error) {
 	if spec.rule == nil && len(spec.exprs) == 0 {
 		return true, nil
 	}

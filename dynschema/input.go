@@ -34,7 +34,7 @@ func sortedKeys(m map[string]any) []string {
 
 // createInput converts a <Type>CreateInput value into db input, saving
 // uploads first (they are deleted again if the operation rolls back).
-func (x *exec) createInput(t *objType, in map[string]any, id string) (db.RecordInput, error) {
+func (x *operation) createInput(t *objType, in map[string]any, id string) (db.RecordInput, error) {
 	out := make(db.RecordInput, len(in))
 	var fe apperr.FieldErrors
 	for _, k := range sortedKeys(in) {
@@ -61,7 +61,7 @@ func (x *exec) createInput(t *objType, in map[string]any, id string) (db.RecordI
 }
 
 // updatePatch converts a <Type>UpdateInput value into a db patch.
-func (x *exec) updatePatch(t *objType, in map[string]any, id string) (db.RecordPatch, error) {
+func (x *operation) updatePatch(t *objType, in map[string]any, id string) (db.RecordPatch, error) {
 	patch := db.RecordPatch{Set: db.RecordInput{}}
 	var fe apperr.FieldErrors
 	for _, k := range sortedKeys(in) {
@@ -234,7 +234,7 @@ func asUpload(v any) (up files.Upload, ok bool) {
 // and, when all pass, stores them for the record id; it returns the stored
 // name (single) or names (multiple). Refusals go to fe under the field's
 // name and store nothing; a storage failure is returned.
-func (x *exec) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr.FieldErrors) (any, error) {
+func (x *operation) saveUploads(t *objType, f *db.Field, id string, v any, fe *apperr.FieldErrors) (any, error) {
 	if v == nil {
 		return nil, nil
 	}

@@ -11,7 +11,7 @@ import (
 // writeIntro writes an introspection object (__Schema, __Type, __Field,
 // __InputValue, __EnumValue, __Directive) from gqlgen's introspection
 // wrappers.
-func (x *exec) writeIntro(sel ast.SelectionSet, obj any, typeName string) {
+func (x *operation) writeIntro(sel ast.SelectionSet, obj any, typeName string) {
 	fields := graphql.CollectFields(x.oc, sel, []string{typeName})
 	x.buf = append(x.buf, '{')
 	for i, f := range fields {
@@ -74,7 +74,7 @@ func (x *exec) writeIntro(sel ast.SelectionSet, obj any, typeName string) {
 	x.buf = append(x.buf, '}')
 }
 
-func (x *exec) strPtr(s *string) {
+func (x *operation) strPtr(s *string) {
 	if s == nil {
 		x.buf = append(x.buf, "null"...)
 		return
@@ -82,7 +82,7 @@ func (x *exec) strPtr(s *string) {
 	x.buf = appendString(x.buf, *s)
 }
 
-func (x *exec) introTypeRef(f graphql.CollectedField, t *introspection.Type) {
+func (x *operation) introTypeRef(f graphql.CollectedField, t *introspection.Type) {
 	if t == nil {
 		x.buf = append(x.buf, "null"...)
 		return
@@ -90,13 +90,13 @@ func (x *exec) introTypeRef(f graphql.CollectedField, t *introspection.Type) {
 	x.writeIntro(f.Selections, t, "__Type")
 }
 
-func (x *exec) introTypes(f graphql.CollectedField, ts []introspection.Type) {
+func (x *operation) introTypes(f graphql.CollectedField, ts []introspection.Type) {
 	writeIntroList(x, f.Selections, ts, "__Type")
 }
 
 // writeIntroList writes items as a JSON list of introspection objects of
 // the type typeName, each with the selection sel.
-func writeIntroList[T any](x *exec, sel ast.SelectionSet, items []T, typeName string) {
+func writeIntroList[T any](x *operation, sel ast.SelectionSet, items []T, typeName string) {
 	x.buf = append(x.buf, '[')
 	for i := range items {
 		if i > 0 {
@@ -107,12 +107,12 @@ func writeIntroList[T any](x *exec, sel ast.SelectionSet, items []T, typeName st
 	x.buf = append(x.buf, ']')
 }
 
-func includeDeprecated(x *exec, f graphql.CollectedField) bool {
+func includeDeprecated(x *operation, f graphql.CollectedField) bool {
 	b, _ := f.ArgumentMap(x.oc.Variables)["includeDeprecated"].(bool)
 	return b
 }
 
-func (x *exec) introSchema(f graphql.CollectedField, s *introspection.Schema) {
+func (x *operation) introSchema(f graphql.CollectedField, s *introspection.Schema) {
 	switch f.Name {
 	case "description":
 		x.strPtr(s.Description())
@@ -131,7 +131,7 @@ func (x *exec) introSchema(f graphql.CollectedField, s *introspection.Schema) {
 	}
 }
 
-func (x *exec) introType(f graphql.CollectedField, t *introspection.Type) {
+func (x *operation) introType(f graphql.CollectedField, t *introspection.Type) {
 	kind := t.Kind()
 	switch f.Name {
 	case "kind":
@@ -181,7 +181,7 @@ func (x *exec) introType(f graphql.CollectedField, t *introspection.Type) {
 	}
 }
 
-func (x *exec) introField(f graphql.CollectedField, fd *introspection.Field) {
+func (x *operation) introField(f graphql.CollectedField, fd *introspection.Field) {
 	switch f.Name {
 	case "name":
 		x.buf = appendString(x.buf, fd.Name)
@@ -200,11 +200,11 @@ func (x *exec) introField(f graphql.CollectedField, fd *introspection.Field) {
 	}
 }
 
-func (x *exec) introInputValues(f graphql.CollectedField, vs []introspection.InputValue) {
+func (x *operation) introInputValues(f graphql.CollectedField, vs []introspection.InputValue) {
 	x.introInputValuesFiltered(f, vs, true)
 }
 
-func (x *exec) introInputValuesFiltered(f graphql.CollectedField, vs []introspection.InputValue, withDeprecated bool) {
+func (x *operation) introInputValuesFiltered(f graphql.CollectedField, vs []introspection.InputValue, withDeprecated bool) {
 	x.buf = append(x.buf, '[')
 	n := 0
 	for i := range vs {
@@ -220,7 +220,7 @@ func (x *exec) introInputValuesFiltered(f graphql.CollectedField, vs []introspec
 	x.buf = append(x.buf, ']')
 }
 
-func (x *exec) introInputValue(f graphql.CollectedField, iv *introspection.InputValue) {
+func (x *operation) introInputValue(f graphql.CollectedField, iv *introspection.InputValue) {
 	switch f.Name {
 	case "name":
 		x.buf = appendString(x.buf, iv.Name)

@@ -53,7 +53,7 @@ func withRequestQuery(ctx context.Context, r *http.Request) context.Context {
 // setAccess sets up the access checker of the operation for its viewer,
 // with @request.context reqContext ("" for "default"), inside x (no
 // allocation of its own).
-func (x *exec) setAccess(reqContext string) {
+func (x *operation) setAccess(reqContext string) {
 	info := access.Info{Method: requestMethod(x.ctx), Context: reqContext}
 	if x.oc != nil {
 		info.Headers = x.oc.Headers
@@ -66,7 +66,7 @@ func (x *exec) setAccess(reqContext string) {
 // withRequest returns r with @request set when something in it is
 // compiled (a rule, a filter, a sort, a join's rule): building @request
 // (the headers, the query) is left out of the reads that need none.
-func (x *exec) withRequest(r *db.Read) *db.Read {
+func (x *operation) withRequest(r *db.Read) *db.Read {
 	need := r.Rule != nil || len(r.Filters) > 0 || len(r.Sort) > 0
 	for i := 0; i < len(r.Joins) && !need; i++ {
 		need = r.Joins[i].Rule != nil
@@ -78,7 +78,7 @@ func (x *exec) withRequest(r *db.Read) *db.Read {
 }
 
 // setViewer makes viewer the operation's viewer (and the access checker's).
-func (x *exec) setViewer(viewer *auth.Viewer) {
+func (x *operation) setViewer(viewer *auth.Viewer) {
 	x.viewer = viewer
 	x.acc = x.acc.As(viewer)
 }
@@ -103,7 +103,7 @@ func readErr(c *db.Collection, err error) error {
 // the form db.RecordInput documents, the update modifiers applied (views =
 // old views + viewsIncrement, tags = old tags + tagsAppend - tagsRemove),
 // uploads left out. A nil input gives a nil body.
-func (x *exec) ruleBody(t *objType, o access.Op, in map[string]any, old db.Record) map[string]any {
+func (x *operation) ruleBody(t *objType, o access.Op, in map[string]any, old db.Record) map[string]any {
 	if in == nil {
 		return nil
 	}
@@ -157,7 +157,7 @@ func (x *exec) ruleBody(t *objType, o access.Op, in map[string]any, old db.Recor
 // the changes that need manage access (access.CheckAuthUpdate) and returns
 // the input without oldPassword, which is not a field, and its
 // @request.body. Bad input is BAD_USER_INPUT with the field.
-func (x *exec) authInput(t *objType, old db.Record, in map[string]any) (map[string]any, map[string]any, error) {
+func (x *operation) authInput(t *objType, old db.Record, in map[string]any) (map[string]any, map[string]any, error) {
 	if !t.isAuth {
 		return in, x.ruleBody(t, access.Update, in, old), nil
 	}

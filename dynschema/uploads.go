@@ -24,7 +24,7 @@ type savedUploads struct {
 // storage failure is reported on its root field, and false is returned
 // (the caller rolls back, which deletes what was stored). Fields whose rule
 // is null (only superusers) store nothing here: they fail on their own.
-func (x *exec) saveUploadsFirst(fields []graphql.CollectedField) bool {
+func (x *operation) saveUploadsFirst(fields []graphql.CollectedField) bool {
 	for _, f := range fields {
 		rf := x.v.m.mutation[f.Name]
 		if rf == nil || rf.kind != rkCreate && rf.kind != rkUpdate {
@@ -69,7 +69,7 @@ func (x *exec) saveUploadsFirst(fields []graphql.CollectedField) bool {
 // saveFieldUploads checks every upload of the input in, then stores them
 // for su.id into su. It returns the refusal (BAD_USER_INPUT, per field) or
 // the storage failure.
-func (x *exec) saveFieldUploads(t *objType, plans map[string]*inPlan, in map[string]any, su *savedUploads) error {
+func (x *operation) saveFieldUploads(t *objType, plans map[string]*inPlan, in map[string]any, su *savedUploads) error {
 	var fe apperr.FieldErrors
 	for _, k := range sortedKeys(in) {
 		if p := plans[k]; p != nil && p.upload && in[k] != nil {
@@ -117,7 +117,7 @@ func checkUploads(p *inPlan, v any, fe *apperr.FieldErrors) {
 // uploadNames returns the stored name(s) for the upload input k (plan p) of
 // the root field being run: those saveUploadsFirst stored, or, when it did
 // not run for this field, the upload(s) stored now.
-func (x *exec) uploadNames(t *objType, p *inPlan, k, id string, v any, fe *apperr.FieldErrors) (any, error) {
+func (x *operation) uploadNames(t *objType, p *inPlan, k, id string, v any, fe *apperr.FieldErrors) (any, error) {
 	if su := x.mut.cur; su != nil {
 		if names, ok := su.names[k]; ok {
 			return names, nil
@@ -131,7 +131,7 @@ func (x *exec) uploadNames(t *objType, p *inPlan, k, id string, v any, fe *apper
 
 // deleteUnusedUploads deletes, after a commit, the files stored for root
 // fields that did not write their record (a middleware answered instead).
-func (x *exec) deleteUnusedUploads() {
+func (x *operation) deleteUnusedUploads() {
 	for _, su := range x.mut.uploads {
 		if !su.used {
 			for _, sf := range su.files {
