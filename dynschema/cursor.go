@@ -164,13 +164,7 @@ func (x *operation) connection(t *objType, f graphql.CollectedField) bool {
 	}
 
 	lvs := map[string]*level{}
-	x.buf = append(x.buf, '{')
-	for i, cf := range fields {
-		if i > 0 {
-			x.buf = append(x.buf, ',')
-		}
-		x.buf = appendKey(x.buf, cf.Alias)
-		x.push(cf.Alias)
+	written := x.writeObject(fields, func(cf graphql.CollectedField) bool {
 		switch cf.Name {
 		case "__typename":
 			x.buf = appendString(x.buf, t.name+"Connection")
@@ -178,23 +172,21 @@ func (x *operation) connection(t *objType, f graphql.CollectedField) bool {
 			cnt, err := x.d.ReadCount(x.dbctx, base)
 			if err != nil {
 				x.fail(fmt.Errorf("count %s: %w", t.coll.Name, readErr(t.coll, err)), cf.Field)
-				x.pop()
-				return x.nullFor(f.Field, true, true)
+				return false
 			}
 			x.buf = fmt.Appendf(x.buf, "%d", cnt)
 		case "pageInfo":
 			x.writePageInfo(cf, keys, rows, hasNext, hasPrev)
 		case "edges":
-			if !x.writeEdges(t, cf, keys, rows, lvs) {
-				x.pop()
-				return x.nullFor(f.Field, true, true)
-			}
+			return x.writeEdges(t, cf, keys, rows, lvs)
 		default:
 			x.buf = append(x.buf, "null"...)
 		}
-		x.pop()
+		return true
+	})
+	if !written {
+		return x.nullFor(f.Field, true, true)
 	}
-	x.buf = append(x.buf, '}')
 	return true
 }
 

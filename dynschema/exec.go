@@ -198,6 +198,28 @@ func (x *operation) nullFor(f *ast.Field, nonNull, reported bool) bool {
 	return true
 }
 
+// writeObject writes the JSON object of a selection: one member per
+// collected field, keyed by its alias, whose value member writes with the
+// alias on the error path. It stops and returns false as soon as member
+// does (a non-null field failed; the caller nulls the object).
+func (x *operation) writeObject(fields []graphql.CollectedField, member func(graphql.CollectedField) bool) bool {
+	x.buf = append(x.buf, '{')
+	for i, f := range fields {
+		if i > 0 {
+			x.buf = append(x.buf, ',')
+		}
+		x.buf = appendKey(x.buf, f.Alias)
+		x.push(f.Alias)
+		ok := member(f)
+		x.pop()
+		if !ok {
+			return false
+		}
+	}
+	x.buf = append(x.buf, '}')
+	return true
+}
+
 // resolve runs fn as the resolver of field f, through the field middleware
 // when one is installed. It returns the context for f's children and a
 // restore func for the caller's.
@@ -262,20 +284,9 @@ func (x *operation) rootField(object string, f graphql.CollectedField, nonNull b
 // runQuery executes the root fields of a query in order.
 func (x *operation) runQuery() *graphql.Response {
 	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Query"})
-	x.buf = append(x.buf, '{')
-	for i, f := range fields {
-		if i > 0 {
-			x.buf = append(x.buf, ',')
-		}
-		x.buf = appendKey(x.buf, f.Alias)
-		x.push(f.Alias)
-		ok := x.queryField(f)
-		x.pop()
-		if !ok {
-			return &graphql.Response{Data: []byte("null")}
-		}
+	if !x.writeObject(fields, x.queryField) {
+		return &graphql.Response{Data: []byte("null")}
 	}
-	x.buf = append(x.buf, '}')
 	return &graphql.Response{Data: x.buf}
 }
 

@@ -36,20 +36,13 @@ func (x *operation) runMutation() *graphql.Response {
 		x.rollback()
 		return &graphql.Response{Data: []byte("null")}
 	}
-	x.buf = append(x.buf, '{')
-	for i, f := range fields {
-		if i > 0 {
-			x.buf = append(x.buf, ',')
-		}
-		x.buf = appendKey(x.buf, f.Alias)
-		x.push(f.Alias)
+	written := x.writeObject(fields, func(f graphql.CollectedField) bool {
 		before := x.errs
-		ok := x.mutationField(f)
-		x.pop()
-		if !ok || x.errs > before || x.ctx.Err() != nil {
-			x.rollback()
-			return &graphql.Response{Data: []byte("null")}
-		}
+		return x.mutationField(f) && x.errs == before && x.ctx.Err() == nil
+	})
+	if !written {
+		x.rollback()
+		return &graphql.Response{Data: []byte("null")}
 	}
 	if tx := x.mut.tx; tx != nil {
 		if err := tx.Commit(); err != nil {
@@ -62,7 +55,6 @@ func (x *operation) runMutation() *graphql.Response {
 		}
 	}
 	x.deleteUnusedUploads()
-	x.buf = append(x.buf, '}')
 	return &graphql.Response{Data: x.buf}
 }
 

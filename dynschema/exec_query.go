@@ -281,19 +281,14 @@ func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
 		return x.nullFor(f.Field, true, true)
 	}
 	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Aggregate"})
-	type part struct {
-		cf  graphql.CollectedField
-		sub []graphql.CollectedField
-	}
-	parts := make([]part, len(fields))
+	subs := make([][]graphql.CollectedField, len(fields)) // the selections of sum, avg, min and max
 	var numbers []string
 	seen := map[string]bool{}
 	for i, cf := range fields {
-		parts[i].cf = cf
 		switch cf.Name {
 		case "sum", "avg", "min", "max":
-			parts[i].sub = graphql.CollectFields(x.oc, cf.Selections, []string{t.name + "AggregateNumbers"})
-			for _, s := range parts[i].sub {
+			subs[i] = graphql.CollectFields(x.oc, cf.Selections, []string{t.name + "AggregateNumbers"})
+			for _, s := range subs[i] {
 				if s.Name != "__typename" && !seen[s.Name] {
 					seen[s.Name] = true
 					numbers = append(numbers, s.Name)
@@ -312,8 +307,8 @@ func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
 		}
 	} else {
 		counted := false
-		for _, p := range parts {
-			if p.cf.Name == "count" {
+		for _, cf := range fields {
+			if cf.Name == "count" {
 				count, err = x.d.ReadCount(x.dbctx, q)
 				counted = true
 				break
@@ -327,41 +322,33 @@ func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
 		x.fail(fmt.Errorf("aggregate %s: %w", t.coll.Name, readErr(t.coll, err)), f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
-	x.buf = append(x.buf, '{')
-	for i, p := range parts {
-		if i > 0 {
-			x.buf = append(x.buf, ',')
-		}
-		x.buf = appendKey(x.buf, p.cf.Alias)
-		switch p.cf.Name {
+	i := -1 // writeObject visits fields in order
+	return x.writeObject(fields, func(cf graphql.CollectedField) bool {
+		i++
+		switch cf.Name {
 		case "__typename":
 			x.buf = appendString(x.buf, t.name+"Aggregate")
 		case "count":
 			x.buf = fmt.Appendf(x.buf, "%d", count)
 		case "sum", "avg", "min", "max":
-			x.buf = append(x.buf, '{')
-			for j, s := range p.sub {
-				if j > 0 {
-					x.buf = append(x.buf, ',')
-				}
-				x.buf = appendKey(x.buf, s.Alias)
-				if s.Name == "__typename" {
+			op := cf.Name
+			x.writeObject(subs[i], func(s graphql.CollectedField) bool {
+				n, ok := toFloat(res[s.Name][op])
+				switch {
+				case s.Name == "__typename":
 					x.buf = appendString(x.buf, t.name+"AggregateNumbers")
-					continue
-				}
-				if n, ok := toFloat(res[s.Name][p.cf.Name]); ok {
+				case ok:
 					x.buf = appendFloat(x.buf, n)
-				} else {
+				default:
 					x.buf = append(x.buf, "null"...)
 				}
-			}
-			x.buf = append(x.buf, '}')
+				return true
+			})
 		default:
 			x.buf = append(x.buf, "null"...)
 		}
-	}
-	x.buf = append(x.buf, '}')
-	return true
+		return true
+	})
 }
 
 // fileURL is the download URL of a stored file.

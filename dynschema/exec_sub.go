@@ -283,30 +283,22 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 	x.push(f.Alias)
 	ok := x.rootField("Subscription", f, true, func() bool {
 		sub := graphql.CollectFields(x.oc, f.Selections, []string{s.t.name + "Change"})
-		x.buf = append(x.buf, '{')
-		for i, cf := range sub {
-			if i > 0 {
-				x.buf = append(x.buf, ',')
-			}
-			x.buf = appendKey(x.buf, cf.Alias)
+		written := x.writeObject(sub, func(cf graphql.CollectedField) bool {
 			switch cf.Name {
 			case "__typename":
 				x.buf = appendString(x.buf, s.t.name+"Change")
 			case "action":
 				x.buf = appendString(x.buf, string(ev.Action))
 			case "record":
-				x.push(cf.Alias)
-				lv := x.load(s.t, cf.Selections, []db.Record{rec})
-				ok := x.writeRecord(lv, rec)
-				x.pop()
-				if !ok {
-					return x.nullFor(f.Field, true, true)
-				}
+				return x.writeRecord(x.load(s.t, cf.Selections, []db.Record{rec}), rec)
 			default:
 				x.buf = append(x.buf, "null"...)
 			}
+			return true
+		})
+		if !written {
+			return x.nullFor(f.Field, true, true)
 		}
-		x.buf = append(x.buf, '}')
 		return true
 	})
 	x.pop()

@@ -13,15 +13,10 @@ import (
 // wrappers.
 func (x *operation) writeIntro(sel ast.SelectionSet, obj any, typeName string) {
 	fields := graphql.CollectFields(x.oc, sel, []string{typeName})
-	x.buf = append(x.buf, '{')
-	for i, f := range fields {
-		if i > 0 {
-			x.buf = append(x.buf, ',')
-		}
-		x.buf = appendKey(x.buf, f.Alias)
+	x.writeObject(fields, func(f graphql.CollectedField) bool {
 		if f.Name == "__typename" {
 			x.buf = appendString(x.buf, typeName)
-			continue
+			return true
 		}
 		switch o := obj.(type) {
 		case *introspection.Schema:
@@ -70,8 +65,8 @@ func (x *operation) writeIntro(sel ast.SelectionSet, obj any, typeName string) {
 		default:
 			x.buf = append(x.buf, "null"...)
 		}
-	}
-	x.buf = append(x.buf, '}')
+		return true
+	})
 }
 
 func (x *operation) strPtr(s *string) {
