@@ -93,7 +93,7 @@ func sameValue(f *db.Field, a, b any) bool {
 
 func canonValue(f *db.Field, v any) string {
 	if f.Multiple() {
-		l := stringList(v)
+		l := db.StringList(v)
 		if len(l) == 0 {
 			return ""
 		}
@@ -118,7 +118,7 @@ func canonValue(f *db.Field, v any) string {
 		}
 		return "0"
 	}
-	if n, ok := toFloat(v); ok {
+	if n, ok := db.ToFloat(v); ok {
 		return strconv.FormatFloat(n, 'g', -1, 64)
 	}
 	if f.Type == db.FieldGeoPoint {
@@ -126,49 +126,6 @@ func canonValue(f *db.Field, v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-// stringList returns a list value (or a single string) as strings.
-func stringList(v any) []string {
-	switch l := v.(type) {
-	case []string:
-		return l
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, s := range l {
-			if str, ok := s.(string); ok {
-				out = append(out, str)
-			}
-		}
-		return out
-	case string:
-		if l == "" {
-			return nil
-		}
-		return []string{l}
-	}
-	return nil
-}
-
-// toFloat returns a number value (as decoded from GraphQL or stored) as
-// float64; false for anything else.
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case interface{ Float64() (float64, error) }:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // geoPoint returns a geo point value (a pointer or a {lon, lat} map as
@@ -180,8 +137,8 @@ func geoPoint(v any) any {
 	case *db.GeoPoint:
 		return *g
 	case map[string]any:
-		lon, _ := toFloat(g["lon"])
-		lat, _ := toFloat(g["lat"])
+		lon, _ := db.ToFloat(g["lon"])
+		lat, _ := db.ToFloat(g["lat"])
 		return db.GeoPoint{Lon: lon, Lat: lat}
 	}
 	return db.GeoPoint{}

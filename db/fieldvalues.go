@@ -120,7 +120,9 @@ func normalizePassword(f *Field, v any, lim *FieldLimits) (any, *apperr.FieldErr
 	return s, nil
 }
 
-func toFloat(v any) (float64, bool) {
+// ToFloat returns a number value, as decoded from GraphQL or JSON or read
+// from SQLite, as float64; false for anything that is not a number.
+func ToFloat(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, true
@@ -146,15 +148,38 @@ func toFloat(v any) (float64, bool) {
 		return float64(x), true
 	case uint8:
 		return float64(x), true
-	case json.Number:
+	case interface{ Float64() (float64, error) }: // json.Number
 		f, err := x.Float64()
 		return f, err == nil
 	}
 	return 0, false
 }
 
+// StringList returns the value of a list field (or a single string) as
+// strings: non-string items are left out, "" is no item.
+func StringList(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, s := range l {
+			if str, ok := s.(string); ok {
+				out = append(out, str)
+			}
+		}
+		return out
+	case string:
+		if l == "" {
+			return nil
+		}
+		return []string{l}
+	}
+	return nil
+}
+
 func normalizeNumber(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError) {
-	n, ok := toFloat(v)
+	n, ok := ToFloat(v)
 	if !ok {
 		return nil, ferr("invalid_type", "must be a number")
 	}
@@ -414,8 +439,8 @@ func normalizeGeoPoint(f *Field, v any, _ *FieldLimits) (any, *apperr.FieldError
 		}
 		p = *x
 	case map[string]any:
-		lon, okLon := toFloat(x["lon"])
-		lat, okLat := toFloat(x["lat"])
+		lon, okLon := ToFloat(x["lon"])
+		lat, okLat := ToFloat(x["lat"])
 		if !okLon || !okLat {
 			return nil, ferr("invalid_type", "must be an object {lon, lat} of numbers")
 		}
@@ -544,7 +569,7 @@ func DecodeValue(f *Field, src any) any {
 	case FieldJSON:
 		s, ok := src.(string)
 		if !ok {
-			if n, ok := toFloat(src); ok {
+			if n, ok := ToFloat(src); ok {
 				return n
 			}
 			return src

@@ -286,7 +286,7 @@ func (d *DB) Aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 		m := map[string]any{}
 		for j, k := range []string{"sum", "avg", "min", "max"} {
 			v := vals[1+4*i+j]
-			if n, ok := toFloat(v); ok {
+			if n, ok := ToFloat(v); ok {
 				m[k] = n
 			} else {
 				m[k] = nil

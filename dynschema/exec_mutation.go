@@ -271,11 +271,11 @@ func (x *operation) orphanFiles(t *objType, old, rec db.Record) {
 		}
 		keep := map[string]bool{}
 		if rec != nil {
-			for _, n := range stringList(rec[f.Name]) {
+			for _, n := range db.StringList(rec[f.Name]) {
 				keep[n] = true
 			}
 		}
-		for _, n := range stringList(old[f.Name]) {
+		for _, n := range db.StringList(old[f.Name]) {
 			if !keep[n] {
 				x.mut.orphans = append(x.mut.orphans, storedFile{t.coll.ID, old.ID(), n})
 			}

@@ -172,7 +172,7 @@ func (x *operation) findPerParent(s *listSpec, via *db.Field, parents []string, 
 	all := rows[:0:0]
 	for _, r := range rows {
 		used := false
-		for _, p := range stringList(r[via.Name]) {
+		for _, p := range db.StringList(r[via.Name]) {
 			n, ok := want[p]
 			if !ok || n >= window {
 				continue
@@ -302,7 +302,7 @@ func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
 	if len(numbers) > 0 {
 		res, err = x.d.ReadAggregate(x.dbctx, q, numbers)
 		if err == nil {
-			n, _ := toFloat(res[""]["count"])
+			n, _ := db.ToFloat(res[""]["count"])
 			count = int64(n)
 		}
 	} else {
@@ -333,7 +333,7 @@ func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
 		case "sum", "avg", "min", "max":
 			op := cf.Name
 			x.writeObject(subs[i], func(s graphql.CollectedField) bool {
-				n, ok := toFloat(res[s.Name][op])
+				n, ok := db.ToFloat(res[s.Name][op])
 				switch {
 				case s.Name == "__typename":
 					x.buf = appendString(x.buf, t.name+"AggregateNumbers")

@@ -411,7 +411,7 @@ func (x *operation) fieldValue(lv *level, lf *levelField, rec db.Record) (any, e
 		if lf.rel.err != nil {
 			return nil, lf.rel.err
 		}
-		ids := stringList(rec[p.col])
+		ids := db.StringList(rec[p.col])
 		out := make([]db.Record, 0, len(ids))
 		for _, id := range ids {
 			if r, ok := lf.rel.byID[id]; ok {
@@ -436,7 +436,7 @@ func (x *operation) fieldValue(lv *level, lf *levelField, rec db.Record) (any, e
 		}
 		return nil, nil
 	case fkRelIDList, fkStringList, fkEnumList, fkFileList:
-		return stringList(rec[p.col]), nil
+		return db.StringList(rec[p.col]), nil
 	case fkBool:
 		v := rec[p.col]
 		if v == nil && p.zeroIfNull {
@@ -463,27 +463,6 @@ func (x *operation) emailVisible(t *objType, rec db.Record) bool {
 	return vw.Collection != nil && vw.Collection.ID == t.coll.ID && vw.ID() == rec.ID()
 }
 
-func stringList(v any) []string {
-	switch l := v.(type) {
-	case []string:
-		return l
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, s := range l {
-			if str, ok := s.(string); ok {
-				out = append(out, str)
-			}
-		}
-		return out
-	case string:
-		if l == "" {
-			return nil
-		}
-		return []string{l}
-	}
-	return nil
-}
-
 // writeValue writes a resolved non-nil value of a record field.
 func (x *operation) writeValue(lv *level, lf *levelField, rec db.Record, val any) bool {
 	p := lf.plan
@@ -496,13 +475,13 @@ func (x *operation) writeValue(lv *level, lf *levelField, rec db.Record, val any
 			x.buf = appendJSON(x.buf, val)
 		}
 	case fkFloat:
-		n, ok := toFloat(val)
+		n, ok := db.ToFloat(val)
 		if !ok {
 			return x.badValue(lf, val)
 		}
 		x.buf = appendFloat(x.buf, n)
 	case fkInt:
-		n, ok := toFloat(val)
+		n, ok := db.ToFloat(val)
 		if !ok {
 			return x.badValue(lf, val)
 		}
@@ -520,7 +499,7 @@ func (x *operation) writeValue(lv *level, lf *levelField, rec db.Record, val any
 		}
 		x.buf = appendString(x.buf, s)
 	case fkStringList, fkRelIDList, fkEnumList:
-		l := stringList(val)
+		l := db.StringList(val)
 		x.buf = append(x.buf, '[')
 		n := 0
 		for _, s := range l {
@@ -547,7 +526,7 @@ func (x *operation) writeValue(lv *level, lf *levelField, rec db.Record, val any
 		x.writeFile(lv.t.coll, lf, rec, s)
 	case fkFileList:
 		x.buf = append(x.buf, '[')
-		for i, s := range stringList(val) {
+		for i, s := range db.StringList(val) {
 			if i > 0 {
 				x.buf = append(x.buf, ',')
 			}
@@ -639,8 +618,8 @@ func geoPointOf(v any) (db.GeoPoint, bool) {
 	case *db.GeoPoint:
 		return *g, true
 	case map[string]any:
-		lon, _ := toFloat(g["lon"])
-		lat, _ := toFloat(g["lat"])
+		lon, _ := db.ToFloat(g["lon"])
+		lat, _ := db.ToFloat(g["lat"])
 		return db.GeoPoint{Lon: lon, Lat: lat}, true
 	}
 	return db.GeoPoint{}, false

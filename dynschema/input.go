@@ -86,7 +86,7 @@ func (x *operation) updatePatch(t *objType, in map[string]any, id string) (db.Re
 			if v == nil {
 				continue
 			}
-			n, ok := toFloat(v)
+			n, ok := db.ToFloat(v)
 			if !ok {
 				fe.Add(k, "invalid", "%s must be a number", k)
 				continue
@@ -105,9 +105,9 @@ func (x *operation) updatePatch(t *objType, in map[string]any, id string) (db.Re
 				if err != nil {
 					return patch, err
 				}
-				vals = stringList(names)
+				vals = db.StringList(names)
 			} else {
-				vals = stringList(inputValue(p, v))
+				vals = db.StringList(inputValue(p, v))
 			}
 			if patch.Append == nil {
 				patch.Append = map[string][]string{}
@@ -120,7 +120,7 @@ func (x *operation) updatePatch(t *objType, in map[string]any, id string) (db.Re
 			if patch.Remove == nil {
 				patch.Remove = map[string][]string{}
 			}
-			patch.Remove[p.col] = append(patch.Remove[p.col], stringList(inputValue(p, v))...)
+			patch.Remove[p.col] = append(patch.Remove[p.col], db.StringList(inputValue(p, v))...)
 		}
 	}
 	if err := fe.Err("invalid input"); err != nil {
@@ -141,7 +141,7 @@ func inputValue(p *inPlan, v any) any {
 		case db.FieldJSON:
 			return plainJSON(v)
 		case db.FieldNumber:
-			if n, ok := toFloat(v); ok {
+			if n, ok := db.ToFloat(v); ok {
 				return n
 			}
 			return v
@@ -149,7 +149,7 @@ func inputValue(p *inPlan, v any) any {
 			if m, ok := v.(map[string]any); ok {
 				out := map[string]any{}
 				for k, val := range m {
-					if n, ok := toFloat(val); ok {
+					if n, ok := db.ToFloat(val); ok {
 						out[k] = n
 					} else {
 						out[k] = val

@@ -140,14 +140,14 @@ func (x *operation) ruleBody(t *objType, o access.Op, in map[string]any, old db.
 		}
 		switch p.kind {
 		case inInc:
-			base, _ := toFloat(cur(p.col))
-			n, _ := toFloat(v)
+			base, _ := db.ToFloat(cur(p.col))
+			n, _ := db.ToFloat(v)
 			body[p.col] = base + n
 		case inAppend:
-			body[p.col] = append(slices.Clone(stringList(cur(p.col))), stringList(inputValue(p, v))...)
+			body[p.col] = append(slices.Clone(db.StringList(cur(p.col))), db.StringList(inputValue(p, v))...)
 		case inRemove:
-			drop := stringList(inputValue(p, v))
-			body[p.col] = slices.DeleteFunc(slices.Clone(stringList(cur(p.col))), func(s string) bool { return slices.Contains(drop, s) })
+			drop := db.StringList(inputValue(p, v))
+			body[p.col] = slices.DeleteFunc(slices.Clone(db.StringList(cur(p.col))), func(s string) bool { return slices.Contains(drop, s) })
 		}
 	}
 	return body

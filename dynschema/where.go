@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/db/filter"
 )
 
@@ -213,7 +214,7 @@ func literal(v any) any {
 		f, _ := n.Float64()
 		return f
 	case int, int32, int64, float32:
-		f, _ := toFloat(n)
+		f, _ := db.ToFloat(n)
 		return f
 	}
 	return v
