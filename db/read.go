@@ -254,6 +254,22 @@ func (d *DB) readOrder(r *Read, alias string) ([]Cond, error) {
 	return o, nil
 }
 
+// subqueryParts compiles what a read picks its rows with in a subquery:
+// the conditions and order inside it (alias "s") and the order outside
+// (alias "r").
+func (d *DB) subqueryParts(r *Read) (where, orderS, orderR []Cond, err error) {
+	if where, err = d.compileConds(r, "s", nil); err != nil {
+		return nil, nil, nil, err
+	}
+	if orderS, err = d.readOrder(r, "s"); err != nil {
+		return nil, nil, nil, err
+	}
+	if orderR, err = d.readOrder(r, "r"); err != nil {
+		return nil, nil, nil, err
+	}
+	return where, orderS, orderR, nil
+}
+
 // pickPage returns the condition and order of a PickPage read: the rows of
 // the page, picked by row key in a subquery (alias "s") that applies the
 // rule, the filters, the order, the offset and the limit.
@@ -262,15 +278,7 @@ func (d *DB) pickPage(r *Read) ([]Cond, []Cond, error) {
 	if key == "" {
 		return nil, nil, apperr.New(apperr.Internal, "%s has no row key to pick a page by", r.Collection.Name)
 	}
-	where, err := d.compileConds(r, "s", nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	orderS, err := d.readOrder(r, "s")
-	if err != nil {
-		return nil, nil, err
-	}
-	orderR, err := d.readOrder(r, "r")
+	where, orderS, orderR, err := d.subqueryParts(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -300,15 +308,7 @@ func (d *DB) perParent(r *Read) ([]Cond, []Cond, error) {
 	if via == nil || via.Type != FieldRelation {
 		return nil, nil, apperr.New(apperr.Invalid, "%q is not a relation field of %s", r.Parents.Field, r.Collection.Name)
 	}
-	inner, err := d.compileConds(r, "s", nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	orderS, err := d.readOrder(r, "s")
-	if err != nil {
-		return nil, nil, err
-	}
-	orderR, err := d.readOrder(r, "r")
+	inner, orderS, orderR, err := d.subqueryParts(r)
 	if err != nil {
 		return nil, nil, err
 	}
