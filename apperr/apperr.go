@@ -18,7 +18,7 @@ import (
 // extensions.code strings of the public contract.
 type Code string
 
-// The codes of API.md "Errors".
+// The codes of docs/api.md "Errors".
 const (
 	Unauthenticated Code = "UNAUTHENTICATED"
 	Forbidden       Code = "FORBIDDEN"

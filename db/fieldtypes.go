@@ -136,7 +136,7 @@ var fieldTypeDefs = map[FieldType]*fieldTypeDef{
 	},
 }
 
-// fieldTypeOrder is the order FieldTypes lists the types in (API.md's).
+// fieldTypeOrder is the order FieldTypes lists the types in (docs/api.md's).
 var fieldTypeOrder = []FieldType{
 	FieldText, FieldEditor, FieldNumber, FieldBool, FieldEmail, FieldURL, FieldDate,
 	FieldAutodate, FieldSelect, FieldFile, FieldRelation, FieldJSON, FieldGeoPoint, FieldPassword,
@@ -148,7 +148,7 @@ func init() {
 	}
 }
 
-// FieldTypes returns every field type of the registry in API.md's order.
+// FieldTypes returns every field type of the registry in docs/api.md's order.
 // The specs must not be modified.
 func FieldTypes() []*FieldTypeSpec {
 	out := make([]*FieldTypeSpec, 0, len(fieldTypeOrder))

@@ -5,7 +5,7 @@ import "time"
 // CollectionType is BASE, AUTH or VIEW.
 type CollectionType string
 
-// The collection types of API.md.
+// The collection types of docs/api.md.
 const (
 	TypeBase CollectionType = "BASE"
 	TypeAuth CollectionType = "AUTH"
@@ -15,7 +15,7 @@ const (
 // FieldType names a field type of the registry (see fieldtypes.go).
 type FieldType string
 
-// The field types of API.md.
+// The field types of docs/api.md.
 const (
 	FieldText     FieldType = "TEXT"
 	FieldEditor   FieldType = "EDITOR"

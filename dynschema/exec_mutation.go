@@ -196,7 +196,7 @@ func (x *operation) viewable(t *objType, id string) (db.Record, error) {
 	return recs[0], nil
 }
 
-// guard runs the checks of an update or delete in the order of API.md: a
+// guard runs the checks of an update or delete in the order of docs/api.md: a
 // nil rule is FORBIDDEN, a record the viewer cannot view NOT_FOUND, a rule
 // that denies FORBIDDEN. It returns the record as it is.
 func (x *operation) guard(t *objType, o access.Op, id string, body map[string]any) (db.Record, error) {

@@ -4,8 +4,8 @@ import (
 	"strings"
 )
 
-// collNames are the GraphQL names derived from one collection (API.md "The
-// application schema"): for "posts" the type Post, the single query post and
+// collNames are the GraphQL names derived from one collection (docs/api.md "Application
+// API"): for "posts" the type Post, the single query post and
 // the list query posts.
 type collNames struct {
 	Type   string // Post

@@ -1,5 +1,5 @@
-// Package archtest holds the tests of Monobase's import rules (see the
-// architecture notes): packages below the GraphQL engine (db, access, auth,
+// Package archtest holds the tests of Monobase's import rules (see
+// docs/architecture.md): packages below the GraphQL engine (db, access, auth,
 // files, subscriptions, ratelimit, apperr) must not depend on gqlgen or
 // gqlparser, and the transports (transport) must depend on nothing of the
 // engine or below it. It has no code of its own.
