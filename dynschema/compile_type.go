@@ -207,6 +207,7 @@ func (b *typeBuilder) scalar(p *fieldPlan, f *db.Field, authSys, multi bool, sca
 	case db.FieldFile:
 		p.kind, ty.out, ty.in, ty.filter = fkFile, "File", "Upload", "StringFilter"
 		scalarIn.upload = true
+		b.t.files = true
 		if multi {
 			p.kind = fkFileList
 		} else {

@@ -84,6 +84,7 @@ type objType struct {
 	create  map[string]*inPlan
 	update  map[string]*inPlan
 	numbers []*db.Field // NUMBER fields for aggregates
+	files   bool        // it has a FILE field: its inputs may carry uploads
 }
 
 // rootKind says what a root field does.

@@ -27,7 +27,7 @@ type savedUploads struct {
 func (x *operation) saveUploadsFirst(fields []graphql.CollectedField) bool {
 	for _, f := range fields {
 		rf := x.v.m.mutation[f.Name]
-		if rf == nil || rf.kind != rkCreate && rf.kind != rkUpdate {
+		if rf == nil || rf.kind != rkCreate && rf.kind != rkUpdate || !rf.t.files {
 			continue
 		}
 		t := rf.t

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -165,9 +164,21 @@ func isJSON(r *http.Request) bool { return mediaType(r) == "application/json" }
 
 func isMultipart(r *http.Request) bool { return mediaType(r) == "multipart/form-data" }
 
+// mediaType returns the request's media type, lower case, without its
+// parameters. It runs on every request, so it does not parse the
+// parameters (mime.ParseMediaType allocates a map).
 func mediaType(r *http.Request) string {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(ct)
+		}
+	}
+	return ct
 }
 
 func tooLarge(w http.ResponseWriter, max int64) {
