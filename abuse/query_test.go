@@ -33,6 +33,17 @@ func sameFieldOtherArgs(n int, field string) string {
 	return b.String()
 }
 
+// schemaAliases returns a query with n aliases of a __schema selection.
+func schemaAliases(n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		fmt.Fprintf(&b, " s%d: __schema { types { name fields { name } } }", i)
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
 func queryAttacks() []attack {
 	const app, admin = "/graphql", "/graphql/admin"
 	return []attack{
@@ -124,23 +135,13 @@ func queryAttacks() []attack {
 			}
 		}},
 		{"20,000 aliases of __schema", func(t *testing.T, s *server) {
-			var b strings.Builder
-			b.WriteString("{")
-			for i := range 20000 {
-				fmt.Fprintf(&b, " s%d: __schema { types { name fields { name } } }", i)
-			}
-			b.WriteString(" }")
-			refused(t, s.GraphQL(app, "", b.String(), nil), http.StatusUnprocessableEntity, "QUERY_TOO_LARGE")
+			q := schemaAliases(20000)
+			refused(t, s.GraphQL(app, "", q, nil), http.StatusUnprocessableEntity, "QUERY_TOO_LARGE")
 		}},
 		{"introspection costs: 20 aliases of __schema", func(t *testing.T, s *server) {
-			var b strings.Builder
-			b.WriteString("{")
-			for i := range 20 {
-				fmt.Fprintf(&b, " s%d: __schema { types { name fields { name } } }", i)
-			}
-			b.WriteString(" }")
-			refused(t, s.GraphQL(app, "", b.String(), nil), http.StatusUnprocessableEntity, "COMPLEXITY_LIMIT_EXCEEDED")
-			refused(t, s.GraphQL(admin, "", b.String(), nil), http.StatusUnprocessableEntity, "COMPLEXITY_LIMIT_EXCEEDED")
+			q := schemaAliases(20)
+			refused(t, s.GraphQL(app, "", q, nil), http.StatusUnprocessableEntity, "COMPLEXITY_LIMIT_EXCEEDED")
+			refused(t, s.GraphQL(admin, "", q, nil), http.StatusUnprocessableEntity, "COMPLEXITY_LIMIT_EXCEEDED")
 		}},
 		{"one introspection query still works", func(t *testing.T, s *server) {
 			r := s.GraphQL(app, "", `{ __schema { queryType { name } types { name } } }`, nil)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -160,4 +162,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// serveWithTitles starts a server on a new data folder with a superuser and
+// a collection of that name (one TEXT field "title", open to anyone).
+func serveWithTitles(t *testing.T, collection string) *ServeCommand {
+	t.Helper()
+	dir := t.TempDir()
+	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
+	srv, _ := startServer(t, dir)
+	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
+	mustGQL(t, srv.URL()+"/graphql/admin", token, `mutation($n: String!) {
+		createCollection(input: {name: $n, listRule: "", viewRule: "", createRule: "",
+			fields: [{name: "title", type: TEXT}]}) { id }
+	}`, map[string]any{"n": collection})
+	return srv
+}
+
+// dialGraphQLWS opens a graphql-transport-ws socket to addr's /graphql,
+// with a 10 s read deadline; it is closed when the test ends.
+func dialGraphQLWS(t *testing.T, addr string) *websocket.Conn {
+	t.Helper()
+	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := dialer.Dial("ws://"+addr+"/graphql", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return conn
 }

@@ -353,22 +353,8 @@ func TestServeRefusesABusyPort(t *testing.T) {
 // with a running subscription gets a close frame when the server shuts down,
 // and that Close does not hang on the hijacked connection.
 func TestShutdownClosesWebSockets(t *testing.T) {
-	dir := t.TempDir()
-	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
-	srv, _ := startServer(t, dir)
-	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
-	mustGQL(t, srv.URL()+"/graphql/admin", token, `mutation {
-		createCollection(input: {name: "posts", listRule: "", viewRule: "", createRule: "",
-			fields: [{name: "title", type: TEXT}]}) { id }
-	}`, nil)
-
-	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
-	conn, _, err := dialer.Dial("ws://"+srv.Addr()+"/graphql", nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	srv := serveWithTitles(t, "posts")
+	conn := dialGraphQLWS(t, srv.Addr())
 	send := func(v any) {
 		if err := conn.WriteJSON(v); err != nil {
 			t.Fatalf("write: %v", err)
@@ -473,22 +459,8 @@ func TestServeMaxSocketsPerIP(t *testing.T) {
 // becomes a type at once (OnSchemaChange) and a committed record reaches a
 // subscription (OnRecordChange).
 func TestServeWiresChangeHooks(t *testing.T) {
-	dir := t.TempDir()
-	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
-	srv, _ := startServer(t, dir)
-	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
-	mustGQL(t, srv.URL()+"/graphql/admin", token, `mutation {
-		createCollection(input: {name: "notes", listRule: "", viewRule: "", createRule: "",
-			fields: [{name: "title", type: TEXT}]}) { id }
-	}`, nil)
-
-	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
-	conn, _, err := dialer.Dial("ws://"+srv.Addr()+"/graphql", nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	srv := serveWithTitles(t, "notes")
+	conn := dialGraphQLWS(t, srv.Addr())
 	type message struct {
 		ID      string          `json:"id"`
 		Type    string          `json:"type"`
