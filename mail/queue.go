@@ -133,3 +133,19 @@ func (q *Queue) deliver(ctx context.Context, m Message) error {
 	slog.Error("mail: message given up", "to", m.To, "subject", m.Subject, "err", err)
 	return err
 }
+
+// Outbox is what the auth flows send through: the meta settings of the
+// templates and the queue.
+type Outbox struct {
+	Queue    *Queue
+	Settings func(ctx context.Context) (Settings, error)
+}
+
+// Meta returns the current meta settings, or the error of reading them.
+func (o *Outbox) Meta(ctx context.Context) (Meta, error) {
+	s, err := o.Settings(ctx)
+	return s.Meta, err
+}
+
+// Enqueue queues m (see Queue.Enqueue).
+func (o *Outbox) Enqueue(m Message) bool { return o.Queue.Enqueue(m) }
