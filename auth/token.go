@@ -67,7 +67,19 @@ type Service struct {
 	// service is used; see SignInAllowed.
 	SignInLimits ratelimit.SignInLimits
 
+	// ActionDurations are the lifetimes of emailed tokens (zero fields:
+	// the defaults). Set it before the service is used.
+	ActionDurations ActionDurations
+
+	// MailRequestLimits bound the emails of the auth flows (verification,
+	// password reset, email change) per email address or record and per
+	// client IP, every request counted (zero fields: ratelimit's sign-in
+	// defaults, 5 per minute per identity and 20 per IP). Set it before
+	// the service is used; see MailRequestAllowed.
+	MailRequestLimits ratelimit.SignInLimits
+
 	signIn         func() *ratelimit.SignIn // the guard, made on first use
+	mailRequests   func() *ratelimit.SignIn // the budget of email requests, made on first use
 	passwordChecks atomic.Int64             // hashes compared (PasswordChecks)
 
 	// dummyHash is a throwaway bcrypt hash, computed on first use (not at
@@ -107,6 +119,7 @@ func New(ctx context.Context, d *db.DB) (*Service, error) {
 	})
 	s := &Service{db: d, secret: secret, dummyHash: dummy}
 	s.signIn = sync.OnceValue(func() *ratelimit.SignIn { return ratelimit.NewSignIn(s.SignInLimits, nil) })
+	s.mailRequests = sync.OnceValue(func() *ratelimit.SignIn { return ratelimit.NewSignIn(s.MailRequestLimits, nil) })
 	return s, nil
 }
 

@@ -355,7 +355,25 @@ func (cp *compiler) rootFields(t *objType) {
 		cp.claimRoot(c, "Mutation", n.Base+"AuthWithPassword", &rootField{kind: rkAuthPassword, t: t})
 		ws(m, "  \"\"\"A new token for the signed-in record.\"\"\"\n  ", n.Base, "AuthRefresh: ", t.name, "Auth!\n")
 		cp.claimRoot(c, "Mutation", n.Base+"AuthRefresh", &rootField{kind: rkAuthRefresh, t: t})
+		for _, fl := range authFlows {
+			ws(m, "  \"\"\"", fl.doc, "\"\"\"\n  ", n.Base, fl.name, fl.args, ": Boolean!\n")
+			cp.claimRoot(c, "Mutation", n.Base+fl.name, &rootField{kind: fl.kind, t: t})
+		}
 	}
 	ws(&cp.sub, "  ", n.Base, "Changed(id: ID, where: ", t.name, "Where, filter: String, actions: [ChangeAction!]): ", t.name, "Change!\n")
 	cp.claimRoot(c, "Subscription", n.Base+"Changed", &rootField{kind: rkChanged, t: t})
+}
+
+// authFlows are the email flows of every auth collection: the root field
+// suffix, its arguments and doc (docs/api.md).
+var authFlows = []struct {
+	name, args, doc string
+	kind            rootKind
+}{
+	{"RequestVerification", "(email: String!)", "Emails a verification link; true even for unknown emails.", rkRequestVerification},
+	{"ConfirmVerification", "(token: String!)", "Marks the record of the emailed token verified.", rkConfirmVerification},
+	{"RequestPasswordReset", "(email: String!)", "Emails a password reset link; true even for unknown emails.", rkRequestPasswordReset},
+	{"ConfirmPasswordReset", "(token: String!, password: String!, passwordConfirm: String!)", "Sets the password of the emailed token's record and revokes its tokens.", rkConfirmPasswordReset},
+	{"RequestEmailChange", "(newEmail: String!)", "Emails a confirmation link to newEmail (signed in).", rkRequestEmailChange},
+	{"ConfirmEmailChange", "(token: String!, password: String!)", "Changes the email to the emailed token's new one and revokes the record's tokens.", rkConfirmEmailChange},
 }

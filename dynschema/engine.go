@@ -108,6 +108,9 @@ type Config struct {
 	Hub    *subscriptions.Hub // may be nil: subscriptions then never receive events
 	Limits Limits
 	Dev    bool // development mode: any WebSocket origin is accepted
+	// Mail sends the emails of the auth flows (exec_flows.go); nil: the
+	// request mutations still answer true and log that nothing was sent.
+	Mail Mailer
 }
 
 // Engine serves the application schema at /graphql.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -122,6 +123,15 @@ func (x *operation) mutationField(f graphql.CollectedField) bool {
 			return x.authMutation(rf, f, args)
 		case rkFileToken:
 			return x.fileToken(f)
+		case rkRequestVerification, rkConfirmVerification, rkRequestPasswordReset,
+			rkConfirmPasswordReset, rkRequestEmailChange, rkConfirmEmailChange:
+			ok, err := x.flowMutation(rf, args)
+			if err != nil {
+				x.fail(err, f.Field)
+				return x.nullFor(f.Field, true, true)
+			}
+			x.buf = strconv.AppendBool(x.buf, ok)
+			return true
 		}
 		if err != nil {
 			x.fail(err, f.Field)

@@ -103,6 +103,12 @@ const (
 	rkAuthRefresh
 	rkFileToken
 	rkChanged
+	rkRequestVerification
+	rkConfirmVerification
+	rkRequestPasswordReset
+	rkConfirmPasswordReset
+	rkRequestEmailChange
+	rkConfirmEmailChange
 )
 
 // rootField is a root field of Query, Mutation or Subscription.

@@ -39,6 +39,13 @@ func newSubEnv(t testing.TB, opts subscriptions.Options, dev bool) *env {
 // newLimitsEnv is newSubEnv with the engine's limits.
 func newLimitsEnv(t testing.TB, opts subscriptions.Options, dev bool, limits Limits) *env {
 	t.Helper()
+	return newConfigEnv(t, opts, func(c *Config) { c.Dev, c.Limits = dev, limits })
+}
+
+// newConfigEnv is newEnv with the hub options and the engine's Config
+// changed by set before the engine is built.
+func newConfigEnv(t testing.TB, opts subscriptions.Options, set func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	d, err := db.Open(ctx, dir)
@@ -53,7 +60,9 @@ func newLimitsEnv(t testing.TB, opts subscriptions.Options, dev bool, limits Lim
 	hub := subscriptions.New(opts)
 	t.Cleanup(hub.Close)
 	store := files.NewLocal(filepath.Join(dir, "storage"))
-	e, err := New(ctx, Config{DB: d, Auth: a, Files: store, Hub: hub, Dev: dev, Limits: limits})
+	cfg := Config{DB: d, Auth: a, Files: store, Hub: hub}
+	set(&cfg)
+	e, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}

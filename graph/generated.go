@@ -91,18 +91,44 @@ type ComplexityRoot struct {
 		Values              func(childComplexity int) int
 	}
 
+	MetaSettings struct {
+		AppName       func(childComplexity int) int
+		AppURL        func(childComplexity int) int
+		SenderAddress func(childComplexity int) int
+		SenderName    func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AuthWithPassword  func(childComplexity int, email string, password string) int
 		CreateCollection  func(childComplexity int, input model.CollectionInput) int
 		DeleteCollection  func(childComplexity int, idOrName string) int
 		ImportCollections func(childComplexity int, collections []*model.CollectionInput, deleteMissing *bool) int
+		TestEmail         func(childComplexity int, to string, template model.EmailTemplateKind) int
 		UpdateCollection  func(childComplexity int, idOrName string, input model.CollectionInput) int
+		UpdateSettings    func(childComplexity int, input model.SettingsInput) int
 	}
 
 	Query struct {
 		Collection  func(childComplexity int, idOrName string) int
 		Collections func(childComplexity int) int
 		SchemaSdl   func(childComplexity int) int
+		Settings    func(childComplexity int) int
+	}
+
+	Settings struct {
+		Meta func(childComplexity int) int
+		SMTP func(childComplexity int) int
+	}
+
+	SmtpSettings struct {
+		AuthMethod  func(childComplexity int) int
+		Enabled     func(childComplexity int) int
+		Host        func(childComplexity int) int
+		LocalName   func(childComplexity int) int
+		PasswordSet func(childComplexity int) int
+		Port        func(childComplexity int) int
+		TLS         func(childComplexity int) int
+		Username    func(childComplexity int) int
 	}
 
 	Superuser struct {
@@ -123,11 +149,14 @@ type MutationResolver interface {
 	UpdateCollection(ctx context.Context, idOrName string, input model.CollectionInput) (*model.Collection, error)
 	DeleteCollection(ctx context.Context, idOrName string) (bool, error)
 	ImportCollections(ctx context.Context, collections []*model.CollectionInput, deleteMissing *bool) ([]*model.Collection, error)
+	UpdateSettings(ctx context.Context, input model.SettingsInput) (*model.Settings, error)
+	TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error)
 }
 type QueryResolver interface {
 	Collections(ctx context.Context) ([]*model.Collection, error)
 	Collection(ctx context.Context, idOrName string) (*model.Collection, error)
 	SchemaSdl(ctx context.Context) (string, error)
+	Settings(ctx context.Context) (*model.Settings, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -409,6 +438,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Field.Values(childComplexity), true
 
+	case "MetaSettings.appName":
+		if e.ComplexityRoot.MetaSettings.AppName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetaSettings.AppName(childComplexity), true
+	case "MetaSettings.appUrl":
+		if e.ComplexityRoot.MetaSettings.AppURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetaSettings.AppURL(childComplexity), true
+	case "MetaSettings.senderAddress":
+		if e.ComplexityRoot.MetaSettings.SenderAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetaSettings.SenderAddress(childComplexity), true
+	case "MetaSettings.senderName":
+		if e.ComplexityRoot.MetaSettings.SenderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetaSettings.SenderName(childComplexity), true
+
 	case "Mutation.authWithPassword":
 		if e.ComplexityRoot.Mutation.AuthWithPassword == nil {
 			break
@@ -453,6 +507,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportCollections(childComplexity, args["collections"].([]*model.CollectionInput), args["deleteMissing"].(*bool)), true
+	case "Mutation.testEmail":
+		if e.ComplexityRoot.Mutation.TestEmail == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testEmail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestEmail(childComplexity, args["to"].(string), args["template"].(model.EmailTemplateKind)), true
 	case "Mutation.updateCollection":
 		if e.ComplexityRoot.Mutation.UpdateCollection == nil {
 			break
@@ -464,6 +529,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCollection(childComplexity, args["idOrName"].(string), args["input"].(model.CollectionInput)), true
+	case "Mutation.updateSettings":
+		if e.ComplexityRoot.Mutation.UpdateSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSettings(childComplexity, args["input"].(model.SettingsInput)), true
 
 	case "Query.collection":
 		if e.ComplexityRoot.Query.Collection == nil {
@@ -489,6 +565,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SchemaSdl(childComplexity), true
+	case "Query.settings":
+		if e.ComplexityRoot.Query.Settings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Settings(childComplexity), true
+
+	case "Settings.meta":
+		if e.ComplexityRoot.Settings.Meta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.Meta(childComplexity), true
+	case "Settings.smtp":
+		if e.ComplexityRoot.Settings.SMTP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.SMTP(childComplexity), true
+
+	case "SmtpSettings.authMethod":
+		if e.ComplexityRoot.SmtpSettings.AuthMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.AuthMethod(childComplexity), true
+	case "SmtpSettings.enabled":
+		if e.ComplexityRoot.SmtpSettings.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.Enabled(childComplexity), true
+	case "SmtpSettings.host":
+		if e.ComplexityRoot.SmtpSettings.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.Host(childComplexity), true
+	case "SmtpSettings.localName":
+		if e.ComplexityRoot.SmtpSettings.LocalName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.LocalName(childComplexity), true
+	case "SmtpSettings.passwordSet":
+		if e.ComplexityRoot.SmtpSettings.PasswordSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.PasswordSet(childComplexity), true
+	case "SmtpSettings.port":
+		if e.ComplexityRoot.SmtpSettings.Port == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.Port(childComplexity), true
+	case "SmtpSettings.tls":
+		if e.ComplexityRoot.SmtpSettings.TLS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.TLS(childComplexity), true
+	case "SmtpSettings.username":
+		if e.ComplexityRoot.SmtpSettings.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.Username(childComplexity), true
 
 	case "Superuser.created":
 		if e.ComplexityRoot.Superuser.Created == nil {
@@ -525,6 +669,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputCollectionInput,
 		ec.unmarshalInputFieldInput,
+		ec.unmarshalInputMetaSettingsInput,
+		ec.unmarshalInputSettingsInput,
+		ec.unmarshalInputSmtpSettingsInput,
 	)
 	first := true
 
@@ -599,7 +746,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls"
+//go:embed "schema.graphqls" "settings.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -612,6 +759,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -721,6 +869,52 @@ func (ec *executionContext) childFields_Field(ctx context.Context, field graphql
 		return ec.fieldContext_Field_exceptDomains(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Field", field.Name)
+}
+
+func (ec *executionContext) childFields_MetaSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appName":
+		return ec.fieldContext_MetaSettings_appName(ctx, field)
+	case "appUrl":
+		return ec.fieldContext_MetaSettings_appUrl(ctx, field)
+	case "senderName":
+		return ec.fieldContext_MetaSettings_senderName(ctx, field)
+	case "senderAddress":
+		return ec.fieldContext_MetaSettings_senderAddress(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetaSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_Settings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "meta":
+		return ec.fieldContext_Settings_meta(ctx, field)
+	case "smtp":
+		return ec.fieldContext_Settings_smtp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Settings", field.Name)
+}
+
+func (ec *executionContext) childFields_SmtpSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_SmtpSettings_enabled(ctx, field)
+	case "host":
+		return ec.fieldContext_SmtpSettings_host(ctx, field)
+	case "port":
+		return ec.fieldContext_SmtpSettings_port(ctx, field)
+	case "username":
+		return ec.fieldContext_SmtpSettings_username(ctx, field)
+	case "passwordSet":
+		return ec.fieldContext_SmtpSettings_passwordSet(ctx, field)
+	case "tls":
+		return ec.fieldContext_SmtpSettings_tls(ctx, field)
+	case "authMethod":
+		return ec.fieldContext_SmtpSettings_authMethod(ctx, field)
+	case "localName":
+		return ec.fieldContext_SmtpSettings_localName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SmtpSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_Superuser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -925,6 +1119,28 @@ func (ec *executionContext) field_Mutation_importCollections_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_testEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "template",
+		func(ctx context.Context, v any) (model.EmailTemplateKind, error) {
+			return ec.unmarshalNEmailTemplateKind2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["template"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateCollection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -944,6 +1160,20 @@ func (ec *executionContext) field_Mutation_updateCollection_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SettingsInput, error) {
+			return ec.unmarshalNSettingsInput2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2042,6 +2272,98 @@ func (ec *executionContext) fieldContext_Field_exceptDomains(_ context.Context, 
 	return graphql.NewScalarFieldContext("Field", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _MetaSettings_appName(ctx context.Context, field graphql.CollectedField, obj *model.MetaSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetaSettings_appName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetaSettings_appName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetaSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MetaSettings_appUrl(ctx context.Context, field graphql.CollectedField, obj *model.MetaSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetaSettings_appUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetaSettings_appUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetaSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MetaSettings_senderName(ctx context.Context, field graphql.CollectedField, obj *model.MetaSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetaSettings_senderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SenderName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetaSettings_senderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetaSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MetaSettings_senderAddress(ctx context.Context, field graphql.CollectedField, obj *model.MetaSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetaSettings_senderAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SenderAddress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetaSettings_senderAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetaSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Mutation_authWithPassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2262,6 +2584,94 @@ func (ec *executionContext) fieldContext_Mutation_importCollections(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSettings(ctx, fc.Args["input"].(model.SettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Settings) graphql.Marshaler {
+			return ec.marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Settings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testEmail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestEmail(ctx, fc.Args["to"].(string), fc.Args["template"].(model.EmailTemplateKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testEmail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_collections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2361,6 +2771,38 @@ func (ec *executionContext) fieldContext_Query_schemaSDL(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Query_settings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Settings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Settings) graphql.Marshaler {
+			return ec.marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Settings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2435,6 +2877,254 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Settings_meta(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_meta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Meta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MetaSettings) graphql.Marshaler {
+			return ec.marshalNMetaSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_meta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetaSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_smtp(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_smtp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SMTP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SMTPSettings) graphql.Marshaler {
+			return ec.marshalNSmtpSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_smtp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SmtpSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SmtpSettings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_host(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Host, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_port(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_port(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Port, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_port(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_username(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_passwordSet(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_passwordSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PasswordSet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_passwordSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_tls(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_tls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TLS, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_tls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_authMethod(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_authMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_authMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_localName(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_localName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocalName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_localName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Superuser_id(ctx context.Context, field graphql.CollectedField, obj *model.Superuser) (ret graphql.Marshaler) {
@@ -3900,6 +4590,173 @@ func (ec *executionContext) unmarshalInputFieldInput(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputMetaSettingsInput(ctx context.Context, obj any) (model.MetaSettingsInput, error) {
+	var it model.MetaSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appName", "appUrl", "senderName", "senderAddress"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppName = data
+		case "appUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppURL = data
+		case "senderName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("senderName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SenderName = data
+		case "senderAddress":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("senderAddress"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SenderAddress = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj any) (model.SettingsInput, error) {
+	var it model.SettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"meta", "smtp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "meta":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("meta"))
+			data, err := ec.unmarshalOMetaSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Meta = data
+		case "smtp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtp"))
+			data, err := ec.unmarshalOSmtpSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTP = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSmtpSettingsInput(ctx context.Context, obj any) (model.SMTPSettingsInput, error) {
+	var it model.SMTPSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "host", "port", "username", "password", "tls", "authMethod", "localName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "host":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("host"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Host = data
+		case "port":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("port"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Port = data
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		case "tls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tls"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TLS = data
+		case "authMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authMethod"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthMethod = data
+		case "localName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("localName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocalName = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -4222,6 +5079,59 @@ func (ec *executionContext) _Field(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var metaSettingsImplementors = []string{"MetaSettings"}
+
+func (ec *executionContext) _MetaSettings(ctx context.Context, sel ast.SelectionSet, obj *model.MetaSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metaSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetaSettings")
+		case "appName":
+			out.Values[i] = ec._MetaSettings_appName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appUrl":
+			out.Values[i] = ec._MetaSettings_appUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "senderName":
+			out.Values[i] = ec._MetaSettings_senderName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "senderAddress":
+			out.Values[i] = ec._MetaSettings_senderAddress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -4273,6 +5183,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "importCollections":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_importCollections(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "testEmail":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testEmail(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4384,6 +5308,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "settings":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_settings(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -4397,6 +5343,122 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settingsImplementors = []string{"Settings"}
+
+func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet, obj *model.Settings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Settings")
+		case "meta":
+			out.Values[i] = ec._Settings_meta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "smtp":
+			out.Values[i] = ec._Settings_smtp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var smtpSettingsImplementors = []string{"SmtpSettings"}
+
+func (ec *executionContext) _SmtpSettings(ctx context.Context, sel ast.SelectionSet, obj *model.SMTPSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, smtpSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SmtpSettings")
+		case "enabled":
+			out.Values[i] = ec._SmtpSettings_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "host":
+			out.Values[i] = ec._SmtpSettings_host(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "port":
+			out.Values[i] = ec._SmtpSettings_port(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "username":
+			out.Values[i] = ec._SmtpSettings_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passwordSet":
+			out.Values[i] = ec._SmtpSettings_passwordSet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tls":
+			out.Values[i] = ec._SmtpSettings_tls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authMethod":
+			out.Values[i] = ec._SmtpSettings_authMethod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "localName":
+			out.Values[i] = ec._SmtpSettings_localName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4986,6 +6048,16 @@ func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) unmarshalNEmailTemplateKind2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateKind(ctx context.Context, v any) (model.EmailTemplateKind, error) {
+	var res model.EmailTemplateKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmailTemplateKind2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateKind(ctx context.Context, sel ast.SelectionSet, v model.EmailTemplateKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNField2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐField(ctx context.Context, sel ast.SelectionSet, v model.Field) graphql.Marshaler {
 	return ec._Field(ctx, sel, &v)
 }
@@ -5077,6 +6149,57 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNMetaSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettings(ctx context.Context, sel ast.SelectionSet, v *model.MetaSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MetaSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx context.Context, sel ast.SelectionSet, v *model.Settings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Settings(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSettingsInput2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettingsInput(ctx context.Context, v any) (model.SettingsInput, error) {
+	res, err := ec.unmarshalInputSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSmtpSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettings(ctx context.Context, sel ast.SelectionSet, v *model.SMTPSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SmtpSettings(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -5411,6 +6534,22 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalInt64(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOMetaSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettingsInput(ctx context.Context, v any) (*model.MetaSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMetaSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSmtpSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettingsInput(ctx context.Context, v any) (*model.SMTPSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSmtpSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

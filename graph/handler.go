@@ -34,8 +34,12 @@ const MaxBodyBytes = 8 << 20
 // OPTIONS). It expects the viewer in the request context, so serve it
 // behind a.Middleware. sdl returns the application schema as SDL for the
 // schemaSDL query (nil: empty).
-func NewHandler(d *db.DB, a *auth.Service, sdl func() string) http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{db: d, auth: a, sdl: sdl}}))
+func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) http.Handler {
+	res := &Resolver{db: d, auth: a, sdl: sdl}
+	for _, o := range opts {
+		o(res)
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: res}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

@@ -22,6 +22,7 @@ import (
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
+	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/playground"
 	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
@@ -64,6 +65,7 @@ type ServeCommand struct {
 
 	db     *db.DB
 	hub    *subscriptions.Hub
+	mail   *mail.Queue // the emails of the auth flows, sent in the background
 	srv    *http.Server
 	ln     net.Listener
 	served chan error // receives http.Server.Serve's result
@@ -200,6 +202,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
 		c.hub.Close()
+		c.mail.Close(ctx)
 		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
 	}
 	c.ln = ln
@@ -241,9 +244,13 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
+	settings := func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, d) }
+	c.mail = mail.NewQueue(&mail.SMTPClient{Settings: settings}, mail.QueueConfig{})
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
-		Limits: dynschema.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}})
+		Limits: dynschema.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP},
+		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}})
 	if err != nil {
+		c.mail.Close(ctx)
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
@@ -327,6 +334,9 @@ func (c *ServeCommand) close() error {
 	}
 	if err := <-c.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("serve: %w", err))
+	}
+	if c.mail != nil {
+		c.mail.Close(ctx) // the message being sent finishes; queued ones are dropped
 	}
 	if err := c.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))

@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/monobase/monobase/db"
@@ -63,9 +67,117 @@ type FieldInput struct {
 	ExceptDomains []string `json:"exceptDomains,omitempty"`
 }
 
+type MetaSettings struct {
+	AppName string `json:"appName"`
+	// The base of the links in emails.
+	AppURL        string `json:"appUrl"`
+	SenderName    string `json:"senderName"`
+	SenderAddress string `json:"senderAddress"`
+}
+
+type MetaSettingsInput struct {
+	AppName       *string `json:"appName,omitempty"`
+	AppURL        *string `json:"appUrl,omitempty"`
+	SenderName    *string `json:"senderName,omitempty"`
+	SenderAddress *string `json:"senderAddress,omitempty"`
+}
+
+type Settings struct {
+	Meta *MetaSettings `json:"meta"`
+	SMTP *SMTPSettings `json:"smtp"`
+}
+
+type SettingsInput struct {
+	Meta *MetaSettingsInput `json:"meta,omitempty"`
+	SMTP *SMTPSettingsInput `json:"smtp,omitempty"`
+}
+
+type SMTPSettings struct {
+	Enabled  bool   `json:"enabled"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Username string `json:"username"`
+	// Whether a password is stored (the password itself is write-only).
+	PasswordSet bool `json:"passwordSet"`
+	// Implicit TLS from the first byte (port 465); when false, STARTTLS is used whenever the server offers it.
+	TLS bool `json:"tls"`
+	// PLAIN or LOGIN.
+	AuthMethod string `json:"authMethod"`
+	// The name sent with EHLO.
+	LocalName string `json:"localName"`
+}
+
+type SMTPSettingsInput struct {
+	Enabled    *bool   `json:"enabled,omitempty"`
+	Host       *string `json:"host,omitempty"`
+	Port       *int    `json:"port,omitempty"`
+	Username   *string `json:"username,omitempty"`
+	Password   *string `json:"password,omitempty"`
+	TLS        *bool   `json:"tls,omitempty"`
+	AuthMethod *string `json:"authMethod,omitempty"`
+	LocalName  *string `json:"localName,omitempty"`
+}
+
 type Superuser struct {
 	ID      string    `json:"id"`
 	Email   string    `json:"email"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+}
+
+type EmailTemplateKind string
+
+const (
+	EmailTemplateKindVerification       EmailTemplateKind = "VERIFICATION"
+	EmailTemplateKindResetPassword      EmailTemplateKind = "RESET_PASSWORD"
+	EmailTemplateKindConfirmEmailChange EmailTemplateKind = "CONFIRM_EMAIL_CHANGE"
+)
+
+var AllEmailTemplateKind = []EmailTemplateKind{
+	EmailTemplateKindVerification,
+	EmailTemplateKindResetPassword,
+	EmailTemplateKindConfirmEmailChange,
+}
+
+func (e EmailTemplateKind) IsValid() bool {
+	switch e {
+	case EmailTemplateKindVerification, EmailTemplateKindResetPassword, EmailTemplateKindConfirmEmailChange:
+		return true
+	}
+	return false
+}
+
+func (e EmailTemplateKind) String() string {
+	return string(e)
+}
+
+func (e *EmailTemplateKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EmailTemplateKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EmailTemplateKind", str)
+	}
+	return nil
+}
+
+func (e EmailTemplateKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EmailTemplateKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EmailTemplateKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
