@@ -28,6 +28,7 @@ import (
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/querycost"
 	"github.com/monobase/monobase/subscriptions"
+	"github.com/monobase/monobase/transport"
 )
 
 // Authenticator is what the engine needs from the auth service.
@@ -73,17 +74,10 @@ type Limits struct {
 	// socket and its other subscriptions go on.
 	MaxSubscriptionsPerSocket int
 
-	// The transports' limits, passed on to transport.Limits (which applies
-	// the defaults).
-	MaxBodyBytes   int64 // request body including uploads (default 32 MiB)
-	MaxUploadBytes int64 // multipart body (default MaxBodyBytes)
-	MaxJSONBytes   int64 // a JSON or GET request (default 8 MiB, at most MaxBodyBytes)
-	// MaxSocketsPerIP bounds the open WebSockets from one client IP
-	// (default 1000); one more is refused with HTTP 429 before the upgrade.
-	MaxSocketsPerIP int
-	// WSInitTimeout is how long a new WebSocket may take to send
-	// connection_init (default 30 s); then it is closed with 4408.
-	WSInitTimeout time.Duration
+	// Transport bounds bodies and sockets: the JSON, multipart and upload
+	// sizes, sockets per client IP, the connection_init timeout
+	// (transport.Limits' defaults).
+	Transport transport.Limits
 }
 
 func (l Limits) withDefaults() Limits {

@@ -16,13 +16,7 @@ var _ transport.Engine = (*Engine)(nil)
 // limits, closing sockets with 1001 when the hub closes.
 func (e *Engine) newHandler() http.Handler {
 	cfg := transport.Config{
-		Limits: transport.Limits{
-			MaxBodyBytes:    e.limits.MaxBodyBytes,
-			MaxUploadBytes:  e.limits.MaxUploadBytes,
-			MaxJSONBytes:    e.limits.MaxJSONBytes,
-			MaxSocketsPerIP: e.limits.MaxSocketsPerIP,
-			WSInitTimeout:   e.limits.WSInitTimeout,
-		},
+		Limits:    e.limits.Transport,
 		Dev:       e.cfg.Dev,
 		UploadDir: e.uploadTempDir,
 	}
@@ -32,19 +26,18 @@ func (e *Engine) newHandler() http.Handler {
 	return transport.New(e, cfg)
 }
 
-type methodKey struct{}
+type httpRequestKey struct{}
 
-// requestMethod returns the HTTP method of the request that carries ctx.
-func requestMethod(ctx context.Context) string {
-	if m, ok := ctx.Value(methodKey{}).(string); ok {
-		return m
-	}
-	return "POST"
+// httpRequestOf returns the HTTP request that carries ctx (for the rules'
+// @request.method and @request.query), nil outside one.
+func httpRequestOf(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(httpRequestKey{}).(*http.Request)
+	return r
 }
 
-// RequestContext implements transport.Engine: ctx carrying r's method and
-// URL query for the rules' @request.method and @request.query.
+// RequestContext implements transport.Engine: ctx carrying r, from which
+// the rules read @request.method and @request.query. One pointer in one
+// context value: no allocation beyond the value itself.
 func (e *Engine) RequestContext(ctx context.Context, r *http.Request) context.Context {
-	ctx = context.WithValue(ctx, methodKey{}, r.Method)
-	return withRequestQuery(ctx, r) // rules.go
+	return context.WithValue(ctx, httpRequestKey{}, r)
 }

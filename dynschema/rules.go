@@ -1,10 +1,8 @@
 package dynschema
 
 import (
-	"context"
 	"errors"
 	"maps"
-	"net/http"
 	"slices"
 
 	"github.com/monobase/monobase/access"
@@ -38,27 +36,20 @@ import (
 // the build), by schema import through Validate (the same checks, no
 // engine).
 
-// httpQueryKey carries the raw URL query of the /graphql request in ctx
-// (@request.query.*).
-type httpQueryKey struct{}
-
-// withRequestQuery returns ctx carrying r's URL query for @request.query.
-func withRequestQuery(ctx context.Context, r *http.Request) context.Context {
-	if r.URL == nil || r.URL.RawQuery == "" {
-		return ctx
-	}
-	return context.WithValue(ctx, httpQueryKey{}, r.URL.RawQuery)
-}
-
 // setAccess sets up the access checker of the operation for its viewer,
 // with @request.context reqContext ("" for "default"), inside x (no
 // allocation of its own).
 func (x *operation) setAccess(reqContext string) {
-	info := access.Info{Method: requestMethod(x.ctx), Context: reqContext}
+	info := access.Info{Method: "POST", Context: reqContext}
+	if r := httpRequestOf(x.ctx); r != nil {
+		info.Method = r.Method
+		if r.URL != nil {
+			info.RawQuery = r.URL.RawQuery
+		}
+	}
 	if x.oc != nil {
 		info.Headers = x.oc.Headers
 	}
-	info.RawQuery, _ = x.ctx.Value(httpQueryKey{}).(string)
 	x.accBuf = *access.New(x.d, &x.v.rules, x.viewer, info)
 	x.acc = &x.accBuf
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/subscriptions"
+	"github.com/monobase/monobase/transport"
 )
 
 // Caps on WebSockets, their close codes, and subscription arguments
@@ -77,7 +78,7 @@ func TestSubscriptionsPerSocketCap(t *testing.T) {
 }
 
 func TestWebSocketsPerIPCap(t *testing.T) {
-	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{MaxSocketsPerIP: 3})
+	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{Transport: transport.Limits{MaxSocketsPerIP: 3}})
 	var open []*subClient
 	for range 3 {
 		open = append(open, en.connect(protoTransportWS, nil))
@@ -117,7 +118,7 @@ func TestWebSocketsPerIPCap(t *testing.T) {
 // TestWebSocketCloseCodes: protocol errors close with graphql-transport-ws's
 // codes, on both subprotocols (transport/ws_protocol.go).
 func TestWebSocketCloseCodes(t *testing.T) {
-	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{WSInitTimeout: 300 * time.Millisecond})
+	en := newLimitsEnv(t, subscriptions.Options{}, false, Limits{Transport: transport.Limits{WSInitTimeout: 300 * time.Millisecond}})
 	en.subPosts()
 	subscribeType := map[string]string{protoTransportWS: "subscribe", protoLegacyWS: "start"}
 	raw := func(c *subClient, s string) {

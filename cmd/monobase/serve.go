@@ -26,6 +26,7 @@ import (
 	"github.com/monobase/monobase/playground"
 	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/subscriptions"
+	"github.com/monobase/monobase/transport"
 )
 
 // DefaultHTTP is the listen address used when neither --http nor
@@ -56,7 +57,7 @@ type ServeCommand struct {
 	// ratelimit.DefaultPerIdentity and DefaultPerIP).
 	SignInLimits ratelimit.SignInLimits
 	// MaxSocketsPerIP bounds the open WebSockets per client IP
-	// (dynschema.Limits.MaxSocketsPerIP; 0: its default, 1000).
+	// (transport.Limits.MaxSocketsPerIP; 0: its default, 1000).
 	MaxSocketsPerIP int
 
 	Stdout io.Writer // the start-up banner
@@ -247,7 +248,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	settings := func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, d) }
 	c.mail = mail.NewQueue(&mail.SMTPClient{Settings: settings}, mail.QueueConfig{})
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
-		Limits: dynschema.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP},
+		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
 		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}})
 	if err != nil {
 		c.mail.Close(ctx)
