@@ -757,21 +757,28 @@ func TestCompileFilterGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s\n  %s\n  [%s]\n\n", c.src, cond.SQL, strings.Join(args, ", "))
 	}
-	path := filepath.Join("testdata", "filtersql.golden")
-	if *fsqlUpdate {
+	checkGolden(t, "filtersql.golden", "filtersql.update", *fsqlUpdate, b.String())
+}
+
+// checkGolden compares got with testdata/name, first writing it there when
+// update is set (the test flag named flagName).
+func checkGolden(t *testing.T, name, flagName string, update bool, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run with -filtersql.update)", err)
+		t.Fatalf("%v (run with -%s)", err, flagName)
 	}
-	if string(want) != b.String() {
-		t.Fatalf("compiled SQL differs from %s (rerun with -filtersql.update and review the diff):\n%s", path, b.String())
+	if string(want) != got {
+		t.Fatalf("SQL differs from %s (rerun with -%s and review the diff):\n%s", path, flagName, got)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -103,19 +101,7 @@ func TestReadGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s\n  %s\n  [%s]\n\n", c.name, sql, strings.Join(as, ", "))
 	}
-	path := filepath.Join("testdata", "read.golden")
-	if *readUpdate {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -read.update)", err)
-	}
-	if string(want) != b.String() {
-		t.Fatalf("read SQL differs from %s (rerun with -read.update and review the diff):\n%s", path, b.String())
-	}
+	checkGolden(t, "read.golden", "read.update", *readUpdate, b.String())
 }
 
 func TestReadSemantics(t *testing.T) {
