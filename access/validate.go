@@ -22,7 +22,7 @@ func ValidateRules(all []*db.Collection) error {
 		}{
 			{"listRule", c.ListRule}, {"viewRule", c.ViewRule}, {"createRule", c.CreateRule},
 			{"updateRule", c.UpdateRule}, {"deleteRule", c.DeleteRule},
-			{"authRule", c.AuthRule}, {"manageRule", c.ManageRule},
+			{"authRule", c.AuthRule}, {"manageRule", c.ManageRule}, {"mfa.rule", mfaRule(c)},
 		} {
 			if r.rule == nil {
 				continue
@@ -42,6 +42,14 @@ func ValidateRules(all []*db.Collection) error {
 			out.Pos = e.Pos
 			return out
 		}
+	}
+	return nil
+}
+
+// mfaRule returns the MFA rule of an AUTH collection, nil when unset.
+func mfaRule(c *db.Collection) *string {
+	if o := c.AuthOpts(); o != nil && o.MFA.Rule != "" {
+		return &o.MFA.Rule
 	}
 	return nil
 }

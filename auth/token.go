@@ -58,8 +58,9 @@ type Service struct {
 	db     *db.DB
 	secret []byte
 
-	// TokenDuration is the lifetime of issued tokens (DefaultTokenDuration
-	// when zero). Set it before the service is used.
+	// TokenDuration, when not zero, is the lifetime of every issued auth
+	// token; zero means each collection's authToken.duration (default
+	// DefaultTokenDuration). Set it before the service is used.
 	TokenDuration time.Duration
 
 	// SignInLimits bound failed password sign-ins per identity and per
@@ -135,17 +136,22 @@ func (s *Service) signingKey(c *db.Collection, rec db.Record) []byte {
 	return mac.Sum(nil)
 }
 
-func (s *Service) tokenDuration() time.Duration {
-	if s.TokenDuration == 0 {
-		return DefaultTokenDuration
+// tokenDuration is the lifetime of c's auth tokens: Service.TokenDuration
+// when set, else the collection's authToken.duration.
+func (s *Service) tokenDuration(c *db.Collection) time.Duration {
+	if s.TokenDuration != 0 {
+		return s.TokenDuration
 	}
-	return s.TokenDuration
+	if o := c.AuthOpts(); o != nil {
+		return time.Duration(o.AuthToken.Duration) * time.Second
+	}
+	return DefaultTokenDuration
 }
 
 // IssueToken returns a signed token for rec of the auth collection c. It
 // fails when c is not an auth collection or rec has no id.
 func (s *Service) IssueToken(c *db.Collection, rec db.Record) (string, error) {
-	return s.issue(c, rec, tokenTypeAuth, s.tokenDuration())
+	return s.issue(c, rec, tokenTypeAuth, s.tokenDuration(c))
 }
 
 // IssueFileToken returns a short-lived token (FileTokenDuration) that lets

@@ -8,6 +8,7 @@ package db
 // TestDefinitionDecoderMatchesEncodingJSON keeps it in step with model.go.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -47,6 +48,23 @@ func (s *defScanner) fail() {
 		s.err = errFallback
 	}
 	s.i = len(s.b)
+}
+
+// auth decodes the auth options with encoding/json: they are rare and
+// small, not worth a decoder of their own.
+func (s *defScanner) auth() *AuthOptions {
+	if s.err != nil {
+		return nil
+	}
+	s.ws()
+	dec := json.NewDecoder(bytes.NewReader(s.b[s.i:]))
+	var o *AuthOptions
+	if err := dec.Decode(&o); err != nil {
+		s.fail()
+		return nil
+	}
+	s.i += int(dec.InputOffset())
+	return o
 }
 
 func (s *defScanner) ws() {
@@ -282,6 +300,8 @@ func (s *defScanner) collection() *Collection {
 			c.ManageRule = s.optString()
 		case "viewQuery":
 			c.ViewQuery = s.str()
+		case "auth":
+			c.Auth = s.auth()
 		case "graphqlSingle":
 			c.GraphQLSingle = s.str()
 		case "graphqlList":

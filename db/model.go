@@ -54,6 +54,10 @@ type Collection struct {
 
 	ViewQuery string `json:"viewQuery,omitempty"` // VIEW only
 
+	// Auth holds the options of an AUTH collection; read them with
+	// AuthOpts, which fills the defaults.
+	Auth *AuthOptions `json:"auth,omitempty"`
+
 	// GraphQL name overrides; empty means derived from Name.
 	GraphQLSingle string `json:"graphqlSingle,omitempty"`
 	GraphQLList   string `json:"graphqlList,omitempty"`

@@ -252,7 +252,7 @@ func (s *schemaTx) prepareDef(old, c *Collection, prefix string, internal bool, 
 
 	// Type-specific parts.
 	if c.Type != TypeAuth {
-		c.AuthRule, c.ManageRule = nil, nil
+		c.AuthRule, c.ManageRule, c.Auth = nil, nil, nil
 	}
 	if c.Type == TypeView {
 		c.CreateRule, c.UpdateRule, c.DeleteRule = nil, nil, nil
@@ -275,6 +275,9 @@ func (s *schemaTx) prepareDef(old, c *Collection, prefix string, internal bool, 
 
 	s.prepareFields(old, c, prefix, fe)
 	s.prepareIndexes(old, c, prefix, fe)
+	if c.Type == TypeAuth {
+		prepareAuthOptions(old, c, key, fe)
+	}
 }
 
 // prepareFields validates the fields of a BASE or AUTH collection and puts

@@ -36,7 +36,9 @@ func toCollection(in *model.CollectionInput, prefix string, fe *apperr.FieldErro
 	if in.Type != nil {
 		c.Type = *in.Type
 	}
-	if c.Type != db.TypeAuth {
+	if c.Type == db.TypeAuth {
+		c.Auth = toAuthOptions(in)
+	} else {
 		c.AuthRule, c.ManageRule = nil, nil // AUTH-only rules; the input default of authRule is ""
 	}
 	if in.ViewQuery != nil {

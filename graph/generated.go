@@ -44,25 +44,48 @@ type ComplexityRoot struct {
 		Token  func(childComplexity int) int
 	}
 
+	AuthTokenOptions struct {
+		Duration func(childComplexity int) int
+	}
+
 	Collection struct {
-		AuthRule      func(childComplexity int) int
-		CreateRule    func(childComplexity int) int
-		Created       func(childComplexity int) int
-		DeleteRule    func(childComplexity int) int
-		Fields        func(childComplexity int) int
-		GraphQLList   func(childComplexity int) int
-		GraphQLSingle func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Indexes       func(childComplexity int) int
-		ListRule      func(childComplexity int) int
-		ManageRule    func(childComplexity int) int
-		Name          func(childComplexity int) int
-		System        func(childComplexity int) int
-		Type          func(childComplexity int) int
-		UpdateRule    func(childComplexity int) int
-		Updated       func(childComplexity int) int
-		ViewQuery     func(childComplexity int) int
-		ViewRule      func(childComplexity int) int
+		AuthRule       func(childComplexity int) int
+		AuthToken      func(childComplexity int) int
+		CreateRule     func(childComplexity int) int
+		Created        func(childComplexity int) int
+		DeleteRule     func(childComplexity int) int
+		EmailTemplates func(childComplexity int) int
+		Fields         func(childComplexity int) int
+		GraphQLList    func(childComplexity int) int
+		GraphQLSingle  func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Indexes        func(childComplexity int) int
+		ListRule       func(childComplexity int) int
+		ManageRule     func(childComplexity int) int
+		Mfa            func(childComplexity int) int
+		Name           func(childComplexity int) int
+		OAuth2         func(childComplexity int) int
+		Otp            func(childComplexity int) int
+		PasswordAuth   func(childComplexity int) int
+		System         func(childComplexity int) int
+		Type           func(childComplexity int) int
+		UpdateRule     func(childComplexity int) int
+		Updated        func(childComplexity int) int
+		ViewQuery      func(childComplexity int) int
+		ViewRule       func(childComplexity int) int
+	}
+
+	EmailTemplate struct {
+		Body    func(childComplexity int) int
+		Subject func(childComplexity int) int
+	}
+
+	EmailTemplates struct {
+		AuthAlert          func(childComplexity int) int
+		ConfirmEmailChange func(childComplexity int) int
+		OTP                func(childComplexity int) int
+		ResetPassword      func(childComplexity int) int
+		Verification       func(childComplexity int) int
 	}
 
 	Field struct {
@@ -98,6 +121,12 @@ type ComplexityRoot struct {
 		SenderName    func(childComplexity int) int
 	}
 
+	MfaOptions struct {
+		Duration func(childComplexity int) int
+		Enabled  func(childComplexity int) int
+		Rule     func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AuthWithPassword  func(childComplexity int, email string, password string) int
 		CreateCollection  func(childComplexity int, input model.CollectionInput) int
@@ -106,6 +135,42 @@ type ComplexityRoot struct {
 		TestEmail         func(childComplexity int, to string, template model.EmailTemplateKind) int
 		UpdateCollection  func(childComplexity int, idOrName string, input model.CollectionInput) int
 		UpdateSettings    func(childComplexity int, input model.SettingsInput) int
+	}
+
+	OAuth2MappedFields struct {
+		AvatarURL func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Username  func(childComplexity int) int
+	}
+
+	OAuth2Options struct {
+		Enabled      func(childComplexity int) int
+		MappedFields func(childComplexity int) int
+		Providers    func(childComplexity int) int
+	}
+
+	OAuth2Provider struct {
+		AuthURL         func(childComplexity int) int
+		ClientID        func(childComplexity int) int
+		ClientSecretSet func(childComplexity int) int
+		DisplayName     func(childComplexity int) int
+		Name            func(childComplexity int) int
+		PKCE            func(childComplexity int) int
+		Scopes          func(childComplexity int) int
+		TokenURL        func(childComplexity int) int
+		UserInfoURL     func(childComplexity int) int
+	}
+
+	OtpOptions struct {
+		Duration func(childComplexity int) int
+		Enabled  func(childComplexity int) int
+		Length   func(childComplexity int) int
+	}
+
+	PasswordAuthOptions struct {
+		Enabled        func(childComplexity int) int
+		IdentityFields func(childComplexity int) int
 	}
 
 	Query struct {
@@ -190,12 +255,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AdminAuth.Token(childComplexity), true
 
+	case "AuthTokenOptions.duration":
+		if e.ComplexityRoot.AuthTokenOptions.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthTokenOptions.Duration(childComplexity), true
+
 	case "Collection.authRule":
 		if e.ComplexityRoot.Collection.AuthRule == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Collection.AuthRule(childComplexity), true
+	case "Collection.authToken":
+		if e.ComplexityRoot.Collection.AuthToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Collection.AuthToken(childComplexity), true
 	case "Collection.createRule":
 		if e.ComplexityRoot.Collection.CreateRule == nil {
 			break
@@ -214,6 +292,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Collection.DeleteRule(childComplexity), true
+	case "Collection.emailTemplates":
+		if e.ComplexityRoot.Collection.EmailTemplates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Collection.EmailTemplates(childComplexity), true
 	case "Collection.fields":
 		if e.ComplexityRoot.Collection.Fields == nil {
 			break
@@ -256,12 +340,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Collection.ManageRule(childComplexity), true
+	case "Collection.mfa":
+		if e.ComplexityRoot.Collection.Mfa == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Collection.Mfa(childComplexity), true
 	case "Collection.name":
 		if e.ComplexityRoot.Collection.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Collection.Name(childComplexity), true
+	case "Collection.oauth2":
+		if e.ComplexityRoot.Collection.OAuth2 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Collection.OAuth2(childComplexity), true
+	case "Collection.otp":
+		if e.ComplexityRoot.Collection.Otp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Collection.Otp(childComplexity), true
+	case "Collection.passwordAuth":
+		if e.ComplexityRoot.Collection.PasswordAuth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Collection.PasswordAuth(childComplexity), true
 	case "Collection.system":
 		if e.ComplexityRoot.Collection.System == nil {
 			break
@@ -298,6 +406,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Collection.ViewRule(childComplexity), true
+
+	case "EmailTemplate.body":
+		if e.ComplexityRoot.EmailTemplate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplate.Body(childComplexity), true
+	case "EmailTemplate.subject":
+		if e.ComplexityRoot.EmailTemplate.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplate.Subject(childComplexity), true
+
+	case "EmailTemplates.authAlert":
+		if e.ComplexityRoot.EmailTemplates.AuthAlert == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplates.AuthAlert(childComplexity), true
+	case "EmailTemplates.confirmEmailChange":
+		if e.ComplexityRoot.EmailTemplates.ConfirmEmailChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplates.ConfirmEmailChange(childComplexity), true
+	case "EmailTemplates.otp":
+		if e.ComplexityRoot.EmailTemplates.OTP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplates.OTP(childComplexity), true
+	case "EmailTemplates.resetPassword":
+		if e.ComplexityRoot.EmailTemplates.ResetPassword == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplates.ResetPassword(childComplexity), true
+	case "EmailTemplates.verification":
+		if e.ComplexityRoot.EmailTemplates.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailTemplates.Verification(childComplexity), true
 
 	case "Field.autogeneratePattern":
 		if e.ComplexityRoot.Field.AutogeneratePattern == nil {
@@ -463,6 +615,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MetaSettings.SenderName(childComplexity), true
 
+	case "MfaOptions.duration":
+		if e.ComplexityRoot.MfaOptions.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MfaOptions.Duration(childComplexity), true
+	case "MfaOptions.enabled":
+		if e.ComplexityRoot.MfaOptions.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MfaOptions.Enabled(childComplexity), true
+	case "MfaOptions.rule":
+		if e.ComplexityRoot.MfaOptions.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MfaOptions.Rule(childComplexity), true
+
 	case "Mutation.authWithPassword":
 		if e.ComplexityRoot.Mutation.AuthWithPassword == nil {
 			break
@@ -540,6 +711,137 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSettings(childComplexity, args["input"].(model.SettingsInput)), true
+
+	case "OAuth2MappedFields.avatarUrl":
+		if e.ComplexityRoot.OAuth2MappedFields.AvatarURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2MappedFields.AvatarURL(childComplexity), true
+	case "OAuth2MappedFields.id":
+		if e.ComplexityRoot.OAuth2MappedFields.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2MappedFields.ID(childComplexity), true
+	case "OAuth2MappedFields.name":
+		if e.ComplexityRoot.OAuth2MappedFields.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2MappedFields.Name(childComplexity), true
+	case "OAuth2MappedFields.username":
+		if e.ComplexityRoot.OAuth2MappedFields.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2MappedFields.Username(childComplexity), true
+
+	case "OAuth2Options.enabled":
+		if e.ComplexityRoot.OAuth2Options.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Options.Enabled(childComplexity), true
+	case "OAuth2Options.mappedFields":
+		if e.ComplexityRoot.OAuth2Options.MappedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Options.MappedFields(childComplexity), true
+	case "OAuth2Options.providers":
+		if e.ComplexityRoot.OAuth2Options.Providers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Options.Providers(childComplexity), true
+
+	case "OAuth2Provider.authUrl":
+		if e.ComplexityRoot.OAuth2Provider.AuthURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.AuthURL(childComplexity), true
+	case "OAuth2Provider.clientId":
+		if e.ComplexityRoot.OAuth2Provider.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.ClientID(childComplexity), true
+	case "OAuth2Provider.clientSecretSet":
+		if e.ComplexityRoot.OAuth2Provider.ClientSecretSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.ClientSecretSet(childComplexity), true
+	case "OAuth2Provider.displayName":
+		if e.ComplexityRoot.OAuth2Provider.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.DisplayName(childComplexity), true
+	case "OAuth2Provider.name":
+		if e.ComplexityRoot.OAuth2Provider.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.Name(childComplexity), true
+	case "OAuth2Provider.pkce":
+		if e.ComplexityRoot.OAuth2Provider.PKCE == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.PKCE(childComplexity), true
+	case "OAuth2Provider.scopes":
+		if e.ComplexityRoot.OAuth2Provider.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.Scopes(childComplexity), true
+	case "OAuth2Provider.tokenUrl":
+		if e.ComplexityRoot.OAuth2Provider.TokenURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.TokenURL(childComplexity), true
+	case "OAuth2Provider.userInfoUrl":
+		if e.ComplexityRoot.OAuth2Provider.UserInfoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuth2Provider.UserInfoURL(childComplexity), true
+
+	case "OtpOptions.duration":
+		if e.ComplexityRoot.OtpOptions.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OtpOptions.Duration(childComplexity), true
+	case "OtpOptions.enabled":
+		if e.ComplexityRoot.OtpOptions.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OtpOptions.Enabled(childComplexity), true
+	case "OtpOptions.length":
+		if e.ComplexityRoot.OtpOptions.Length == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OtpOptions.Length(childComplexity), true
+
+	case "PasswordAuthOptions.enabled":
+		if e.ComplexityRoot.PasswordAuthOptions.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasswordAuthOptions.Enabled(childComplexity), true
+	case "PasswordAuthOptions.identityFields":
+		if e.ComplexityRoot.PasswordAuthOptions.IdentityFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasswordAuthOptions.IdentityFields(childComplexity), true
 
 	case "Query.collection":
 		if e.ComplexityRoot.Query.Collection == nil {
@@ -667,9 +969,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAuthTokenInput,
 		ec.unmarshalInputCollectionInput,
+		ec.unmarshalInputEmailTemplateInput,
+		ec.unmarshalInputEmailTemplatesInput,
 		ec.unmarshalInputFieldInput,
 		ec.unmarshalInputMetaSettingsInput,
+		ec.unmarshalInputMfaInput,
+		ec.unmarshalInputOAuth2Input,
+		ec.unmarshalInputOAuth2MappedFieldsInput,
+		ec.unmarshalInputOAuth2ProviderInput,
+		ec.unmarshalInputOtpInput,
+		ec.unmarshalInputPasswordAuthInput,
 		ec.unmarshalInputSettingsInput,
 		ec.unmarshalInputSmtpSettingsInput,
 	)
@@ -777,6 +1088,14 @@ func (ec *executionContext) childFields_AdminAuth(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type AdminAuth", field.Name)
 }
 
+func (ec *executionContext) childFields_AuthTokenOptions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "duration":
+		return ec.fieldContext_AuthTokenOptions_duration(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuthTokenOptions", field.Name)
+}
+
 func (ec *executionContext) childFields_Collection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -811,12 +1130,50 @@ func (ec *executionContext) childFields_Collection(ctx context.Context, field gr
 		return ec.fieldContext_Collection_graphqlSingle(ctx, field)
 	case "graphqlList":
 		return ec.fieldContext_Collection_graphqlList(ctx, field)
+	case "authToken":
+		return ec.fieldContext_Collection_authToken(ctx, field)
+	case "passwordAuth":
+		return ec.fieldContext_Collection_passwordAuth(ctx, field)
+	case "oauth2":
+		return ec.fieldContext_Collection_oauth2(ctx, field)
+	case "otp":
+		return ec.fieldContext_Collection_otp(ctx, field)
+	case "mfa":
+		return ec.fieldContext_Collection_mfa(ctx, field)
+	case "emailTemplates":
+		return ec.fieldContext_Collection_emailTemplates(ctx, field)
 	case "created":
 		return ec.fieldContext_Collection_created(ctx, field)
 	case "updated":
 		return ec.fieldContext_Collection_updated(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Collection", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subject":
+		return ec.fieldContext_EmailTemplate_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_EmailTemplate_body(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailTemplates(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "verification":
+		return ec.fieldContext_EmailTemplates_verification(ctx, field)
+	case "resetPassword":
+		return ec.fieldContext_EmailTemplates_resetPassword(ctx, field)
+	case "confirmEmailChange":
+		return ec.fieldContext_EmailTemplates_confirmEmailChange(ctx, field)
+	case "otp":
+		return ec.fieldContext_EmailTemplates_otp(ctx, field)
+	case "authAlert":
+		return ec.fieldContext_EmailTemplates_authAlert(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailTemplates", field.Name)
 }
 
 func (ec *executionContext) childFields_Field(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -883,6 +1240,90 @@ func (ec *executionContext) childFields_MetaSettings(ctx context.Context, field 
 		return ec.fieldContext_MetaSettings_senderAddress(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MetaSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_MfaOptions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_MfaOptions_enabled(ctx, field)
+	case "duration":
+		return ec.fieldContext_MfaOptions_duration(ctx, field)
+	case "rule":
+		return ec.fieldContext_MfaOptions_rule(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MfaOptions", field.Name)
+}
+
+func (ec *executionContext) childFields_OAuth2MappedFields(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OAuth2MappedFields_id(ctx, field)
+	case "name":
+		return ec.fieldContext_OAuth2MappedFields_name(ctx, field)
+	case "username":
+		return ec.fieldContext_OAuth2MappedFields_username(ctx, field)
+	case "avatarUrl":
+		return ec.fieldContext_OAuth2MappedFields_avatarUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OAuth2MappedFields", field.Name)
+}
+
+func (ec *executionContext) childFields_OAuth2Options(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_OAuth2Options_enabled(ctx, field)
+	case "mappedFields":
+		return ec.fieldContext_OAuth2Options_mappedFields(ctx, field)
+	case "providers":
+		return ec.fieldContext_OAuth2Options_providers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OAuth2Options", field.Name)
+}
+
+func (ec *executionContext) childFields_OAuth2Provider(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_OAuth2Provider_name(ctx, field)
+	case "clientId":
+		return ec.fieldContext_OAuth2Provider_clientId(ctx, field)
+	case "clientSecretSet":
+		return ec.fieldContext_OAuth2Provider_clientSecretSet(ctx, field)
+	case "displayName":
+		return ec.fieldContext_OAuth2Provider_displayName(ctx, field)
+	case "pkce":
+		return ec.fieldContext_OAuth2Provider_pkce(ctx, field)
+	case "authUrl":
+		return ec.fieldContext_OAuth2Provider_authUrl(ctx, field)
+	case "tokenUrl":
+		return ec.fieldContext_OAuth2Provider_tokenUrl(ctx, field)
+	case "userInfoUrl":
+		return ec.fieldContext_OAuth2Provider_userInfoUrl(ctx, field)
+	case "scopes":
+		return ec.fieldContext_OAuth2Provider_scopes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OAuth2Provider", field.Name)
+}
+
+func (ec *executionContext) childFields_OtpOptions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_OtpOptions_enabled(ctx, field)
+	case "duration":
+		return ec.fieldContext_OtpOptions_duration(ctx, field)
+	case "length":
+		return ec.fieldContext_OtpOptions_length(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OtpOptions", field.Name)
+}
+
+func (ec *executionContext) childFields_PasswordAuthOptions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_PasswordAuthOptions_enabled(ctx, field)
+	case "identityFields":
+		return ec.fieldContext_PasswordAuthOptions_identityFields(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PasswordAuthOptions", field.Name)
 }
 
 func (ec *executionContext) childFields_Settings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1320,6 +1761,29 @@ func (ec *executionContext) fieldContext_AdminAuth_record(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _AuthTokenOptions_duration(ctx context.Context, field graphql.CollectedField, obj *db.TokenOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthTokenOptions_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthTokenOptions_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthTokenOptions", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Collection_id(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1697,6 +2161,198 @@ func (ec *executionContext) fieldContext_Collection_graphqlList(_ context.Contex
 	return graphql.NewScalarFieldContext("Collection", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Collection_authToken(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_authToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthToken(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.TokenOptions) graphql.Marshaler {
+			return ec.marshalOAuthTokenOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐTokenOptions(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_authToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthTokenOptions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Collection_passwordAuth(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_passwordAuth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PasswordAuth(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.PasswordAuth) graphql.Marshaler {
+			return ec.marshalOPasswordAuthOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐPasswordAuth(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_passwordAuth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PasswordAuthOptions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Collection_oauth2(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_oauth2(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OAuth2(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OAuth2Options) graphql.Marshaler {
+			return ec.marshalOOAuth2Options2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Options(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_oauth2(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuth2Options(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Collection_otp(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_otp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Otp(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.OTPOptions) graphql.Marshaler {
+			return ec.marshalOOtpOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐOTPOptions(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_otp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OtpOptions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Collection_mfa(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_mfa(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mfa(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MFAOptions) graphql.Marshaler {
+			return ec.marshalOMfaOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMFAOptions(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_mfa(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MfaOptions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Collection_emailTemplates(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Collection_emailTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailTemplates(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.EmailTemplates) graphql.Marshaler {
+			return ec.marshalOEmailTemplates2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplates(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Collection_emailTemplates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Collection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplates(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Collection_created(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1741,6 +2397,212 @@ func (ec *executionContext) _Collection_updated(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Collection_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Collection", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _EmailTemplate_subject(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplate_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplate_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EmailTemplate_body(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplate_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplate_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailTemplate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EmailTemplates_verification(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplates_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
+			return ec.marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplates_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailTemplates",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailTemplates_resetPassword(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplates_resetPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetPassword, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
+			return ec.marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplates_resetPassword(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailTemplates",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailTemplates_confirmEmailChange(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplates_confirmEmailChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmEmailChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
+			return ec.marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplates_confirmEmailChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailTemplates",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailTemplates_otp(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplates_otp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OTP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
+			return ec.marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplates_otp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailTemplates",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailTemplates_authAlert(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailTemplates_authAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthAlert, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
+			return ec.marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailTemplates_authAlert(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailTemplates",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailTemplate(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Field_id(ctx context.Context, field graphql.CollectedField, obj *model.Field) (ret graphql.Marshaler) {
@@ -2364,6 +3226,75 @@ func (ec *executionContext) fieldContext_MetaSettings_senderAddress(_ context.Co
 	return graphql.NewScalarFieldContext("MetaSettings", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _MfaOptions_enabled(ctx context.Context, field graphql.CollectedField, obj *model.MFAOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MfaOptions_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MfaOptions_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MfaOptions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _MfaOptions_duration(ctx context.Context, field graphql.CollectedField, obj *model.MFAOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MfaOptions_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MfaOptions_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MfaOptions", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MfaOptions_rule(ctx context.Context, field graphql.CollectedField, obj *model.MFAOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MfaOptions_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MfaOptions_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MfaOptions", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Mutation_authWithPassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2670,6 +3601,507 @@ func (ec *executionContext) fieldContext_Mutation_testEmail(ctx context.Context,
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OAuth2MappedFields_id(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Mapped) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2MappedFields_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2MappedFields_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2MappedFields", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2MappedFields_name(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Mapped) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2MappedFields_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2MappedFields_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2MappedFields", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2MappedFields_username(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Mapped) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2MappedFields_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2MappedFields_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2MappedFields", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2MappedFields_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Mapped) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2MappedFields_avatarUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvatarURL(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2MappedFields_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2MappedFields", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Options_enabled(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Options) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Options_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Options_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Options", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Options_mappedFields(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Options) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Options_mappedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MappedFields(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OAuth2Mapped) graphql.Marshaler {
+			return ec.marshalNOAuth2MappedFields2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Mapped(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Options_mappedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuth2Options",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuth2MappedFields(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuth2Options_providers(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Options) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Options_providers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Providers(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OAuth2Provider) graphql.Marshaler {
+			return ec.marshalNOAuth2Provider2ᚕgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Providerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Options_providers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuth2Options",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuth2Provider(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuth2Provider_name(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_clientId(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_clientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_clientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_clientSecretSet(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_clientSecretSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecretSet(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_clientSecretSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, true, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_displayName(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_pkce(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_pkce(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PKCE, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_pkce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_authUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_authUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthURL(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_authUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_tokenUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_tokenUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TokenURL(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_tokenUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_userInfoUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_userInfoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserInfoURL(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_userInfoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuth2Provider_scopes(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Provider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuth2Provider_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuth2Provider_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuth2Provider", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OtpOptions_enabled(ctx context.Context, field graphql.CollectedField, obj *db.OTPOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OtpOptions_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OtpOptions_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OtpOptions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _OtpOptions_duration(ctx context.Context, field graphql.CollectedField, obj *db.OTPOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OtpOptions_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OtpOptions_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OtpOptions", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _OtpOptions_length(ctx context.Context, field graphql.CollectedField, obj *db.OTPOptions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OtpOptions_length(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Length, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OtpOptions_length(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OtpOptions", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PasswordAuthOptions_enabled(ctx context.Context, field graphql.CollectedField, obj *db.PasswordAuth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PasswordAuthOptions_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PasswordAuthOptions_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PasswordAuthOptions", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PasswordAuthOptions_identityFields(ctx context.Context, field graphql.CollectedField, obj *db.PasswordAuth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PasswordAuthOptions_identityFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdentityFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PasswordAuthOptions_identityFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PasswordAuthOptions", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Query_collections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4278,6 +5710,36 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAuthTokenInput(ctx context.Context, obj any) (model.AuthTokenInput, error) {
+	var it model.AuthTokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"duration"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "duration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("duration"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Duration = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, obj any) (model.CollectionInput, error) {
 	var it model.CollectionInput
 	if obj == nil {
@@ -4296,7 +5758,7 @@ func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, o
 		asMap["authRule"] = ""
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "type", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "authRule", "manageRule", "viewQuery", "graphqlSingle", "graphqlList"}
+	fieldsInOrder := [...]string{"id", "name", "type", "fields", "indexes", "listRule", "viewRule", "createRule", "updateRule", "deleteRule", "authRule", "manageRule", "viewQuery", "graphqlSingle", "graphqlList", "authToken", "passwordAuth", "oauth2", "otp", "mfa", "emailTemplates"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -4408,6 +5870,143 @@ func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, o
 				return it, err
 			}
 			it.GraphqlList = data
+		case "authToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authToken"))
+			data, err := ec.unmarshalOAuthTokenInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐAuthTokenInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthToken = data
+		case "passwordAuth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("passwordAuth"))
+			data, err := ec.unmarshalOPasswordAuthInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐPasswordAuthInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PasswordAuth = data
+		case "oauth2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oauth2"))
+			data, err := ec.unmarshalOOAuth2Input2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Input(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Oauth2 = data
+		case "otp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("otp"))
+			data, err := ec.unmarshalOOtpInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOtpInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Otp = data
+		case "mfa":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mfa"))
+			data, err := ec.unmarshalOMfaInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMfaInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mfa = data
+		case "emailTemplates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailTemplates"))
+			data, err := ec.unmarshalOEmailTemplatesInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplatesInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmailTemplates = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputEmailTemplateInput(ctx context.Context, obj any) (model.EmailTemplateInput, error) {
+	var it model.EmailTemplateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"subject", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputEmailTemplatesInput(ctx context.Context, obj any) (model.EmailTemplatesInput, error) {
+	var it model.EmailTemplatesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"verification", "resetPassword", "confirmEmailChange", "otp", "authAlert"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "verification":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verification"))
+			data, err := ec.unmarshalOEmailTemplateInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Verification = data
+		case "resetPassword":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resetPassword"))
+			data, err := ec.unmarshalOEmailTemplateInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResetPassword = data
+		case "confirmEmailChange":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmEmailChange"))
+			data, err := ec.unmarshalOEmailTemplateInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConfirmEmailChange = data
+		case "otp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("otp"))
+			data, err := ec.unmarshalOEmailTemplateInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Otp = data
+		case "authAlert":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authAlert"))
+			data, err := ec.unmarshalOEmailTemplateInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthAlert = data
 		}
 	}
 	return it, nil
@@ -4641,6 +6240,312 @@ func (ec *executionContext) unmarshalInputMetaSettingsInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputMfaInput(ctx context.Context, obj any) (model.MfaInput, error) {
+	var it model.MfaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "duration", "rule"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "duration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("duration"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Duration = data
+		case "rule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rule"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rule = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOAuth2Input(ctx context.Context, obj any) (model.OAuth2Input, error) {
+	var it model.OAuth2Input
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "mappedFields", "providers"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "mappedFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mappedFields"))
+			data, err := ec.unmarshalOOAuth2MappedFieldsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2MappedFieldsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MappedFields = data
+		case "providers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providers"))
+			data, err := ec.unmarshalOOAuth2ProviderInput2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2ProviderInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Providers = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOAuth2MappedFieldsInput(ctx context.Context, obj any) (model.OAuth2MappedFieldsInput, error) {
+	var it model.OAuth2MappedFieldsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "username", "avatarUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "avatarUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatarUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AvatarURL = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOAuth2ProviderInput(ctx context.Context, obj any) (model.OAuth2ProviderInput, error) {
+	var it model.OAuth2ProviderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "clientId", "clientSecret", "displayName", "pkce", "authUrl", "tokenUrl", "userInfoUrl", "scopes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "clientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		case "pkce":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pkce"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pkce = data
+		case "authUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthURL = data
+		case "tokenUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tokenUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TokenURL = data
+		case "userInfoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userInfoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserInfoURL = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOtpInput(ctx context.Context, obj any) (model.OtpInput, error) {
+	var it model.OtpInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "duration", "length"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "duration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("duration"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Duration = data
+		case "length":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("length"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Length = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPasswordAuthInput(ctx context.Context, obj any) (model.PasswordAuthInput, error) {
+	var it model.PasswordAuthInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "identityFields"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "identityFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("identityFields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdentityFields = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj any) (model.SettingsInput, error) {
 	var it model.SettingsInput
 	if obj == nil {
@@ -4808,6 +6713,44 @@ func (ec *executionContext) _AdminAuth(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var authTokenOptionsImplementors = []string{"AuthTokenOptions"}
+
+func (ec *executionContext) _AuthTokenOptions(ctx context.Context, sel ast.SelectionSet, obj *db.TokenOptions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, authTokenOptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuthTokenOptions")
+		case "duration":
+			out.Values[i] = ec._AuthTokenOptions_duration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var collectionImplementors = []string{"Collection"}
 
 func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSet, obj *model.Collection) graphql.Marshaler {
@@ -4900,6 +6843,36 @@ func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "authToken":
+			out.Values[i] = ec._Collection_authToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "passwordAuth":
+			out.Values[i] = ec._Collection_passwordAuth(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "oauth2":
+			out.Values[i] = ec._Collection_oauth2(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "otp":
+			out.Values[i] = ec._Collection_otp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mfa":
+			out.Values[i] = ec._Collection_mfa(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "emailTemplates":
+			out.Values[i] = ec._Collection_emailTemplates(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "created":
 			out.Values[i] = ec._Collection_created(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -4908,6 +6881,107 @@ func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSe
 		case "updated":
 			out.Values[i] = ec._Collection_updated(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var emailTemplateImplementors = []string{"EmailTemplate"}
+
+func (ec *executionContext) _EmailTemplate(ctx context.Context, sel ast.SelectionSet, obj *db.EmailTemplate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailTemplate")
+		case "subject":
+			out.Values[i] = ec._EmailTemplate_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._EmailTemplate_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var emailTemplatesImplementors = []string{"EmailTemplates"}
+
+func (ec *executionContext) _EmailTemplates(ctx context.Context, sel ast.SelectionSet, obj *db.EmailTemplates) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailTemplatesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailTemplates")
+		case "verification":
+			out.Values[i] = ec._EmailTemplates_verification(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resetPassword":
+			out.Values[i] = ec._EmailTemplates_resetPassword(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confirmEmailChange":
+			out.Values[i] = ec._EmailTemplates_confirmEmailChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "otp":
+			out.Values[i] = ec._EmailTemplates_otp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "authAlert":
+			out.Values[i] = ec._EmailTemplates_authAlert(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -5132,6 +7206,54 @@ func (ec *executionContext) _MetaSettings(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var mfaOptionsImplementors = []string{"MfaOptions"}
+
+func (ec *executionContext) _MfaOptions(ctx context.Context, sel ast.SelectionSet, obj *model.MFAOptions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mfaOptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MfaOptions")
+		case "enabled":
+			out.Values[i] = ec._MfaOptions_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duration":
+			out.Values[i] = ec._MfaOptions_duration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._MfaOptions_rule(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -5198,6 +7320,276 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_testEmail(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var oAuth2MappedFieldsImplementors = []string{"OAuth2MappedFields"}
+
+func (ec *executionContext) _OAuth2MappedFields(ctx context.Context, sel ast.SelectionSet, obj *model.OAuth2Mapped) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oAuth2MappedFieldsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OAuth2MappedFields")
+		case "id":
+			out.Values[i] = ec._OAuth2MappedFields_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._OAuth2MappedFields_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "username":
+			out.Values[i] = ec._OAuth2MappedFields_username(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "avatarUrl":
+			out.Values[i] = ec._OAuth2MappedFields_avatarUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var oAuth2OptionsImplementors = []string{"OAuth2Options"}
+
+func (ec *executionContext) _OAuth2Options(ctx context.Context, sel ast.SelectionSet, obj *model.OAuth2Options) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oAuth2OptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OAuth2Options")
+		case "enabled":
+			out.Values[i] = ec._OAuth2Options_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mappedFields":
+			out.Values[i] = ec._OAuth2Options_mappedFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "providers":
+			out.Values[i] = ec._OAuth2Options_providers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var oAuth2ProviderImplementors = []string{"OAuth2Provider"}
+
+func (ec *executionContext) _OAuth2Provider(ctx context.Context, sel ast.SelectionSet, obj *model.OAuth2Provider) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oAuth2ProviderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OAuth2Provider")
+		case "name":
+			out.Values[i] = ec._OAuth2Provider_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientId":
+			out.Values[i] = ec._OAuth2Provider_clientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecretSet":
+			out.Values[i] = ec._OAuth2Provider_clientSecretSet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayName":
+			out.Values[i] = ec._OAuth2Provider_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pkce":
+			out.Values[i] = ec._OAuth2Provider_pkce(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authUrl":
+			out.Values[i] = ec._OAuth2Provider_authUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tokenUrl":
+			out.Values[i] = ec._OAuth2Provider_tokenUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userInfoUrl":
+			out.Values[i] = ec._OAuth2Provider_userInfoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._OAuth2Provider_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var otpOptionsImplementors = []string{"OtpOptions"}
+
+func (ec *executionContext) _OtpOptions(ctx context.Context, sel ast.SelectionSet, obj *db.OTPOptions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, otpOptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OtpOptions")
+		case "enabled":
+			out.Values[i] = ec._OtpOptions_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duration":
+			out.Values[i] = ec._OtpOptions_duration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "length":
+			out.Values[i] = ec._OtpOptions_length(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var passwordAuthOptionsImplementors = []string{"PasswordAuthOptions"}
+
+func (ec *executionContext) _PasswordAuthOptions(ctx context.Context, sel ast.SelectionSet, obj *db.PasswordAuth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, passwordAuthOptionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PasswordAuthOptions")
+		case "enabled":
+			out.Values[i] = ec._PasswordAuthOptions_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "identityFields":
+			out.Values[i] = ec._PasswordAuthOptions_identityFields(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6177,6 +8569,35 @@ func (ec *executionContext) marshalNMetaSettings2ᚖgithubᚗcomᚋmonobaseᚋmo
 	return ec._MetaSettings(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNOAuth2MappedFields2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Mapped(ctx context.Context, sel ast.SelectionSet, v model.OAuth2Mapped) graphql.Marshaler {
+	return ec._OAuth2MappedFields(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOAuth2Provider2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Provider(ctx context.Context, sel ast.SelectionSet, v model.OAuth2Provider) graphql.Marshaler {
+	return ec._OAuth2Provider(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOAuth2Provider2ᚕgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Providerᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OAuth2Provider) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOAuth2Provider2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Provider(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNOAuth2ProviderInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2ProviderInput(ctx context.Context, v any) (*model.OAuth2ProviderInput, error) {
+	res, err := ec.unmarshalInputOAuth2ProviderInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx context.Context, sel ast.SelectionSet, v *model.Settings) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -6397,6 +8818,21 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAuthTokenInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐAuthTokenInput(ctx context.Context, v any) (*model.AuthTokenInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAuthTokenInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAuthTokenOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐTokenOptions(ctx context.Context, sel ast.SelectionSet, v *db.TokenOptions) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuthTokenOptions(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6465,6 +8901,36 @@ var (
 		db.TypeView: "VIEW",
 	}
 )
+
+func (ec *executionContext) marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx context.Context, sel ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EmailTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEmailTemplateInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplateInput(ctx context.Context, v any) (*model.EmailTemplateInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEmailTemplateInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEmailTemplates2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplates(ctx context.Context, sel ast.SelectionSet, v *db.EmailTemplates) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EmailTemplates(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEmailTemplatesInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐEmailTemplatesInput(ctx context.Context, v any) (*model.EmailTemplatesInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEmailTemplatesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
 
 func (ec *executionContext) unmarshalOFieldInput2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐFieldInputᚄ(ctx context.Context, v any) ([]*model.FieldInput, error) {
 	if v == nil {
@@ -6542,6 +9008,91 @@ func (ec *executionContext) unmarshalOMetaSettingsInput2ᚖgithubᚗcomᚋmonoba
 	}
 	res, err := ec.unmarshalInputMetaSettingsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOMfaInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMfaInput(ctx context.Context, v any) (*model.MfaInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMfaInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMfaOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMFAOptions(ctx context.Context, sel ast.SelectionSet, v *model.MFAOptions) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MfaOptions(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOAuth2Input2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Input(ctx context.Context, v any) (*model.OAuth2Input, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOAuth2Input(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOOAuth2MappedFieldsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2MappedFieldsInput(ctx context.Context, v any) (*model.OAuth2MappedFieldsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOAuth2MappedFieldsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOAuth2Options2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2Options(ctx context.Context, sel ast.SelectionSet, v *model.OAuth2Options) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OAuth2Options(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOAuth2ProviderInput2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2ProviderInputᚄ(ctx context.Context, v any) ([]*model.OAuth2ProviderInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.OAuth2ProviderInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOAuth2ProviderInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2ProviderInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOOtpInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOtpInput(ctx context.Context, v any) (*model.OtpInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOtpInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOtpOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐOTPOptions(ctx context.Context, sel ast.SelectionSet, v *db.OTPOptions) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OtpOptions(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPasswordAuthInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐPasswordAuthInput(ctx context.Context, v any) (*model.PasswordAuthInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPasswordAuthInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPasswordAuthOptions2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐPasswordAuth(ctx context.Context, sel ast.SelectionSet, v *db.PasswordAuth) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PasswordAuthOptions(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOSmtpSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettingsInput(ctx context.Context, v any) (*model.SMTPSettingsInput, error) {

@@ -109,7 +109,8 @@ func (c *SchemaCommand) Run(ctx context.Context) error {
 // ExportCollections returns the JSON export of d's collections: an indented
 // array of the non-internal collections in creation order, relation targets
 // written as collection names so that the file can be imported into another
-// data folder (the admin API accepts a name or an id there).
+// data folder (the admin API accepts a name or an id there). OAuth2 client
+// secrets are left out.
 func ExportCollections(d *db.DB) ([]byte, error) {
 	all := d.Collections()
 	names := make(map[string]string, len(all))
@@ -122,6 +123,7 @@ func ExportCollections(d *db.DB) ([]byte, error) {
 			continue
 		}
 		cp := *col
+		cp.Auth = col.Auth.WithoutSecrets() // secrets are write-only; an import keeps the stored ones
 		cp.Fields = make([]*db.Field, len(col.Fields))
 		for i, f := range col.Fields {
 			fc := *f

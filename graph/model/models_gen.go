@@ -17,6 +17,10 @@ type AdminAuth struct {
 	Record *Superuser `json:"record"`
 }
 
+type AuthTokenInput struct {
+	Duration *int `json:"duration,omitempty"`
+}
+
 // A whole collection definition. A missing rule means null (superusers only);
 // "" means anyone.
 type CollectionInput struct {
@@ -38,6 +42,28 @@ type CollectionInput struct {
 	ViewQuery     *string `json:"viewQuery,omitempty"`
 	GraphqlSingle *string `json:"graphqlSingle,omitempty"`
 	GraphqlList   *string `json:"graphqlList,omitempty"`
+	// AUTH collections: the options below. A group left out keeps its current
+	// value (the default on create); a group given replaces the group, its
+	// omitted fields taking their defaults.
+	AuthToken      *AuthTokenInput      `json:"authToken,omitempty"`
+	PasswordAuth   *PasswordAuthInput   `json:"passwordAuth,omitempty"`
+	Oauth2         *OAuth2Input         `json:"oauth2,omitempty"`
+	Otp            *OtpInput            `json:"otp,omitempty"`
+	Mfa            *MfaInput            `json:"mfa,omitempty"`
+	EmailTemplates *EmailTemplatesInput `json:"emailTemplates,omitempty"`
+}
+
+type EmailTemplateInput struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+type EmailTemplatesInput struct {
+	Verification       *EmailTemplateInput `json:"verification,omitempty"`
+	ResetPassword      *EmailTemplateInput `json:"resetPassword,omitempty"`
+	ConfirmEmailChange *EmailTemplateInput `json:"confirmEmailChange,omitempty"`
+	Otp                *EmailTemplateInput `json:"otp,omitempty"`
+	AuthAlert          *EmailTemplateInput `json:"authAlert,omitempty"`
 }
 
 type FieldInput struct {
@@ -80,6 +106,50 @@ type MetaSettingsInput struct {
 	AppURL        *string `json:"appUrl,omitempty"`
 	SenderName    *string `json:"senderName,omitempty"`
 	SenderAddress *string `json:"senderAddress,omitempty"`
+}
+
+type MfaInput struct {
+	Enabled  *bool   `json:"enabled,omitempty"`
+	Duration *int    `json:"duration,omitempty"`
+	Rule     *string `json:"rule,omitempty"`
+}
+
+type OAuth2Input struct {
+	Enabled      *bool                    `json:"enabled,omitempty"`
+	MappedFields *OAuth2MappedFieldsInput `json:"mappedFields,omitempty"`
+	Providers    []*OAuth2ProviderInput   `json:"providers,omitempty"`
+}
+
+type OAuth2MappedFieldsInput struct {
+	ID        *string `json:"id,omitempty"`
+	Name      *string `json:"name,omitempty"`
+	Username  *string `json:"username,omitempty"`
+	AvatarURL *string `json:"avatarUrl,omitempty"`
+}
+
+type OAuth2ProviderInput struct {
+	Name     string `json:"name"`
+	ClientID string `json:"clientId"`
+	// Write-only; left out, the secret stored for this provider name is kept.
+	ClientSecret *string `json:"clientSecret,omitempty"`
+	DisplayName  *string `json:"displayName,omitempty"`
+	// Default true.
+	Pkce        *bool    `json:"pkce,omitempty"`
+	AuthURL     *string  `json:"authUrl,omitempty"`
+	TokenURL    *string  `json:"tokenUrl,omitempty"`
+	UserInfoURL *string  `json:"userInfoUrl,omitempty"`
+	Scopes      []string `json:"scopes,omitempty"`
+}
+
+type OtpInput struct {
+	Enabled  *bool `json:"enabled,omitempty"`
+	Duration *int  `json:"duration,omitempty"`
+	Length   *int  `json:"length,omitempty"`
+}
+
+type PasswordAuthInput struct {
+	Enabled        *bool    `json:"enabled,omitempty"`
+	IdentityFields []string `json:"identityFields,omitempty"`
 }
 
 type Settings struct {
