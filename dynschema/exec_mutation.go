@@ -304,22 +304,29 @@ func newID() string {
 	return string(b[:])
 }
 
-// authMutation runs <user>AuthWithPassword and <user>AuthRefresh.
+// signIn is a finished sign-in: the record, its token, and what the
+// method tells about it (UserAuth.meta; nil for none).
+type signIn struct {
+	rec   db.Record
+	token string
+	meta  map[string]any
+}
+
+// authMutation runs the sign-in mutations (<user>AuthWithPassword,
+// <user>AuthRefresh): the method finds and checks the record, then
+// finishSignIn issues the token.
 func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args map[string]any) bool {
 	t := rf.t
+	var si signIn
 	rec, err := x.authRecord(rf, args)
-	var token string
 	if err == nil {
-		if x.v.eng.cfg.Auth == nil {
-			err = apperr.New(apperr.Internal, "authentication is not configured")
-		} else {
-			token, err = x.v.eng.cfg.Auth.IssueToken(t.coll, rec)
-		}
+		si, err = x.finishSignIn(rf, rec, args)
 	}
 	if err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
+	token := si.token
 	sub := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Auth"})
 	x.buf = append(x.buf, '{')
 	for i, s := range sub {
@@ -350,6 +357,21 @@ func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args m
 	}
 	x.buf = append(x.buf, '}')
 	return true
+}
+
+// finishSignIn issues the token of rec, which a sign-in method of rf has
+// found and checked: every method ends here, so what applies to all of them
+// (multi-factor sign-in, alerts) goes here.
+func (x *operation) finishSignIn(rf *rootField, rec db.Record, args map[string]any) (signIn, error) {
+	a := x.v.eng.cfg.Auth
+	if a == nil {
+		return signIn{}, apperr.New(apperr.Internal, "authentication is not configured")
+	}
+	token, err := a.IssueToken(rf.t.coll, rec)
+	if err != nil {
+		return signIn{}, err
+	}
+	return signIn{rec: rec, token: token}, nil
 }
 
 // authRecord finds and checks the record to sign in.
