@@ -170,14 +170,14 @@ func (f senderFunc) Send(ctx context.Context, m mail.Message) error { return f(c
 
 func TestRenderPlaceholders(t *testing.T) {
 	meta := mail.Meta{AppName: "Acme", AppURL: "https://acme.test/"}
-	m, err := mail.Render(mail.Verification, meta, "a@b.test", "TOK", map[string]any{"name": "{RECORD:name}", "password": "hash"})
+	m, err := mail.Render(mail.Verification, nil, meta, "a@b.test", mail.Vars{Token: "TOK", Record: map[string]any{"name": "{RECORD:name}", "password": "hash"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Subject != "Verify your Acme email" || !strings.Contains(m.Body, "https://acme.test/_/#/auth/confirm-verification/TOK\n") {
 		t.Fatalf("rendered %+v", m)
 	}
-	if _, err := mail.Render("NOPE", meta, "a@b.test", "t", nil); err == nil {
+	if _, err := mail.Render("NOPE", nil, meta, "a@b.test", mail.Vars{Token: "t"}); err == nil {
 		t.Fatal("unknown template rendered")
 	}
 }
