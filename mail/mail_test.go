@@ -213,3 +213,28 @@ func TestSettingsRoundTripAndValidation(t *testing.T) {
 		t.Fatal("an invalid save changed the settings")
 	}
 }
+
+func TestRenderCollectionTemplates(t *testing.T) {
+	meta := mail.Meta{AppName: "Acme", AppURL: "https://acme.test"}
+	c := &db.Collection{Name: "users", Type: db.TypeAuth, Auth: &db.AuthOptions{EmailTemplates: &db.EmailTemplates{
+		OTP: &db.EmailTemplate{Subject: "{APP_NAME} code", Body: "code {OTP} for {RECORD:email}"},
+	}}}
+	m, err := mail.Render(mail.OTP, c, meta, "a@b.test", mail.Vars{OTP: "12345678", Record: map[string]any{"email": "a@b.test"}})
+	if err != nil || m.Subject != "Acme code" || m.Body != "code 12345678 for a@b.test" {
+		t.Fatalf("override: %+v, %v", m, err)
+	}
+	// Kinds without an override, and a nil collection, use the defaults.
+	for _, kind := range []mail.Kind{mail.OTP, mail.AuthAlert, mail.ResetPassword} {
+		var coll *db.Collection
+		if kind != mail.OTP {
+			coll = c
+		}
+		m, err := mail.Render(kind, coll, meta, "a@b.test", mail.Vars{OTP: "87654321", Token: "TOK", Record: map[string]any{"email": "a@b.test"}})
+		if err != nil || m.Subject != strings.ReplaceAll(mail.Defaults[kind].Subject, "{APP_NAME}", "Acme") {
+			t.Fatalf("%s: %+v, %v", kind, m, err)
+		}
+		if strings.Contains(m.Body, "{") {
+			t.Fatalf("%s: a placeholder is left in %q", kind, m.Body)
+		}
+	}
+}
