@@ -60,14 +60,34 @@ func (x *operation) multiFactor(rf *rootField, rec db.Record, args map[string]an
 		return apperr.New(apperr.Internal, "multi-factor sign-in is not configured")
 	}
 	if x.mut.tx != nil {
-		// The first factor would be rolled back with the failed operation.
-		return apperr.New(apperr.Invalid, "a sign-in that needs a second factor must come before any write of its mutation")
+		if x.mut.wroteBefore {
+			// Committing the first factor would commit those writes too.
+			return apperr.New(apperr.Invalid, "a sign-in that needs a second factor must come before any write of its mutation")
+		}
+		// The method wrote (an OAuth2 link or sign-up): its writes and the
+		// first factor are committed although the mutation fails.
+		x.mut.keep = true
 	}
 	id, err := st.StartMFA(x.dbctx, c, rec, method)
 	if err != nil {
 		return err
 	}
 	return apperr.NeedMFA(id)
+}
+
+// keepFirstFactor commits the failed mutation's transaction when it holds
+// only a sign-in's first factor and the method's own writes (multiFactor),
+// and reports whether it did; otherwise the caller rolls back.
+func (x *operation) keepFirstFactor() bool {
+	tx := x.mut.tx
+	if !x.mut.keep || tx == nil {
+		return false
+	}
+	if err := tx.Commit(); err != nil {
+		slog.ErrorContext(x.ctx, "auth: commit the first factor of a multi-factor sign-in", "err", err)
+		return false
+	}
+	return true
 }
 
 // alertNewDevice emails the authAlert template to rec when its sign-in

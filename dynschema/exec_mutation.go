@@ -26,6 +26,11 @@ type mutation struct {
 	orphans []storedFile             // files replaced or removed: deleted after the commit
 	uploads map[string]*savedUploads // by root field alias: saved before the transaction (uploads.go)
 	cur     *savedUploads            // those of the root field being run
+
+	// wroteBefore: a root field before the running one has written.
+	// keep: commit despite the failure, which is MFA_REQUIRED after a
+	// sign-in method's own writes (exec_mfa.go).
+	wroteBefore, keep bool
 }
 
 // runMutation executes the root fields serially in one transaction. Any
@@ -42,7 +47,9 @@ func (x *operation) runMutation() *graphql.Response {
 		return x.mutationField(f) && x.errs == before && x.ctx.Err() == nil
 	})
 	if !written {
-		x.rollback()
+		if !x.keepFirstFactor() { // exec_mfa.go
+			x.rollback()
+		}
 		return &graphql.Response{Data: []byte("null")}
 	}
 	if tx := x.mut.tx; tx != nil {
@@ -112,6 +119,7 @@ func (x *operation) mutationField(f graphql.CollectedField) bool {
 		var err error
 		t := rf.t
 		x.mut.cur = x.mut.uploads[f.Alias]
+		x.mut.wroteBefore = x.mut.tx != nil
 		switch rf.kind {
 		case rkCreate:
 			rec, err = x.create(t, args)
@@ -323,10 +331,6 @@ func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args m
 	rec, err := x.authRecord(rf, args)
 	if err == nil {
 		si, err = x.finishSignIn(rf, rec, args)
-	}
-	if err == nil && rf.kind == rkAuthOtp {
-		si.rec, err = x.markVerified(t.coll, si.rec) // the code proved the email
-		rec = si.rec
 	}
 	if err != nil {
 		x.fail(err, f.Field)

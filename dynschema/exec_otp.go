@@ -135,12 +135,13 @@ func (x *operation) otpRecord(rf *rootField, args map[string]any) (db.Record, er
 	if err := x.acc.CheckAuthRule(x.dbctx, c, recs[0]); err != nil {
 		return nil, err
 	}
-	return recs[0], nil
+	// The code proved the email; this stays even when a second factor is
+	// then required (multiFactor keeps a method's own writes).
+	return x.markVerified(c, recs[0])
 }
 
-// markVerified sets verified on rec, whose email a one-time password just
-// proved, in the operation's transaction, and returns the record as
-// stored.
+// markVerified sets verified on rec in the operation's transaction, and
+// returns the record as stored.
 func (x *operation) markVerified(c *db.Collection, rec db.Record) (db.Record, error) {
 	if v, _ := rec["verified"].(bool); v {
 		return rec, nil

@@ -78,6 +78,11 @@ func TestMfaOtpThenPassword(t *testing.T) {
 	me.user("ann@example.com")
 	otpID := me.requestOtp("ann@example.com")
 	mfaID := me.mfaRequired(otpSignIn, map[string]any{"o": otpID, "p": me.otpFrom("ann@example.com")})
+	// The first factor's own write stays although the mutation failed: the
+	// code proved the email.
+	if v, _ := me.record("ann@example.com")["verified"].(bool); !v {
+		t.Fatal("the OTP first factor did not verify the email")
+	}
 	me.gql("", pwSignIn, map[string]any{"i": "ann@example.com", "p": "password123", "m": mfaID}).ok(t)
 }
 
