@@ -44,6 +44,9 @@
 //     requires the current one, and email and verified cannot be changed by
 //     update, nor verified set by create (CheckAuthUpdate, CheckCreated).
 //
+// The mfa.rule of an auth collection is evaluated like authRule: it decides
+// whose sign-ins need a second method (NeedsMFA).
+//
 // @request.method is the HTTP method, @request.context "default" for HTTP
 // requests, "realtime" for subscription events and "protectedFile" for file
 // downloads; @request.headers.* are the request headers (names lower-case

@@ -27,7 +27,8 @@ const (
 	Conflict        Code = "CONFLICT"
 	TooLarge        Code = "PAYLOAD_TOO_LARGE"
 	RateLimited     Code = "RATE_LIMITED"
-	Timeout         Code = "TIMEOUT" // the operation ran past its time limit
+	Timeout         Code = "TIMEOUT"      // the operation ran past its time limit
+	MFARequired     Code = "MFA_REQUIRED" // the first sign-in method succeeded; a second must follow (extensions.mfaId)
 	Internal        Code = "INTERNAL_SERVER_ERROR"
 )
 
@@ -51,6 +52,9 @@ type Error struct {
 	// RetryAfter is how long a RateLimited caller should wait before
 	// trying again (extensions.retryAfter, in whole seconds); 0 when none.
 	RetryAfter time.Duration
+	// MFAID is the multi-factor sign-in that an MFARequired caller passes
+	// to its second sign-in method (extensions.mfaId); "" when none.
+	MFAID string
 	// Err is the wrapped cause; it is logged, never shown.
 	Err error
 }
@@ -95,6 +99,12 @@ func Wrap(err error, format string, args ...any) *Error {
 // retryAfter before trying again.
 func Limited(retryAfter time.Duration, format string, args ...any) *Error {
 	return &Error{Code: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
+}
+
+// NeedMFA returns an MFA_REQUIRED error: the first sign-in method
+// succeeded, and a second, different one must follow with mfaID.
+func NeedMFA(mfaID string) *Error {
+	return &Error{Code: MFARequired, Message: "a second sign-in method is required: sign in again with another method and extensions.mfaId as mfaId", MFAID: mfaID}
 }
 
 // RetryAfterSeconds returns d in whole seconds, rounded up and at least 1:
@@ -153,7 +163,7 @@ func Is(err error, code Code) bool { return CodeOf(err) == code }
 // HTTPStatus is the one table from code to HTTP status.
 func HTTPStatus(code Code) int {
 	switch code {
-	case Unauthenticated:
+	case Unauthenticated, MFARequired:
 		return http.StatusUnauthorized
 	case Forbidden:
 		return http.StatusForbidden

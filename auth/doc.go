@@ -9,9 +9,15 @@
 // collection, superusers included) in the request context (Middleware,
 // WithViewer, ViewerFrom), answering a bad token with 401 UNAUTHENTICATED.
 //
+// It also keeps the state of the other sign-in methods, whose SQL is db's:
+// single-use emailed tokens of the email flows (action.go), one-time
+// passwords stored as an HMAC with a bounded number of tries (otp.go),
+// multi-factor sign-ins in progress (mfa.go), the devices a record signed
+// in from, for the new-device alert (origin.go), and non-refreshable
+// impersonation tokens (IssueImpersonateToken).
+//
 // Tokens use golang-jwt/jwt/v5 directly, not go-pkgz/auth's token service
-// (Service says why). The package has no OAuth2 providers and no mail
-// flows (OTP, MFA, verification, password reset) yet; the sign-in
-// mutations belong to the GraphQL servers, which call CheckPassword,
-// SignInAllowed and IssueToken.
+// (Service says why). The sign-in mutations belong to the GraphQL servers,
+// which call CheckPassword, SignInAllowed, IssueToken and the methods
+// above.
 package auth

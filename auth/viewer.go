@@ -11,6 +11,9 @@ type Viewer struct {
 	Collection *db.Collection // the auth collection of Record ("_superusers" for superusers)
 	Record     db.Record
 	Superuser  bool
+	// Impersonated is true for an impersonation token (the admin API's
+	// impersonate), which <user>AuthRefresh does not renew.
+	Impersonated bool
 }
 
 // ID returns the viewer's record id, "" when anonymous.

@@ -316,6 +316,9 @@ func (s *schemaTx) dropDDL(c *Collection) error {
 	if err := s.exec("DROP " + kind + " IF EXISTS " + quoteIdent(c.Name)); err != nil {
 		return fmt.Errorf("%s", sqliteMessage(err))
 	}
+	if c.IsAuth() {
+		return deleteAuthState(s.ctx, s.q, c, "")
+	}
 	return nil
 }
 

@@ -351,7 +351,7 @@ func (cp *compiler) rootFields(t *objType) {
 	ws(m, "  \"\"\"Returns the record as it was.\"\"\"\n  delete", base, "(id: ID!): ", t.name, "!\n")
 	cp.claimRoot(c, "Mutation", "delete"+base, &rootField{kind: rkDelete, t: t})
 	if t.isAuth {
-		ws(m, "  ", n.Base, "AuthWithPassword(identity: String!, password: String!): ", t.name, "Auth!\n")
+		ws(m, "  ", n.Base, "AuthWithPassword(identity: String!, password: String!, mfaId: String): ", t.name, "Auth!\n")
 		cp.claimRoot(c, "Mutation", n.Base+"AuthWithPassword", &rootField{kind: rkAuthPassword, t: t})
 		ws(m, "  \"\"\"A new token for the signed-in record.\"\"\"\n  ", n.Base, "AuthRefresh: ", t.name, "Auth!\n")
 		cp.claimRoot(c, "Mutation", n.Base+"AuthRefresh", &rootField{kind: rkAuthRefresh, t: t})
@@ -359,6 +359,10 @@ func (cp *compiler) rootFields(t *objType) {
 			ws(m, "  \"\"\"", fl.doc, "\"\"\"\n  ", n.Base, fl.name, fl.args, ": Boolean!\n")
 			cp.claimRoot(c, "Mutation", n.Base+fl.name, &rootField{kind: fl.kind, t: t})
 		}
+		ws(m, "  \"\"\"Emails a one-time password; an otpId even for unknown emails.\"\"\"\n  ", n.Base, "RequestOtp(email: String!): OtpRequest!\n")
+		cp.claimRoot(c, "Mutation", n.Base+"RequestOtp", &rootField{kind: rkRequestOtp, t: t})
+		ws(m, "  \"\"\"Signs in with the emailed one-time password of otpId.\"\"\"\n  ", n.Base, "AuthWithOtp(otpId: String!, password: String!, mfaId: String): ", t.name, "Auth!\n")
+		cp.claimRoot(c, "Mutation", n.Base+"AuthWithOtp", &rootField{kind: rkAuthOtp, t: t})
 	}
 	ws(&cp.sub, "  ", n.Base, "Changed(id: ID, where: ", t.name, "Where, filter: String, actions: [ChangeAction!]): ", t.name, "Change!\n")
 	cp.claimRoot(c, "Subscription", n.Base+"Changed", &rootField{kind: rkChanged, t: t})

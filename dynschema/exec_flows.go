@@ -132,31 +132,16 @@ func checkNewEmail(d *db.DB, dbctx context.Context, c *db.Collection, rec db.Rec
 	return nil
 }
 
-// sendFlowMail issues the token, renders the template and queues it. A
+// sendFlowMail issues the token and queues the email (queueMail). A
 // failure is logged and never reaches the caller, whose answer must not
 // depend on whether the email exists.
 func (x *operation) sendFlowMail(fa flowAuth, c *db.Collection, rec db.Record, a auth.Action, kind mail.Kind, to, newEmail string) {
-	m := x.v.eng.cfg.Mail
-	if m == nil {
-		slog.WarnContext(x.ctx, "mail: no mailer configured, email not sent", "collection", c.Name, "action", a)
-		return
-	}
 	token, err := fa.IssueActionToken(c, rec, a, newEmail)
 	if err != nil {
 		slog.ErrorContext(x.ctx, "mail: issue token", "collection", c.Name, "action", a, "err", err)
 		return
 	}
-	meta, err := m.Meta(x.ctx)
-	if err != nil {
-		slog.ErrorContext(x.ctx, "mail: load settings", "err", err)
-		return
-	}
-	msg, err := mail.Render(kind, meta, to, token, rec)
-	if err != nil {
-		slog.ErrorContext(x.ctx, "mail: render", "template", kind, "err", err)
-		return
-	}
-	m.Enqueue(msg)
+	x.queueMail(c, kind, to, mail.Vars{Token: token, Record: rec})
 }
 
 // confirm checks token for action in the operation's transaction and

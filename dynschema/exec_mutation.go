@@ -26,6 +26,11 @@ type mutation struct {
 	orphans []storedFile             // files replaced or removed: deleted after the commit
 	uploads map[string]*savedUploads // by root field alias: saved before the transaction (uploads.go)
 	cur     *savedUploads            // those of the root field being run
+
+	// wroteBefore: a root field before the running one has written.
+	// keep: commit despite the failure, which is MFA_REQUIRED after a
+	// sign-in method's own writes (exec_mfa.go).
+	wroteBefore, keep bool
 }
 
 // runMutation executes the root fields serially in one transaction. Any
@@ -42,7 +47,9 @@ func (x *operation) runMutation() *graphql.Response {
 		return x.mutationField(f) && x.errs == before && x.ctx.Err() == nil
 	})
 	if !written {
-		x.rollback()
+		if !x.keepFirstFactor() { // exec_mfa.go
+			x.rollback()
+		}
 		return &graphql.Response{Data: []byte("null")}
 	}
 	if tx := x.mut.tx; tx != nil {
@@ -112,6 +119,7 @@ func (x *operation) mutationField(f graphql.CollectedField) bool {
 		var err error
 		t := rf.t
 		x.mut.cur = x.mut.uploads[f.Alias]
+		x.mut.wroteBefore = x.mut.tx != nil
 		switch rf.kind {
 		case rkCreate:
 			rec, err = x.create(t, args)
@@ -119,8 +127,10 @@ func (x *operation) mutationField(f graphql.CollectedField) bool {
 			rec, err = x.update(t, args)
 		case rkDelete:
 			rec, err = x.delete(t, args)
-		case rkAuthPassword, rkAuthRefresh:
+		case rkAuthPassword, rkAuthRefresh, rkAuthOtp:
 			return x.authMutation(rf, f, args)
+		case rkRequestOtp:
+			return x.requestOtp(rf, f, args)
 		case rkFileToken:
 			return x.fileToken(f)
 		case rkRequestVerification, rkConfirmVerification, rkRequestPasswordReset,
@@ -367,10 +377,14 @@ func (x *operation) finishSignIn(rf *rootField, rec db.Record, args map[string]a
 	if a == nil {
 		return signIn{}, apperr.New(apperr.Internal, "authentication is not configured")
 	}
+	if err := x.multiFactor(rf, rec, args); err != nil { // exec_mfa.go
+		return signIn{}, err
+	}
 	token, err := a.IssueToken(rf.t.coll, rec)
 	if err != nil {
 		return signIn{}, err
 	}
+	x.alertNewDevice(rf, rec)
 	return signIn{rec: rec, token: token}, nil
 }
 
@@ -385,6 +399,9 @@ func (x *operation) authRecord(rf *rootField, args map[string]any) (db.Record, e
 		if v.Collection == nil || v.Collection.ID != t.coll.ID {
 			return nil, apperr.New(apperr.Forbidden, "the token is not one of %s", t.coll.Name)
 		}
+		if v.Impersonated {
+			return nil, apperr.New(apperr.Forbidden, "an impersonation token can't be refreshed")
+		}
 		recs, _, err := x.d.ReadRecords(x.dbctx, &db.Read{Collection: t.coll, IDs: []string{v.ID()}})
 		if err != nil {
 			return nil, fmt.Errorf("reload %s: %w", t.coll.Name, err)
@@ -397,6 +414,13 @@ func (x *operation) authRecord(rf *rootField, args map[string]any) (db.Record, e
 		}
 		return recs[0], nil
 	}
+	if rf.kind == rkAuthOtp {
+		return x.otpRecord(rf, args) // exec_otp.go
+	}
+	pa := t.coll.AuthOpts().PasswordAuth
+	if !pa.Enabled {
+		return nil, apperr.New(apperr.Forbidden, "password sign-in is disabled for %s (passwordAuth.enabled)", t.coll.Name)
+	}
 	invalid := apperr.New(apperr.Invalid, "invalid credentials")
 	identity, _ := args["identity"].(string)
 	password, _ := args["password"].(string)
@@ -408,7 +432,7 @@ func (x *operation) authRecord(rf *rootField, args map[string]any) (db.Record, e
 	if err := a.SignInAllowed(x.ctx, t.coll, identity); err != nil {
 		return nil, err
 	}
-	rec, err := x.d.FindAuthRecord(x.dbctx, t.coll, identity)
+	rec, err := x.d.FindAuthRecordByIdentity(x.dbctx, t.coll, pa.IdentityFields, identity)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Invalid) {
 			// A check against no record costs as much as a real one (auth

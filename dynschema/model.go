@@ -109,6 +109,8 @@ const (
 	rkConfirmPasswordReset
 	rkRequestEmailChange
 	rkConfirmEmailChange
+	rkRequestOtp
+	rkAuthOtp
 )
 
 // rootField is a root field of Query, Mutation or Subscription.

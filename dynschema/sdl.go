@@ -131,6 +131,11 @@ input BooleanFilter {
   ne: Boolean
   isNull: Boolean
 }
+
+"""A one-time password was requested: pass otpId to <user>AuthWithOtp."""
+type OtpRequest {
+  otpId: String!
+}
 `
 
 // builtinTypeNames are taken by the built-in schema.
@@ -139,6 +144,7 @@ var builtinTypeNames = []string{
 	"DateTime", "JSON", "Upload", "GeoPoint", "GeoPointInput", "File", "Record",
 	"AuthRecord", "ChangeAction", "OrderDirection", "PageInfo", "StringFilter",
 	"IDFilter", "FloatFilter", "IntFilter", "DateTimeFilter", "BooleanFilter",
+	"OtpRequest",
 }
 
 // compiler builds the model and SDL of one set of collections.

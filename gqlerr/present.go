@@ -1,6 +1,6 @@
 // Package gqlerr is the one presenter of Monobase's errors to GraphQL
 // clients: it maps an apperr.Error to a GraphQL error with
-// extensions.code (and fields, retryAfter, position), hides internal errors
+// extensions.code (and fields, retryAfter, mfaId, position), hides internal errors
 // and logs them once. Both GraphQL servers use it, the application engine
 // (dynschema) and the admin API (graph); it is its own small package so
 // that apperr, and everything below the engine, stays free of GraphQL.
@@ -54,6 +54,9 @@ func Present(ctx context.Context, err error) *gqlerror.Error {
 	}
 	if e.RetryAfter > 0 && e.Code == apperr.RateLimited {
 		out.Extensions["retryAfter"] = apperr.RetryAfterSeconds(e.RetryAfter)
+	}
+	if e.MFAID != "" && e.Code == apperr.MFARequired {
+		out.Extensions["mfaId"] = e.MFAID
 	}
 	if e.Pos > 0 && e.Code == apperr.Invalid {
 		out.Extensions["position"] = e.Pos // 1-based, in the filter/rule text

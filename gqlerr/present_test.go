@@ -28,6 +28,8 @@ func TestPresent(t *testing.T) {
 			"bad filter", map[string]any{"code": "BAD_USER_INPUT", "position": 7}},
 		{"a rate limit says when to retry", apperr.Limited(1500*time.Millisecond, "slow down"),
 			"slow down", map[string]any{"code": "RATE_LIMITED", "retryAfter": int64(2)}},
+		{"a second sign-in method is required, with the mfaId", apperr.NeedMFA("mfa123"),
+			apperr.NeedMFA("").Message, map[string]any{"code": "MFA_REQUIRED", "mfaId": "mfa123"}},
 		{"a plain error is internal and hidden", errors.New("disk on fire"),
 			"internal server error", map[string]any{"code": "INTERNAL_SERVER_ERROR"}},
 		{"a deadline is a timeout", fmt.Errorf("query: %w", context.DeadlineExceeded),

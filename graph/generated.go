@@ -131,6 +131,7 @@ type ComplexityRoot struct {
 		AuthWithPassword  func(childComplexity int, email string, password string) int
 		CreateCollection  func(childComplexity int, input model.CollectionInput) int
 		DeleteCollection  func(childComplexity int, idOrName string) int
+		Impersonate       func(childComplexity int, collection string, recordID string, duration *int) int
 		ImportCollections func(childComplexity int, collections []*model.CollectionInput, deleteMissing *bool) int
 		TestEmail         func(childComplexity int, to string, template model.EmailTemplateKind) int
 		UpdateCollection  func(childComplexity int, idOrName string, input model.CollectionInput) int
@@ -180,6 +181,11 @@ type ComplexityRoot struct {
 		Settings    func(childComplexity int) int
 	}
 
+	RecordAuth struct {
+		Record func(childComplexity int) int
+		Token  func(childComplexity int) int
+	}
+
 	Settings struct {
 		Meta func(childComplexity int) int
 		SMTP func(childComplexity int) int
@@ -214,6 +220,7 @@ type MutationResolver interface {
 	UpdateCollection(ctx context.Context, idOrName string, input model.CollectionInput) (*model.Collection, error)
 	DeleteCollection(ctx context.Context, idOrName string) (bool, error)
 	ImportCollections(ctx context.Context, collections []*model.CollectionInput, deleteMissing *bool) ([]*model.Collection, error)
+	Impersonate(ctx context.Context, collection string, recordID string, duration *int) (*model.RecordAuth, error)
 	UpdateSettings(ctx context.Context, input model.SettingsInput) (*model.Settings, error)
 	TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error)
 }
@@ -667,6 +674,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteCollection(childComplexity, args["idOrName"].(string)), true
+	case "Mutation.impersonate":
+		if e.ComplexityRoot.Mutation.Impersonate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_impersonate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Impersonate(childComplexity, args["collection"].(string), args["recordId"].(string), args["duration"].(*int)), true
 	case "Mutation.importCollections":
 		if e.ComplexityRoot.Mutation.ImportCollections == nil {
 			break
@@ -874,6 +892,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Settings(childComplexity), true
 
+	case "RecordAuth.record":
+		if e.ComplexityRoot.RecordAuth.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordAuth.Record(childComplexity), true
+	case "RecordAuth.token":
+		if e.ComplexityRoot.RecordAuth.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordAuth.Token(childComplexity), true
+
 	case "Settings.meta":
 		if e.ComplexityRoot.Settings.Meta == nil {
 			break
@@ -1057,7 +1088,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls" "settings.graphqls"
+//go:embed "impersonate.graphqls" "schema.graphqls" "settings.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1069,6 +1100,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "impersonate.graphqls", Input: sourceData("impersonate.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
 }
@@ -1326,6 +1358,16 @@ func (ec *executionContext) childFields_PasswordAuthOptions(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type PasswordAuthOptions", field.Name)
 }
 
+func (ec *executionContext) childFields_RecordAuth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_RecordAuth_token(ctx, field)
+	case "record":
+		return ec.fieldContext_RecordAuth_record(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordAuth", field.Name)
+}
+
 func (ec *executionContext) childFields_Settings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "meta":
@@ -1535,6 +1577,36 @@ func (ec *executionContext) field_Mutation_deleteCollection_args(ctx context.Con
 		return nil, err
 	}
 	args["idOrName"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_impersonate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "collection",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["collection"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "recordId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recordId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "duration",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["duration"] = arg2
 	return args, nil
 }
 
@@ -3515,6 +3587,50 @@ func (ec *executionContext) fieldContext_Mutation_importCollections(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_impersonate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_impersonate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Impersonate(ctx, fc.Args["collection"].(string), fc.Args["recordId"].(string), fc.Args["duration"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordAuth) graphql.Marshaler {
+			return ec.marshalNRecordAuth2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRecordAuth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_impersonate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordAuth(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_impersonate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_updateSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4309,6 +4425,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RecordAuth_token(ctx context.Context, field graphql.CollectedField, obj *model.RecordAuth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordAuth_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordAuth_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordAuth", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RecordAuth_record(ctx context.Context, field graphql.CollectedField, obj *model.RecordAuth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordAuth_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Record, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNJSON2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordAuth_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordAuth", field, false, false, errors.New("field of type JSON does not have child fields"))
 }
 
 func (ec *executionContext) _Settings_meta(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
@@ -7309,6 +7471,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "impersonate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_impersonate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "updateSettings":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateSettings(ctx, field)
@@ -7735,6 +7904,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var recordAuthImplementors = []string{"RecordAuth"}
+
+func (ec *executionContext) _RecordAuth(ctx context.Context, sel ast.SelectionSet, obj *model.RecordAuth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordAuthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordAuth")
+		case "token":
+			out.Values[i] = ec._RecordAuth_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "record":
+			out.Values[i] = ec._RecordAuth_record(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -8559,6 +8771,28 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNJSON2map(ctx context.Context, v any) (map[string]any, error) {
+	res, err := graphql.UnmarshalMap(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJSON2map(ctx context.Context, sel ast.SelectionSet, v map[string]any) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalMap(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNMetaSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettings(ctx context.Context, sel ast.SelectionSet, v *model.MetaSettings) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -8596,6 +8830,16 @@ func (ec *executionContext) marshalNOAuth2Provider2ᚕgithubᚗcomᚋmonobaseᚋ
 func (ec *executionContext) unmarshalNOAuth2ProviderInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐOAuth2ProviderInput(ctx context.Context, v any) (*model.OAuth2ProviderInput, error) {
 	res, err := ec.unmarshalInputOAuth2ProviderInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordAuth2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRecordAuth(ctx context.Context, sel ast.SelectionSet, v *model.RecordAuth) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RecordAuth(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx context.Context, sel ast.SelectionSet, v *model.Settings) graphql.Marshaler {

@@ -32,7 +32,7 @@ func (r *mutationResolver) TestEmail(ctx context.Context, to string, template mo
 	if err != nil {
 		return false, fmt.Errorf("load settings: %w", err)
 	}
-	msg, err := mail.Render(mail.Kind(template), s.Meta, strings.TrimSpace(to), "TEST_TOKEN", map[string]any{"email": to})
+	msg, err := mail.Render(mail.Kind(template), nil, s.Meta, strings.TrimSpace(to), mail.Vars{Token: "TEST_TOKEN", OTP: "12345678", Record: map[string]any{"email": to}})
 	if err != nil {
 		return false, apperr.New(apperr.Invalid, "%v", err)
 	}

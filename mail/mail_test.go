@@ -170,14 +170,14 @@ func (f senderFunc) Send(ctx context.Context, m mail.Message) error { return f(c
 
 func TestRenderPlaceholders(t *testing.T) {
 	meta := mail.Meta{AppName: "Acme", AppURL: "https://acme.test/"}
-	m, err := mail.Render(mail.Verification, meta, "a@b.test", "TOK", map[string]any{"name": "{RECORD:name}", "password": "hash"})
+	m, err := mail.Render(mail.Verification, nil, meta, "a@b.test", mail.Vars{Token: "TOK", Record: map[string]any{"name": "{RECORD:name}", "password": "hash"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Subject != "Verify your Acme email" || !strings.Contains(m.Body, "https://acme.test/_/#/auth/confirm-verification/TOK\n") {
 		t.Fatalf("rendered %+v", m)
 	}
-	if _, err := mail.Render("NOPE", meta, "a@b.test", "t", nil); err == nil {
+	if _, err := mail.Render("NOPE", nil, meta, "a@b.test", mail.Vars{Token: "t"}); err == nil {
 		t.Fatal("unknown template rendered")
 	}
 }
@@ -211,5 +211,30 @@ func TestSettingsRoundTripAndValidation(t *testing.T) {
 	}
 	if got, _ := mail.Load(ctx, d); got != s {
 		t.Fatal("an invalid save changed the settings")
+	}
+}
+
+func TestRenderCollectionTemplates(t *testing.T) {
+	meta := mail.Meta{AppName: "Acme", AppURL: "https://acme.test"}
+	c := &db.Collection{Name: "users", Type: db.TypeAuth, Auth: &db.AuthOptions{EmailTemplates: &db.EmailTemplates{
+		OTP: &db.EmailTemplate{Subject: "{APP_NAME} code", Body: "code {OTP} for {RECORD:email}"},
+	}}}
+	m, err := mail.Render(mail.OTP, c, meta, "a@b.test", mail.Vars{OTP: "12345678", Record: map[string]any{"email": "a@b.test"}})
+	if err != nil || m.Subject != "Acme code" || m.Body != "code 12345678 for a@b.test" {
+		t.Fatalf("override: %+v, %v", m, err)
+	}
+	// Kinds without an override, and a nil collection, use the defaults.
+	for _, kind := range []mail.Kind{mail.OTP, mail.AuthAlert, mail.ResetPassword} {
+		var coll *db.Collection
+		if kind != mail.OTP {
+			coll = c
+		}
+		m, err := mail.Render(kind, coll, meta, "a@b.test", mail.Vars{OTP: "87654321", Token: "TOK", Record: map[string]any{"email": "a@b.test"}})
+		if err != nil || m.Subject != strings.ReplaceAll(mail.Defaults[kind].Subject, "{APP_NAME}", "Acme") {
+			t.Fatalf("%s: %+v, %v", kind, m, err)
+		}
+		if strings.Contains(m.Body, "{") {
+			t.Fatalf("%s: a placeholder is left in %q", kind, m.Body)
+		}
 	}
 }

@@ -152,6 +152,12 @@ type PasswordAuthInput struct {
 	IdentityFields []string `json:"identityFields,omitempty"`
 }
 
+// A token for a record of an auth collection, and the record (without its password hash and tokenKey).
+type RecordAuth struct {
+	Token  string         `json:"token"`
+	Record map[string]any `json:"record"`
+}
+
 type Settings struct {
 	Meta *MetaSettings `json:"meta"`
 	SMTP *SMTPSettings `json:"smtp"`
@@ -201,17 +207,21 @@ const (
 	EmailTemplateKindVerification       EmailTemplateKind = "VERIFICATION"
 	EmailTemplateKindResetPassword      EmailTemplateKind = "RESET_PASSWORD"
 	EmailTemplateKindConfirmEmailChange EmailTemplateKind = "CONFIRM_EMAIL_CHANGE"
+	EmailTemplateKindOtp                EmailTemplateKind = "OTP"
+	EmailTemplateKindAuthAlert          EmailTemplateKind = "AUTH_ALERT"
 )
 
 var AllEmailTemplateKind = []EmailTemplateKind{
 	EmailTemplateKindVerification,
 	EmailTemplateKindResetPassword,
 	EmailTemplateKindConfirmEmailChange,
+	EmailTemplateKindOtp,
+	EmailTemplateKindAuthAlert,
 }
 
 func (e EmailTemplateKind) IsValid() bool {
 	switch e {
-	case EmailTemplateKindVerification, EmailTemplateKindResetPassword, EmailTemplateKindConfirmEmailChange:
+	case EmailTemplateKindVerification, EmailTemplateKindResetPassword, EmailTemplateKindConfirmEmailChange, EmailTemplateKindOtp, EmailTemplateKindAuthAlert:
 		return true
 	}
 	return false
