@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/backup"
 )
@@ -25,7 +26,7 @@ func (r *mutationResolver) CreateBackup(ctx context.Context, name *string) (*bac
 	}
 	info, err := s.Create(detached(ctx), n)
 	if err != nil {
-		return nil, err
+		return nil, internal(err)
 	}
 	return &info, nil
 }
@@ -36,7 +37,7 @@ func (r *mutationResolver) DeleteBackup(ctx context.Context, name string) (bool,
 		return false, err
 	}
 	if err := s.Delete(ctx, name); err != nil {
-		return false, err
+		return false, internal(err)
 	}
 	return true, nil
 }
@@ -47,6 +48,9 @@ func (r *mutationResolver) RestoreBackup(ctx context.Context, name string) (bool
 		return false, err
 	}
 	if err := s.Restore(detached(ctx), name); err != nil {
+		if apperr.As(err) == nil {
+			return false, apperr.Wrap(err, "the restore failed; the server log says why and where the previous data is")
+		}
 		return false, err
 	}
 	return true, nil
@@ -59,7 +63,7 @@ func (r *mutationResolver) UploadBackup(ctx context.Context, file graphql.Upload
 	}
 	info, err := s.Upload(detached(ctx), file.Filename, file.File)
 	if err != nil {
-		return nil, err
+		return nil, internal(err)
 	}
 	return &info, nil
 }
@@ -68,7 +72,7 @@ func (r *mutationResolver) FileToken(ctx context.Context) (string, error) {
 	v := auth.ViewerFrom(ctx) // requireSuperuser let only superusers in
 	token, err := r.auth.IssueFileToken(v.Collection, v.Record)
 	if err != nil {
-		return "", fmt.Errorf("issue a file token: %w", err)
+		return "", internal(fmt.Errorf("issue a file token: %w", err))
 	}
 	return token, nil
 }
@@ -80,7 +84,7 @@ func (r *queryResolver) Backups(ctx context.Context) ([]*backup.Info, error) {
 	}
 	list, err := s.List(ctx)
 	if err != nil {
-		return nil, err
+		return nil, internal(err)
 	}
 	out := make([]*backup.Info, len(list))
 	for i := range list {
