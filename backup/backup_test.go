@@ -85,6 +85,12 @@ func TestCreateAndRestore(t *testing.T) {
 		if len(entries) != 0 {
 			t.Fatalf("left: %v", entries)
 		}
+		entries, _ = os.ReadDir(e.svc.Dir())
+		for _, en := range entries {
+			if en.Name() != "first.zip" && en.Name() != ".tmp" {
+				t.Errorf("left in the backups folder: %s", en.Name())
+			}
+		}
 	})
 	t.Run("the backup is listed and can be deleted", func(t *testing.T) {
 		list, err := e.svc.List(ctx)

@@ -65,9 +65,12 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 		return refuse("name", err)
 	}
 
-	aside, err := s.workDir("previous-*")
+	// The live files move aside into backups/.replaced-*, outside the
+	// temporary folder: if putting them back failed, they must survive
+	// CleanTemp at the next start.
+	aside, err := os.MkdirTemp(s.Dir(), ".replaced-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("backup: restore: %w", err)
 	}
 	err = s.Reload(ctx, func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work) })
 	if err != nil {

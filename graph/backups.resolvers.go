@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/backup"
 )
@@ -48,10 +47,7 @@ func (r *mutationResolver) RestoreBackup(ctx context.Context, name string) (bool
 		return false, err
 	}
 	if err := s.Restore(detached(ctx), name); err != nil {
-		if apperr.As(err) == nil {
-			return false, apperr.Wrap(err, "the restore failed; the server log says why and where the previous data is")
-		}
-		return false, err
+		return false, internal(err)
 	}
 	return true, nil
 }

@@ -104,7 +104,7 @@ func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
 
 // limitBody refuses bodies over limit with HTTP 413 and a GraphQL-shaped
 // PAYLOAD_TOO_LARGE error. Multipart bodies are refused unless uploadLimit
-// is set; then they may reach it and are streamed, not read here.
+// is set; then a superuser's may reach it and are streamed, not read here.
 func limitBody(next http.Handler, limit, uploadLimit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodOptions {
@@ -112,6 +112,17 @@ func limitBody(next http.Handler, limit, uploadLimit int64) http.Handler {
 			return
 		}
 		if uploadLimit > 0 && isMultipart(r) {
+			// Only a superuser may send a file (uploadBackup): anyone else
+			// is refused before gqlgen spools the body to disk.
+			if v := auth.ViewerFrom(r.Context()); v == nil || !v.Superuser {
+				code, status := apperr.Unauthenticated, http.StatusUnauthorized
+				if v != nil {
+					code, status = apperr.Forbidden, http.StatusForbidden
+				}
+				w.Header().Set("Connection", "close")
+				writeJSONError(w, status, "only a superuser may upload to the admin API", code)
+				return
+			}
 			if r.ContentLength > uploadLimit {
 				writeTooLarge(w, uploadLimit)
 				return

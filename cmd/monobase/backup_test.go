@@ -431,6 +431,15 @@ func TestBackupNamesAccessAndDownload(t *testing.T) {
 			}
 		}
 	})
+	t.Run("only superusers may upload", func(t *testing.T) {
+		for token, want := range map[string]int{"": 401, userToken: 403} {
+			status, raw := postMultipart(t, s.base+"/graphql/admin", token, `mutation($f: Upload!) { uploadBackup(file: $f) { name } }`,
+				map[string]any{"f": nil}, "f", "x.zip", []byte("PK"))
+			if status != want {
+				t.Errorf("upload with token %.10q: %d %s, want %d", token, status, raw, want)
+			}
+		}
+	})
 	t.Run("bad names are BAD_USER_INPUT on name", func(t *testing.T) {
 		for _, name := range []string{"../data.zip", "UPPER.zip", "x.tar"} {
 			r := s.adminGQL(t, `mutation($n: String) { createBackup(name: $n) { name } }`, map[string]any{"n": name})
