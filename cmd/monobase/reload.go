@@ -163,6 +163,9 @@ func (c *ServeCommand) startData(ctx context.Context) error {
 // stopData ends everything that uses the data folder: subscriptions end
 // and WebSockets get a 1001 close frame (waited for up to timeout), the
 // mail queue stops (queued emails are dropped) and the database closes.
+// Whatever else keeps a file of the data folder open (auxiliary.db, once
+// request logs exist) must be built in buildHandler and stopped here, or a
+// restore would swap the file under it.
 func (c *ServeCommand) stopData(timeout time.Duration) {
 	c.hub.Close()
 	c.genCancel()
