@@ -82,7 +82,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open database: create data folder: %w", err)
 	}
-	path := filepath.Join(dir, "data.db")
+	path := filepath.Join(dir, FileName)
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open database: the path %q must not contain ? or #", path)
 	}

@@ -25,6 +25,7 @@ import (
 type Local struct {
 	root   string
 	thumbs *thumbMaker
+	held   deleteHold // removals wait while a backup copies the files
 }
 
 // tempDirName is the folder under the root that holds files being written.
@@ -194,6 +195,9 @@ func (s *Local) Delete(ctx context.Context, collectionID, recordID, name string)
 	if err != nil {
 		return err
 	}
+	if s.deferDelete(func() error { return s.Delete(detach(ctx), collectionID, recordID, name) }) {
+		return nil
+	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("files: delete %s: %w", name, err)
 	}
@@ -211,6 +215,9 @@ func (s *Local) DeleteRecord(ctx context.Context, collectionID, recordID string)
 	if err != nil {
 		return err
 	}
+	if s.deferDelete(func() error { return s.DeleteRecord(detach(ctx), collectionID, recordID) }) {
+		return nil
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("files: delete files of record %s: %w", recordID, err)
 	}
@@ -222,6 +229,9 @@ func (s *Local) DeleteRecord(ctx context.Context, collectionID, recordID string)
 func (s *Local) DeleteCollection(ctx context.Context, collectionID string) error {
 	if !validSegment(collectionID) {
 		return fmt.Errorf("files: %q: %w", collectionID, ErrBadPath)
+	}
+	if s.deferDelete(func() error { return s.DeleteCollection(detach(ctx), collectionID) }) {
+		return nil
 	}
 	if err := os.RemoveAll(filepath.Join(s.root, collectionID)); err != nil {
 		return fmt.Errorf("files: delete files of collection %s: %w", collectionID, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -43,6 +44,13 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) ht
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	var uploadLimit int64
+	if res.backups != nil {
+		// uploadBackup: a multipart request with the zip, spooled by gqlgen
+		// to a temporary file past 1 MiB.
+		uploadLimit = res.backups.MaxUpload()
+		srv.AddTransport(transport.MultipartForm{MaxUploadSize: uploadLimit, MaxMemory: 1 << 20})
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](256))
 	limits := querycost.Limits{}.WithDefaults()
 	srv.SetParserTokenLimit(limits.MaxTokens)
@@ -65,7 +73,7 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) ht
 		return next(ctx)
 	})
 	srv.Use(querycost.SignInOnce(isSignIn)) // one password check per operation (signin.go)
-	return limitBody(srv, MaxBodyBytes)
+	return limitBody(srv, MaxBodyBytes, uploadLimit)
 }
 
 // Timeout bounds one admin operation: its resolvers and SQL statements
@@ -95,10 +103,31 @@ func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
 }
 
 // limitBody refuses bodies over limit with HTTP 413 and a GraphQL-shaped
-// PAYLOAD_TOO_LARGE error.
-func limitBody(next http.Handler, limit int64) http.Handler {
+// PAYLOAD_TOO_LARGE error. Multipart bodies are refused unless uploadLimit
+// is set; then a superuser's may reach it and are streamed, not read here.
+func limitBody(next http.Handler, limit, uploadLimit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if uploadLimit > 0 && isMultipart(r) {
+			// Only a superuser may send a file (uploadBackup): anyone else
+			// is refused before gqlgen spools the body to disk.
+			if v := auth.ViewerFrom(r.Context()); v == nil || !v.Superuser {
+				code, status := apperr.Unauthenticated, http.StatusUnauthorized
+				if v != nil {
+					code, status = apperr.Forbidden, http.StatusForbidden
+				}
+				w.Header().Set("Connection", "close")
+				writeJSONError(w, status, "only a superuser may upload to the admin API", code)
+				return
+			}
+			if r.ContentLength > uploadLimit {
+				writeTooLarge(w, uploadLimit)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, uploadLimit)
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -125,6 +154,12 @@ func limitBody(next http.Handler, limit int64) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isMultipart reports whether r's body is multipart/form-data.
+func isMultipart(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "multipart/form-data"
 }
 
 func writeTooLarge(w http.ResponseWriter, limit int64) {

@@ -11,6 +11,7 @@ package graph
 
 import (
 	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/mail"
 )
@@ -21,4 +22,6 @@ type Resolver struct {
 	auth *auth.Service
 	sdl  func() string
 	mail mail.Sender // testEmail's sender; nil: SMTP on the stored settings
+	// backups serves the backup operations (WithBackups); nil: they fail.
+	backups *backup.Service
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
@@ -64,9 +65,20 @@ type ServeCommand struct {
 	Stderr io.Writer // logs
 	Logger *slog.Logger
 
-	db     *db.DB
-	hub    *subscriptions.Hub
-	mail   *mail.Queue // the emails of the auth flows, sent in the background
+	// The current data: the database and what is built on it. A restore
+	// replaces them all (reload.go) while holding genMu.
+	db        *db.DB
+	hub       *subscriptions.Hub
+	mail      *mail.Queue  // the emails of the auth flows, sent in the background
+	store     *files.Local // the stored files
+	root      atomic.Pointer[http.Handler]
+	genMu     sync.Mutex
+	genCtx    context.Context // ends the WebSockets of the current data
+	genCancel context.CancelFunc
+
+	backups *backup.Service // lives as long as the server
+	gate    gate            // holds requests while a restore swaps the data
+
 	srv    *http.Server
 	ln     net.Listener
 	served chan error // receives http.Server.Serve's result
@@ -183,22 +195,18 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	c.shutdown, c.cancelShutdown = context.WithCancel(context.Background())
 	start := time.Now()
 
-	d, err := db.Open(ctx, c.Dir)
-	if err != nil {
-		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+	if c.backups, err = c.newBackups(); err != nil {
+		return err
 	}
-	c.db = d
+	if err := c.startData(ctx); err != nil {
+		return err
+	}
+	d := c.db
 	defer func() {
 		if err != nil {
 			_ = d.Close()
 		}
 	}()
-	c.Startup.DB = time.Since(start)
-
-	handler, err := c.buildHandler(ctx, d)
-	if err != nil {
-		return err
-	}
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
@@ -208,7 +216,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	}
 	c.ln = ln
 	c.srv = &http.Server{
-		Handler:           handler,
+		Handler:           c.gate.wrap(func() http.Handler { return *c.root.Load() }),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -238,7 +246,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	c.Startup.Auth = time.Since(t0)
 	t0 = time.Now()
 	c.hub = subscriptions.New(subscriptions.Options{})
-	store := files.NewLocal(filepath.Join(c.Dir, "storage"))
+	store := files.NewLocal(filepath.Join(c.Dir, backup.StorageDir))
 	// Files being written (uploads, thumbnails, multipart spools) live in
 	// storage/.tmp; what a stopped process left there is garbage.
 	if err := store.CleanTemp(); err != nil {
@@ -259,6 +267,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	// schema inside its transaction (a schema that does not compile refuses
 	// it); committed record changes go to the WebSocket sessions (revoked or
 	// refreshed viewers), then to the subscription hub.
+	c.store = store
 	d.OnSchemaChange = engine.PrepareSchema
 	hub := c.hub
 	d.OnRecordChange = func(ev db.RecordEvent) {
@@ -269,7 +278,10 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
-	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL))
+	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups)))
+	if c.backups != nil {
+		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
+	}
 	mux.Handle("/files/", files.Handler(store, d, authSvc))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
@@ -296,8 +308,12 @@ func (c *ServeCommand) Addr() string {
 // URL returns the server's base URL, e.g. http://127.0.0.1:8090.
 func (c *ServeCommand) URL() string { return "http://" + displayHost(c.Addr()) }
 
-// DB returns the open database (nil before Run).
-func (c *ServeCommand) DB() *db.DB { return c.db }
+// DB returns the open database (nil before Run; a restore replaces it).
+func (c *ServeCommand) DB() *db.DB {
+	c.genMu.Lock()
+	defer c.genMu.Unlock()
+	return c.db
+}
 
 // Close shuts the server down gracefully: it stops accepting connections,
 // ends subscriptions and sends WebSockets a close frame, waits up to
@@ -315,6 +331,11 @@ func (c *ServeCommand) close() error {
 		}
 		return nil
 	}
+	// A restore that is running finishes first, and none starts after
+	// this (reload checks c.shutdown), so the data stays as it is now.
+	c.genMu.Lock()
+	c.cancelShutdown()
+	c.genMu.Unlock()
 	timeout := c.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = DefaultShutdownTimeout
@@ -346,9 +367,10 @@ func (c *ServeCommand) close() error {
 }
 
 // trackWebSockets runs WebSocket upgrades on a context that is cancelled when
-// shutdown starts (gqlgen then sends a close frame) and counts them so Close
-// can wait for them.
+// shutdown starts or a restore replaces the data (gqlgen then sends a close
+// frame) and counts them so Close can wait for them.
 func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
+	stop := c.genCtx
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			next.ServeHTTP(w, r)
@@ -358,8 +380,8 @@ func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
 		defer c.websockets.Add(-1)
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
-		stop := context.AfterFunc(c.shutdown, cancel)
-		defer stop()
+		stopped := context.AfterFunc(stop, cancel)
+		defer stopped()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

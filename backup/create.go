@@ -1,0 +1,232 @@
+package backup
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/files"
+)
+
+// The entries of a backup zip: the database, the optional auxiliary
+// database (request logs, once they exist) and the stored files under
+// storage/, as in the data folder.
+const (
+	AuxiliaryFile = "auxiliary.db"
+	StorageDir    = "storage"
+	storagePrefix = StorageDir + "/"
+)
+
+// Create writes a backup of the running server's data and keeps it as
+// name, or as mb_backup_YYYYMMDDhhmmss.zip (UTC) when name is empty. The
+// zip holds a snapshot of data.db taken at one moment while writes go on
+// (db.VacuumInto), one of auxiliary.db when that file exists, and the files
+// of the storage folder (its .tmp folder left out); file removals wait
+// from the snapshot to the end of the copy, so every file a record of the
+// snapshot names is in the zip. The zip is written to a temporary file and
+// renamed, so a failed backup leaves nothing. Errors: BAD_USER_INPUT (field
+// name) for an invalid or taken name, CONFLICT while another backup
+// operation runs, else a wrapped internal error.
+func (s *Service) Create(ctx context.Context, name string) (Info, error) {
+	if name != "" {
+		if err := checkName("name", name); err != nil {
+			return Info{}, err
+		}
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return Info{}, err
+	}
+	defer unlock()
+	if name == "" {
+		if name, err = s.defaultName(); err != nil {
+			return Info{}, err
+		}
+	} else if _, err := s.stat(name); err == nil {
+		return Info{}, taken("name", name)
+	}
+	if s.Source == nil {
+		return Info{}, errors.New("backup: create: no data source")
+	}
+	d, store := s.Source()
+	if d == nil {
+		return Info{}, errors.New("backup: create: the database is not open")
+	}
+	if err := os.MkdirAll(s.tempDir(), 0o755); err != nil {
+		return Info{}, fmt.Errorf("backup: create: %w", err)
+	}
+	work, err := os.MkdirTemp(s.tempDir(), "create-*")
+	if err != nil {
+		return Info{}, fmt.Errorf("backup: create: %w", err)
+	}
+	defer os.RemoveAll(work)
+	zipPath := filepath.Join(work, "backup.zip")
+	if err := s.write(ctx, d, store, work, zipPath); err != nil {
+		return Info{}, fmt.Errorf("backup: create %s: %w", name, err)
+	}
+	return s.keep("name", zipPath, name)
+}
+
+// defaultName returns mb_backup_<now>.zip, or with a suffix _2, _3, ...
+// when a backup was made in the same second.
+func (s *Service) defaultName() (string, error) {
+	base := "mb_backup_" + s.now().UTC().Format("20060102150405")
+	for i := 1; i <= 100; i++ {
+		name := base + ".zip"
+		if i > 1 {
+			name = fmt.Sprintf("%s_%d.zip", base, i)
+		}
+		if _, err := s.stat(name); err != nil {
+			return name, nil
+		}
+	}
+	return "", errors.New("backup: no free default name")
+}
+
+// write makes the zip at zipPath, using work for the database snapshots.
+func (s *Service) write(ctx context.Context, d *db.DB, store *files.Local, work, zipPath string) (err error) {
+	if store != nil {
+		release := store.HoldDeletes()
+		defer release()
+	}
+	dbCopy := filepath.Join(work, db.FileName)
+	if err := d.VacuumInto(ctx, dbCopy); err != nil {
+		return fmt.Errorf("snapshot the database: %w", err)
+	}
+	auxCopy := ""
+	if fi, err := os.Stat(filepath.Join(s.dataDir, AuxiliaryFile)); err == nil && fi.Mode().IsRegular() {
+		auxCopy = filepath.Join(work, AuxiliaryFile)
+		if err := db.SnapshotFile(ctx, filepath.Join(s.dataDir, AuxiliaryFile), auxCopy); err != nil {
+			return fmt.Errorf("snapshot %s: %w", AuxiliaryFile, err)
+		}
+	}
+
+	f, err := os.OpenFile(zipPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	zw := zip.NewWriter(f)
+	if err := addFile(zw, db.FileName, dbCopy); err != nil {
+		return err
+	}
+	// The snapshots are in the zip: free their disk space early.
+	_ = os.Remove(dbCopy)
+	if auxCopy != "" {
+		if err := addFile(zw, AuxiliaryFile, auxCopy); err != nil {
+			return err
+		}
+		_ = os.Remove(auxCopy)
+	}
+	if store != nil {
+		if err := addStorage(ctx, zw, store.Root()); err != nil {
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("finish the zip: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync the zip: %w", err)
+	}
+	err = f.Close()
+	f = nil
+	return err
+}
+
+// addStorage adds the files under root as storage/<path>, leaving out
+// hidden names (the .tmp folder of files being written; stored files never
+// have hidden names) and anything but regular files. Files removed during
+// the walk (thumbnails, removals not held) are skipped.
+func addStorage(ctx context.Context, zw *zip.Writer, root string) error {
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		if strings.HasPrefix(e.Name(), ".") {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		err = addFile(zw, storagePrefix+filepath.ToSlash(rel), p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("copy the storage: %w", err)
+	}
+	return nil
+}
+
+// addFile copies the file at src into the zip as name.
+func addFile(zw *zip.Writer, name, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h, err := zip.FileInfoHeader(fi)
+	if err != nil {
+		return err
+	}
+	h.Name = name
+	h.Method = zip.Deflate
+	if compressed(name) {
+		h.Method = zip.Store
+	}
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return fmt.Errorf("add %s: %w", name, err)
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		return fmt.Errorf("add %s: %w", name, err)
+	}
+	return nil
+}
+
+// compressed reports whether a file's extension names an already
+// compressed format, stored as is rather than deflated again.
+func compressed(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".heic",
+		".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar",
+		".mp3", ".mp4", ".m4a", ".mov", ".webm", ".ogg", ".pdf", ".docx", ".xlsx", ".pptx", ".woff2":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,241 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+)
+
+// Restore replaces the database, the auxiliary database and the stored
+// files with those of the backup, in place, on the running server. The zip
+// is checked and unpacked first (see openArchive; data.db must pass PRAGMA
+// integrity_check and hold _collections): a zip that is not a sound backup
+// is refused with BAD_USER_INPUT (field name) and changes nothing. Then
+// Reload stops the server's use of the data folder, the files are swapped
+// (the live ones moved aside, the restored ones moved in, by renames on one
+// file system) and the server starts again on them; when it cannot, the
+// old files are put back. Other errors: NOT_FOUND for an unknown backup,
+// CONFLICT while another backup operation runs, else a wrapped internal
+// error (the data folder then holds the old files, or the log says where
+// they are).
+func (s *Service) Restore(ctx context.Context, name string) error {
+	if err := checkName("name", name); err != nil {
+		return err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := s.stat(name); err != nil {
+		return err
+	}
+	if s.Reload == nil {
+		return errors.New("backup: restore: the server cannot reload its data")
+	}
+	a, err := openArchive(s.path(name))
+	if err != nil {
+		return refuse("name", err)
+	}
+	defer a.Close()
+
+	work, err := s.workDir("restore-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	staged := filepath.Join(work, "data")
+	if err := os.Mkdir(staged, 0o755); err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	if err := a.checkDB(ctx, staged); err != nil {
+		return refuse("name", err)
+	}
+	isStorage := func(n string) bool { return n == StorageDir || strings.HasPrefix(n, storagePrefix) }
+	if err := a.unpack(ctx, staged, isStorage); err != nil {
+		return refuse("name", err)
+	}
+
+	// The live files move aside into backups/.replaced-*, outside the
+	// temporary folder: if putting them back failed, they must survive
+	// CleanTemp at the next start.
+	aside, err := os.MkdirTemp(s.Dir(), ".replaced-*")
+	if err != nil {
+		return fmt.Errorf("backup: restore: %w", err)
+	}
+	err = s.Reload(ctx, func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work) })
+	if err != nil {
+		// The old files are back in place unless putting them back failed
+		// too; then aside still holds them and must not be removed.
+		if rerr := os.Remove(aside); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			slog.Error("backup: restore failed and the previous data could not all be put back", "kept in", aside, "err", err)
+		}
+		return fmt.Errorf("backup: restore %s: %w", name, err)
+	}
+	if err := os.RemoveAll(aside); err != nil {
+		slog.Warn("backup: remove the data replaced by a restore", "folder", aside, "err", err)
+	}
+	return nil
+}
+
+// Upload keeps an uploaded zip as a backup named filename (lowercased),
+// after the checks of Restore (and reading every stored file's entry, so a
+// damaged one is found now). Errors: BAD_USER_INPUT (field file) for an
+// invalid or taken name or a zip that is not a sound backup, in which case
+// nothing is kept; PAYLOAD_TOO_LARGE past MaxUpload; CONFLICT while another
+// backup operation runs.
+func (s *Service) Upload(ctx context.Context, filename string, r io.Reader) (Info, error) {
+	name := strings.ToLower(filename)
+	if err := checkName("file", name); err != nil {
+		return Info{}, err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return Info{}, err
+	}
+	defer unlock()
+	if _, err := s.stat(name); err == nil {
+		return Info{}, taken("file", name)
+	}
+	work, err := s.workDir("upload-*")
+	if err != nil {
+		return Info{}, err
+	}
+	defer os.RemoveAll(work)
+	zipPath := filepath.Join(work, "upload.zip")
+	if err := copyLimited(zipPath, r, s.MaxUpload()); err != nil {
+		return Info{}, err
+	}
+	if err := s.check(ctx, zipPath, work); err != nil {
+		return Info{}, refuse("file", err)
+	}
+	return s.keep("file", zipPath, name)
+}
+
+// check opens the zip at zipPath and checks it as Restore does, unpacking
+// only its databases, into work.
+func (s *Service) check(ctx context.Context, zipPath, work string) error {
+	a, err := openArchive(zipPath)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	dir := filepath.Join(work, "check")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("backup: check: %w", err)
+	}
+	if err := a.checkDB(ctx, dir); err != nil {
+		return err
+	}
+	return a.verify(ctx, func(n string) bool { return strings.HasPrefix(n, storagePrefix) })
+}
+
+// copyLimited writes r to the new file p, at most limit bytes
+// (PAYLOAD_TOO_LARGE past it).
+func copyLimited(p string, r io.Reader, limit int64) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("backup: upload: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("backup: upload: %w", err)
+	}
+	if n > limit {
+		return apperr.New(apperr.TooLarge, "a backup upload is at most %d bytes", limit)
+	}
+	return nil
+}
+
+// workDir makes a new folder in the temporary folder.
+func (s *Service) workDir(pattern string) (string, error) {
+	if err := os.MkdirAll(s.tempDir(), 0o755); err != nil {
+		return "", fmt.Errorf("backup: %w", err)
+	}
+	dir, err := os.MkdirTemp(s.tempDir(), pattern)
+	if err != nil {
+		return "", fmt.Errorf("backup: %w", err)
+	}
+	return dir, nil
+}
+
+// refuse turns a zip's *zipError into BAD_USER_INPUT on field; other
+// errors pass as they are.
+func refuse(field string, err error) error {
+	var ze *zipError
+	if errors.As(err, &ze) {
+		return fieldErr(field, "invalid_backup", ze.Error(), err)
+	}
+	return err
+}
+
+// liveNames are the files and folders of the data folder that a restore
+// replaces: the databases with their write-ahead logs, and the storage.
+var liveNames = []string{
+	db.FileName, db.FileName + "-wal", db.FileName + "-shm",
+	AuxiliaryFile, AuxiliaryFile + "-wal", AuxiliaryFile + "-shm",
+	StorageDir,
+}
+
+// swapIn moves the live files of dataDir into aside and the restored ones
+// from staged into dataDir (the server has stopped using them). It is a
+// SwapFunc: on failure, and when its undo is called, whatever is in place
+// (restored files, and the logs that opening them made) moves to a new
+// folder in trash and the live files move back from aside.
+func swapIn(dataDir, staged, aside, trash string) (undo func() error, err error) {
+	putBack := func() error {
+		var errs []error
+		out, err := os.MkdirTemp(trash, "undo-*")
+		if err != nil {
+			return fmt.Errorf("put the previous data back: %w", err)
+		}
+		for _, n := range liveNames {
+			if err := moveIfExists(filepath.Join(dataDir, n), filepath.Join(out, n)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, n := range liveNames {
+			if err := moveIfExists(filepath.Join(aside, n), filepath.Join(dataDir, n)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("put the previous data back: %w", err)
+		}
+		return nil
+	}
+	for _, n := range liveNames {
+		if err := moveIfExists(filepath.Join(dataDir, n), filepath.Join(aside, n)); err != nil {
+			return nil, errors.Join(fmt.Errorf("move the live data aside: %w", err), putBack())
+		}
+	}
+	for _, n := range []string{db.FileName, AuxiliaryFile, StorageDir} {
+		if err := moveIfExists(filepath.Join(staged, n), filepath.Join(dataDir, n)); err != nil {
+			return nil, errors.Join(fmt.Errorf("move the restored data in: %w", err), putBack())
+		}
+	}
+	return putBack, nil
+}
+
+// moveIfExists renames from to to when from exists.
+func moveIfExists(from, to string) error {
+	if _, err := os.Lstat(from); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("move %s: %w", filepath.Base(from), err)
+	}
+	return nil
+}

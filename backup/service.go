@@ -1,0 +1,254 @@
+// Package backup makes, keeps and restores backups of the data folder: a
+// zip of a consistent snapshot of data.db (VACUUM INTO while writes go on),
+// of auxiliary.db when there is one, and of the storage folder, kept in
+// <data folder>/backups. A restore checks the zip before anything changes,
+// then swaps the files in place through the Reload seam that the server
+// provides (it stops using the data folder, the swap runs, it starts
+// again). GET /backups/{name}?token= downloads a backup with a superuser's
+// file token (Handler).
+//
+// Scheduled backups (backups.cron, maxKeep) and an S3 target are not built
+// yet; Create is the plain function a scheduler will call.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/files"
+)
+
+// DirName is the folder of the backups in the data folder.
+const DirName = "backups"
+
+// tempDirName is the folder under the backups folder that holds backups
+// being written and restores being unpacked. It sits on the file system of
+// the data folder, so renames into place are atomic, and its leading dot
+// keeps it out of the list (names cannot end in it).
+const tempDirName = ".tmp"
+
+// DefaultMaxUpload is the largest backup uploadBackup accepts when
+// Service.MaxUploadBytes is zero.
+const DefaultMaxUpload = 1 << 30
+
+// maxNameLen bounds a backup's name.
+const maxNameLen = 150
+
+// nameRE is what a backup's name must match.
+var nameRE = regexp.MustCompile(`^[a-z0-9_.-]+\.zip$`)
+
+// Info describes one backup.
+type Info struct {
+	Name     string
+	Size     int64
+	Modified time.Time
+}
+
+// Source is what a backup reads from the running server: the database and
+// the file store in use now (a restore replaces them).
+type Source func() (*db.DB, *files.Local)
+
+// SwapFunc moves the restored files into the data folder in place of the
+// live ones (which the server must have stopped using). On failure it has
+// put the live files back itself. On success, undo puts them back (moving
+// the restored ones out), for a server that cannot start on the restored
+// files.
+type SwapFunc func() (undo func() error, err error)
+
+// ReloadFunc is the server's part of a restore: it stops everything that
+// uses the data folder (ending open sockets), calls swap, and starts again
+// on the swapped files (the application schema is rebuilt from them). When
+// it cannot start on them, it calls undo and starts on the old files. ctx
+// is the restoring request's: that request is in flight and must not be
+// waited for.
+type ReloadFunc func(ctx context.Context, swap SwapFunc) error
+
+// Service creates, lists, deletes, checks and restores the backups of one
+// data folder. One backup, upload, deletion or restore runs at a time; the
+// others are refused with CONFLICT. Set the fields before use.
+type Service struct {
+	dataDir string
+
+	// Source returns the database and file store that Create copies.
+	Source Source
+	// Reload performs the server's side of Restore; without it Restore
+	// fails.
+	Reload ReloadFunc
+	// MaxUploadBytes bounds an uploaded backup (0: DefaultMaxUpload).
+	MaxUploadBytes int64
+
+	mu  sync.Mutex // held by the operation running
+	now func() time.Time
+}
+
+// New returns the service of the data folder dir.
+func New(dir string) *Service { return &Service{dataDir: dir, now: time.Now} }
+
+// Dir returns the folder that holds the backups.
+func (s *Service) Dir() string { return filepath.Join(s.dataDir, DirName) }
+
+// MaxUpload returns the largest upload Upload accepts.
+func (s *Service) MaxUpload() int64 {
+	if s.MaxUploadBytes > 0 {
+		return s.MaxUploadBytes
+	}
+	return DefaultMaxUpload
+}
+
+func (s *Service) tempDir() string { return filepath.Join(s.Dir(), tempDirName) }
+
+// CleanTemp removes what a stopped process left in the backups' temporary
+// folder. Call it at start, before serving.
+func (s *Service) CleanTemp() error {
+	if err := os.RemoveAll(s.tempDir()); err != nil {
+		return fmt.Errorf("backup: clean %s: %w", s.tempDir(), err)
+	}
+	return nil
+}
+
+// lock takes the one-operation lock, or returns CONFLICT when another
+// backup operation runs.
+func (s *Service) lock() (unlock func(), err error) {
+	if !s.mu.TryLock() {
+		return nil, apperr.New(apperr.Conflict, "another backup, upload, deletion or restore is running; try again when it ends")
+	}
+	return s.mu.Unlock, nil
+}
+
+// ValidName reports whether name may name a backup: lowercase letters,
+// digits, "_", "." and "-", ending in ".zip", at most 150 bytes.
+func ValidName(name string) bool {
+	return len(name) <= maxNameLen && nameRE.MatchString(name) && !strings.Contains(name, "..")
+}
+
+// checkName returns a BAD_USER_INPUT error on field when name is invalid.
+func checkName(field, name string) error {
+	if !ValidName(name) {
+		return fieldErr(field, "invalid",
+			"a backup name is up to 150 lowercase letters, digits, _ . - and ends in .zip", nil)
+	}
+	return nil
+}
+
+// path returns the file of a backup.
+func (s *Service) path(name string) string { return filepath.Join(s.Dir(), name) }
+
+// stat returns the backup's Info, NOT_FOUND when there is none.
+func (s *Service) stat(name string) (Info, error) {
+	fi, err := os.Lstat(s.path(name))
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
+		return Info{}, apperr.New(apperr.NotFound, "backup %q not found", name)
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("backup: stat %s: %w", name, err)
+	}
+	return Info{Name: name, Size: fi.Size(), Modified: fi.ModTime().UTC()}, nil
+}
+
+// List returns the backups, newest first. A missing folder is an empty
+// list.
+func (s *Service) List(ctx context.Context) ([]Info, error) {
+	entries, err := os.ReadDir(s.Dir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Info{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backup: list %s: %w", s.Dir(), err)
+	}
+	out := []Info{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !ValidName(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, Info{Name: e.Name(), Size: fi.Size(), Modified: fi.ModTime().UTC()})
+	}
+	slices.SortFunc(out, func(a, b Info) int {
+		if c := b.Modified.Compare(a.Modified); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}
+
+// Delete removes a backup: BAD_USER_INPUT for an invalid name, NOT_FOUND
+// when there is none, CONFLICT while another backup operation runs.
+func (s *Service) Delete(ctx context.Context, name string) error {
+	if err := checkName("name", name); err != nil {
+		return err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := s.stat(name); err != nil {
+		return err
+	}
+	if err := os.Remove(s.path(name)); err != nil {
+		return fmt.Errorf("backup: delete %s: %w", name, err)
+	}
+	return nil
+}
+
+// Open opens a backup for reading (the caller closes it): NOT_FOUND for an
+// invalid or unknown name.
+func (s *Service) Open(name string) (*os.File, Info, error) {
+	if !ValidName(name) {
+		return nil, Info{}, apperr.New(apperr.NotFound, "backup %q not found", name)
+	}
+	info, err := s.stat(name)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	f, err := os.Open(s.path(name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, Info{}, apperr.New(apperr.NotFound, "backup %q not found", name)
+		}
+		return nil, Info{}, fmt.Errorf("backup: open %s: %w", name, err)
+	}
+	return f, info, nil
+}
+
+// keep renames the finished temporary file tmp to the backup name, unless
+// a backup of that name appeared meanwhile (BAD_USER_INPUT on field).
+func (s *Service) keep(field, tmp, name string) (Info, error) {
+	// A hard link fails when the name is taken, where a rename would
+	// replace the file.
+	if err := os.Link(tmp, s.path(name)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return Info{}, taken(field, name)
+		}
+		return Info{}, fmt.Errorf("backup: keep %s: %w", name, err)
+	}
+	_ = os.Remove(tmp)
+	return s.stat(name)
+}
+
+// taken is the error for a name already in use.
+func taken(field, name string) error {
+	return fieldErr(field, "taken", fmt.Sprintf("a backup named %q exists already", name), nil)
+}
+
+// fieldErr is a BAD_USER_INPUT error about one input field; cause, when
+// set, is kept for the logs.
+func fieldErr(field, code, message string, cause error) error {
+	return &apperr.Error{Code: apperr.Invalid, Message: message, Err: cause,
+		Fields: map[string]apperr.FieldError{field: {Code: code, Message: message}}}
+}
