@@ -90,7 +90,7 @@ func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
 	}
 	name := fc.Field.Name
 	if strings.HasPrefix(name, "__") || (fc.Object == "Mutation" && name == "authWithPassword") {
-		return next(ctx)
+		return typedErrors(next(ctx))
 	}
 	v := auth.ViewerFrom(ctx)
 	switch {
@@ -99,7 +99,19 @@ func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
 	case !v.Superuser:
 		return nil, apperr.New(apperr.Forbidden, "the admin API is for superusers only")
 	}
-	return next(ctx)
+	return typedErrors(next(ctx))
+}
+
+// typedErrors makes a resolver's untyped error an internal one. gqlgen
+// wraps a resolver's error in a *gqlerror.Error before the presenter sees
+// it, so without this a plain error (a file path, an SQL message) would
+// reach the client as it is instead of "internal server error".
+func typedErrors(res any, err error) (any, error) {
+	var gqlErr *gqlerror.Error
+	if err != nil && apperr.As(err) == nil && !errors.As(err, &gqlErr) {
+		err = apperr.Wrap(err, "internal server error")
+	}
+	return res, err
 }
 
 // limitBody refuses bodies over limit with HTTP 413 and a GraphQL-shaped
