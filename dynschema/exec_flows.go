@@ -20,6 +20,8 @@ type Mailer interface {
 	Meta(ctx context.Context) (mail.Meta, error)
 	// Enqueue queues m and reports whether it was queued.
 	Enqueue(m mail.Message) bool
+	// Sending reports whether email can go out (SMTP is enabled).
+	Sending(ctx context.Context) bool
 }
 
 // flowAuth is what the email flows need from the auth service.

@@ -92,13 +92,15 @@ func (x *operation) keepFirstFactor() bool {
 
 // alertNewDevice emails the authAlert template to rec when its sign-in
 // through rf comes from a device it never signed in from before (and it
-// signed in before). Superusers and refreshes are left out; a failure is
-// logged and never fails the sign-in.
+// signed in before). Superusers and refreshes are left out, and so is
+// everything while SMTP is off; a failure is logged and never fails the
+// sign-in.
 func (x *operation) alertNewDevice(rf *rootField, rec db.Record) {
 	c := rf.t.coll
 	st, ok := x.v.eng.cfg.Auth.(signInState)
-	if !ok || x.v.eng.cfg.Mail == nil || signInMethod(rf.kind) == "" || c.Name == db.SuperusersCollection {
-		return
+	if !ok || x.v.eng.cfg.Mail == nil || signInMethod(rf.kind) == "" || c.Name == db.SuperusersCollection ||
+		!x.v.eng.cfg.Mail.Sending(x.ctx) {
+		return // with SMTP off no alert could go out; devices are not even tracked
 	}
 	to, _ := rec["email"].(string)
 	if to == "" {

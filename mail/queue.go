@@ -147,5 +147,12 @@ func (o *Outbox) Meta(ctx context.Context) (Meta, error) {
 	return s.Meta, err
 }
 
+// Sending reports whether SMTP is enabled, so that an optional email (a
+// sign-in alert) is not even prepared when it could not go out.
+func (o *Outbox) Sending(ctx context.Context) bool {
+	s, err := o.Settings(ctx)
+	return err == nil && s.SMTP.Enabled
+}
+
 // Enqueue queues m (see Queue.Enqueue).
 func (o *Outbox) Enqueue(m Message) bool { return o.Queue.Enqueue(m) }
