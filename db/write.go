@@ -477,6 +477,9 @@ func (tx *Tx) deleteRec(c *Collection, id string, visited map[string]bool) (Reco
 	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, `DELETE FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, id); err != nil {
 		return nil, fmt.Errorf("delete from %s: %w", c.Name, err)
 	}
+	if err := tx.deleteExternalAuths(c, id); err != nil {
+		return nil, err
+	}
 	tx.queue(ActionDelete, c, rec, rec)
 	return rec, nil
 }
