@@ -36,10 +36,11 @@ func DevEmail(u string) string {
 }
 
 // StartDev starts the dev server on 127.0.0.1 at a free port, for the
-// Monobase server at serverURL. With automatic, it signs in "dev_user"
-// without asking (for tests). It returns once the server accepts
-// connections.
-func StartDev(serverURL string, automatic bool) (*Dev, error) {
+// Monobase server at serverURL. Its sign-in page asks for a user name
+// (dev_user by default); the user info gives that name as id and name,
+// and DevEmail of it as a verified email. It returns once the server
+// accepts connections.
+func StartDev(serverURL string) (*Dev, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("dev OAuth2 server: find a port: %w", err)
@@ -50,7 +51,7 @@ func StartDev(serverURL string, automatic bool) (*Dev, error) {
 	}
 	l := pkgzLogger()
 	d := &Dev{host: "127.0.0.1", port: port, done: make(chan struct{})}
-	d.srv = &provider.DevAuthServer{L: l, Automatic: automatic, GetEmailFn: DevEmail,
+	d.srv = &provider.DevAuthServer{L: l, GetEmailFn: DevEmail,
 		Provider: provider.NewDev(provider.Params{L: l, URL: strings.TrimSuffix(serverURL, "/"), Host: d.host, Port: port, Cid: "dev", Csecret: "dev"})}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
