@@ -64,20 +64,31 @@ type Handler struct {
 
 // NewHandler returns the redirect flow handler.
 func NewHandler(cfg HandlerConfig) *Handler {
-	opts := func(secure bool) token.Opts {
-		key := string(cfg.Key)
-		return token.Opts{
-			SecretReader:   token.SecretFunc(func(string) (string, error) { return key, nil }),
-			SecureCookies:  secure,
-			SameSite:       http.SameSiteLaxMode, // sent on the provider's top-level redirect back
-			DisableXSRF:    true,                 // the handshake carries no user
-			JWTCookieName:  handshakeCookie,
-			XSRFCookieName: handshakeCookie + "_xsrf",
-			Issuer:         "monobase",
-			TokenDuration:  30 * time.Minute,
-		}
-	}
-	return &Handler{cfg: cfg, plain: token.NewService(opts(false)), secure: token.NewService(opts(true)), pkgzLogs: pkgzLogger()}
+	return &Handler{cfg: cfg, plain: handshakeService(cfg.Key, false), secure: handshakeService(cfg.Key, true), pkgzLogs: pkgzLogger()}
+}
+
+// handshakeService is go-pkgz/auth's token service for the handshake
+// cookie, with every option set here: token.NewService would fill the
+// same defaults but also sets golang-jwt's global
+// MarshalSingleStringAsArray on each call, a write that races with every
+// JWT being encoded elsewhere in the process.
+func handshakeService(key []byte, secure bool) *token.Service {
+	k := string(key)
+	return &token.Service{Opts: token.Opts{
+		SecretReader:      token.SecretFunc(func(string) (string, error) { return k, nil }),
+		SecureCookies:     secure,
+		SameSite:          http.SameSiteLaxMode, // sent on the provider's top-level redirect back
+		DisableXSRF:       true,                 // the handshake carries no user
+		JWTCookieName:     handshakeCookie,
+		JWTHeaderKey:      "X-Monobase-OAuth2-Handshake",
+		XSRFCookieName:    handshakeCookie + "_xsrf",
+		XSRFHeaderKey:     "X-Monobase-OAuth2-XSRF",
+		XSRFIgnoreMethods: []string{},
+		JWTQuery:          "monobase_oauth2_handshake",
+		Issuer:            "monobase",
+		TokenDuration:     30 * time.Minute,
+		CookieDuration:    30 * time.Minute,
+	}}
 }
 
 func (h *Handler) tokens(r *http.Request) *token.Service {

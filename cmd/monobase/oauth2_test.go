@@ -89,8 +89,8 @@ func TestOAuth2RedirectFlow(t *testing.T) {
 	mustGQL(t, base+"/graphql/admin", admin, `mutation($in: CollectionInput!) { updateCollection(idOrName: "users", input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"name": "users", "type": "AUTH", "createRule": "", "authRule": "",
 			"listRule": own, "viewRule": own, "updateRule": own, "deleteRule": own, "oauth2": map[string]any{"enabled": true,
-			"providers": []any{map[string]any{"name": "acme", "clientId": oauthtest.ClientID, "clientSecret": oauthtest.ClientSecret,
-				"authUrl": idp.URL + "/authorize", "tokenUrl": idp.URL + "/token", "userInfoUrl": idp.URL + "/userinfo"}}}}})
+				"providers": []any{map[string]any{"name": "acme", "clientId": oauthtest.ClientID, "clientSecret": oauthtest.ClientSecret,
+					"authUrl": idp.URL + "/authorize", "tokenUrl": idp.URL + "/token", "userInfoUrl": idp.URL + "/userinfo"}}}}})
 	mustGQL(t, base+"/graphql/admin", admin, `mutation { updateSettings(input: { meta: { appUrl: "`+appOrigin+`" } }) { meta { appUrl } } }`, nil)
 	idp.AddUser("ann", map[string]any{"sub": "u-ann", "email": "ann@example.com", "email_verified": true, "name": "Ann"})
 	login := base + "/auth/users/acme/login?redirect=" + url.QueryEscape(appOrigin+"/signed-in?x=1")
