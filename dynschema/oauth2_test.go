@@ -291,6 +291,17 @@ func TestOAuth2ProviderErrors(t *testing.T) {
 			t.Fatalf("user info failure: %s", r)
 		}
 	})
+	t.Run("one OAuth2 sign-in per operation", func(t *testing.T) {
+		code, v := oe.authorize("hal")
+		before := oe.srv.Exchanges()
+		r := oe.gql("", `mutation($c: String!, $v: String) {
+  a: userAuthWithOAuth2(provider: "acme", code: $c, codeVerifier: $v, redirectUrl: "`+appRedirect+`") { token }
+  b: userAuthWithOAuth2(provider: "acme", code: $c, codeVerifier: $v, redirectUrl: "`+appRedirect+`") { token } }`,
+			map[string]any{"c": code, "v": v})
+		if r.code() != "BAD_USER_INPUT" || oe.srv.Exchanges() != before {
+			t.Fatalf("two sign-ins: %s (exchanges %d, were %d)", r, oe.srv.Exchanges(), before)
+		}
+	})
 	t.Run("an unknown provider", func(t *testing.T) {
 		r := oe.gql("", signInMutation, map[string]any{"code": "c", "p": "nope"})
 		if r.code() != "BAD_USER_INPUT" || !strings.Contains(r.String(), "unknown_provider") {
