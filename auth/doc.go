@@ -10,8 +10,8 @@
 // WithViewer, ViewerFrom), answering a bad token with 401 UNAUTHENTICATED.
 //
 // Tokens use golang-jwt/jwt/v5 directly, not go-pkgz/auth's token service
-// (Service says why). The package has no OAuth2 providers and no mail
-// flows (OTP, MFA, verification, password reset) yet; the sign-in
-// mutations belong to the GraphQL servers, which call CheckPassword,
-// SignInAllowed and IssueToken.
+// (Service says why). OAuth2 on go-pkgz/auth is the sub-package
+// auth/oauth, whose redirect flow signs its handshake with DeriveKey; the
+// sign-in mutations belong to the GraphQL servers, which call
+// CheckPassword, SignInAllowed and IssueToken.
 package auth
