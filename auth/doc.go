@@ -17,7 +17,8 @@
 // impersonation tokens (IssueImpersonateToken).
 //
 // Tokens use golang-jwt/jwt/v5 directly, not go-pkgz/auth's token service
-// (Service says why). The sign-in mutations belong to the GraphQL servers,
-// which call CheckPassword, SignInAllowed, IssueToken and the methods
-// above.
+// (Service says why). OAuth2 on go-pkgz/auth is the sub-package
+// auth/oauth, whose redirect flow signs its handshake with DeriveKey; the
+// sign-in mutations belong to the GraphQL servers, which call
+// CheckPassword, SignInAllowed, IssueToken and the methods above.
 package auth

@@ -307,3 +307,12 @@ func (s *Service) CheckPassword(rec db.Record, password string) bool {
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
+
+// DeriveKey returns a 32-byte key for purpose, derived from the server's
+// signing secret, for state that other packages sign (the OAuth2
+// handshake cookie). Different purposes give unrelated keys.
+func (s *Service) DeriveKey(purpose string) []byte {
+	mac := hmac.New(sha256.New, s.secret)
+	mac.Write([]byte("derive\x00" + purpose))
+	return mac.Sum(nil)
+}

@@ -482,6 +482,9 @@ func (tx *Tx) deleteRec(c *Collection, id string, visited map[string]bool) (Reco
 			return nil, err
 		}
 	}
+	if err := tx.deleteExternalAuths(c, id); err != nil {
+		return nil, err
+	}
 	tx.queue(ActionDelete, c, rec, rec)
 	return rec, nil
 }

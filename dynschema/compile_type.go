@@ -320,7 +320,9 @@ func (cp *compiler) derivedTypes(b *typeBuilder) {
 	ws(ex, "\ninput ", claim("UpdateInput"), " {\n", b.update.String(), "}\n")
 	ws(ex, "\ntype ", claim("Change"), " {\n  action: ChangeAction!\n  record: ", t.name, "!\n}\n")
 	if t.isAuth {
-		ws(ex, "\ntype ", claim("Auth"), " {\n  token: String!\n  record: ", t.name, "!\n}\n")
+		ws(ex, "\ntype ", claim("Auth"), " {\n  token: String!\n  record: ", t.name, "!\n  meta: AuthMeta\n}\n")
+		ws(ex, "\n\"\"\"The sign-in methods of ", c.Name, ".\"\"\"\ntype ", claim("AuthMethods"),
+			" {\n  password: PasswordAuthMethod!\n  oauth2: OAuth2AuthMethod!\n  otp: OTPAuthMethod!\n  mfa: MFAAuthMethod!\n}\n")
 	}
 }
 
@@ -339,6 +341,10 @@ func (cp *compiler) rootFields(t *objType) {
 	ws(q, "  ", n.List, "Connection(where: ", t.name, "Where, filter: String, orderBy: [", t.name,
 		"OrderBy!], first: Int, after: String, last: Int, before: String): ", t.name, "Connection!\n")
 	cp.claimRoot(c, "Query", n.List+"Connection", &rootField{kind: rkConnection, t: t})
+	if t.isAuth && !t.readOnly {
+		ws(q, "  \"\"\"How records of ", c.Name, " may sign in (fresh OAuth2 state and PKCE values each time).\"\"\"\n  ", n.Base, "AuthMethods: ", t.name, "AuthMethods!\n")
+		cp.claimRoot(c, "Query", n.Base+"AuthMethods", &rootField{kind: rkAuthMethods, t: t})
+	}
 	if t.readOnly {
 		return
 	}
@@ -355,6 +361,11 @@ func (cp *compiler) rootFields(t *objType) {
 		cp.claimRoot(c, "Mutation", n.Base+"AuthWithPassword", &rootField{kind: rkAuthPassword, t: t})
 		ws(m, "  \"\"\"A new token for the signed-in record.\"\"\"\n  ", n.Base, "AuthRefresh: ", t.name, "Auth!\n")
 		cp.claimRoot(c, "Mutation", n.Base+"AuthRefresh", &rootField{kind: rkAuthRefresh, t: t})
+		ws(m, "  \"\"\"Signs in with an OAuth2 authorization code (linking or creating the record).\"\"\"\n  ", n.Base,
+			"AuthWithOAuth2(provider: String!, code: String!, codeVerifier: String, redirectUrl: String!, createData: JSON, mfaId: String): ", t.name, "Auth!\n")
+		cp.claimRoot(c, "Mutation", n.Base+"AuthWithOAuth2", &rootField{kind: rkAuthOAuth2, t: t})
+		ws(m, "  \"\"\"Removes the link of the signed-in record to the provider.\"\"\"\n  ", n.Base, "UnlinkOAuth2(provider: String!): Boolean!\n")
+		cp.claimRoot(c, "Mutation", n.Base+"UnlinkOAuth2", &rootField{kind: rkUnlinkOAuth2, t: t})
 		for _, fl := range authFlows {
 			ws(m, "  \"\"\"", fl.doc, "\"\"\"\n  ", n.Base, fl.name, fl.args, ": Boolean!\n")
 			cp.claimRoot(c, "Mutation", n.Base+fl.name, &rootField{kind: fl.kind, t: t})

@@ -24,6 +24,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/access"
+	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/querycost"
@@ -105,6 +106,9 @@ type Config struct {
 	// Mail sends the emails of the auth flows (exec_flows.go); nil: the
 	// request mutations still answer true and log that nothing was sent.
 	Mail Mailer
+	// OAuth2 resolves the OAuth2 providers of auth collections
+	// (exec_oauth2.go); nil: OAuth2 sign-in is off everywhere.
+	OAuth2 *oauth.Providers
 }
 
 // Engine serves the application schema at /graphql.

@@ -342,6 +342,8 @@ func (x *operation) queryField(f graphql.CollectedField) bool {
 			return x.connection(rf.t, f)
 		case rkMe:
 			return x.me(f)
+		case rkAuthMethods:
+			return x.authMethods(rf, f)
 		}
 		return x.nullFor(f.Field, nonNull, false)
 	})

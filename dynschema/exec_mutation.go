@@ -131,6 +131,16 @@ func (x *operation) mutationField(f graphql.CollectedField) bool {
 			return x.authMutation(rf, f, args)
 		case rkRequestOtp:
 			return x.requestOtp(rf, f, args)
+		case rkAuthOAuth2:
+			return x.oauth2Mutation(rf, f, args)
+		case rkUnlinkOAuth2:
+			err := x.unlinkOAuth2(rf, args)
+			if err != nil {
+				x.fail(err, f.Field)
+				return x.nullFor(f.Field, true, true)
+			}
+			x.buf = strconv.AppendBool(x.buf, true)
+			return true
 		case rkFileToken:
 			return x.fileToken(f)
 		case rkRequestVerification, rkConfirmVerification, rkRequestPasswordReset,
@@ -326,7 +336,6 @@ type signIn struct {
 // <user>AuthRefresh): the method finds and checks the record, then
 // finishSignIn issues the token.
 func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args map[string]any) bool {
-	t := rf.t
 	var si signIn
 	rec, err := x.authRecord(rf, args)
 	if err == nil {
@@ -336,7 +345,13 @@ func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args m
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
 	}
-	token := si.token
+	return x.writeSignIn(rf, f, si)
+}
+
+// writeSignIn writes the <T>Auth object of a finished sign-in:
+// { token record meta }.
+func (x *operation) writeSignIn(rf *rootField, f graphql.CollectedField, si signIn) bool {
+	t, rec, token := rf.t, si.rec, si.token
 	sub := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Auth"})
 	x.buf = append(x.buf, '{')
 	for i, s := range sub {
@@ -361,6 +376,8 @@ func (x *operation) authMutation(rf *rootField, f graphql.CollectedField, args m
 			if !ok {
 				return x.nullFor(f.Field, true, true)
 			}
+		case "meta":
+			x.writeAuthMeta(s.Selections, si.meta)
 		default:
 			x.buf = append(x.buf, "null"...)
 		}

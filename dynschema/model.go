@@ -111,6 +111,9 @@ const (
 	rkConfirmEmailChange
 	rkRequestOtp
 	rkAuthOtp
+	rkAuthMethods  // <user>AuthMethods (exec_oauth2.go)
+	rkAuthOAuth2   // <user>AuthWithOAuth2
+	rkUnlinkOAuth2 // <user>UnlinkOAuth2
 )
 
 // rootField is a root field of Query, Mutation or Subscription.

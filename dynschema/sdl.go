@@ -136,6 +136,51 @@ input BooleanFilter {
 type OtpRequest {
   otpId: String!
 }
+
+"""What a sign-in method tells about it."""
+type AuthMeta {
+  """An OAuth2 sign-in created the record."""
+  isNew: Boolean!
+  """The OAuth2 provider."""
+  provider: String
+  """The provider's user info."""
+  rawUser: JSON
+}
+
+type PasswordAuthMethod {
+  enabled: Boolean!
+  identityFields: [String!]!
+}
+
+type OAuth2AuthMethod {
+  enabled: Boolean!
+  providers: [OAuth2ProviderInfo!]!
+}
+
+"""An OAuth2 provider and what the code exchange needs."""
+type OAuth2ProviderInfo {
+  name: String!
+  displayName: String!
+  """Compare with the state the provider sends back."""
+  state: String!
+  """Ends with redirect_uri=: append your URL-encoded redirect URL."""
+  authUrl: String!
+  codeVerifier: String
+  codeChallenge: String
+  codeChallengeMethod: String
+}
+
+type OTPAuthMethod {
+  enabled: Boolean!
+  """Seconds a one-time password is valid."""
+  duration: Int!
+}
+
+type MFAAuthMethod {
+  enabled: Boolean!
+  """Seconds the first method of a multi-factor sign-in stays valid."""
+  duration: Int!
+}
 `
 
 // builtinTypeNames are taken by the built-in schema.
@@ -145,6 +190,7 @@ var builtinTypeNames = []string{
 	"AuthRecord", "ChangeAction", "OrderDirection", "PageInfo", "StringFilter",
 	"IDFilter", "FloatFilter", "IntFilter", "DateTimeFilter", "BooleanFilter",
 	"OtpRequest",
+	"AuthMeta", "PasswordAuthMethod", "OAuth2AuthMethod", "OAuth2ProviderInfo", "OTPAuthMethod", "MFAAuthMethod",
 }
 
 // compiler builds the model and SDL of one set of collections.

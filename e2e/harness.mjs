@@ -45,10 +45,11 @@ export function freePort() {
 }
 
 /**
- * Starts a server in a fresh data folder with a superuser.
+ * Starts a server in a fresh data folder with a superuser; opts.args are
+ * more `serve` flags (e.g. ['--dev']).
  * Returns { url, graphqlUrl, adminUrl, wsUrl, adminToken, admin(), gql(), stop(), logs() }.
  */
-export async function startServer() {
+export async function startServer(opts = {}) {
   const bin = await monobaseBinary();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-'));
   await run(bin, ['superuser', 'upsert', ADMIN_EMAIL, ADMIN_PASSWORD, '--dir', dir]);
@@ -59,7 +60,7 @@ export async function startServer() {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], {
+    child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir, ...(opts.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     output = '';

@@ -4,8 +4,9 @@
 #   ./transport, ./ratelimit and the dynschema subscription tests; the
 #   abuse suite in ./abuse runs here against the real binary), bounded fuzz runs of the filter parser and
 #   the /graphql handler, then the Node end-to-end suite (Apollo
-#   Client, urql, graphql-ws, apollo-upload-client, the graphql-http audit
-#   and the playground in headless Chromium) against the real binary.
+#   Client, urql, graphql-ws, apollo-upload-client, the graphql-http audit,
+#   the playground and the OAuth2 redirect flow in headless Chromium)
+#   against the real binary.
 # Installs what the tests need when it is missing (Chromium from Debian,
 # the e2e packages with npm ci). Exits non-zero on any failure; the last
 # line counts the tests: "test.sh: N passed, M failed" (a failed step such

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/monobase/monobase/auth"
+	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
@@ -78,6 +79,8 @@ type ServeCommand struct {
 
 	backups *backup.Service // lives as long as the server
 	gate    gate            // holds requests while a restore swaps the data
+	oauth2    *oauth.Providers
+	dev       *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
 
 	srv    *http.Server
 	ln     net.Listener
@@ -146,7 +149,7 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
-	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log and debug logs (env MONOBASE_DEV)")
+	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
 		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N]")
 		fs.PrintDefaults()
@@ -215,6 +218,17 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
 	}
 	c.ln = ln
+	if c.Dev {
+		// go-pkgz/auth's dev provider sends every sign-in back to this
+		// server's URL, known only now.
+		if c.dev, err = oauth.StartDev(c.URL()); err != nil {
+			_ = ln.Close()
+			c.hub.Close()
+			c.mail.Close(ctx)
+			return err
+		}
+		c.oauth2.SetDev(c.dev)
+	}
 	c.srv = &http.Server{
 		Handler:           c.gate.wrap(func() http.Handler { return *c.root.Load() }),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -255,9 +269,13 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	settings := func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, d) }
 	c.mail = mail.NewQueue(&mail.SMTPClient{Settings: settings}, mail.QueueConfig{})
+	c.oauth2 = oauth.NewProviders(nil)
+	if c.dev != nil { // a rebuild after a restore keeps the dev provider
+		c.oauth2.SetDev(c.dev)
+	}
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
-		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}})
+		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -283,6 +301,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
 	mux.Handle("/files/", files.Handler(store, d, authSvc))
+	mux.Handle(oauth.Prefix, oauth.NewHandler(oauth.HandlerConfig{Providers: c.oauth2, Collection: d.Collection,
+		SignIn: engine.OAuth2SignIn, Origins: redirectOrigins(d), Key: authSvc.DeriveKey("oauth2 handshake")}))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
@@ -360,6 +380,9 @@ func (c *ServeCommand) close() error {
 	if c.mail != nil {
 		c.mail.Close(ctx) // the message being sent finishes; queued ones are dropped
 	}
+	if c.dev != nil {
+		c.dev.Close()
+	}
 	if err := c.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
 	}
@@ -414,12 +437,31 @@ func (c *ServeCommand) printBanner(ctx context.Context) {
 	fmt.Fprintf(c.Stdout, "└─ Playground: %s/playground\n", base)
 	if c.Dev {
 		fmt.Fprintf(c.Stdout, "Data folder: %s (development mode)\n", c.Dir)
+		if c.dev != nil {
+			fmt.Fprintf(c.Stdout, "Dev OAuth2 provider \"dev\" (go-pkgz/auth) at %s: %s/auth/{collection}/dev/login?redirect=<app URL>\n",
+				c.dev.URL(), base)
+		}
 	}
 	if n, err := countSuperusers(ctx, c.db); err == nil && n == 0 {
 		fmt.Fprintf(c.Stdout, "\nNo superuser yet. Create one with:\n  monobase superuser upsert EMAIL PASSWORD\n")
 		if c.Dir != DefaultDir {
 			fmt.Fprintf(c.Stdout, "  (add --dir %s)\n", c.Dir)
 		}
+	}
+}
+
+// redirectOrigins returns the origins, besides the server's own, to which
+// the OAuth2 redirect flow may send a browser back with its token:
+// settings.meta.appUrl's. The allowed CORS origins belong here once the
+// settings have them.
+func redirectOrigins(d *db.DB) func(ctx context.Context) []string {
+	return func(ctx context.Context) []string {
+		s, err := mail.Load(ctx, d)
+		if err != nil {
+			slog.ErrorContext(ctx, "oauth2: load settings", "err", err)
+			return nil
+		}
+		return []string{s.Meta.AppURL}
 	}
 }
 
