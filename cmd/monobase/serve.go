@@ -79,8 +79,8 @@ type ServeCommand struct {
 
 	backups *backup.Service // lives as long as the server
 	gate    gate            // holds requests while a restore swaps the data
-	oauth2    *oauth.Providers
-	dev       *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
+	oauth2  *oauth.Providers
+	dev     *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
 
 	srv    *http.Server
 	ln     net.Listener
