@@ -362,7 +362,9 @@ func (e *Engine) OAuth2SignIn(ctx context.Context, r *http.Request, c *db.Collec
 		}
 	}
 	if err != nil {
-		x.rollback()
+		if !x.keepFirstFactor() { // MFA_REQUIRED keeps the link or sign-up with the first factor
+			x.rollback()
+		}
 		return "", err
 	}
 	return si.token, nil

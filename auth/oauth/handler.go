@@ -218,7 +218,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, collection, n
 			slog.ErrorContext(r.Context(), "oauth2 sign-in", "collection", c.Name, "provider", p.Name, "err", err)
 			e = apperr.New(apperr.Internal, "internal server error")
 		}
-		back(w, r, from, url.Values{"error": {string(e.Code)}, "error_description": {e.Message}})
+		vals := url.Values{"error": {string(e.Code)}, "error_description": {e.Message}}
+		if e.Code == apperr.MFARequired {
+			vals.Set("mfaId", e.MFAID) // the app finishes with a second method
+		}
+		back(w, r, from, vals)
 		return
 	}
 	back(w, r, from, url.Values{"token": {tok}})

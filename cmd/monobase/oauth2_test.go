@@ -174,6 +174,26 @@ func TestOAuth2RedirectFlow(t *testing.T) {
 			t.Fatalf("denied create: %v", v)
 		}
 	})
+	t.Run("with MFA the app gets an mfaId, and a password sign-in with it finishes", func(t *testing.T) {
+		mustGQL(t, base+"/graphql/admin", admin, `mutation { updateCollection(idOrName: "users", input: { name: "users", type: AUTH, authRule: "", mfa: { enabled: true } }) { id } }`, nil)
+		idp.SignInAs("ann")
+		res, _ := get(t, browser(t), login)
+		v := fragment(t, res)
+		if v.Get("error") != "MFA_REQUIRED" || v.Get("mfaId") == "" || v.Get("token") != "" {
+			t.Fatalf("first factor: %v", v)
+		}
+		ann := mustGQL(t, base+"/graphql", admin, `{ users(filter: "email = 'ann@example.com'") { id } }`, nil)["users"].([]any)[0].(map[string]any)["id"]
+		mustGQL(t, base+"/graphql", admin, `mutation($id: ID!) { updateUser(id: $id, input: { password: "ann-password-1", passwordConfirm: "ann-password-1" }) { id } }`, map[string]any{"id": ann})
+		const pw = `mutation($mfa: String) { userAuthWithPassword(identity: "ann@example.com", password: "ann-password-1", mfaId: $mfa) { token } }`
+		if r := gql(t, base+"/graphql", "", pw, nil); r.errCode() != "MFA_REQUIRED" {
+			t.Fatalf("a password alone: %+v", r.Errors)
+		}
+		out := mustGQL(t, base+"/graphql", "", pw, map[string]any{"mfa": v.Get("mfaId")})
+		token, _ := out["userAuthWithPassword"].(map[string]any)["token"].(string)
+		if meEmail(t, base, token) != "ann@example.com" {
+			t.Fatalf("second factor: %v", out)
+		}
+	})
 }
 
 // TestOAuth2DevProvider signs in through `serve --dev`'s go-pkgz/auth dev
