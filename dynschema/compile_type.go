@@ -321,8 +321,6 @@ func (cp *compiler) derivedTypes(b *typeBuilder) {
 	ws(ex, "\ntype ", claim("Change"), " {\n  action: ChangeAction!\n  record: ", t.name, "!\n}\n")
 	if t.isAuth {
 		ws(ex, "\ntype ", claim("Auth"), " {\n  token: String!\n  record: ", t.name, "!\n  meta: AuthMeta\n}\n")
-		ws(ex, "\n\"\"\"The sign-in methods of ", c.Name, ".\"\"\"\ntype ", claim("AuthMethods"),
-			" {\n  password: PasswordAuthMethod!\n  oauth2: OAuth2AuthMethod!\n  otp: OTPAuthMethod!\n  mfa: MFAAuthMethod!\n}\n")
 	}
 }
 
@@ -342,7 +340,7 @@ func (cp *compiler) rootFields(t *objType) {
 		"OrderBy!], first: Int, after: String, last: Int, before: String): ", t.name, "Connection!\n")
 	cp.claimRoot(c, "Query", n.List+"Connection", &rootField{kind: rkConnection, t: t})
 	if t.isAuth && !t.readOnly {
-		ws(q, "  \"\"\"How records of ", c.Name, " may sign in (fresh OAuth2 state and PKCE values each time).\"\"\"\n  ", n.Base, "AuthMethods: ", t.name, "AuthMethods!\n")
+		ws(q, "  \"\"\"How records of ", c.Name, " may sign in (fresh OAuth2 state and PKCE values each time).\"\"\"\n  ", n.Base, "AuthMethods: AuthMethods!\n")
 		cp.claimRoot(c, "Query", n.Base+"AuthMethods", &rootField{kind: rkAuthMethods, t: t})
 	}
 	if t.readOnly {

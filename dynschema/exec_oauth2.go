@@ -248,7 +248,7 @@ func (x *operation) authMethods(rf *rootField, f graphql.CollectedField) bool {
 	c := rf.t.coll
 	o := c.AuthOpts()
 	ps := x.v.eng.cfg.OAuth2
-	x.writeObj(rf.t.name+"AuthMethods", f.Selections, func(g graphql.CollectedField) {
+	x.writeObj("AuthMethods", f.Selections, func(g graphql.CollectedField) {
 		switch g.Name {
 		case "password":
 			x.writeObj("PasswordAuthMethod", g.Selections, func(h graphql.CollectedField) {

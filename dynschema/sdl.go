@@ -181,6 +181,14 @@ type MFAAuthMethod {
   """Seconds the first method of a multi-factor sign-in stays valid."""
   duration: Int!
 }
+
+"""How the records of an auth collection may sign in (<user>AuthMethods)."""
+type AuthMethods {
+  password: PasswordAuthMethod!
+  oauth2: OAuth2AuthMethod!
+  otp: OTPAuthMethod!
+  mfa: MFAAuthMethod!
+}
 `
 
 // builtinTypeNames are taken by the built-in schema.
@@ -190,7 +198,7 @@ var builtinTypeNames = []string{
 	"AuthRecord", "ChangeAction", "OrderDirection", "PageInfo", "StringFilter",
 	"IDFilter", "FloatFilter", "IntFilter", "DateTimeFilter", "BooleanFilter",
 	"OtpRequest",
-	"AuthMeta", "PasswordAuthMethod", "OAuth2AuthMethod", "OAuth2ProviderInfo", "OTPAuthMethod", "MFAAuthMethod",
+	"AuthMeta", "AuthMethods", "PasswordAuthMethod", "OAuth2AuthMethod", "OAuth2ProviderInfo", "OTPAuthMethod", "MFAAuthMethod",
 }
 
 // compiler builds the model and SDL of one set of collections.
