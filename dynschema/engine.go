@@ -105,6 +105,9 @@ type Config struct {
 	// Mail sends the emails of the auth flows (exec_flows.go); nil: the
 	// request mutations still answer true and log that nothing was sent.
 	Mail Mailer
+	// RateLimits applies the operation rules of settings.rateLimits before
+	// each root field runs (ratelimit.go); nil: no operation is limited.
+	RateLimits RateLimiter
 }
 
 // Engine serves the application schema at /graphql.

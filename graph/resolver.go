@@ -13,6 +13,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/mail"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Resolver is the root resolver; its dependencies are set by NewHandler.
@@ -20,5 +21,6 @@ type Resolver struct {
 	db   *db.DB
 	auth *auth.Service
 	sdl  func() string
-	mail mail.Sender // testEmail's sender; nil: SMTP on the stored settings
+	mail mail.Sender      // testEmail's sender; nil: SMTP on the stored settings
+	rl   *ratelimit.Rules // the rate limits in force; nil: none (WithRateLimits)
 }
