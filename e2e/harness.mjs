@@ -47,8 +47,14 @@ export function freePort() {
 /**
  * Starts a server in a fresh data folder with a superuser.
  * Returns { url, graphqlUrl, adminUrl, wsUrl, adminToken, admin(), gql(), stop(), logs() }.
+ *
+ * Every request of the suite comes from 127.0.0.1, so the rate limit rules
+ * (settings.rateLimits, on by default: 2 sign-ins per 3 s, 20 creates per
+ * 5 s, 300 requests to /graphql per 10 s) are switched off through
+ * updateSettings, as an operator would; { rateLimits: true } keeps the
+ * defaults.
  */
-export async function startServer() {
+export async function startServer({ rateLimits = false } = {}) {
   const bin = await monobaseBinary();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-'));
   await run(bin, ['superuser', 'upsert', ADMIN_EMAIL, ADMIN_PASSWORD, '--dir', dir]);
@@ -129,6 +135,9 @@ export async function startServer() {
   if (!server.adminToken) {
     await server.stop();
     throw new Error(`superuser sign-in failed: ${JSON.stringify(body)}`);
+  }
+  if (!rateLimits) {
+    await server.admin('mutation { updateSettings(input: {rateLimits: {enabled: false}}) { rateLimits { enabled } } }');
   }
   return server;
 }

@@ -84,6 +84,7 @@ func (s Settings) Validate() error {
 	var fe apperr.FieldErrors
 	if len(s.Rules) > MaxRules {
 		fe.Add("rateLimits.rules", "invalid", "at most %d rules", MaxRules)
+		return fe.Err("invalid settings")
 	}
 	seen := map[[2]string]bool{}
 	for i, r := range s.Rules {
