@@ -53,6 +53,12 @@ func ClientIP(ctx context.Context) (string, bool) {
 		p, _ := ip.Prefix(64)
 		return p.String(), true
 	}
+	// A host already in canonical form (the usual "127.0.0.1") is the key
+	// as it is: no string is built per request.
+	var buf [15]byte
+	if string(ip.AppendTo(buf[:0])) == host {
+		return host, true
+	}
 	return ip.String(), true
 }
 
