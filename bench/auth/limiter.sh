@@ -4,23 +4,29 @@
 # run back to back, reporting the median ratio on/off of the pairs.
 # "On" is the default rules with /graphql raised to 10^9 per 10 s, so that
 # nothing is refused: each request still goes through the /graphql path
-# rule (one limiter charge) and the operation rule lookup (benchPost is
-# benchPosts:view, which no rule names).
+# rule (one limiter charge) and the operation rule lookup (benchPost(id:)
+# is bench_posts:view, which no rule names).
 #
 #  1. in process: BenchmarkRateLimitsReadByID (cmd/monobase), the whole
-#     served handler without the network: ns/op, CPU ns/op, allocs/op;
-#  2. over HTTP: wrk (apt-get install -y wrk) against the real binary, 16
+#     served handler without the network, the pairs inside one benchmark
+#     (the order flips every pair): medians of ns, CPU ns and allocations
+#     per request, and of the ratios on/off;
+#  2. a CPU profile of reads with the rules on: the share of the samples
+#     in the limiter's functions, which hardly depends on how loaded the
+#     machine is (the paired times above do, a lot, on a shared machine);
+#  3. over HTTP: wrk (apt-get install -y wrk) against the real binary, 16
 #     connections, the rules switched live through updateSettings.
 #
 #   go build -o /tmp/monobase ./cmd/monobase
 #   go build -o /tmp/load ./bench/load
 #   sh bench/auth/limiter.sh /tmp/monobase /tmp/load
 #
-# Environment: PAIRS (default 10 in process, WRK_PAIRS 6 over HTTP), DUR
-# (wrk time per run, 5s), PORT (18096), SKIP_WRK=1.
+# Environment: PAIRS (default 30 in process), WRK_PAIRS (6 over HTTP), DUR
+# (wrk time per run, 5s), PROFILE (the profiled run, 20s), PORT (18096),
+# SKIP_WRK=1.
 set -eu
 MB=$1 LOAD=$2
-PAIRS=${PAIRS:-10} WRK_PAIRS=${WRK_PAIRS:-6} DUR=${DUR:-5s} PORT=${PORT:-18096}
+PAIRS=${PAIRS:-30} WRK_PAIRS=${WRK_PAIRS:-6} DUR=${DUR:-5s} PORT=${PORT:-18096}
 OFF='{enabled: false}'
 ON='{enabled: true, rules: [{label: \"*:auth\", maxRequests: 2, duration: 3}, {label: \"*:create\", maxRequests: 20, duration: 5}, {label: \"/graphql\", maxRequests: 1000000000, duration: 10}]}'
 work=$(mktemp -d)
@@ -31,15 +37,15 @@ cd "$(dirname "$0")/../.."
 # median: the median of the numbers on stdin, one per line.
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
-echo "== in process: $PAIRS pairs of BenchmarkRateLimitsReadByID (20000 requests each)"
+echo "== in process: $PAIRS pairs of 2,000 reads, rules off and on (BenchmarkRateLimitsReadByID)"
+go test ./cmd/monobase -run '^$' -bench 'RateLimitsReadByID$' -benchtime "${PAIRS}x" 2>/dev/null |
+	awk '/^BenchmarkRateLimitsReadByID/ {for (i = 3; i < NF; i += 2) printf "  %s %s\n", $(i+1), $i}'
+
+echo "== the limiter's share of the CPU samples of reads with the rules on (BenchmarkRateLimitsOnReadByID, ${PROFILE:-20s})"
 go test -c -o "$work/mb.test" ./cmd/monobase
-: >"$work/pairs"
-for i in $(seq "$PAIRS"); do
-	"$work/mb.test" -test.run '^$' -test.bench 'RateLimitsReadByID$' -test.benchtime 20000x 2>/dev/null |
-		awk '/ReadByID\/off/ {ns=$3; cpu=$5; a=$9} /ReadByID\/on/ {printf "%s %s %s %s %s %s\n", ns, $3, cpu, $5, a, $9}' >>"$work/pairs"
-done
-awk '{printf "  pair %d: off %s ns/op %s cpu-ns/op %s allocs | on %s ns/op %s cpu-ns/op %s allocs\n", NR, $1, $3, $5, $2, $4, $6}' "$work/pairs"
-echo "  median ratio on/off: ns/op $(awk '{print $2/$1}' "$work/pairs" | median), cpu-ns/op $(awk '{print $4/$3}' "$work/pairs" | median); allocs/op off $(awk '{print $5}' "$work/pairs" | median), on $(awk '{print $6}' "$work/pairs" | median)"
+(cd "$work" && ./mb.test -test.run '^$' -test.bench 'RateLimitsOnReadByID$' -test.benchtime "${PROFILE:-20s}" -test.cpuprofile "$work/cpu.out" 2>/dev/null | grep '^Benchmark' | sed 's/^/  /')
+go tool pprof -top -focus 'ratelimit\.(ClientIP|\(\*Rules\)\.Operation|\(\*ruleSet\)\.path|\(\*limitRule\)\.take|\(\*Limiter\)\.Allow|\(\*labelRules\)\.forCaller)' \
+	"$work/mb.test" "$work/cpu.out" 2>/dev/null | sed -n 's/^Showing nodes accounting for \(.*\)/  limiter: \1/p'
 
 [ "${SKIP_WRK:-}" = 1 ] && exit 0
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }

@@ -24,6 +24,9 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 "$MB" serve --http "127.0.0.1:$PORT" --dir "$work/data" >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.1; done
-echo "server: $("$MB" version 2>/dev/null | head -1), GOMAXPROCS=$(nproc), bcrypt default cost"
+echo "server: $("$MB" version 2>/dev/null | head -1), $(nproc) cores, bcrypt default cost"
+# One client alone first: the time of one sign-in (one bcrypt hash) on this machine.
+"$BENCH" -url "http://127.0.0.1:$PORT" -admin-email admin@example.com -admin-password admin-password \
+	-scenario signin -clients 1 -duration 3s
 "$BENCH" -url "http://127.0.0.1:$PORT" -admin-email admin@example.com -admin-password admin-password \
 	-scenario "$SCENARIOS" -clients "$CLIENTS" -duration "$DUR" -mails "$MAILS"
