@@ -58,11 +58,11 @@ type labelRules struct {
 	all, guest, session *limitRule
 }
 
-// limitRule is one rule and its counts.
+// limitRule is one rule and its counts (keyed by client IP, and for an
+// operation rule by collection and client IP).
 type limitRule struct {
 	Rule
-	perCollection bool // an operation rule: one budget per collection and IP
-	lim           *Limiter
+	lim *Limiter
 }
 
 // NewRules returns the rules of s (which must be valid: see
@@ -110,7 +110,6 @@ func (r *Rules) Set(s Settings) error {
 		}
 		var l *labelRules
 		if coll, action, ok := strings.Cut(rule.Label, ":"); ok {
-			lr.perCollection = true
 			l = labelIn(rs.ops, opLabel{coll, action}, rule.Label)
 		} else {
 			l = labelIn(rs.paths, rule.Label, rule.Label)
@@ -189,9 +188,12 @@ func (l *labelRules) forCaller(c Caller) *limitRule {
 //
 // Over the budget it counts nothing, marks the HTTP response of ctx for
 // status 429 (see Middleware) and returns a RATE_LIMITED error with the
-// wait. Exempt callers, a context without a client address and disabled
-// settings are never limited.
+// wait. Exempt callers, a context without a client address, disabled
+// settings and a nil *Rules never limit.
 func (r *Rules) Operation(ctx context.Context, caller Caller, collection string, actions []string) error {
+	if r == nil {
+		return nil
+	}
 	rs := r.cur.Load()
 	if !rs.s.Enabled || caller == Exempt || len(rs.ops) == 0 {
 		return nil
