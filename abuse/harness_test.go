@@ -46,6 +46,7 @@ func suites() [][]attack {
 		signInAttacks(),
 		uploadAttacks(),
 		socketAttacks(),
+		rateLimitAttacks(),
 	}
 }
 
@@ -155,7 +156,21 @@ func startServer(t *testing.T) *server {
 	if s.AdminToken == "" {
 		t.Fatalf("admin sign-in failed: %s", r.Body)
 	}
+	// Every request of the suite comes from 127.0.0.1: with the rate limit
+	// rules on (the default), most cases would be refused by them before
+	// reaching what they attack. The rules group turns them on for its own
+	// cases (ratelimit_test.go).
+	s.SetRateLimits(false)
 	return s
+}
+
+// SetRateLimits turns the rate limit rules on (with their defaults) or
+// off through updateSettings; the change applies at once.
+func (s *server) SetRateLimits(on bool) {
+	s.t.Helper()
+	s.Admin(`mutation($on: Boolean!) { updateSettings(input: {rateLimits: {enabled: $on, rules: [
+		{label: "*:auth", maxRequests: 2, duration: 3}, {label: "*:create", maxRequests: 20, duration: 5},
+		{label: "/graphql", maxRequests: 300, duration: 10}]}}) { rateLimits { enabled } } }`, map[string]any{"on": on})
 }
 
 func tail(b []byte, n int) []byte {

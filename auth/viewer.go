@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Viewer is who makes a request. A nil *Viewer is anonymous.
@@ -22,6 +23,18 @@ func (v *Viewer) ID() string {
 		return ""
 	}
 	return v.Record.ID()
+}
+
+// RateLimitCaller returns who v is for the audience of a rate limit rule:
+// superusers are exempt, other viewers signed in, nil a guest.
+func (v *Viewer) RateLimitCaller() ratelimit.Caller {
+	switch {
+	case v == nil:
+		return ratelimit.Guest
+	case v.Superuser:
+		return ratelimit.Exempt
+	}
+	return ratelimit.SignedIn
 }
 
 type viewerKey struct{}

@@ -109,6 +109,9 @@ type Config struct {
 	// OAuth2 resolves the OAuth2 providers of auth collections
 	// (exec_oauth2.go); nil: OAuth2 sign-in is off everywhere.
 	OAuth2 *oauth.Providers
+	// RateLimits applies the operation rules of settings.rateLimits before
+	// each root field runs (ratelimit.go); nil: no operation is limited.
+	RateLimits RateLimiter
 }
 
 // Engine serves the application schema at /graphql.

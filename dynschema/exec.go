@@ -284,7 +284,7 @@ func (x *operation) rootField(object string, f graphql.CollectedField, nonNull b
 // runQuery executes the root fields of a query in order.
 func (x *operation) runQuery() *graphql.Response {
 	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Query"})
-	if !x.writeObject(fields, x.queryField) {
+	if !x.rateLimit(fields, x.v.m.query) || !x.writeObject(fields, x.queryField) {
 		return &graphql.Response{Data: []byte("null")}
 	}
 	return &graphql.Response{Data: x.buf}

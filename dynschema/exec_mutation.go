@@ -38,6 +38,9 @@ type mutation struct {
 func (x *operation) runMutation() *graphql.Response {
 	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Mutation"})
 	x.mut = &mutation{}
+	if !x.rateLimit(fields, x.v.m.mutation) {
+		return &graphql.Response{Data: []byte("null")}
+	}
 	if !x.saveUploadsFirst(fields) {
 		x.rollback()
 		return &graphql.Response{Data: []byte("null")}

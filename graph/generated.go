@@ -194,14 +194,27 @@ type ComplexityRoot struct {
 		Settings    func(childComplexity int) int
 	}
 
+	RateLimitRule struct {
+		Audience    func(childComplexity int) int
+		Duration    func(childComplexity int) int
+		Label       func(childComplexity int) int
+		MaxRequests func(childComplexity int) int
+	}
+
+	RateLimitSettings struct {
+		Enabled func(childComplexity int) int
+		Rules   func(childComplexity int) int
+	}
+
 	RecordAuth struct {
 		Record func(childComplexity int) int
 		Token  func(childComplexity int) int
 	}
 
 	Settings struct {
-		Meta func(childComplexity int) int
-		SMTP func(childComplexity int) int
+		Meta       func(childComplexity int) int
+		RateLimits func(childComplexity int) int
+		SMTP       func(childComplexity int) int
 	}
 
 	SmtpSettings struct {
@@ -986,6 +999,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Settings(childComplexity), true
 
+	case "RateLimitRule.audience":
+		if e.ComplexityRoot.RateLimitRule.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimitRule.Audience(childComplexity), true
+	case "RateLimitRule.duration":
+		if e.ComplexityRoot.RateLimitRule.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimitRule.Duration(childComplexity), true
+	case "RateLimitRule.label":
+		if e.ComplexityRoot.RateLimitRule.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimitRule.Label(childComplexity), true
+	case "RateLimitRule.maxRequests":
+		if e.ComplexityRoot.RateLimitRule.MaxRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimitRule.MaxRequests(childComplexity), true
+
+	case "RateLimitSettings.enabled":
+		if e.ComplexityRoot.RateLimitSettings.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimitSettings.Enabled(childComplexity), true
+	case "RateLimitSettings.rules":
+		if e.ComplexityRoot.RateLimitSettings.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimitSettings.Rules(childComplexity), true
+
 	case "RecordAuth.record":
 		if e.ComplexityRoot.RecordAuth.Record == nil {
 			break
@@ -1005,6 +1056,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Settings.Meta(childComplexity), true
+	case "Settings.rateLimits":
+		if e.ComplexityRoot.Settings.RateLimits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.RateLimits(childComplexity), true
 	case "Settings.smtp":
 		if e.ComplexityRoot.Settings.SMTP == nil {
 			break
@@ -1106,6 +1163,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputOAuth2ProviderInput,
 		ec.unmarshalInputOtpInput,
 		ec.unmarshalInputPasswordAuthInput,
+		ec.unmarshalInputRateLimitRuleInput,
+		ec.unmarshalInputRateLimitSettingsInput,
 		ec.unmarshalInputSettingsInput,
 		ec.unmarshalInputSmtpSettingsInput,
 	)
@@ -1465,6 +1524,30 @@ func (ec *executionContext) childFields_PasswordAuthOptions(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type PasswordAuthOptions", field.Name)
 }
 
+func (ec *executionContext) childFields_RateLimitRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "label":
+		return ec.fieldContext_RateLimitRule_label(ctx, field)
+	case "maxRequests":
+		return ec.fieldContext_RateLimitRule_maxRequests(ctx, field)
+	case "duration":
+		return ec.fieldContext_RateLimitRule_duration(ctx, field)
+	case "audience":
+		return ec.fieldContext_RateLimitRule_audience(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateLimitRule", field.Name)
+}
+
+func (ec *executionContext) childFields_RateLimitSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_RateLimitSettings_enabled(ctx, field)
+	case "rules":
+		return ec.fieldContext_RateLimitSettings_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateLimitSettings", field.Name)
+}
+
 func (ec *executionContext) childFields_RecordAuth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -1481,6 +1564,8 @@ func (ec *executionContext) childFields_Settings(ctx context.Context, field grap
 		return ec.fieldContext_Settings_meta(ctx, field)
 	case "smtp":
 		return ec.fieldContext_Settings_smtp(ctx, field)
+	case "rateLimits":
+		return ec.fieldContext_Settings_rateLimits(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Settings", field.Name)
 }
@@ -4890,6 +4975,153 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _RateLimitRule_label(ctx context.Context, field graphql.CollectedField, obj *model.RateLimitRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimitRule_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimitRule_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimitRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimitRule_maxRequests(ctx context.Context, field graphql.CollectedField, obj *model.RateLimitRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimitRule_maxRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxRequests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimitRule_maxRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimitRule", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimitRule_duration(ctx context.Context, field graphql.CollectedField, obj *model.RateLimitRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimitRule_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimitRule_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimitRule", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimitRule_audience(ctx context.Context, field graphql.CollectedField, obj *model.RateLimitRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimitRule_audience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audience, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimitRule_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimitRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimitSettings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.RateLimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimitSettings_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimitSettings_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimitSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimitSettings_rules(ctx context.Context, field graphql.CollectedField, obj *model.RateLimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimitSettings_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RateLimitRule) graphql.Marshaler {
+			return ec.marshalNRateLimitRule2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimitSettings_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RateLimitSettings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateLimitRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RecordAuth_token(ctx context.Context, field graphql.CollectedField, obj *model.RecordAuth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4995,6 +5227,38 @@ func (ec *executionContext) fieldContext_Settings_smtp(_ context.Context, field 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SmtpSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_rateLimits(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_rateLimits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateLimits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateLimitSettings) graphql.Marshaler {
+			return ec.marshalNRateLimitSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_rateLimits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateLimitSettings(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7171,6 +7435,94 @@ func (ec *executionContext) unmarshalInputPasswordAuthInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRateLimitRuleInput(ctx context.Context, obj any) (model.RateLimitRuleInput, error) {
+	var it model.RateLimitRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"label", "maxRequests", "duration", "audience"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "maxRequests":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRequests"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRequests = data
+		case "duration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("duration"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Duration = data
+		case "audience":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("audience"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Audience = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRateLimitSettingsInput(ctx context.Context, obj any) (model.RateLimitSettingsInput, error) {
+	var it model.RateLimitSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "rules"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "rules":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rules"))
+			data, err := ec.unmarshalORateLimitRuleInput2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRuleInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rules = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj any) (model.SettingsInput, error) {
 	var it model.SettingsInput
 	if obj == nil {
@@ -7182,7 +7534,7 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"meta", "smtp"}
+	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7203,6 +7555,13 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 				return it, err
 			}
 			it.SMTP = data
+		case "rateLimits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimits"))
+			data, err := ec.unmarshalORateLimitSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RateLimits = data
 		}
 	}
 	return it, nil
@@ -8494,6 +8853,102 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var rateLimitRuleImplementors = []string{"RateLimitRule"}
+
+func (ec *executionContext) _RateLimitRule(ctx context.Context, sel ast.SelectionSet, obj *model.RateLimitRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateLimitRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateLimitRule")
+		case "label":
+			out.Values[i] = ec._RateLimitRule_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxRequests":
+			out.Values[i] = ec._RateLimitRule_maxRequests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duration":
+			out.Values[i] = ec._RateLimitRule_duration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "audience":
+			out.Values[i] = ec._RateLimitRule_audience(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var rateLimitSettingsImplementors = []string{"RateLimitSettings"}
+
+func (ec *executionContext) _RateLimitSettings(ctx context.Context, sel ast.SelectionSet, obj *model.RateLimitSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateLimitSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateLimitSettings")
+		case "enabled":
+			out.Values[i] = ec._RateLimitSettings_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rules":
+			out.Values[i] = ec._RateLimitSettings_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var recordAuthImplementors = []string{"RecordAuth"}
 
 func (ec *executionContext) _RecordAuth(ctx context.Context, sel ast.SelectionSet, obj *model.RecordAuth) graphql.Marshaler {
@@ -8556,6 +9011,11 @@ func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "smtp":
 			out.Values[i] = ec._Settings_smtp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateLimits":
+			out.Values[i] = ec._Settings_rateLimits(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9442,6 +9902,47 @@ func (ec *executionContext) unmarshalNOAuth2ProviderInput2ᚖgithubᚗcomᚋmono
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNRateLimitRule2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RateLimitRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRateLimitRule2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRateLimitRule2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRule(ctx context.Context, sel ast.SelectionSet, v *model.RateLimitRule) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RateLimitRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRateLimitRuleInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRuleInput(ctx context.Context, v any) (*model.RateLimitRuleInput, error) {
+	res, err := ec.unmarshalInputRateLimitRuleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRateLimitSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitSettings(ctx context.Context, sel ast.SelectionSet, v *model.RateLimitSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RateLimitSettings(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRecordAuth2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRecordAuth(ctx context.Context, sel ast.SelectionSet, v *model.RecordAuth) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -9963,6 +10464,31 @@ func (ec *executionContext) marshalOPasswordAuthOptions2ᚖgithubᚗcomᚋmonoba
 		return graphql.Null
 	}
 	return ec._PasswordAuthOptions(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORateLimitRuleInput2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRuleInputᚄ(ctx context.Context, v any) ([]*model.RateLimitRuleInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RateLimitRuleInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRateLimitRuleInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitRuleInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORateLimitSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRateLimitSettingsInput(ctx context.Context, v any) (*model.RateLimitSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRateLimitSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSmtpSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettingsInput(ctx context.Context, v any) (*model.SMTPSettingsInput, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/mail"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Resolver is the root resolver; its dependencies are set by NewHandler.
@@ -21,7 +22,8 @@ type Resolver struct {
 	db   *db.DB
 	auth *auth.Service
 	sdl  func() string
-	mail mail.Sender // testEmail's sender; nil: SMTP on the stored settings
+	mail mail.Sender      // testEmail's sender; nil: SMTP on the stored settings
+	rl   *ratelimit.Rules // the rate limits in force; nil: none (WithRateLimits)
 	// backups serves the backup operations (WithBackups); nil: they fail.
 	backups *backup.Service
 }

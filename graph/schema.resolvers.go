@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/graph/model"
 )
@@ -21,7 +22,13 @@ func (r *mutationResolver) AuthWithPassword(ctx context.Context, email string, p
 	if err != nil {
 		return nil, fmt.Errorf("load superusers collection: %w", err)
 	}
-	// The failed sign-in budgets are checked before any lookup or hash.
+	// The rate limit rules, then the failed sign-in budgets, are checked
+	// before any lookup or hash.
+	if r.rl != nil {
+		if err := r.rl.Operation(ctx, auth.ViewerFrom(ctx).RateLimitCaller(), c.Name, superuserSignIn); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.auth.SignInAllowed(ctx, c, email); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/monobase/monobase/graph/model"
 	"github.com/monobase/monobase/mail"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Option configures NewHandler.
@@ -23,11 +24,12 @@ func (r *Resolver) mailSender() mail.Sender {
 	return &mail.SMTPClient{Settings: func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, r.db) }}
 }
 
-// settingsOut returns the admin API view of s: the password is replaced by
-// passwordSet.
-func settingsOut(s mail.Settings) *model.Settings {
+// settingsOut returns the admin API view of s and rl: the password is
+// replaced by passwordSet.
+func settingsOut(s mail.Settings, rl ratelimit.Settings) *model.Settings {
 	return &model.Settings{
-		Meta: &model.MetaSettings{AppName: s.Meta.AppName, AppURL: s.Meta.AppURL, SenderName: s.Meta.SenderName, SenderAddress: s.Meta.SenderAddress},
+		RateLimits: rateLimitsOut(rl),
+		Meta:       &model.MetaSettings{AppName: s.Meta.AppName, AppURL: s.Meta.AppURL, SenderName: s.Meta.SenderName, SenderAddress: s.Meta.SenderAddress},
 		SMTP: &model.SMTPSettings{
 			Enabled: s.SMTP.Enabled, Host: s.SMTP.Host, Port: s.SMTP.Port, Username: s.SMTP.Username,
 			PasswordSet: s.SMTP.Password != "", TLS: s.SMTP.TLS, AuthMethod: s.SMTP.AuthMethod, LocalName: s.SMTP.LocalName,

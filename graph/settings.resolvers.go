@@ -13,6 +13,7 @@ import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/graph/model"
 	"github.com/monobase/monobase/mail"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.SettingsInput) (*model.Settings, error) {
@@ -20,11 +21,32 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err != nil {
 		return nil, fmt.Errorf("load settings: %w", err)
 	}
+	rl, err := r.rateLimitSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	applySettingsInput(&s, &input)
+	if input.RateLimits != nil {
+		applyRateLimitsInput(&rl, input.RateLimits)
+	}
+	// Every group is checked before any is saved: a refused change changes nothing.
+	if err := invalidSettings(s.Validate(), rl.Validate()); err != nil {
+		return nil, err
+	}
 	if err := mail.Save(ctx, r.db, s); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
-	return settingsOut(s), nil
+	if input.RateLimits != nil {
+		if err := ratelimit.Save(ctx, r.db, rl); err != nil {
+			return nil, fmt.Errorf("save settings: %w", err)
+		}
+		if r.rl != nil {
+			if err := r.rl.Set(rl); err != nil {
+				return nil, fmt.Errorf("apply rate limits: %w", err)
+			}
+		}
+	}
+	return settingsOut(s, rl), nil
 }
 
 func (r *mutationResolver) TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error) {
@@ -48,5 +70,9 @@ func (r *queryResolver) Settings(ctx context.Context) (*model.Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load settings: %w", err)
 	}
-	return settingsOut(s), nil
+	rl, err := r.rateLimitSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return settingsOut(s, rl), nil
 }

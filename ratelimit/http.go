@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
@@ -51,6 +52,12 @@ func ClientIP(ctx context.Context) (string, bool) {
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.String(), true
+	}
+	// A host already in canonical form (the usual "127.0.0.1") is the key
+	// as it is: no string is built per request.
+	var buf [15]byte
+	if string(ip.AppendTo(buf[:0])) == host {
+		return host, true
 	}
 	return ip.String(), true
 }
@@ -118,3 +125,53 @@ func (w *limitedWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *limitedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Paths returns middleware that applies the path rules of r before next
+// runs (so before a body is read): a request over the budget of its rule
+// is answered with HTTP 429, a Retry-After header and a GraphQL-shaped
+// RATE_LIMITED error. caller says who makes the request (its audience).
+// Serve it inside Middleware, which carries the client address.
+func (r *Rules) Paths(caller func(*http.Request) Caller, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rs := r.cur.Load()
+		if !rs.s.Enabled || len(rs.paths) == 0 {
+			next.ServeHTTP(w, req)
+			return
+		}
+		c := caller(req)
+		if c == Exempt {
+			next.ServeHTTP(w, req)
+			return
+		}
+		rule := rs.path(req.URL.Path, c)
+		if rule == nil {
+			next.ServeHTTP(w, req)
+			return
+		}
+		ip, ok := ClientIP(req.Context())
+		if !ok {
+			next.ServeHTTP(w, req)
+			return
+		}
+		if err := rule.take(req.Context(), ip, ""); err != nil {
+			writeLimited(w, err)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// writeLimited answers a refused request: HTTP 429 with Retry-After and a
+// GraphQL-over-HTTP error body carrying the code and retryAfter.
+func writeLimited(w http.ResponseWriter, err error) {
+	e := apperr.As(err)
+	secs := apperr.RetryAfterSeconds(e.RetryAfter)
+	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
+		"message":    e.Message,
+		"extensions": map[string]any{"code": string(e.Code), "retryAfter": secs},
+	}}})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(append(body, '\n'))
+}

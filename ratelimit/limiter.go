@@ -1,13 +1,19 @@
 // Package ratelimit limits how often something may happen per key (an IP
-// address, an account) with bounded memory, and guards password sign-in
-// with it: a budget of failed sign-ins per identity and per client IP that
-// is checked before any password hash is compared (SignIn). Middleware
-// carries the client IP into the request context and answers a refused
-// request with HTTP 429 and Retry-After. It knows no GraphQL: the rule of
-// one password check per GraphQL operation is querycost.SignInOnce.
+// address, an account) with bounded memory. On top of its Limiter it has
+// two guards:
 //
-// It is deliberately small so that the general rate limiter (settings
-// rateLimits) can replace or build on it.
+//   - Rules, the rules of settings.rateLimits: request budgets per client
+//     IP for operations (users:auth, *:create, posts:list; Operation) and
+//     paths (/graphql, /files/; Paths), checked before the work they guard
+//     and changed at once by Set;
+//   - SignIn, a budget of failed sign-ins per identity and per client IP,
+//     checked before any password hash is compared.
+//
+// Middleware carries the client IP into the request context and answers a
+// refused request with HTTP 429 and Retry-After. It knows no GraphQL: the
+// rule of one password check per GraphQL operation is
+// querycost.SignInOnce, and the engine maps its root fields to operation
+// labels.
 package ratelimit
 
 import (
@@ -112,7 +118,35 @@ func (l *Limiter) Charge(key string) {
 	now := int64(l.now().Sub(l.base))
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.charge(key, l.keys[key], now)
+}
+
+// Allow counts one event for key when it fits now, checking and counting
+// in one step (concurrent callers cannot all slip through), and reports
+// true. Otherwise it counts nothing and returns how long until the event
+// fits.
+func (l *Limiter) Allow(key string) (wait time.Duration, ok bool) {
+	if l.interval == 0 {
+		return 0, true
+	}
+	now := int64(l.now().Sub(l.base))
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	e := l.keys[key]
+	var tat int64
+	if e != nil {
+		tat = e.tat
+	}
+	if over := max(tat, now) + l.interval - now - l.burst; over > 0 {
+		return time.Duration(over), false
+	}
+	l.charge(key, e, now)
+	return 0, true
+}
+
+// charge counts one event for key (its entry e, nil when untracked) at
+// now. l.mu is held.
+func (l *Limiter) charge(key string, e *entry, now int64) {
 	if e == nil {
 		if len(l.keys) >= l.maxKeys {
 			l.evict()

@@ -235,6 +235,8 @@ func (s *server) answer(ctx context.Context, req *request) (any, error) {
 	switch {
 	case strings.Contains(q, "authWithPassword"):
 		return map[string]any{"authWithPassword": map[string]string{"token": "baseline"}}, nil
+	case strings.Contains(q, "updateSettings"): // bench/load switching rate limits off: there are none
+		return map[string]any{"updateSettings": map[string]any{"rateLimits": map[string]bool{"enabled": false}}}, nil
 	case strings.Contains(q, "collection(idOrName"):
 		return map[string]any{"users": idOnly{"bench_users"}, "posts": idOnly{"bench_posts"}}, nil
 	case strings.Contains(q, "benchUsers(limit: 1000)"):

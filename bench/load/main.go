@@ -51,6 +51,7 @@ type config struct {
 	scenarios     []string
 	maxRequests   int
 	keep          bool
+	rateLimits    string // "off" or "keep"
 }
 
 func main() {
@@ -84,6 +85,7 @@ func parseFlags(args []string) (*config, error) {
 	scenarios := fs.String("scenarios", "byid,page,create", "comma-separated scenarios: byid, page, create")
 	fs.IntVar(&cfg.maxRequests, "max-requests", 2_000_000, "upper bound of requests per measurement")
 	fs.BoolVar(&cfg.keep, "keep", false, "reuse existing bench_* collections and their data instead of recreating them")
+	fs.StringVar(&cfg.rateLimits, "rate-limits", "off", "off: switch the server's rate limit rules off (settings.rateLimits) before the setup, since every request comes from 127.0.0.1; keep: leave them")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -113,6 +115,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-duration must be between 0 and 5m")
 	case cfg.maxRequests < 1:
 		return nil, errors.New("-max-requests must be at least 1")
+	case cfg.rateLimits != "off" && cfg.rateLimits != "keep":
+		return nil, errors.New("-rate-limits must be off or keep")
 	}
 	if err := checkLoopback(cfg.url); err != nil {
 		return nil, err
@@ -239,6 +243,14 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 		return fmt.Errorf("superuser sign-in: %w", err)
 	}
 	admin.token = auth.AuthWithPassword.Token
+	if cfg.rateLimits == "off" {
+		// The rules (on by default) would refuse most of the load: it all
+		// comes from one address. The change is saved in the data folder.
+		if err := admin.do(ctx, "/graphql/admin", `mutation { updateSettings(input: {rateLimits: {enabled: false}}) { rateLimits { enabled } } }`, nil, nil); err != nil {
+			return fmt.Errorf("switch the rate limits off: %w", err)
+		}
+		fmt.Fprintln(out, "rate limit rules switched off on the server (settings.rateLimits.enabled = false)")
+	}
 
 	start := time.Now()
 	data, err := setup(ctx, &admin, c, cfg)

@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.sendFor, "send-for", 0, "stop starting writes after this long, even if fewer than -events were made (0: no limit)")
 	fs.DurationVar(&c.settle, "settle", 10*time.Second, "how long to wait for deliveries after the last write")
 	fs.IntVar(&c.dialers, "dialers", 64, "concurrent connection attempts")
-	fs.StringVar(&c.adminEmail, "admin-email", "", "superuser email: create the posts collection through /graphql/admin first")
+	fs.StringVar(&c.adminEmail, "admin-email", "", "superuser email: switch the rate limit rules off and create the posts collection through /graphql/admin first")
 	fs.StringVar(&c.adminPassword, "admin-password", "", "superuser password")
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to report its VmRSS per subscriber")
 	fs.StringVar(&c.query, "query", "subscription { postChanged { action record { id } } }", "the subscription document (must select postChanged.record.id)")

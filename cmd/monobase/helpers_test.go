@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -33,13 +35,23 @@ func (s *syncBuffer) String() string {
 }
 
 // startServer runs `monobase serve` on dir at a free loopback port and
-// closes it when the test ends.
+// closes it when the test ends. The rate limit rules are off (every test
+// request comes from 127.0.0.1) unless the data folder saved some;
+// ratelimits_test.go turns them on.
 func startServer(t testing.TB, dir string) (*ServeCommand, *syncBuffer) {
+	t.Helper()
+	return startServerWith(t, dir, func(c *ServeCommand) { c.RateLimits = &ratelimit.Settings{} })
+}
+
+// startServerWith is startServer with the command changed by set before it
+// runs.
+func startServerWith(t testing.TB, dir string, set func(*ServeCommand)) (*ServeCommand, *syncBuffer) {
 	t.Helper()
 	out := &syncBuffer{}
 	c := NewServeCommand(out, &syncBuffer{})
 	c.Dir = dir
 	c.HTTP = "127.0.0.1:0"
+	set(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Run(ctx); err != nil {

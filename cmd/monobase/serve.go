@@ -58,6 +58,11 @@ type ServeCommand struct {
 	// client IP on /graphql and /graphql/admin (zero fields: the defaults,
 	// ratelimit.DefaultPerIdentity and DefaultPerIP).
 	SignInLimits ratelimit.SignInLimits
+	// RateLimits are the rules of settings.rateLimits while the data
+	// folder has none saved (nil: ratelimit.DefaultSettings(), on). Saved
+	// settings (updateSettings) always win. Test harnesses that send many
+	// requests from 127.0.0.1 pass &ratelimit.Settings{} (off).
+	RateLimits *ratelimit.Settings
 	// MaxSocketsPerIP bounds the open WebSockets per client IP
 	// (transport.Limits.MaxSocketsPerIP; 0: its default, 1000).
 	MaxSocketsPerIP int
@@ -267,6 +272,11 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
+	rules, err := c.rateLimits(ctx, d)
+	if err != nil {
+		c.hub.Close()
+		return nil, err
+	}
 	settings := func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, d) }
 	c.mail = mail.NewQueue(&mail.SMTPClient{Settings: settings}, mail.QueueConfig{})
 	c.oauth2 = oauth.NewProviders(nil)
@@ -275,7 +285,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
-		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2})
+		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -296,7 +306,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
-	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups)))
+	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
@@ -307,7 +317,10 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
 
-	var h http.Handler = authSvc.Middleware(mux)
+	// The path rules run once the viewer is known (their audience) and
+	// before any handler reads a body.
+	caller := func(r *http.Request) ratelimit.Caller { return auth.ViewerFrom(r.Context()).RateLimitCaller() }
+	var h http.Handler = authSvc.Middleware(rules.Paths(caller, mux))
 	h = withHealth(h)
 	if c.Dev {
 		h = accessLog(c.logger(), h)
@@ -315,6 +328,26 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	h = recoverPanics(c.logger(), h)
 	h = withBodyDeadline(cmp.Or(c.BodyTimeout, DefaultBodyTimeout), h)
 	return h, nil
+}
+
+// rateLimits returns the rules of settings.rateLimits: the saved ones,
+// else c.RateLimits, else the defaults. Saved settings that are not valid
+// (edited by hand) are logged and replaced by c.RateLimits or the
+// defaults.
+func (c *ServeCommand) rateLimits(ctx context.Context, d *db.DB) (*ratelimit.Rules, error) {
+	def := ratelimit.DefaultSettings()
+	if c.RateLimits != nil {
+		def = *c.RateLimits
+	}
+	s, err := ratelimit.Load(ctx, d, def)
+	if errors.Is(err, ratelimit.ErrInvalidStored) {
+		c.logger().Error("the defaults apply until settings.rateLimits are saved again", "err", err)
+		err = nil // s is def
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load the rate limits: %w", err)
+	}
+	return ratelimit.NewRules(s, 0, nil), nil
 }
 
 // Addr returns the address the server listens on (useful with port 0).

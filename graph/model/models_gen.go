@@ -152,6 +152,39 @@ type PasswordAuthInput struct {
 	IdentityFields []string `json:"identityFields,omitempty"`
 }
 
+// Up to maxRequests per duration seconds for each client IP on what label names.
+type RateLimitRule struct {
+	// An operation, <collection>:<action> or *:<action> (users:auth, *:create,
+	// posts:list), or a path: /graphql (that path only), /files/ (ending in /:
+	// the path and everything under it). The most specific matching label wins.
+	Label       string `json:"label"`
+	MaxRequests int    `json:"maxRequests"`
+	// Seconds.
+	Duration int `json:"duration"`
+	// GUEST (anonymous requests), AUTH (signed-in records), or null for both.
+	Audience *string `json:"audience,omitempty"`
+}
+
+type RateLimitRuleInput struct {
+	Label       string `json:"label"`
+	MaxRequests int    `json:"maxRequests"`
+	Duration    int    `json:"duration"`
+	// GUEST, AUTH, or null (or "") for both.
+	Audience *string `json:"audience,omitempty"`
+}
+
+// Request budgets per client IP (docs/api.md "Rate limits"); a change applies at once.
+type RateLimitSettings struct {
+	Enabled bool             `json:"enabled"`
+	Rules   []*RateLimitRule `json:"rules"`
+}
+
+type RateLimitSettingsInput struct {
+	Enabled *bool `json:"enabled,omitempty"`
+	// The whole list of rules, replacing the stored one.
+	Rules []*RateLimitRuleInput `json:"rules,omitempty"`
+}
+
 // A token for a record of an auth collection, and the record (without its password hash and tokenKey).
 type RecordAuth struct {
 	Token  string         `json:"token"`
@@ -159,13 +192,15 @@ type RecordAuth struct {
 }
 
 type Settings struct {
-	Meta *MetaSettings `json:"meta"`
-	SMTP *SMTPSettings `json:"smtp"`
+	Meta       *MetaSettings      `json:"meta"`
+	SMTP       *SMTPSettings      `json:"smtp"`
+	RateLimits *RateLimitSettings `json:"rateLimits"`
 }
 
 type SettingsInput struct {
-	Meta *MetaSettingsInput `json:"meta,omitempty"`
-	SMTP *SMTPSettingsInput `json:"smtp,omitempty"`
+	Meta       *MetaSettingsInput      `json:"meta,omitempty"`
+	SMTP       *SMTPSettingsInput      `json:"smtp,omitempty"`
+	RateLimits *RateLimitSettingsInput `json:"rateLimits,omitempty"`
 }
 
 type SMTPSettings struct {
