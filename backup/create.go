@@ -37,7 +37,7 @@ const (
 // operation runs, else a wrapped internal error.
 func (s *Service) Create(ctx context.Context, name string) (Info, error) {
 	if name != "" {
-		if err := checkName("name", name); err != nil {
+		if err := checkNewName("name", name); err != nil {
 			return Info{}, err
 		}
 	}
@@ -47,12 +47,18 @@ func (s *Service) Create(ctx context.Context, name string) (Info, error) {
 	}
 	defer unlock()
 	if name == "" {
-		if name, err = s.defaultName(); err != nil {
+		if name, err = s.freeName("mb_backup_"); err != nil {
 			return Info{}, err
 		}
 	} else if _, err := s.stat(name); err == nil {
 		return Info{}, taken("name", name)
 	}
+	return s.create(ctx, name)
+}
+
+// create writes the backup name (free and valid); the caller holds the
+// lock.
+func (s *Service) create(ctx context.Context, name string) (Info, error) {
 	if s.Source == nil {
 		return Info{}, errors.New("backup: create: no data source")
 	}
@@ -75,10 +81,10 @@ func (s *Service) Create(ctx context.Context, name string) (Info, error) {
 	return s.keep("name", zipPath, name)
 }
 
-// defaultName returns mb_backup_<now>.zip, or with a suffix _2, _3, ...
-// when a backup was made in the same second.
-func (s *Service) defaultName() (string, error) {
-	base := "mb_backup_" + s.now().UTC().Format("20060102150405")
+// freeName returns <prefix><now>.zip (now as YYYYMMDDhhmmss, UTC), or
+// with a suffix _2, _3, ... when a backup was made in the same second.
+func (s *Service) freeName(prefix string) (string, error) {
+	base := prefix + s.now().UTC().Format("20060102150405")
 	for i := 1; i <= 100; i++ {
 		name := base + ".zip"
 		if i > 1 {

@@ -95,7 +95,7 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 // backup operation runs.
 func (s *Service) Upload(ctx context.Context, filename string, r io.Reader) (Info, error) {
 	name := strings.ToLower(filename)
-	if err := checkName("file", name); err != nil {
+	if err := checkNewName("file", name); err != nil {
 		return Info{}, err
 	}
 	unlock, err := s.lock()

@@ -7,8 +7,11 @@
 // again). GET /backups/{name}?token= downloads a backup with a superuser's
 // file token (Handler).
 //
-// Scheduled backups (backups.cron, maxKeep) and an S3 target are not built
-// yet; Create is the plain function a scheduler will call.
+// Scheduled backups (schedule.go): settings.backups holds a cron
+// expression and maxKeep; the server's scheduler calls CreateAuto, which
+// names its backups @auto_mb_backup_YYYYMMDDhhmmss.zip and deletes the
+// oldest of those beyond maxKeep (backups made by hand are never deleted).
+// An S3 target is not built yet.
 package backup
 
 import (
@@ -45,8 +48,16 @@ const DefaultMaxUpload = 1 << 30
 // maxNameLen bounds a backup's name.
 const maxNameLen = 150
 
-// nameRE is what a backup's name must match.
+// nameRE is what the name of a backup made or uploaded by hand must match.
 var nameRE = regexp.MustCompile(`^[a-z0-9_.-]+\.zip$`)
+
+// AutoPrefix starts the names of scheduled backups (CreateAuto) and only
+// theirs: "@" is not allowed in the names given to Create and Upload, so
+// pruning them never deletes a backup made by hand.
+const AutoPrefix = "@auto_mb_backup_"
+
+// autoNameRE is what the name of a scheduled backup matches.
+var autoNameRE = regexp.MustCompile(`^@auto_mb_backup_[0-9]{14}(_[0-9]+)?\.zip$`)
 
 // Info describes one backup.
 type Info struct {
@@ -127,18 +138,41 @@ func (s *Service) lock() (unlock func(), err error) {
 }
 
 // ValidName reports whether name may name a backup: lowercase letters,
-// digits, "_", "." and "-", ending in ".zip", at most 150 bytes.
-func ValidName(name string) bool {
+// digits, "_", "." and "-", ending in ".zip", at most 150 bytes; or the
+// name of a scheduled backup (IsAuto).
+func ValidName(name string) bool { return validUserName(name) || IsAuto(name) }
+
+// IsAuto reports whether name is the name of a scheduled backup:
+// @auto_mb_backup_YYYYMMDDhhmmss.zip, with _2, _3, ... before .zip for a
+// second one in the same second.
+func IsAuto(name string) bool { return len(name) <= maxNameLen && autoNameRE.MatchString(name) }
+
+// validUserName reports whether name may be given to Create or Upload.
+func validUserName(name string) bool {
 	return len(name) <= maxNameLen && nameRE.MatchString(name) && !strings.Contains(name, "..")
 }
 
-// checkName returns a BAD_USER_INPUT error on field when name is invalid.
+// checkName returns a BAD_USER_INPUT error on field when name names no
+// backup (ValidName).
 func checkName(field, name string) error {
 	if !ValidName(name) {
-		return fieldErr(field, "invalid",
-			"a backup name is up to 150 lowercase letters, digits, _ . - and ends in .zip", nil)
+		return invalidName(field)
 	}
 	return nil
+}
+
+// checkNewName returns a BAD_USER_INPUT error on field when name may not
+// be given to a new backup (validUserName).
+func checkNewName(field, name string) error {
+	if !validUserName(name) {
+		return invalidName(field)
+	}
+	return nil
+}
+
+func invalidName(field string) error {
+	return fieldErr(field, "invalid",
+		"a backup name is up to 150 lowercase letters, digits, _ . - and ends in .zip", nil)
 }
 
 // path returns the file of a backup.

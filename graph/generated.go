@@ -82,6 +82,16 @@ type ComplexityRoot struct {
 		ViewRule       func(childComplexity int) int
 	}
 
+	Cron struct {
+		Expression     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastDurationMs func(childComplexity int) int
+		LastError      func(childComplexity int) int
+		LastRun        func(childComplexity int) int
+		NextRun        func(childComplexity int) int
+		Running        func(childComplexity int) int
+	}
+
 	EmailTemplate struct {
 		Body    func(childComplexity int) int
 		Subject func(childComplexity int) int
@@ -144,6 +154,7 @@ type ComplexityRoot struct {
 		Impersonate       func(childComplexity int, collection string, recordID string, duration *int) int
 		ImportCollections func(childComplexity int, collections []*model.CollectionInput, deleteMissing *bool) int
 		RestoreBackup     func(childComplexity int, name string) int
+		RunCron           func(childComplexity int, id string) int
 		TestEmail         func(childComplexity int, to string, template model.EmailTemplateKind) int
 		UpdateCollection  func(childComplexity int, idOrName string, input model.CollectionInput) int
 		UpdateSettings    func(childComplexity int, input model.SettingsInput) int
@@ -190,6 +201,7 @@ type ComplexityRoot struct {
 		Backups     func(childComplexity int) int
 		Collection  func(childComplexity int, idOrName string) int
 		Collections func(childComplexity int) int
+		Crons       func(childComplexity int) int
 		SchemaSdl   func(childComplexity int) int
 		Settings    func(childComplexity int) int
 	}
@@ -251,6 +263,7 @@ type MutationResolver interface {
 	RestoreBackup(ctx context.Context, name string) (bool, error)
 	UploadBackup(ctx context.Context, file graphql.Upload) (*backup.Info, error)
 	FileToken(ctx context.Context) (string, error)
+	RunCron(ctx context.Context, id string) (bool, error)
 	Impersonate(ctx context.Context, collection string, recordID string, duration *int) (*model.RecordAuth, error)
 	UpdateSettings(ctx context.Context, input model.SettingsInput) (*model.Settings, error)
 	TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error)
@@ -260,6 +273,7 @@ type QueryResolver interface {
 	Collection(ctx context.Context, idOrName string) (*model.Collection, error)
 	SchemaSdl(ctx context.Context) (string, error)
 	Backups(ctx context.Context) ([]*backup.Info, error)
+	Crons(ctx context.Context) ([]*model.Cron, error)
 	Settings(ctx context.Context) (*model.Settings, error)
 }
 
@@ -464,6 +478,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Collection.ViewRule(childComplexity), true
+
+	case "Cron.expression":
+		if e.ComplexityRoot.Cron.Expression == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.Expression(childComplexity), true
+	case "Cron.id":
+		if e.ComplexityRoot.Cron.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.ID(childComplexity), true
+	case "Cron.lastDurationMs":
+		if e.ComplexityRoot.Cron.LastDurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.LastDurationMs(childComplexity), true
+	case "Cron.lastError":
+		if e.ComplexityRoot.Cron.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.LastError(childComplexity), true
+	case "Cron.lastRun":
+		if e.ComplexityRoot.Cron.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.LastRun(childComplexity), true
+	case "Cron.nextRun":
+		if e.ComplexityRoot.Cron.NextRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.NextRun(childComplexity), true
+	case "Cron.running":
+		if e.ComplexityRoot.Cron.Running == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cron.Running(childComplexity), true
 
 	case "EmailTemplate.body":
 		if e.ComplexityRoot.EmailTemplate.Body == nil {
@@ -786,6 +843,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestoreBackup(childComplexity, args["name"].(string)), true
+	case "Mutation.runCron":
+		if e.ComplexityRoot.Mutation.RunCron == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runCron_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunCron(childComplexity, args["id"].(string)), true
 	case "Mutation.testEmail":
 		if e.ComplexityRoot.Mutation.TestEmail == nil {
 			break
@@ -985,6 +1053,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Collections(childComplexity), true
+	case "Query.crons":
+		if e.ComplexityRoot.Query.Crons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Crons(childComplexity), true
 
 	case "Query.schemaSDL":
 		if e.ComplexityRoot.Query.SchemaSdl == nil {
@@ -1241,7 +1315,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "backups.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls"
+//go:embed "backups.graphqls" "crons.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1254,6 +1328,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "backups.graphqls", Input: sourceData("backups.graphqls"), BuiltIn: false},
+	{Name: "crons.graphqls", Input: sourceData("crons.graphqls"), BuiltIn: false},
 	{Name: "impersonate.graphqls", Input: sourceData("impersonate.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
@@ -1346,6 +1421,26 @@ func (ec *executionContext) childFields_Collection(ctx context.Context, field gr
 		return ec.fieldContext_Collection_updated(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Collection", field.Name)
+}
+
+func (ec *executionContext) childFields_Cron(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Cron_id(ctx, field)
+	case "expression":
+		return ec.fieldContext_Cron_expression(ctx, field)
+	case "running":
+		return ec.fieldContext_Cron_running(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_Cron_lastRun(ctx, field)
+	case "lastDurationMs":
+		return ec.fieldContext_Cron_lastDurationMs(ctx, field)
+	case "lastError":
+		return ec.fieldContext_Cron_lastError(ctx, field)
+	case "nextRun":
+		return ec.fieldContext_Cron_nextRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Cron", field.Name)
 }
 
 func (ec *executionContext) childFields_EmailTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1863,6 +1958,20 @@ func (ec *executionContext) field_Mutation_restoreBackup_args(ctx context.Contex
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runCron_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2786,6 +2895,167 @@ func (ec *executionContext) _Collection_updated(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Collection_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Collection", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_id(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_expression(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_expression(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expression, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_expression(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_running(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_running(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Running, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_lastRun(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_lastRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_lastRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_lastDurationMs(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_lastDurationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastDurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_lastDurationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_lastError(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Cron_nextRun(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cron_nextRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cron_nextRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cron", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _EmailTemplate_subject(ctx context.Context, field graphql.CollectedField, obj *db.EmailTemplate) (ret graphql.Marshaler) {
@@ -4103,6 +4373,50 @@ func (ec *executionContext) fieldContext_Mutation_fileToken(_ context.Context, f
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Mutation_runCron(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runCron(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunCron(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runCron(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runCron_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_impersonate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4862,6 +5176,38 @@ func (ec *executionContext) fieldContext_Query_backups(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Backup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_crons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_crons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Crons(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Cron) graphql.Marshaler {
+			return ec.marshalNCron2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCronᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_crons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cron(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7936,6 +8282,74 @@ func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var cronImplementors = []string{"Cron"}
+
+func (ec *executionContext) _Cron(ctx context.Context, sel ast.SelectionSet, obj *model.Cron) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cronImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Cron")
+		case "id":
+			out.Values[i] = ec._Cron_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expression":
+			out.Values[i] = ec._Cron_expression(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "running":
+			out.Values[i] = ec._Cron_running(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastRun":
+			out.Values[i] = ec._Cron_lastRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastDurationMs":
+			out.Values[i] = ec._Cron_lastDurationMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._Cron_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextRun":
+			out.Values[i] = ec._Cron_nextRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var emailTemplateImplementors = []string{"EmailTemplate"}
 
 func (ec *executionContext) _EmailTemplate(ctx context.Context, sel ast.SelectionSet, obj *db.EmailTemplate) graphql.Marshaler {
@@ -8376,6 +8790,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "runCron":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runCron(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "impersonate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_impersonate(ctx, field)
@@ -8784,6 +9205,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_backups(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "crons":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_crons(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -9690,6 +10133,32 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNCron2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCronᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Cron) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCron2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCron(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCron2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCron(ctx context.Context, sel ast.SelectionSet, v *model.Cron) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Cron(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := model.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10272,6 +10741,24 @@ var (
 		db.TypeView: "VIEW",
 	}
 )
+
+func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDateTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDateTime(*v)
+	return res
+}
 
 func (ec *executionContext) marshalOEmailTemplate2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋdbᚐEmailTemplate(ctx context.Context, sel ast.SelectionSet, v *db.EmailTemplate) graphql.Marshaler {
 	if v == nil {

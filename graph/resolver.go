@@ -26,4 +26,6 @@ type Resolver struct {
 	rl   *ratelimit.Rules // the rate limits in force; nil: none (WithRateLimits)
 	// backups serves the backup operations (WithBackups); nil: they fail.
 	backups *backup.Service
+	// crons serves crons and runCron (WithCrons); nil: no jobs.
+	crons Crons
 }

@@ -224,6 +224,7 @@ func (c *ServeCommand) reload(ctx context.Context, swap backup.SwapFunc) error {
 		}
 		return fmt.Errorf("start on the restored data: %w", err)
 	}
+	c.applyBackupSchedule(ctx, c.db) // the restored settings.backups
 	log.Info("restored a backup: the data and the application schema were reloaded")
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/backup"
+	"github.com/monobase/monobase/cron"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
@@ -66,6 +67,9 @@ type ServeCommand struct {
 	// MaxSocketsPerIP bounds the open WebSockets per client IP
 	// (transport.Limits.MaxSocketsPerIP; 0: its default, 1000).
 	MaxSocketsPerIP int
+	// Jobs are scheduled besides the system jobs (crons.go); Close waits
+	// for them as for those.
+	Jobs []cron.Job
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -83,6 +87,12 @@ type ServeCommand struct {
 	genCancel context.CancelFunc
 
 	backups *backup.Service // lives as long as the server
+	cron    *cron.Scheduler // lives as long as the server (crons.go)
+	// schedulePoll is how often settings.backups is read again (0:
+	// DefaultSchedulePoll); pollDone closes when that loop ends.
+	schedulePoll time.Duration
+	pollDone     chan struct{}
+	scheduleErr  string // the last invalid settings.backups logged; guarded by genMu
 	gate    gate            // holds requests while a restore swaps the data
 	oauth2  *oauth.Providers
 	dev     *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
@@ -206,6 +216,9 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	if c.backups, err = c.newBackups(); err != nil {
 		return err
 	}
+	if err := c.newCrons(); err != nil {
+		return err
+	}
 	if err := c.startData(ctx); err != nil {
 		return err
 	}
@@ -246,6 +259,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	})
 	c.served = make(chan error, 1)
 	go func() { c.served <- c.srv.Serve(ln) }()
+	c.startCrons(ctx)
 
 	c.Startup.Total = time.Since(start)
 	log.Debug("started", "db", c.Startup.DB.Round(time.Microsecond), "auth", c.Startup.Auth.Round(time.Microsecond),
@@ -306,7 +320,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
-	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules)))
+	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
+		graph.WithCrons(c.cron)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
@@ -368,9 +383,10 @@ func (c *ServeCommand) DB() *db.DB {
 	return c.db
 }
 
-// Close shuts the server down gracefully: it stops accepting connections,
-// ends subscriptions and sends WebSockets a close frame, waits up to
-// ShutdownTimeout for in-flight requests, then closes the database. It is
+// Close shuts the server down gracefully: it stops accepting connections
+// and scheduling jobs, ends subscriptions and sends WebSockets a close
+// frame, waits up to ShutdownTimeout for in-flight requests and running
+// jobs (then cancels the jobs' context), then closes the database. It is
 // safe to call more than once; later calls return the first result.
 func (c *ServeCommand) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.close() })
@@ -395,6 +411,8 @@ func (c *ServeCommand) close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	cronStopped := make(chan error, 1)
+	go func() { cronStopped <- c.stopCrons(ctx) }()
 
 	var errs []error
 	if err := c.srv.Shutdown(ctx); err != nil {
@@ -409,6 +427,9 @@ func (c *ServeCommand) close() error {
 	}
 	if err := <-c.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("serve: %w", err))
+	}
+	if err := <-cronStopped; err != nil {
+		errs = append(errs, err)
 	}
 	if c.mail != nil {
 		c.mail.Close(ctx) // the message being sent finishes; queued ones are dropped

@@ -53,6 +53,22 @@ type CollectionInput struct {
 	EmailTemplates *EmailTemplatesInput `json:"emailTemplates,omitempty"`
 }
 
+type Cron struct {
+	ID string `json:"id"`
+	// A standard 5-field cron expression or a descriptor such as @hourly, evaluated in UTC.
+	Expression string `json:"expression"`
+	// Whether a run is going on now.
+	Running bool `json:"running"`
+	// When the last finished run started; null before the first.
+	LastRun *time.Time `json:"lastRun,omitempty"`
+	// How long the last run took, in milliseconds.
+	LastDurationMs *int `json:"lastDurationMs,omitempty"`
+	// The last run's error; null when it succeeded (or was skipped).
+	LastError *string `json:"lastError,omitempty"`
+	// When the job runs next.
+	NextRun *time.Time `json:"nextRun,omitempty"`
+}
+
 type EmailTemplateInput struct {
 	Subject string `json:"subject"`
 	Body    string `json:"body"`
