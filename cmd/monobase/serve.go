@@ -93,9 +93,9 @@ type ServeCommand struct {
 	schedulePoll time.Duration
 	pollDone     chan struct{}
 	scheduleErr  string // the last invalid settings.backups logged; guarded by genMu
-	gate    gate            // holds requests while a restore swaps the data
-	oauth2  *oauth.Providers
-	dev     *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
+	gate         gate   // holds requests while a restore swaps the data
+	oauth2       *oauth.Providers
+	dev          *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
 
 	srv    *http.Server
 	ln     net.Listener
