@@ -87,15 +87,18 @@ type ServeCommand struct {
 	genCancel context.CancelFunc
 
 	backups *backup.Service // lives as long as the server
-	cron    *cron.Scheduler // lives as long as the server (crons.go)
-	// schedulePoll is how often settings.backups is read again (0:
-	// DefaultSchedulePoll); pollDone closes when that loop ends.
+	gate    gate            // holds requests while a restore swaps the data
+	oauth2  *oauth.Providers
+	dev     *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
+
+	// The scheduler lives as long as the server (crons.go). schedulePoll
+	// is how often settings.backups is read again (0: DefaultSchedulePoll);
+	// pollDone closes when that loop ends; scheduleErr is the last invalid
+	// settings.backups logged (guarded by genMu).
+	cron         *cron.Scheduler
 	schedulePoll time.Duration
 	pollDone     chan struct{}
-	scheduleErr  string // the last invalid settings.backups logged; guarded by genMu
-	gate         gate   // holds requests while a restore swaps the data
-	oauth2       *oauth.Providers
-	dev          *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
+	scheduleErr  string
 
 	srv    *http.Server
 	ln     net.Listener
