@@ -88,8 +88,8 @@ func TestRulesAudience(t *testing.T) {
 		want   int
 	}{
 		{"a GUEST rule limits guests", Guest, "list", 1},
-		{"and not signed-in records", SignedIn, "list", 10},
-		{"an AUTH rule beats the rule for both", SignedIn, "view", 2},
+		{"and not signed-in records", SignedIn("c1", "r1"), "list", 10},
+		{"an AUTH rule beats the rule for both", SignedIn("c1", "r1"), "view", 2},
 		{"guests get the rule for both of the same label, not a wildcard's", Guest, "view", 3},
 		{"superusers are exempt", Exempt, "list", 10},
 	}
@@ -236,7 +236,7 @@ func TestPaths(t *testing.T) {
 		{"a prefix matches below it", Guest, "/files/c/r/a.png", 1},
 		{"a prefix matches the path without its slash", Guest, "/files", 1},
 		{"the longest prefix wins", Guest, "/files/big/x", 3},
-		{"an AUTH rule for signed-in records", SignedIn, "/graphql", 4},
+		{"an AUTH rule for signed-in records", SignedIn("c1", "r1"), "/graphql", 4},
 		{"superusers are exempt", Exempt, "/graphql", 10},
 		{"no rule, no limit", Guest, "/playground", 10},
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/backup"
+	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
@@ -66,6 +67,10 @@ type ServeCommand struct {
 	// MaxSocketsPerIP bounds the open WebSockets per client IP
 	// (transport.Limits.MaxSocketsPerIP; 0: its default, 1000).
 	MaxSocketsPerIP int
+	// Origins, when not nil, are the allowed CORS origins (--origins,
+	// MONOBASE_ORIGINS): they replace settings.cors.allowedOrigins for the
+	// life of the process, and updateSettings refuses to change them.
+	Origins []string
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -148,15 +153,23 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		}
 		c.MaxSocketsPerIP = n
 	}
+	if v := getenv("MONOBASE_ORIGINS"); v != "" {
+		c.Origins = cors.ParseList(v).AllowedOrigins
+	}
 	fs := flag.NewFlagSet("monobase serve", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
+	fs.Func("origins", `allowed CORS origins, comma-separated ("*" for any, "" for none); replaces settings.cors while it runs (env MONOBASE_ORIGINS)`,
+		func(v string) error {
+			c.Origins = cors.ParseList(v).AllowedOrigins
+			return nil
+		})
 	fs.IntVar(&c.MaxSocketsPerIP, "max-sockets-per-ip", c.MaxSocketsPerIP,
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--origins LIST] [--max-sockets-per-ip N]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -170,6 +183,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if c.MaxSocketsPerIP < 0 {
 		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
 		return fmt.Errorf("--max-sockets-per-ip: %w", errUsage)
+	}
+	if err := c.checkOrigins(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -277,6 +293,11 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
+	origins, proxy, err := c.corsAndProxy(ctx, d)
+	if err != nil {
+		c.hub.Close()
+		return nil, err
+	}
 	settings := func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, d) }
 	c.mail = mail.NewQueue(&mail.SMTPClient{Settings: settings}, mail.QueueConfig{})
 	c.oauth2 = oauth.NewProviders(nil)
@@ -285,7 +306,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
-		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules})
+		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules,
+		AllowOrigin: origins.Allowed, ClientIP: socketClientIP})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -306,13 +328,14 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
-	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules)))
+	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
+		graph.WithCORS(origins), graph.WithTrustedProxy(proxy)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
 	mux.Handle("/files/", files.Handler(store, d, authSvc))
 	mux.Handle(oauth.Prefix, oauth.NewHandler(oauth.HandlerConfig{Providers: c.oauth2, Collection: d.Collection,
-		SignIn: engine.OAuth2SignIn, Origins: redirectOrigins(d), Key: authSvc.DeriveKey("oauth2 handshake")}))
+		SignIn: engine.OAuth2SignIn, Origins: redirectOrigins(d, origins), Key: authSvc.DeriveKey("oauth2 handshake")}))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
@@ -321,6 +344,10 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	// before any handler reads a body.
 	caller := func(r *http.Request) ratelimit.Caller { return auth.ViewerFrom(r.Context()).RateLimitCaller() }
 	var h http.Handler = authSvc.Middleware(rules.Paths(caller, mux))
+	// CORS answers preflights before the token and the rate limits are
+	// looked at, and puts its headers on every answer, errors included.
+	h = origins.Handler(h, corsPaths...)
+	h = proxy.Middleware(h) // the client address, for everything inside
 	h = withHealth(h)
 	if c.Dev {
 		h = accessLog(c.logger(), h)
@@ -485,16 +512,17 @@ func (c *ServeCommand) printBanner(ctx context.Context) {
 
 // redirectOrigins returns the origins, besides the server's own, to which
 // the OAuth2 redirect flow may send a browser back with its token:
-// settings.meta.appUrl's. The allowed CORS origins belong here once the
-// settings have them.
-func redirectOrigins(d *db.DB) func(ctx context.Context) []string {
+// settings.meta.appUrl's and the allowed CORS origins of p ("*" allows
+// none: cors.Policy.RedirectOrigins).
+func redirectOrigins(d *db.DB, p *cors.Policy) func(ctx context.Context) []string {
 	return func(ctx context.Context) []string {
+		origins := p.RedirectOrigins()
 		s, err := mail.Load(ctx, d)
 		if err != nil {
 			slog.ErrorContext(ctx, "oauth2: load settings", "err", err)
-			return nil
+			return origins
 		}
-		return []string{s.Meta.AppURL}
+		return append(origins, s.Meta.AppURL)
 	}
 }
 

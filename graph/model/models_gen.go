@@ -53,6 +53,22 @@ type CollectionInput struct {
 	EmailTemplates *EmailTemplatesInput `json:"emailTemplates,omitempty"`
 }
 
+// The origins whose browser pages may call the server (CORS, WebSocket origins, OAuth2 redirects).
+type CorsSettings struct {
+	// "*" (any origin) or origins scheme://host[:port]. Default: ["*"] with
+	// serve --dev, else none.
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// True when serve --origins (or MONOBASE_ORIGINS) set the list: it then
+	// replaces the stored one while the server runs, and updateSettings refuses
+	// to change it.
+	FromCommandLine bool `json:"fromCommandLine"`
+}
+
+type CorsSettingsInput struct {
+	// The whole list, replacing the stored one.
+	AllowedOrigins []string `json:"allowedOrigins,omitempty"`
+}
+
 type EmailTemplateInput struct {
 	Subject string `json:"subject"`
 	Body    string `json:"body"`
@@ -192,15 +208,19 @@ type RecordAuth struct {
 }
 
 type Settings struct {
-	Meta       *MetaSettings      `json:"meta"`
-	SMTP       *SMTPSettings      `json:"smtp"`
-	RateLimits *RateLimitSettings `json:"rateLimits"`
+	Meta         *MetaSettings         `json:"meta"`
+	SMTP         *SMTPSettings         `json:"smtp"`
+	RateLimits   *RateLimitSettings    `json:"rateLimits"`
+	Cors         *CorsSettings         `json:"cors"`
+	TrustedProxy *TrustedProxySettings `json:"trustedProxy"`
 }
 
 type SettingsInput struct {
-	Meta       *MetaSettingsInput      `json:"meta,omitempty"`
-	SMTP       *SMTPSettingsInput      `json:"smtp,omitempty"`
-	RateLimits *RateLimitSettingsInput `json:"rateLimits,omitempty"`
+	Meta         *MetaSettingsInput         `json:"meta,omitempty"`
+	SMTP         *SMTPSettingsInput         `json:"smtp,omitempty"`
+	RateLimits   *RateLimitSettingsInput    `json:"rateLimits,omitempty"`
+	Cors         *CorsSettingsInput         `json:"cors,omitempty"`
+	TrustedProxy *TrustedProxySettingsInput `json:"trustedProxy,omitempty"`
 }
 
 type SMTPSettings struct {
@@ -234,6 +254,22 @@ type Superuser struct {
 	Email   string    `json:"email"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+}
+
+// The request headers that carry the client IP behind a reverse proxy. With no
+// headers (the default) the client IP is the connection's peer.
+type TrustedProxySettings struct {
+	// Tried in order, such as X-Forwarded-For or X-Real-IP.
+	Headers []string `json:"headers"`
+	// Take the leftmost IP of a list such as X-Forwarded-For (what the client
+	// claims) instead of the rightmost (what the nearest proxy saw).
+	UseLeftmostIP bool `json:"useLeftmostIp"`
+}
+
+type TrustedProxySettingsInput struct {
+	// The whole list, replacing the stored one.
+	Headers       []string `json:"headers,omitempty"`
+	UseLeftmostIP *bool    `json:"useLeftmostIp,omitempty"`
 }
 
 type EmailTemplateKind string
