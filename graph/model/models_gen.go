@@ -168,7 +168,7 @@ type PasswordAuthInput struct {
 	IdentityFields []string `json:"identityFields,omitempty"`
 }
 
-// Up to maxRequests per duration seconds for each client IP on what label names.
+// Up to maxRequests per duration seconds for each signed-in record (or client IP, for guests) on what label names.
 type RateLimitRule struct {
 	// An operation, <collection>:<action> or *:<action> (users:auth, *:create,
 	// posts:list), or a path: /graphql (that path only), /files/ (ending in /:
@@ -189,7 +189,7 @@ type RateLimitRuleInput struct {
 	Audience *string `json:"audience,omitempty"`
 }
 
-// Request budgets per client IP (docs/api.md "Rate limits"); a change applies at once.
+// Request budgets per signed-in record, or per client IP for guests (docs/api.md "Rate limits"); a change applies at once.
 type RateLimitSettings struct {
 	Enabled bool             `json:"enabled"`
 	Rules   []*RateLimitRule `json:"rules"`
