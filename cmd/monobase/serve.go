@@ -129,9 +129,11 @@ func NewServeCommand(stdout, stderr io.Writer) *ServeCommand {
 	}
 }
 
-// ParseFlags reads --http, --dir and --dev, falling back to MONOBASE_HTTP,
-// MONOBASE_DIR and MONOBASE_DEV (a flag wins over its variable). It returns
-// flag.ErrHelp after printing help, or a usage error.
+// ParseFlags reads --http, --dir, --dev, --origins and
+// --max-sockets-per-ip, falling back to MONOBASE_HTTP, MONOBASE_DIR,
+// MONOBASE_DEV, MONOBASE_ORIGINS and MONOBASE_MAX_SOCKETS_PER_IP (a flag
+// wins over its variable). It returns flag.ErrHelp after printing help, or
+// a usage error (an --origins entry that is not an origin, say).
 func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) error {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
