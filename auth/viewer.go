@@ -25,8 +25,9 @@ func (v *Viewer) ID() string {
 	return v.Record.ID()
 }
 
-// RateLimitCaller returns who v is for the audience of a rate limit rule:
-// superusers are exempt, other viewers signed in, nil a guest.
+// RateLimitCaller returns who v is for the rate limit rules: superusers
+// are exempt, other viewers signed in (with budgets of their own record),
+// nil a guest (budgets per client IP).
 func (v *Viewer) RateLimitCaller() ratelimit.Caller {
 	switch {
 	case v == nil:
@@ -34,7 +35,11 @@ func (v *Viewer) RateLimitCaller() ratelimit.Caller {
 	case v.Superuser:
 		return ratelimit.Exempt
 	}
-	return ratelimit.SignedIn
+	var coll string
+	if v.Collection != nil {
+		coll = v.Collection.ID
+	}
+	return ratelimit.SignedIn(coll, v.Record.ID())
 }
 
 type viewerKey struct{}

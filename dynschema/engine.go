@@ -102,7 +102,12 @@ type Config struct {
 	Files  FileStore
 	Hub    *subscriptions.Hub // may be nil: subscriptions then never receive events
 	Limits Limits
-	Dev    bool // development mode: any WebSocket origin is accepted
+	Dev    bool // development mode: any WebSocket origin is accepted, unless AllowOrigin is set
+	// AllowOrigin and ClientIP are the WebSocket origin check and the
+	// client address of the per-IP socket cap (transport.Config's; nil:
+	// its defaults).
+	AllowOrigin func(origin string) bool
+	ClientIP    func(*http.Request) string
 	// Mail sends the emails of the auth flows (exec_flows.go); nil: the
 	// request mutations still answer true and log that nothing was sent.
 	Mail Mailer

@@ -16,9 +16,11 @@ var _ transport.Engine = (*Engine)(nil)
 // limits, closing sockets with 1001 when the hub closes.
 func (e *Engine) newHandler() http.Handler {
 	cfg := transport.Config{
-		Limits:    e.limits.Transport,
-		Dev:       e.cfg.Dev,
-		UploadDir: e.uploadTempDir,
+		Limits:      e.limits.Transport,
+		Dev:         e.cfg.Dev,
+		AllowOrigin: e.cfg.AllowOrigin,
+		ClientIP:    e.cfg.ClientIP,
+		UploadDir:   e.uploadTempDir,
 	}
 	if hub := e.cfg.Hub; hub != nil {
 		cfg.Shutdown = hub.Done()

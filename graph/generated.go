@@ -82,6 +82,11 @@ type ComplexityRoot struct {
 		ViewRule       func(childComplexity int) int
 	}
 
+	CorsSettings struct {
+		AllowedOrigins  func(childComplexity int) int
+		FromCommandLine func(childComplexity int) int
+	}
+
 	Cron struct {
 		Expression     func(childComplexity int) int
 		ID             func(childComplexity int) int
@@ -224,9 +229,11 @@ type ComplexityRoot struct {
 	}
 
 	Settings struct {
-		Meta       func(childComplexity int) int
-		RateLimits func(childComplexity int) int
-		SMTP       func(childComplexity int) int
+		Cors         func(childComplexity int) int
+		Meta         func(childComplexity int) int
+		RateLimits   func(childComplexity int) int
+		SMTP         func(childComplexity int) int
+		TrustedProxy func(childComplexity int) int
 	}
 
 	SmtpSettings struct {
@@ -245,6 +252,11 @@ type ComplexityRoot struct {
 		Email   func(childComplexity int) int
 		ID      func(childComplexity int) int
 		Updated func(childComplexity int) int
+	}
+
+	TrustedProxySettings struct {
+		Headers       func(childComplexity int) int
+		UseLeftmostIP func(childComplexity int) int
 	}
 }
 
@@ -478,6 +490,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Collection.ViewRule(childComplexity), true
+
+	case "CorsSettings.allowedOrigins":
+		if e.ComplexityRoot.CorsSettings.AllowedOrigins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorsSettings.AllowedOrigins(childComplexity), true
+	case "CorsSettings.fromCommandLine":
+		if e.ComplexityRoot.CorsSettings.FromCommandLine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CorsSettings.FromCommandLine(childComplexity), true
 
 	case "Cron.expression":
 		if e.ComplexityRoot.Cron.Expression == nil {
@@ -1124,6 +1149,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RecordAuth.Token(childComplexity), true
 
+	case "Settings.cors":
+		if e.ComplexityRoot.Settings.Cors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.Cors(childComplexity), true
 	case "Settings.meta":
 		if e.ComplexityRoot.Settings.Meta == nil {
 			break
@@ -1142,6 +1173,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Settings.SMTP(childComplexity), true
+	case "Settings.trustedProxy":
+		if e.ComplexityRoot.Settings.TrustedProxy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.TrustedProxy(childComplexity), true
 
 	case "SmtpSettings.authMethod":
 		if e.ComplexityRoot.SmtpSettings.AuthMethod == nil {
@@ -1217,6 +1254,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Superuser.Updated(childComplexity), true
 
+	case "TrustedProxySettings.headers":
+		if e.ComplexityRoot.TrustedProxySettings.Headers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedProxySettings.Headers(childComplexity), true
+	case "TrustedProxySettings.useLeftmostIp":
+		if e.ComplexityRoot.TrustedProxySettings.UseLeftmostIP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrustedProxySettings.UseLeftmostIP(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1227,6 +1277,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAuthTokenInput,
 		ec.unmarshalInputCollectionInput,
+		ec.unmarshalInputCorsSettingsInput,
 		ec.unmarshalInputEmailTemplateInput,
 		ec.unmarshalInputEmailTemplatesInput,
 		ec.unmarshalInputFieldInput,
@@ -1241,6 +1292,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRateLimitSettingsInput,
 		ec.unmarshalInputSettingsInput,
 		ec.unmarshalInputSmtpSettingsInput,
+		ec.unmarshalInputTrustedProxySettingsInput,
 	)
 	first := true
 
@@ -1315,7 +1367,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "backups.graphqls" "crons.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls"
+//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1328,6 +1380,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "backups.graphqls", Input: sourceData("backups.graphqls"), BuiltIn: false},
+	{Name: "cors.graphqls", Input: sourceData("cors.graphqls"), BuiltIn: false},
 	{Name: "crons.graphqls", Input: sourceData("crons.graphqls"), BuiltIn: false},
 	{Name: "impersonate.graphqls", Input: sourceData("impersonate.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -1421,6 +1474,16 @@ func (ec *executionContext) childFields_Collection(ctx context.Context, field gr
 		return ec.fieldContext_Collection_updated(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Collection", field.Name)
+}
+
+func (ec *executionContext) childFields_CorsSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "allowedOrigins":
+		return ec.fieldContext_CorsSettings_allowedOrigins(ctx, field)
+	case "fromCommandLine":
+		return ec.fieldContext_CorsSettings_fromCommandLine(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CorsSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_Cron(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1661,6 +1724,10 @@ func (ec *executionContext) childFields_Settings(ctx context.Context, field grap
 		return ec.fieldContext_Settings_smtp(ctx, field)
 	case "rateLimits":
 		return ec.fieldContext_Settings_rateLimits(ctx, field)
+	case "cors":
+		return ec.fieldContext_Settings_cors(ctx, field)
+	case "trustedProxy":
+		return ec.fieldContext_Settings_trustedProxy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Settings", field.Name)
 }
@@ -1699,6 +1766,16 @@ func (ec *executionContext) childFields_Superuser(ctx context.Context, field gra
 		return ec.fieldContext_Superuser_updated(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Superuser", field.Name)
+}
+
+func (ec *executionContext) childFields_TrustedProxySettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "headers":
+		return ec.fieldContext_TrustedProxySettings_headers(ctx, field)
+	case "useLeftmostIp":
+		return ec.fieldContext_TrustedProxySettings_useLeftmostIp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrustedProxySettings", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2895,6 +2972,52 @@ func (ec *executionContext) _Collection_updated(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Collection_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Collection", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _CorsSettings_allowedOrigins(ctx context.Context, field graphql.CollectedField, obj *model.CorsSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorsSettings_allowedOrigins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedOrigins, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorsSettings_allowedOrigins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorsSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CorsSettings_fromCommandLine(ctx context.Context, field graphql.CollectedField, obj *model.CorsSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CorsSettings_fromCommandLine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromCommandLine, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CorsSettings_fromCommandLine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CorsSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Cron_id(ctx context.Context, field graphql.CollectedField, obj *model.Cron) (ret graphql.Marshaler) {
@@ -5610,6 +5733,70 @@ func (ec *executionContext) fieldContext_Settings_rateLimits(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Settings_cors(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_cors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CorsSettings) graphql.Marshaler {
+			return ec.marshalNCorsSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCorsSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_cors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CorsSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_trustedProxy(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_trustedProxy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrustedProxy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrustedProxySettings) graphql.Marshaler {
+			return ec.marshalNTrustedProxySettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐTrustedProxySettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_trustedProxy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrustedProxySettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SmtpSettings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5884,6 +6071,52 @@ func (ec *executionContext) _Superuser_updated(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Superuser_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Superuser", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _TrustedProxySettings_headers(ctx context.Context, field graphql.CollectedField, obj *model.TrustedProxySettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedProxySettings_headers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Headers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedProxySettings_headers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedProxySettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TrustedProxySettings_useLeftmostIp(ctx context.Context, field graphql.CollectedField, obj *model.TrustedProxySettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrustedProxySettings_useLeftmostIp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UseLeftmostIP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrustedProxySettings_useLeftmostIp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrustedProxySettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -7152,6 +7385,36 @@ func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCorsSettingsInput(ctx context.Context, obj any) (model.CorsSettingsInput, error) {
+	var it model.CorsSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"allowedOrigins"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "allowedOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedOrigins = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputEmailTemplateInput(ctx context.Context, obj any) (model.EmailTemplateInput, error) {
 	var it model.EmailTemplateInput
 	if obj == nil {
@@ -7880,7 +8143,7 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits"}
+	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits", "cors", "trustedProxy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7908,6 +8171,20 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 				return it, err
 			}
 			it.RateLimits = data
+		case "cors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cors"))
+			data, err := ec.unmarshalOCorsSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCorsSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cors = data
+		case "trustedProxy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trustedProxy"))
+			data, err := ec.unmarshalOTrustedProxySettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐTrustedProxySettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrustedProxy = data
 		}
 	}
 	return it, nil
@@ -7987,6 +8264,43 @@ func (ec *executionContext) unmarshalInputSmtpSettingsInput(ctx context.Context,
 				return it, err
 			}
 			it.LocalName = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputTrustedProxySettingsInput(ctx context.Context, obj any) (model.TrustedProxySettingsInput, error) {
+	var it model.TrustedProxySettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"headers", "useLeftmostIp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "headers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("headers"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Headers = data
+		case "useLeftmostIp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("useLeftmostIp"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UseLeftmostIP = data
 		}
 	}
 	return it, nil
@@ -8258,6 +8572,49 @@ func (ec *executionContext) _Collection(ctx context.Context, sel ast.SelectionSe
 			}
 		case "updated":
 			out.Values[i] = ec._Collection_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var corsSettingsImplementors = []string{"CorsSettings"}
+
+func (ec *executionContext) _CorsSettings(ctx context.Context, sel ast.SelectionSet, obj *model.CorsSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, corsSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CorsSettings")
+		case "allowedOrigins":
+			out.Values[i] = ec._CorsSettings_allowedOrigins(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromCommandLine":
+			out.Values[i] = ec._CorsSettings_fromCommandLine(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9462,6 +9819,16 @@ func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cors":
+			out.Values[i] = ec._Settings_cors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trustedProxy":
+			out.Values[i] = ec._Settings_trustedProxy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9585,6 +9952,49 @@ func (ec *executionContext) _Superuser(ctx context.Context, sel ast.SelectionSet
 			}
 		case "updated":
 			out.Values[i] = ec._Superuser_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var trustedProxySettingsImplementors = []string{"TrustedProxySettings"}
+
+func (ec *executionContext) _TrustedProxySettings(ctx context.Context, sel ast.SelectionSet, obj *model.TrustedProxySettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trustedProxySettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrustedProxySettings")
+		case "headers":
+			out.Values[i] = ec._TrustedProxySettings_headers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "useLeftmostIp":
+			out.Values[i] = ec._TrustedProxySettings_useLeftmostIp(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10133,6 +10543,16 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNCorsSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCorsSettings(ctx context.Context, sel ast.SelectionSet, v *model.CorsSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CorsSettings(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCron2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCronᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Cron) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -10502,6 +10922,16 @@ func (ec *executionContext) marshalNSuperuser2ᚖgithubᚗcomᚋmonobaseᚋmonob
 	return ec._Superuser(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTrustedProxySettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐTrustedProxySettings(ctx context.Context, sel ast.SelectionSet, v *model.TrustedProxySettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._TrustedProxySettings(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
 	res, err := graphql.UnmarshalUpload(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10741,6 +11171,14 @@ var (
 		db.TypeView: "VIEW",
 	}
 )
+
+func (ec *executionContext) unmarshalOCorsSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCorsSettingsInput(ctx context.Context, v any) (*model.CorsSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCorsSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
 
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
@@ -11037,6 +11475,14 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTrustedProxySettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐTrustedProxySettingsInput(ctx context.Context, v any) (*model.TrustedProxySettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTrustedProxySettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

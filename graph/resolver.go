@@ -12,6 +12,7 @@ package graph
 import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/backup"
+	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
@@ -24,6 +25,10 @@ type Resolver struct {
 	sdl  func() string
 	mail mail.Sender      // testEmail's sender; nil: SMTP on the stored settings
 	rl   *ratelimit.Rules // the rate limits in force; nil: none (WithRateLimits)
+	// cors and proxy apply the settings groups cors and trustedProxy
+	// (WithCORS, WithTrustedProxy); nil: stored only.
+	cors  *cors.Policy
+	proxy *ratelimit.Proxy
 	// backups serves the backup operations (WithBackups); nil: they fail.
 	backups *backup.Service
 	// crons serves crons and runCron (WithCrons); nil: no jobs.

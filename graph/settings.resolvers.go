@@ -25,12 +25,17 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err != nil {
 		return nil, err
 	}
+	cp, err := r.loadCorsProxy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	applySettingsInput(&s, &input)
 	if input.RateLimits != nil {
 		applyRateLimitsInput(&rl, input.RateLimits)
 	}
+	fixed := cp.apply(&input)
 	// Every group is checked before any is saved: a refused change changes nothing.
-	if err := invalidSettings(s.Validate(), rl.Validate()); err != nil {
+	if err := invalidSettings(append([]error{s.Validate(), rl.Validate(), fixed}, cp.validate()...)...); err != nil {
 		return nil, err
 	}
 	if err := mail.Save(ctx, r.db, s); err != nil {
@@ -46,7 +51,12 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 			}
 		}
 	}
-	return settingsOut(s, rl), nil
+	if err := r.saveCorsProxy(ctx, &cp, &input); err != nil {
+		return nil, err
+	}
+	out := settingsOut(s, rl)
+	cp.out(out)
+	return out, nil
 }
 
 func (r *mutationResolver) TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error) {
@@ -74,5 +84,11 @@ func (r *queryResolver) Settings(ctx context.Context) (*model.Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	return settingsOut(s, rl), nil
+	cp, err := r.loadCorsProxy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := settingsOut(s, rl)
+	cp.out(out)
+	return out, nil
 }

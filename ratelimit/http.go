@@ -13,10 +13,14 @@ import (
 	"github.com/monobase/monobase/apperr"
 )
 
-// request is what Middleware puts in the request context: the peer
-// address and, once a limit refuses the request, the wait.
+// request is what Middleware (or Proxy.Middleware before it) puts in the
+// request context: the client and peer addresses and, once a limit
+// refuses the request, the wait.
 type request struct {
+	// remoteAddr is the client address: the peer's ("host:port", as in
+	// http.Request.RemoteAddr), or the IP a trusted proxy header gave.
 	remoteAddr string
+	peerAddr   string       // the connection's peer, "host:port"
 	wait       atomic.Int64 // nanoseconds; 0 while nothing was refused
 }
 
@@ -25,25 +29,22 @@ type requestKey struct{}
 // WithRemoteAddr returns ctx carrying remoteAddr ("host:port", as in
 // http.Request.RemoteAddr) as the client address.
 func WithRemoteAddr(ctx context.Context, remoteAddr string) context.Context {
-	return context.WithValue(ctx, requestKey{}, &request{remoteAddr: remoteAddr})
+	return context.WithValue(ctx, requestKey{}, &request{remoteAddr: remoteAddr, peerAddr: remoteAddr})
 }
 
 // ClientIP returns the key of the client address carried by ctx: the IP
 // for IPv4, the /64 prefix for IPv6 (one host usually holds a whole /64).
 // It returns false when ctx carries no parseable address.
 //
-// The address is the connection's peer: proxy headers such as
-// X-Forwarded-For are not trusted (yet), so behind a reverse proxy every
-// client shares the proxy's budget.
+// The address is the connection's peer, or behind a reverse proxy the
+// client IP its header gives when settings.trustedProxy names that header
+// (Proxy.Middleware).
 func ClientIP(ctx context.Context) (string, bool) {
 	req, _ := ctx.Value(requestKey{}).(*request)
 	if req == nil {
 		return "", false
 	}
-	host, _, err := net.SplitHostPort(req.remoteAddr)
-	if err != nil {
-		host = req.remoteAddr
-	}
+	host := hostOf(req.remoteAddr)
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return "", false
@@ -62,6 +63,36 @@ func ClientIP(ctx context.Context) (string, bool) {
 	return ip.String(), true
 }
 
+// ClientAddr returns the client's IP carried by ctx, whole (ClientIP
+// gives the key of its budget): the peer's, or the one a trusted proxy
+// header gave; "" when ctx carries none. Request logs record it as userIp.
+func ClientAddr(ctx context.Context) string {
+	if req, _ := ctx.Value(requestKey{}).(*request); req != nil {
+		return hostOf(req.remoteAddr)
+	}
+	return ""
+}
+
+// PeerAddr returns the IP of the connection's peer carried by ctx (the
+// proxy's, behind one), "" when ctx carries none. Request logs record it
+// as remoteIp.
+func PeerAddr(ctx context.Context) string {
+	if req, _ := ctx.Value(requestKey{}).(*request); req != nil {
+		return hostOf(req.peerAddr)
+	}
+	return ""
+}
+
+// hostOf returns the host of a "host:port" address, or addr itself when
+// it has no port.
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
 // markLimited records in ctx's request that a limit refused it, for
 // Middleware's status; without a request in ctx it does nothing.
 func markLimited(ctx context.Context, wait time.Duration) {
@@ -71,15 +102,19 @@ func markLimited(ctx context.Context, wait time.Duration) {
 }
 
 // Middleware puts the client address (r.RemoteAddr) into the request
-// context for ClientIP. For requests other than WebSocket upgrades it
+// context for ClientIP, unless Proxy.Middleware put one there before it.
+// For requests other than WebSocket upgrades it
 // also turns an answer that would have been 200 into HTTP 429 with a
 // Retry-After header (seconds) when a limit refused something while the
 // request ran (SignIn.Check); the body is the handler's, with the
 // RATE_LIMITED error in it. Over a WebSocket only that error is sent.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{remoteAddr: r.RemoteAddr}
-		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
+		req, _ := r.Context().Value(requestKey{}).(*request)
+		if req == nil {
+			req = &request{remoteAddr: r.RemoteAddr, peerAddr: r.RemoteAddr}
+			r = r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
+		}
 		if r.Header.Get("Upgrade") != "" {
 			next.ServeHTTP(w, r)
 			return
@@ -129,7 +164,8 @@ func (w *limitedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // Paths returns middleware that applies the path rules of r before next
 // runs (so before a body is read): a request over the budget of its rule
 // is answered with HTTP 429, a Retry-After header and a GraphQL-shaped
-// RATE_LIMITED error. caller says who makes the request (its audience).
+// RATE_LIMITED error. caller says who makes the request (its audience and
+// budget: a signed-in record's own, else the client IP's).
 // Serve it inside Middleware, which carries the client address.
 func (r *Rules) Paths(caller func(*http.Request) Caller, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -139,7 +175,7 @@ func (r *Rules) Paths(caller func(*http.Request) Caller, next http.Handler) http
 			return
 		}
 		c := caller(req)
-		if c == Exempt {
+		if c.kind == exempt {
 			next.ServeHTTP(w, req)
 			return
 		}
@@ -148,12 +184,12 @@ func (r *Rules) Paths(caller func(*http.Request) Caller, next http.Handler) http
 			next.ServeHTTP(w, req)
 			return
 		}
-		ip, ok := ClientIP(req.Context())
+		key, ok := c.key(req.Context(), "")
 		if !ok {
 			next.ServeHTTP(w, req)
 			return
 		}
-		if err := rule.take(req.Context(), ip, ""); err != nil {
+		if err := rule.take(req.Context(), key, ""); err != nil {
 			writeLimited(w, err)
 			return
 		}

@@ -11,14 +11,58 @@ import (
 	"github.com/monobase/monobase/apperr"
 )
 
-// Caller is who makes a request, for the audience of a rule.
-type Caller uint8
+// Caller is who makes a request: the audience of a rule, and whose budget
+// a request takes. A guest's budgets are its client IP's; a signed-in
+// record's are its own, wherever it connects from. The zero Caller is a
+// guest. Callers compare with ==.
+type Caller struct {
+	kind               callerKind
+	collection, record string // a signed-in record: its collection id and id
+}
+
+type callerKind uint8
 
 const (
-	Guest    Caller = iota // anonymous
-	SignedIn               // a signed-in record of an auth collection
-	Exempt                 // a superuser: never limited by the rules
+	guest    callerKind = iota // anonymous
+	signedIn                   // a signed-in record of an auth collection
+	exempt                     // a superuser: never limited by the rules
 )
+
+var (
+	// Guest is an anonymous caller, limited per client IP.
+	Guest = Caller{}
+	// Exempt is a superuser: never limited by the rules.
+	Exempt = Caller{kind: exempt}
+)
+
+// SignedIn returns the caller for the record recordID of the auth
+// collection collectionID: AUTH rules apply to it, and its budgets are the
+// record's own.
+func SignedIn(collectionID, recordID string) Caller {
+	return Caller{kind: signedIn, collection: collectionID, record: recordID}
+}
+
+// IsSignedIn reports whether c is a signed-in record.
+func (c Caller) IsSignedIn() bool { return c.kind == signedIn }
+
+// key returns the key of c's budget under a rule: "@<collection id>/<record
+// id>" for a signed-in record (no IP key starts with "@"), else the client
+// IP of ctx, preceded by "<coll>\x00" for an operation on the collection
+// coll (one string built, at most). It returns false when c is a guest and
+// ctx carries no client address.
+func (c Caller) key(ctx context.Context, coll string) (string, bool) {
+	if c.kind == signedIn {
+		if coll == "" {
+			return "@" + c.collection + "/" + c.record, true
+		}
+		return coll + "\x00@" + c.collection + "/" + c.record, true
+	}
+	ip, ok := ClientIP(ctx)
+	if !ok || coll == "" {
+		return ip, ok
+	}
+	return coll + "\x00" + ip, true
+}
 
 // DefaultRulesMaxKeys is the default of NewRules' maxKeys.
 const DefaultRulesMaxKeys = 100_000
@@ -30,8 +74,8 @@ const minKeysPerRule = 1_000
 // Rules applies the rules of settings.rateLimits: each request (a path
 // rule, see Paths) or root field of an operation (Operation) takes one
 // unit of the budget of the most specific rule that matches it, per
-// client IP (IPv6 by /64). Set replaces the rules while requests run. It
-// is safe for concurrent use.
+// signed-in record, or per client IP (IPv6 by /64) for guests. Set
+// replaces the rules while requests run. It is safe for concurrent use.
 type Rules struct {
 	maxKeys int
 	now     func() time.Time
@@ -58,8 +102,8 @@ type labelRules struct {
 	all, guest, session *limitRule
 }
 
-// limitRule is one rule and its counts (keyed by client IP, and for an
-// operation rule by collection and client IP).
+// limitRule is one rule and its counts (keyed by Caller.key, and for an
+// operation rule by collection and Caller.key).
 type limitRule struct {
 	Rule
 	lim *Limiter
@@ -169,10 +213,10 @@ func (l *labelRules) forCaller(c Caller) *limitRule {
 	if l == nil {
 		return nil
 	}
-	if c == SignedIn && l.session != nil {
+	if c.kind == signedIn && l.session != nil {
 		return l.session
 	}
-	if c == Guest && l.guest != nil {
+	if c.kind == guest && l.guest != nil {
 		return l.guest
 	}
 	return l.all
@@ -180,22 +224,23 @@ func (l *labelRules) forCaller(c Caller) *limitRule {
 
 // Operation returns nil and takes one unit of the budget of the most
 // specific rule matching an operation on the collection (its name) by
-// caller from the client IP of ctx. actions name the operation, most
-// specific first (["authWithPassword", "auth"]); the labels are tried in
-// the order <collection>:<action> for each action, then *:<action> for
-// each, and the first with a rule for the caller's audience wins. Each
-// (rule, collection, client IP) has its own budget.
+// caller (a signed-in record, or a guest from the client IP of ctx).
+// actions name the operation, most specific first (["authWithPassword",
+// "auth"]); the labels are tried in the order <collection>:<action> for
+// each action, then *:<action> for each, and the first with a rule for the
+// caller's audience wins. Each (rule, collection, record or client IP) has
+// its own budget.
 //
 // Over the budget it counts nothing, marks the HTTP response of ctx for
 // status 429 (see Middleware) and returns a RATE_LIMITED error with the
-// wait. Exempt callers, a context without a client address, disabled
+// wait. Exempt callers, a guest without a client address in ctx, disabled
 // settings and a nil *Rules never limit.
 func (r *Rules) Operation(ctx context.Context, caller Caller, collection string, actions []string) error {
 	if r == nil {
 		return nil
 	}
 	rs := r.cur.Load()
-	if !rs.s.Enabled || caller == Exempt || len(rs.ops) == 0 {
+	if !rs.s.Enabled || caller.kind == exempt || len(rs.ops) == 0 {
 		return nil
 	}
 	var rule *limitRule
@@ -212,11 +257,11 @@ func (r *Rules) Operation(ctx context.Context, caller Caller, collection string,
 	if rule == nil {
 		return nil
 	}
-	ip, ok := ClientIP(ctx)
+	key, ok := caller.key(ctx, collection)
 	if !ok {
 		return nil
 	}
-	return rule.take(ctx, collection+"\x00"+ip, collection)
+	return rule.take(ctx, key, collection)
 }
 
 // path returns the rule for a request to path by caller: an exact path

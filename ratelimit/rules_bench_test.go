@@ -15,17 +15,25 @@ func benchSettings() Settings {
 }
 
 // BenchmarkRulesPaths is the /graphql path rule of one request (the
-// client key, the rule lookup, one limiter charge), without the handler.
+// client key, the rule lookup, one limiter charge), without the handler,
+// for a guest (keyed by IP) and a signed-in record (keyed by record).
 func BenchmarkRulesPaths(b *testing.B) {
-	r := NewRules(benchSettings(), 0, nil)
-	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	h := r.Paths(func(*http.Request) Caller { return Guest }, next)
-	req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
-	req = req.WithContext(WithRemoteAddr(req.Context(), "127.0.0.1:5000"))
-	w := httptest.NewRecorder()
-	b.ReportAllocs()
-	for b.Loop() {
-		h.ServeHTTP(w, req)
+	for _, c := range []struct {
+		name   string
+		caller Caller
+	}{{"guest", Guest}, {"signedIn", SignedIn("pbc_3142635823", "r1a2b3c4d5e6f7g")}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := NewRules(benchSettings(), 0, nil)
+			next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+			h := r.Paths(func(*http.Request) Caller { return c.caller }, next)
+			req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+			req = req.WithContext(WithRemoteAddr(req.Context(), "127.0.0.1:5000"))
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, req)
+			}
+		})
 	}
 }
 

@@ -88,8 +88,8 @@ func TestRulesAudience(t *testing.T) {
 		want   int
 	}{
 		{"a GUEST rule limits guests", Guest, "list", 1},
-		{"and not signed-in records", SignedIn, "list", 10},
-		{"an AUTH rule beats the rule for both", SignedIn, "view", 2},
+		{"and not signed-in records", SignedIn("c1", "r1"), "list", 10},
+		{"an AUTH rule beats the rule for both", SignedIn("c1", "r1"), "view", 2},
 		{"guests get the rule for both of the same label, not a wildcard's", Guest, "view", 3},
 		{"superusers are exempt", Exempt, "list", 10},
 	}
@@ -236,7 +236,7 @@ func TestPaths(t *testing.T) {
 		{"a prefix matches below it", Guest, "/files/c/r/a.png", 1},
 		{"a prefix matches the path without its slash", Guest, "/files", 1},
 		{"the longest prefix wins", Guest, "/files/big/x", 3},
-		{"an AUTH rule for signed-in records", SignedIn, "/graphql", 4},
+		{"an AUTH rule for signed-in records", SignedIn("c1", "r1"), "/graphql", 4},
 		{"superusers are exempt", Exempt, "/graphql", 10},
 		{"no rule, no limit", Guest, "/playground", 10},
 	}
@@ -269,6 +269,56 @@ func TestPaths(t *testing.T) {
 		}
 		if serve(r, Guest, "/graphql", "192.0.2.2").Code != http.StatusOK {
 			t.Fatal("another address was refused")
+		}
+	})
+}
+
+// TestRulesPerSignedInRecord: a signed-in record has budgets of its own,
+// wherever it connects from; guests share their client IP's.
+func TestRulesPerSignedInRecord(t *testing.T) {
+	s := Settings{Enabled: true, Rules: []Rule{
+		{Label: "*:create", MaxRequests: 2, Duration: 60},
+		{Label: "/graphql", MaxRequests: 2, Duration: 60},
+	}}
+	ann, bob := SignedIn("users_id", "ann"), SignedIn("users_id", "bob")
+	t.Run("operations", func(t *testing.T) {
+		r := NewRules(s, 0, newClock().now)
+		if n := takeAll(t, r, 3, ann, "posts", "192.0.2.1", "create"); n != 2 {
+			t.Fatalf("ann: %d of 3 allowed, want 2", n)
+		}
+		if n := takeAll(t, r, 1, ann, "posts", "192.0.2.2", "create"); n != 0 {
+			t.Fatal("ann got a fresh budget from another address")
+		}
+		if n := takeAll(t, r, 2, bob, "posts", "192.0.2.1", "create"); n != 2 {
+			t.Fatalf("bob, from ann's address: %d of 2 allowed, want his own budget", n)
+		}
+		if n := takeAll(t, r, 2, Guest, "posts", "192.0.2.1", "create"); n != 2 {
+			t.Fatalf("a guest from the same address: %d of 2 allowed, want the IP's own budget", n)
+		}
+		if n := takeAll(t, r, 1, SignedIn("staff_id", "ann"), "posts", "192.0.2.1", "create"); n != 1 {
+			t.Fatal("the same id in another collection shares ann's budget")
+		}
+	})
+	t.Run("paths", func(t *testing.T) {
+		r := NewRules(s, 0, newClock().now)
+		serve := func(c Caller, ip string) int {
+			h := Middleware(r.Paths(func(*http.Request) Caller { return c }, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+			req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+			req.RemoteAddr = ip + ":1"
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			return w.Code
+		}
+		for i, ip := range []string{"192.0.2.1", "192.0.2.2"} {
+			if code := serve(ann, ip); code != http.StatusOK {
+				t.Fatalf("ann's request %d: %d", i, code)
+			}
+		}
+		if serve(ann, "192.0.2.3") != http.StatusTooManyRequests {
+			t.Fatal("ann's 3rd request, from a third address, was not limited")
+		}
+		if serve(bob, "192.0.2.1") != http.StatusOK || serve(Guest, "192.0.2.1") != http.StatusOK {
+			t.Fatal("bob or a guest on ann's address shares her budget")
 		}
 	})
 }

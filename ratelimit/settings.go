@@ -25,8 +25,8 @@ const (
 )
 
 // Rule is one rule of settings.rateLimits: up to MaxRequests per Duration
-// seconds for each client IP, on what Label names (docs/api.md "Rate
-// limits"), for the callers of Audience.
+// seconds for each signed-in record, or each client IP for guests, on what
+// Label names (docs/api.md "Rate limits"), for the callers of Audience.
 type Rule struct {
 	// Label is an operation, "<collection>:<action>" or "*:<action>"
 	// (Actions lists the actions), or a path: "/graphql" matches that path

@@ -28,7 +28,9 @@ type Handler struct {
 	exec       graphql.GraphExecutor // eng, converted once
 	limits     Limits
 	dev        bool
-	sockets    ipCounter // open WebSockets per client IP
+	allow      func(origin string) bool   // Config.AllowOrigin
+	clientIP   func(*http.Request) string // Config.ClientIP
+	sockets    ipCounter                  // open WebSockets per client IP
 	transports []graphql.Transport
 	// closing ends when Config.Shutdown closes: every WebSocket request
 	// runs on a context that ends with it, so gqlgen closes the socket
@@ -38,7 +40,11 @@ type Handler struct {
 
 // New returns the handler of eng's operations.
 func New(eng Engine, cfg Config) *Handler {
-	h := &Handler{eng: eng, exec: eng, limits: cfg.Limits.withDefaults(), dev: cfg.Dev}
+	h := &Handler{eng: eng, exec: eng, limits: cfg.Limits.withDefaults(), dev: cfg.Dev,
+		allow: cfg.AllowOrigin, clientIP: cfg.ClientIP}
+	if h.clientIP == nil {
+		h.clientIP = peerIP
+	}
 	if done := cfg.Shutdown; done != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -80,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isWS := r.Header.Get("Upgrade") != ""
 	if isWS && !h.checkOrigin(r) {
 		writeError(w, http.StatusForbidden, &gqlerror.Error{
-			Message:    "WebSocket origin not allowed: use the server's own host (or --dev)",
+			Message:    "WebSocket origin not allowed: use the server's own host or an allowed CORS origin (settings.cors.allowedOrigins)",
 			Extensions: map[string]any{"code": string(apperr.Forbidden)},
 		})
 		return
@@ -120,7 +126,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isWS {
 		// At most MaxSocketsPerIP open sockets per client address, refused
 		// before the upgrade.
-		ip := clientIP(r)
+		ip := h.clientIP(r)
 		if !h.sockets.acquire(ip, h.limits.MaxSocketsPerIP) {
 			w.Header().Set("Retry-After", "10")
 			writeError(w, http.StatusTooManyRequests, &gqlerror.Error{

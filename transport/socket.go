@@ -135,8 +135,8 @@ type ipCounter struct {
 	perIP map[string]int
 }
 
-// clientIP returns the address a request comes from (the peer's IP).
-func clientIP(r *http.Request) string {
+// peerIP returns the address a request comes from (the peer's IP).
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -81,8 +81,18 @@ func (l Limits) withDefaults() Limits {
 // Config sets up a Handler.
 type Config struct {
 	Limits Limits
-	// Dev accepts WebSockets from any origin (development mode).
+	// Dev accepts WebSockets from any origin (development mode) when
+	// AllowOrigin is nil.
 	Dev bool
+	// AllowOrigin reports whether a browser's WebSocket from origin (its
+	// Origin header), another than the server's own, may connect: the
+	// allowed CORS origins. Nil: only with Dev. A socket without Origin
+	// (not a browser) or from the server's own host is always accepted.
+	AllowOrigin func(origin string) bool
+	// ClientIP returns the client address of a request, whose open
+	// sockets Limits.MaxSocketsPerIP counts (behind a trusted proxy, the
+	// IP its header gives). Nil: the connection's peer.
+	ClientIP func(*http.Request) string
 	// Shutdown is closed when the server shuts down: open sockets are then
 	// closed with 1001 "going away". Nil: never.
 	Shutdown <-chan struct{}

@@ -35,10 +35,9 @@ import (
 // frames through batchConn, so they never interleave.
 //
 // Origins: a browser's WebSocket is accepted when its Origin names the host
-// it connects to (scheme and port included in the comparison of host:port),
-// or when there is no Origin (non-browser clients); in --dev mode every
-// origin is accepted. Cross-origin browser apps in production go through a
-// reverse proxy on the same host.
+// it connects to (host and port compared, not the scheme: TLS may end at a
+// proxy), when Config.AllowOrigin allows it (the allowed CORS origins), or
+// when there is no Origin (non-browser clients).
 
 const (
 	// wsFlushDelay is how long a queued message waits for company before
@@ -126,17 +125,20 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransp
 }
 
 // checkOrigin allows WebSocket requests without Origin (non-browser
-// clients), from the same host, and from any origin in dev mode.
+// clients), from the same host, and from the origins Config.AllowOrigin
+// allows (without it, any origin in dev mode).
 func (h *Handler) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" || h.dev {
+	if origin == "" {
 		return true
 	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
+	if u, err := url.Parse(origin); err == nil && strings.EqualFold(u.Host, r.Host) {
+		return true
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	if h.allow != nil {
+		return h.allow(origin)
+	}
+	return h.dev
 }
 
 // hijackTap wraps the ResponseWriter so that the connection gorilla

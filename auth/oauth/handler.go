@@ -150,7 +150,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, collection, name
 	}
 	target := r.URL.Query().Get("redirect")
 	if !h.allowed(r, target) {
-		writeError(w, http.StatusBadRequest, "redirect must be an absolute URL on settings.meta.appUrl or this server")
+		writeError(w, http.StatusBadRequest, "redirect must be an absolute URL on settings.meta.appUrl, an allowed CORS origin (not \"*\") or this server")
 		return
 	}
 	pk, err := p.handler(baseURL(r), bridge{h.tokens(r)}, h.pkgzLogs)

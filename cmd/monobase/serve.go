@@ -20,6 +20,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/backup"
+	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/cron"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
@@ -70,6 +71,10 @@ type ServeCommand struct {
 	// Jobs are scheduled besides the system jobs (crons.go); Close waits
 	// for them as for those.
 	Jobs []cron.Job
+	// Origins, when not nil, are the allowed CORS origins (--origins,
+	// MONOBASE_ORIGINS): they replace settings.cors.allowedOrigins for the
+	// life of the process, and updateSettings refuses to change them.
+	Origins []string
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -137,9 +142,11 @@ func NewServeCommand(stdout, stderr io.Writer) *ServeCommand {
 	}
 }
 
-// ParseFlags reads --http, --dir and --dev, falling back to MONOBASE_HTTP,
-// MONOBASE_DIR and MONOBASE_DEV (a flag wins over its variable). It returns
-// flag.ErrHelp after printing help, or a usage error.
+// ParseFlags reads --http, --dir, --dev, --origins and
+// --max-sockets-per-ip, falling back to MONOBASE_HTTP, MONOBASE_DIR,
+// MONOBASE_DEV, MONOBASE_ORIGINS and MONOBASE_MAX_SOCKETS_PER_IP (a flag
+// wins over its variable). It returns flag.ErrHelp after printing help, or
+// a usage error (an --origins entry that is not an origin, say).
 func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) error {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -161,15 +168,23 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		}
 		c.MaxSocketsPerIP = n
 	}
+	if v := getenv("MONOBASE_ORIGINS"); v != "" {
+		c.Origins = cors.ParseList(v).AllowedOrigins
+	}
 	fs := flag.NewFlagSet("monobase serve", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
+	fs.Func("origins", `allowed CORS origins, comma-separated ("*" for any, "" for none); replaces settings.cors while it runs (env MONOBASE_ORIGINS)`,
+		func(v string) error {
+			c.Origins = cors.ParseList(v).AllowedOrigins
+			return nil
+		})
 	fs.IntVar(&c.MaxSocketsPerIP, "max-sockets-per-ip", c.MaxSocketsPerIP,
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--origins LIST] [--max-sockets-per-ip N]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -183,6 +198,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if c.MaxSocketsPerIP < 0 {
 		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
 		return fmt.Errorf("--max-sockets-per-ip: %w", errUsage)
+	}
+	if err := c.checkOrigins(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -294,6 +312,11 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
+	origins, proxy, err := c.corsAndProxy(ctx, d)
+	if err != nil {
+		c.hub.Close()
+		return nil, err
+	}
 	settings := func(ctx context.Context) (mail.Settings, error) { return mail.Load(ctx, d) }
 	c.mail = mail.NewQueue(&mail.SMTPClient{Settings: settings}, mail.QueueConfig{})
 	c.oauth2 = oauth.NewProviders(nil)
@@ -302,7 +325,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
-		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules})
+		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules,
+		AllowOrigin: origins.Allowed, ClientIP: socketClientIP})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -324,13 +348,13 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
-		graph.WithCrons(c.cron)))
+		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
 	mux.Handle("/files/", files.Handler(store, d, authSvc))
 	mux.Handle(oauth.Prefix, oauth.NewHandler(oauth.HandlerConfig{Providers: c.oauth2, Collection: d.Collection,
-		SignIn: engine.OAuth2SignIn, Origins: redirectOrigins(d), Key: authSvc.DeriveKey("oauth2 handshake")}))
+		SignIn: engine.OAuth2SignIn, Origins: redirectOrigins(d, origins), Key: authSvc.DeriveKey("oauth2 handshake")}))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
@@ -339,6 +363,10 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	// before any handler reads a body.
 	caller := func(r *http.Request) ratelimit.Caller { return auth.ViewerFrom(r.Context()).RateLimitCaller() }
 	var h http.Handler = authSvc.Middleware(rules.Paths(caller, mux))
+	// CORS answers preflights before the token and the rate limits are
+	// looked at, and puts its headers on every answer, errors included.
+	h = origins.Handler(h, corsPaths...)
+	h = proxy.Middleware(h) // the client address, for everything inside
 	h = withHealth(h)
 	if c.Dev {
 		h = accessLog(c.logger(), h)
@@ -509,16 +537,17 @@ func (c *ServeCommand) printBanner(ctx context.Context) {
 
 // redirectOrigins returns the origins, besides the server's own, to which
 // the OAuth2 redirect flow may send a browser back with its token:
-// settings.meta.appUrl's. The allowed CORS origins belong here once the
-// settings have them.
-func redirectOrigins(d *db.DB) func(ctx context.Context) []string {
+// settings.meta.appUrl's and the allowed CORS origins of p ("*" allows
+// none: cors.Policy.RedirectOrigins).
+func redirectOrigins(d *db.DB, p *cors.Policy) func(ctx context.Context) []string {
 	return func(ctx context.Context) []string {
+		origins := p.RedirectOrigins()
 		s, err := mail.Load(ctx, d)
 		if err != nil {
 			slog.ErrorContext(ctx, "oauth2: load settings", "err", err)
-			return nil
+			return origins
 		}
-		return []string{s.Meta.AppURL}
+		return append(origins, s.Meta.AppURL)
 	}
 }
 

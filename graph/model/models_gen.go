@@ -53,6 +53,22 @@ type CollectionInput struct {
 	EmailTemplates *EmailTemplatesInput `json:"emailTemplates,omitempty"`
 }
 
+// The origins whose browser pages may call the server (CORS, WebSocket origins, OAuth2 redirects).
+type CorsSettings struct {
+	// "*" (any origin) or origins scheme://host[:port]. Default: ["*"] with
+	// serve --dev, else none.
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// True when serve --origins (or MONOBASE_ORIGINS) set the list: it then
+	// replaces the stored one while the server runs, and updateSettings refuses
+	// to change it.
+	FromCommandLine bool `json:"fromCommandLine"`
+}
+
+type CorsSettingsInput struct {
+	// The whole list, replacing the stored one.
+	AllowedOrigins []string `json:"allowedOrigins,omitempty"`
+}
+
 type Cron struct {
 	ID string `json:"id"`
 	// A standard 5-field cron expression or a descriptor such as @hourly, evaluated in UTC.
@@ -168,7 +184,7 @@ type PasswordAuthInput struct {
 	IdentityFields []string `json:"identityFields,omitempty"`
 }
 
-// Up to maxRequests per duration seconds for each client IP on what label names.
+// Up to maxRequests per duration seconds for each signed-in record (or client IP, for guests) on what label names.
 type RateLimitRule struct {
 	// An operation, <collection>:<action> or *:<action> (users:auth, *:create,
 	// posts:list), or a path: /graphql (that path only), /files/ (ending in /:
@@ -189,7 +205,7 @@ type RateLimitRuleInput struct {
 	Audience *string `json:"audience,omitempty"`
 }
 
-// Request budgets per client IP (docs/api.md "Rate limits"); a change applies at once.
+// Request budgets per signed-in record, or per client IP for guests (docs/api.md "Rate limits"); a change applies at once.
 type RateLimitSettings struct {
 	Enabled bool             `json:"enabled"`
 	Rules   []*RateLimitRule `json:"rules"`
@@ -208,15 +224,19 @@ type RecordAuth struct {
 }
 
 type Settings struct {
-	Meta       *MetaSettings      `json:"meta"`
-	SMTP       *SMTPSettings      `json:"smtp"`
-	RateLimits *RateLimitSettings `json:"rateLimits"`
+	Meta         *MetaSettings         `json:"meta"`
+	SMTP         *SMTPSettings         `json:"smtp"`
+	RateLimits   *RateLimitSettings    `json:"rateLimits"`
+	Cors         *CorsSettings         `json:"cors"`
+	TrustedProxy *TrustedProxySettings `json:"trustedProxy"`
 }
 
 type SettingsInput struct {
-	Meta       *MetaSettingsInput      `json:"meta,omitempty"`
-	SMTP       *SMTPSettingsInput      `json:"smtp,omitempty"`
-	RateLimits *RateLimitSettingsInput `json:"rateLimits,omitempty"`
+	Meta         *MetaSettingsInput         `json:"meta,omitempty"`
+	SMTP         *SMTPSettingsInput         `json:"smtp,omitempty"`
+	RateLimits   *RateLimitSettingsInput    `json:"rateLimits,omitempty"`
+	Cors         *CorsSettingsInput         `json:"cors,omitempty"`
+	TrustedProxy *TrustedProxySettingsInput `json:"trustedProxy,omitempty"`
 }
 
 type SMTPSettings struct {
@@ -250,6 +270,22 @@ type Superuser struct {
 	Email   string    `json:"email"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+}
+
+// The request headers that carry the client IP behind a reverse proxy. With no
+// headers (the default) the client IP is the connection's peer.
+type TrustedProxySettings struct {
+	// Tried in order, such as X-Forwarded-For or X-Real-IP.
+	Headers []string `json:"headers"`
+	// Take the leftmost IP of a list such as X-Forwarded-For (what the client
+	// claims) instead of the rightmost (what the nearest proxy saw).
+	UseLeftmostIP bool `json:"useLeftmostIp"`
+}
+
+type TrustedProxySettingsInput struct {
+	// The whole list, replacing the stored one.
+	Headers       []string `json:"headers,omitempty"`
+	UseLeftmostIP *bool    `json:"useLeftmostIp,omitempty"`
 }
 
 type EmailTemplateKind string
