@@ -66,6 +66,11 @@ type ServeCommand struct {
 	// MaxSocketsPerIP bounds the open WebSockets per client IP
 	// (transport.Limits.MaxSocketsPerIP; 0: its default, 1000).
 	MaxSocketsPerIP int
+	// Metrics is where GET /metrics is served besides the main listener
+	// (for superusers there): "" nowhere else, an address (e.g.
+	// 127.0.0.1:9090) for a listener that serves it without
+	// authentication, MetricsOff for no metrics at all (metrics.go).
+	Metrics string
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -96,6 +101,8 @@ type ServeCommand struct {
 	shutdown       context.Context
 	cancelShutdown context.CancelFunc
 	websockets     atomic.Int64 // WebSocket handlers still running
+
+	ms metricsState // the registry and the --metrics listener (metrics.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -140,6 +147,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_DEV"); v != "" {
 		c.Dev = envBool(v)
 	}
+	if v := getenv("MONOBASE_METRICS"); v != "" {
+		c.Metrics = v
+	}
 	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -154,9 +164,11 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
+	fs.StringVar(&c.Metrics, "metrics", c.Metrics,
+		"also serve GET /metrics without authentication on this address, e.g. 127.0.0.1:9090 (bind it to a private address), or \"off\" for no metrics (env MONOBASE_METRICS)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N] [--metrics ADDR|off]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -166,6 +178,12 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if len(pos) > 0 {
 		fmt.Fprintf(c.Stderr, "monobase serve: unexpected argument %q\n", pos[0])
 		return fmt.Errorf("serve takes no arguments: %w", errUsage)
+	}
+	if c.Metrics != "" && c.Metrics != MetricsOff {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			fmt.Fprintf(c.Stderr, "monobase serve: --metrics %q is neither an address (host:port) nor \"off\"\n", c.Metrics)
+			return fmt.Errorf("--metrics: %w", errUsage)
+		}
 	}
 	if c.MaxSocketsPerIP < 0 {
 		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
@@ -206,6 +224,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	if c.backups, err = c.newBackups(); err != nil {
 		return err
 	}
+	c.startMetrics()
 	if err := c.startData(ctx); err != nil {
 		return err
 	}
@@ -244,6 +263,15 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		c.hub.Close()
 		c.cancelShutdown()
 	})
+	if err := c.listenMetrics(); err != nil {
+		_ = ln.Close()
+		c.hub.Close()
+		c.mail.Close(ctx)
+		if c.dev != nil {
+			c.dev.Close()
+		}
+		return err
+	}
 	c.served = make(chan error, 1)
 	go func() { c.served <- c.srv.Serve(ln) }()
 
@@ -285,7 +313,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
-		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules})
+		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules,
+		Extensions: c.metricsExtensions()})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -316,6 +345,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
+	c.wireMetrics(d, engine, mux)
 
 	// The path rules run once the viewer is known (their audience) and
 	// before any handler reads a body.
@@ -327,6 +357,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	h = recoverPanics(c.logger(), h)
 	h = withBodyDeadline(cmp.Or(c.BodyTimeout, DefaultBodyTimeout), h)
+	h = c.withMetrics(h)
 	return h, nil
 }
 
@@ -402,6 +433,9 @@ func (c *ServeCommand) close() error {
 		_ = c.srv.Close()
 	}
 	c.cancelShutdown()
+	if err := c.closeMetrics(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	// http.Server.Shutdown does not wait for hijacked (WebSocket)
 	// connections; their handlers end once their close frame is sent.
 	for c.websockets.Load() > 0 && ctx.Err() == nil {
