@@ -158,11 +158,23 @@ func writeCodedError(w http.ResponseWriter, code apperr.Code, message string) {
 type observedKey struct{}
 
 // observed is the response writer of a counted request; for /graphql it
-// is also where the engine extension leaves the operation's kind.
+// is also the request's context, which carries it (Value(observedKey{}))
+// to the engine extension, which leaves the operation's kind there. Being
+// the context itself spares an allocation per request.
 type observed struct {
+	context.Context // the request's own
 	statusWriter
 	kind   atomic.Uint32 // metrics.Kind: GraphQL until an operation is known
 	socket bool          // a WebSocket: its operations are counted one by one
+}
+
+// Value implements context.Context: the observed writer for observedKey,
+// else the request context's value.
+func (o *observed) Value(key any) any {
+	if _, ok := key.(observedKey); ok {
+		return o
+	}
+	return o.Context.Value(key)
 }
 
 // withMetrics counts and times every request by kind and status.
@@ -177,7 +189,8 @@ func (c *ServeCommand) withMetrics(next http.Handler) http.Handler {
 		o := &observed{statusWriter: statusWriter{ResponseWriter: w}, socket: k == metrics.WebSocket}
 		o.kind.Store(uint32(k))
 		if k == metrics.GraphQL || k == metrics.WebSocket {
-			r = r.WithContext(context.WithValue(r.Context(), observedKey{}, o))
+			o.Context = r.Context()
+			r = r.WithContext(o)
 		}
 		next.ServeHTTP(o, r)
 		status := o.status
