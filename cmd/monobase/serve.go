@@ -71,6 +71,16 @@ type ServeCommand struct {
 	// 127.0.0.1:9090) for a listener that serves it without
 	// authentication, MetricsOff for no metrics at all (metrics.go).
 	Metrics string
+	// HTTPS are the domains whose certificates come from ACME (Let's
+	// Encrypt, or ACMEDirectory), kept in the data folder's AutocertDir:
+	// the TLS listener is HTTPSAddr (default DefaultHTTPSAddr) and HTTP
+	// is the plain listener that redirects to https (tls.go).
+	HTTPS         []string
+	HTTPSAddr     string
+	ACMEDirectory string // the ACME directory URL ("": Let's Encrypt's)
+	// TLSCert and TLSKey are the PEM files of a certificate the HTTP
+	// listener serves TLS with (read again when they change).
+	TLSCert, TLSKey string
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -102,7 +112,8 @@ type ServeCommand struct {
 	cancelShutdown context.CancelFunc
 	websockets     atomic.Int64 // WebSocket handlers still running
 
-	ms metricsState // the registry and the --metrics listener (metrics.go)
+	ms  metricsState // the registry and the --metrics listener (metrics.go)
+	tls tlsState     // HTTPS (tls.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -150,6 +161,13 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_METRICS"); v != "" {
 		c.Metrics = v
 	}
+	httpsList := getenv("MONOBASE_HTTPS")
+	for k, p := range map[string]*string{"MONOBASE_HTTPS_ADDR": &c.HTTPSAddr, "MONOBASE_ACME_DIRECTORY": &c.ACMEDirectory,
+		"MONOBASE_TLS_CERT": &c.TLSCert, "MONOBASE_TLS_KEY": &c.TLSKey} {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
 	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -166,9 +184,17 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics,
 		"also serve GET /metrics without authentication on this address, e.g. 127.0.0.1:9090 (bind it to a private address), or \"off\" for no metrics (env MONOBASE_METRICS)")
+	fs.StringVar(&httpsList, "https", httpsList,
+		"get certificates for these comma-separated domains from Let's Encrypt and serve https on --https-addr, redirecting --http (default :80 then) (env MONOBASE_HTTPS)")
+	fs.StringVar(&c.HTTPSAddr, "https-addr", c.HTTPSAddr, "the https listen address of --https (default :443) (env MONOBASE_HTTPS_ADDR)")
+	fs.StringVar(&c.ACMEDirectory, "acme-directory", c.ACMEDirectory,
+		"the ACME directory URL of --https, e.g. Let's Encrypt's staging one (default: Let's Encrypt's production) (env MONOBASE_ACME_DIRECTORY)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve https on --http with this PEM certificate (chain) file (env MONOBASE_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the PEM private key file of --tls-cert (env MONOBASE_TLS_KEY)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N] [--metrics ADDR|off]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N] [--metrics ADDR|off]\n"+
+			"                      [--https DOMAIN[,DOMAIN] [--https-addr ADDR] | --tls-cert FILE --tls-key FILE]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -178,6 +204,21 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if len(pos) > 0 {
 		fmt.Fprintf(c.Stderr, "monobase serve: unexpected argument %q\n", pos[0])
 		return fmt.Errorf("serve takes no arguments: %w", errUsage)
+	}
+	if httpsList != "" {
+		domains, err := parseDomains(httpsList)
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "monobase serve: --https: %v\n", err)
+			return fmt.Errorf("--https: %w", errUsage)
+		}
+		c.HTTPS = domains
+		if getenv("MONOBASE_HTTP") == "" && !flagGiven(fs, "http") {
+			c.HTTP = DefaultRedirectAddr
+		}
+	}
+	if err := c.checkTLSFlags(); err != nil {
+		fmt.Fprintf(c.Stderr, "monobase serve: %v\n", err)
+		return fmt.Errorf("%w: %w", err, errUsage)
 	}
 	if c.Metrics != "" && c.Metrics != MetricsOff {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
@@ -235,21 +276,29 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", c.HTTP)
+	ln, err := c.listen()
 	if err != nil {
 		c.hub.Close()
 		c.mail.Close(ctx)
-		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
+		return err
 	}
 	c.ln = ln
+	// fail stops what was started from here on.
+	fail := func(err error) error {
+		_ = ln.Close()
+		_ = c.closeTLS(ctx)
+		if c.dev != nil {
+			c.dev.Close()
+		}
+		c.hub.Close()
+		c.mail.Close(ctx)
+		return err
+	}
 	if c.Dev {
 		// go-pkgz/auth's dev provider sends every sign-in back to this
 		// server's URL, known only now.
 		if c.dev, err = oauth.StartDev(c.URL()); err != nil {
-			_ = ln.Close()
-			c.hub.Close()
-			c.mail.Close(ctx)
-			return err
+			return fail(err)
 		}
 		c.oauth2.SetDev(c.dev)
 	}
@@ -264,16 +313,10 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		c.cancelShutdown()
 	})
 	if err := c.listenMetrics(); err != nil {
-		_ = ln.Close()
-		c.hub.Close()
-		c.mail.Close(ctx)
-		if c.dev != nil {
-			c.dev.Close()
-		}
-		return err
+		return fail(err)
 	}
 	c.served = make(chan error, 1)
-	go func() { c.served <- c.srv.Serve(ln) }()
+	go func() { c.served <- c.serve(ln) }()
 
 	c.Startup.Total = time.Since(start)
 	log.Debug("started", "db", c.Startup.DB.Round(time.Microsecond), "auth", c.Startup.Auth.Round(time.Microsecond),
@@ -389,8 +432,21 @@ func (c *ServeCommand) Addr() string {
 	return c.ln.Addr().String()
 }
 
-// URL returns the server's base URL, e.g. http://127.0.0.1:8090.
-func (c *ServeCommand) URL() string { return "http://" + displayHost(c.Addr()) }
+// URL returns the server's base URL, e.g. http://127.0.0.1:8090; with
+// --https, https:// and the first domain (with the port unless 443).
+func (c *ServeCommand) URL() string {
+	switch {
+	case c.tls.manager != nil:
+		_, port, _ := net.SplitHostPort(c.Addr())
+		if port == "443" {
+			return "https://" + c.HTTPS[0]
+		}
+		return "https://" + net.JoinHostPort(c.HTTPS[0], port)
+	case c.tls.config != nil:
+		return "https://" + displayHost(c.Addr())
+	}
+	return "http://" + displayHost(c.Addr())
+}
 
 // DB returns the open database (nil before Run; a restore replaces it).
 func (c *ServeCommand) DB() *db.DB {
@@ -434,6 +490,9 @@ func (c *ServeCommand) close() error {
 	}
 	c.cancelShutdown()
 	if err := c.closeMetrics(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.closeTLS(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	// http.Server.Shutdown does not wait for hijacked (WebSocket)
