@@ -278,7 +278,9 @@ func TestTLSFlags(t *testing.T) {
 		{name: "https from the environment, --http from it too", env: map[string]string{"MONOBASE_HTTPS": "example.com", "MONOBASE_HTTP": ":8080"},
 			want: func(c *ServeCommand) bool { return c.HTTP == ":8080" && len(c.HTTPS) == 1 }},
 		{name: "a certificate", args: []string{"--tls-cert", "c.pem", "--tls-key", "k.pem"},
-			want: func(c *ServeCommand) bool { return c.TLSCert == "c.pem" && c.TLSKey == "k.pem" && c.HTTP == DefaultHTTP }},
+			want: func(c *ServeCommand) bool {
+				return c.TLSCert == "c.pem" && c.TLSKey == "k.pem" && c.HTTP == DefaultHTTP
+			}},
 		{name: "a URL is not a domain", args: []string{"--https", "https://example.com"}, bad: "not a domain"},
 		{name: "a port is not a domain", args: []string{"--https", "example.com:443"}, bad: "not a domain"},
 		{name: "an IP is not a domain", args: []string{"--https", "10.1.2.3"}, bad: "not a domain"},
