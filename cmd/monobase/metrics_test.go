@@ -189,8 +189,7 @@ func TestMetrics(t *testing.T) {
 		}
 		// The schema was built at start and again for posts.
 		s.want(t, 2, "monobase_schema_version")
-		colls := mustGQL(t, base+"/graphql/admin", admin, `{ collections { name } }`, nil)["collections"].([]any)
-		s.want(t, float64(len(colls)), "monobase_collections")
+		s.want(t, float64(len(colls(t, base, admin))), "monobase_collections")
 		if v, _ := s.value("monobase_requests_total", "type", "admin", "code", "200"); v < 2 {
 			t.Errorf("admin requests: %v", v)
 		}
@@ -242,6 +241,28 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/graphql on the metrics listener: %d", status)
 		}
 	})
+
+	t.Run("a restore keeps the registry and reads the restored data", func(t *testing.T) {
+		mustGQL(t, base+"/graphql/admin", admin, `mutation { createBackup(name: "m.zip") { name } }`, nil)
+		mustGQL(t, base+"/graphql/admin", admin, `mutation { createCollection(input: {name: "later", fields: [{name: "x", type: TEXT}]}) { id } }`, nil)
+		before := mustScrape(t, mainURL, admin)
+		before.want(t, 3, "monobase_schema_version")
+		queries, _ := before.value("monobase_requests_total", "type", "query", "code", "200")
+		mustGQL(t, base+"/graphql/admin", admin, `mutation { restoreBackup(name: "m.zip") }`, nil)
+		after := mustScrape(t, mainURL, admin)
+		after.want(t, 1, "monobase_schema_version") // the engine was built again
+		after.want(t, float64(len(colls(t, base, admin))), "monobase_collections")
+		after.want(t, queries, "monobase_requests_total", "type", "query", "code", "200")
+		if v, _ := after.value("go_sql_open_connections", "db_name", "writer"); v != 1 {
+			t.Errorf("writer pool after the restore: %v open connections", v)
+		}
+	})
+}
+
+// colls returns the collections of the admin API.
+func colls(t *testing.T, base, admin string) []any {
+	t.Helper()
+	return mustGQL(t, base+"/graphql/admin", admin, `{ collections { name } }`, nil)["collections"].([]any)
 }
 
 func TestMetricsOff(t *testing.T) {
