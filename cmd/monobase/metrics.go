@@ -106,8 +106,9 @@ func (c *ServeCommand) metricsExtensions() []func() graphql.HandlerExtension {
 	return []func() graphql.HandlerExtension{func() graphql.HandlerExtension { return ext }}
 }
 
-// wireMetrics points the gauges at the data of d and engine, and adds
-// /metrics to mux; h wrapped in the counting middleware is returned.
+// wireMetrics points the gauges at the data of d and engine (called for
+// each new data, at start and after a restore), and adds the
+// superuser-only /metrics to mux.
 func (c *ServeCommand) wireMetrics(d *db.DB, engine *dynschema.Engine, mux *http.ServeMux) {
 	if c.ms.metrics == nil {
 		return
