@@ -117,6 +117,10 @@ type Config struct {
 	// RateLimits applies the operation rules of settings.rateLimits before
 	// each root field runs (ratelimit.go); nil: no operation is limited.
 	RateLimits RateLimiter
+	// Extensions are gqlgen handler extensions added to every schema
+	// version from the first one on, after the engine's own (Use adds one
+	// later, at the cost of a rebuild).
+	Extensions []func() graphql.HandlerExtension
 }
 
 // Engine serves the application schema at /graphql.
@@ -162,7 +166,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 
 func newEngine(cfg Config) *Engine {
 	l := cfg.Limits.withDefaults()
-	return &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuard(l.Query)}
+	e := &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuard(l.Query)}
+	for _, ext := range cfg.Extensions {
+		e.exts = append(e.exts, ext)
+		if _, ok := ext().(graphql.FieldInterceptor); ok {
+			e.fieldMW = true
+		}
+	}
+	return e
 }
 
 // Handler returns the /graphql handler: POST, GET, multipart uploads and

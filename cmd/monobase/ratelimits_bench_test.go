@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // The rate limit settings the limiter benchmarks compare: off, and the
@@ -26,11 +28,18 @@ const (
 
 // benchServer starts a served stack with a public bench_posts collection
 // and one post, and returns it, a superuser token and the by-id query body.
-func benchServer(b *testing.B) (*ServeCommand, string, string) {
+// set, when given, changes the command before it runs (after startServer's
+// own changes).
+func benchServer(b *testing.B, set ...func(*ServeCommand)) (*ServeCommand, string, string) {
 	b.Helper()
 	dir := b.TempDir()
 	mustCLI(b, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
-	srv, _ := startServer(b, dir)
+	srv, _ := startServerWith(b, dir, func(c *ServeCommand) {
+		c.RateLimits = &ratelimit.Settings{}
+		for _, f := range set {
+			f(c)
+		}
+	})
 	token := signIn(b, srv.URL(), "admin@example.com", "admin-password")
 	mustGQL(b, srv.URL()+"/graphql/admin", token, `mutation { createCollection(input: {name: "bench_posts", listRule: "", viewRule: "", createRule: "",
 		fields: [{name: "title", type: TEXT}, {name: "views", type: NUMBER}, {name: "published", type: BOOL}]}) { id } }`, nil)

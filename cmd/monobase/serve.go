@@ -75,6 +75,21 @@ type ServeCommand struct {
 	// MONOBASE_ORIGINS): they replace settings.cors.allowedOrigins for the
 	// life of the process, and updateSettings refuses to change them.
 	Origins []string
+	// Metrics is where GET /metrics is served besides the main listener
+	// (for superusers there): "" nowhere else, an address (e.g.
+	// 127.0.0.1:9090) for a listener that serves it without
+	// authentication, MetricsOff for no metrics at all (metrics.go).
+	Metrics string
+	// HTTPS are the domains whose certificates come from ACME (Let's
+	// Encrypt, or ACMEDirectory), kept in the data folder's AutocertDir:
+	// the TLS listener is HTTPSAddr (default DefaultHTTPSAddr) and HTTP
+	// is the plain listener that redirects to https (tls.go).
+	HTTPS         []string
+	HTTPSAddr     string
+	ACMEDirectory string // the ACME directory URL ("": Let's Encrypt's)
+	// TLSCert and TLSKey are the PEM files of a certificate the HTTP
+	// listener serves TLS with (read again when they change).
+	TLSCert, TLSKey string
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -114,6 +129,9 @@ type ServeCommand struct {
 	shutdown       context.Context
 	cancelShutdown context.CancelFunc
 	websockets     atomic.Int64 // WebSocket handlers still running
+
+	ms  metricsState // the registry and the --metrics listener (metrics.go)
+	tls tlsState     // HTTPS (tls.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -160,6 +178,16 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_DEV"); v != "" {
 		c.Dev = envBool(v)
 	}
+	if v := getenv("MONOBASE_METRICS"); v != "" {
+		c.Metrics = v
+	}
+	httpsList := getenv("MONOBASE_HTTPS")
+	for k, p := range map[string]*string{"MONOBASE_HTTPS_ADDR": &c.HTTPSAddr, "MONOBASE_ACME_DIRECTORY": &c.ACMEDirectory,
+		"MONOBASE_TLS_CERT": &c.TLSCert, "MONOBASE_TLS_KEY": &c.TLSKey} {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
 	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -182,9 +210,19 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
+	fs.StringVar(&c.Metrics, "metrics", c.Metrics,
+		"also serve GET /metrics without authentication on this address, e.g. 127.0.0.1:9090 (bind it to a private address), or \"off\" for no metrics (env MONOBASE_METRICS)")
+	fs.StringVar(&httpsList, "https", httpsList,
+		"get certificates for these comma-separated domains from Let's Encrypt and serve https on --https-addr, redirecting --http (default :80 then) (env MONOBASE_HTTPS)")
+	fs.StringVar(&c.HTTPSAddr, "https-addr", c.HTTPSAddr, "the https listen address of --https (default :443) (env MONOBASE_HTTPS_ADDR)")
+	fs.StringVar(&c.ACMEDirectory, "acme-directory", c.ACMEDirectory,
+		"the ACME directory URL of --https, e.g. Let's Encrypt's staging one (default: Let's Encrypt's production) (env MONOBASE_ACME_DIRECTORY)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve https on --http with this PEM certificate (chain) file (env MONOBASE_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the PEM private key file of --tls-cert (env MONOBASE_TLS_KEY)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--origins LIST] [--max-sockets-per-ip N]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--origins LIST] [--max-sockets-per-ip N] [--metrics ADDR|off]\n"+
+			"                      [--https DOMAIN[,DOMAIN] [--https-addr ADDR] | --tls-cert FILE --tls-key FILE]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -194,6 +232,27 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if len(pos) > 0 {
 		fmt.Fprintf(c.Stderr, "monobase serve: unexpected argument %q\n", pos[0])
 		return fmt.Errorf("serve takes no arguments: %w", errUsage)
+	}
+	if httpsList != "" {
+		domains, err := parseDomains(httpsList)
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "monobase serve: --https: %v\n", err)
+			return fmt.Errorf("--https: %w", errUsage)
+		}
+		c.HTTPS = domains
+		if getenv("MONOBASE_HTTP") == "" && !flagGiven(fs, "http") {
+			c.HTTP = DefaultRedirectAddr
+		}
+	}
+	if err := c.checkTLSFlags(); err != nil {
+		fmt.Fprintf(c.Stderr, "monobase serve: %v\n", err)
+		return fmt.Errorf("%w: %w", err, errUsage)
+	}
+	if c.Metrics != "" && c.Metrics != MetricsOff {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			fmt.Fprintf(c.Stderr, "monobase serve: --metrics %q is neither an address (host:port) nor \"off\"\n", c.Metrics)
+			return fmt.Errorf("--metrics: %w", errUsage)
+		}
 	}
 	if c.MaxSocketsPerIP < 0 {
 		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
@@ -240,6 +299,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	if err := c.newCrons(); err != nil {
 		return err
 	}
+	c.startMetrics()
 	if err := c.startData(ctx); err != nil {
 		return err
 	}
@@ -250,21 +310,29 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", c.HTTP)
+	ln, err := c.listen()
 	if err != nil {
 		c.hub.Close()
 		c.mail.Close(ctx)
-		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
+		return err
 	}
 	c.ln = ln
+	// fail stops what was started from here on.
+	fail := func(err error) error {
+		_ = ln.Close()
+		_ = c.closeTLS(ctx)
+		if c.dev != nil {
+			c.dev.Close()
+		}
+		c.hub.Close()
+		c.mail.Close(ctx)
+		return err
+	}
 	if c.Dev {
 		// go-pkgz/auth's dev provider sends every sign-in back to this
 		// server's URL, known only now.
 		if c.dev, err = oauth.StartDev(c.URL()); err != nil {
-			_ = ln.Close()
-			c.hub.Close()
-			c.mail.Close(ctx)
-			return err
+			return fail(err)
 		}
 		c.oauth2.SetDev(c.dev)
 	}
@@ -278,8 +346,11 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		c.hub.Close()
 		c.cancelShutdown()
 	})
+	if err := c.listenMetrics(); err != nil {
+		return fail(err)
+	}
 	c.served = make(chan error, 1)
-	go func() { c.served <- c.srv.Serve(ln) }()
+	go func() { c.served <- c.serve(ln) }()
 	c.startCrons(ctx)
 
 	c.Startup.Total = time.Since(start)
@@ -326,7 +397,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
 		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules,
-		AllowOrigin: origins.Allowed, ClientIP: socketClientIP})
+		AllowOrigin: origins.Allowed, ClientIP: socketClientIP, Extensions: c.metricsExtensions()})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -358,6 +429,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.HandleFunc("/", notFound)
+	c.wireMetrics(d, engine, mux)
 
 	// The path rules run once the viewer is known (their audience) and
 	// before any handler reads a body.
@@ -373,6 +445,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	h = recoverPanics(c.logger(), h)
 	h = withBodyDeadline(cmp.Or(c.BodyTimeout, DefaultBodyTimeout), h)
+	h = c.withMetrics(h)
 	return h, nil
 }
 
@@ -404,8 +477,21 @@ func (c *ServeCommand) Addr() string {
 	return c.ln.Addr().String()
 }
 
-// URL returns the server's base URL, e.g. http://127.0.0.1:8090.
-func (c *ServeCommand) URL() string { return "http://" + displayHost(c.Addr()) }
+// URL returns the server's base URL, e.g. http://127.0.0.1:8090; with
+// --https, https:// and the first domain (with the port unless 443).
+func (c *ServeCommand) URL() string {
+	switch {
+	case c.tls.manager != nil:
+		_, port, _ := net.SplitHostPort(c.Addr())
+		if port == "443" {
+			return "https://" + c.HTTPS[0]
+		}
+		return "https://" + net.JoinHostPort(c.HTTPS[0], port)
+	case c.tls.config != nil:
+		return "https://" + displayHost(c.Addr())
+	}
+	return "http://" + displayHost(c.Addr())
+}
 
 // DB returns the open database (nil before Run; a restore replaces it).
 func (c *ServeCommand) DB() *db.DB {
@@ -451,6 +537,12 @@ func (c *ServeCommand) close() error {
 		_ = c.srv.Close()
 	}
 	c.cancelShutdown()
+	if err := c.closeMetrics(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.closeTLS(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	// http.Server.Shutdown does not wait for hijacked (WebSocket)
 	// connections; their handlers end once their close frame is sent.
 	for c.websockets.Load() > 0 && ctx.Err() == nil {
