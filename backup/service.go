@@ -7,8 +7,10 @@
 // again). GET /backups/{name}?token= downloads a backup with a superuser's
 // file token (Handler).
 //
-// Scheduled backups (backups.cron, maxKeep) and an S3 target are not built
-// yet; Create is the plain function a scheduler will call.
+// The settings group backups (cron, maxKeep, s3) is stored and validated
+// here (settings.go: LoadSettings, ParseCron); the scheduler that reads it
+// and the S3 target are not built in this package. Create is the plain
+// function a scheduler calls.
 package backup
 
 import (

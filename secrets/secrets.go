@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/monobase/monobase/apperr"
 )
 
 // EnvKey is the environment variable that holds the key.
@@ -40,8 +42,9 @@ var (
 	// ErrWrongKey: the value is sealed with another key, or damaged.
 	ErrWrongKey = errors.New("the secret does not decrypt with " + EnvKey + " (another key, or the stored value is damaged)")
 	// ErrReserved: without a key, a plain value that starts with Prefix
-	// cannot be stored (it would read back as a sealed one).
-	ErrReserved = errors.New("a secret cannot start with " + Prefix + " when " + EnvKey + " is not set")
+	// cannot be stored (it would read back as a sealed one). It is a
+	// BAD_USER_INPUT *apperr.Error.
+	ErrReserved error = apperr.New(apperr.Invalid, "a secret cannot start with %s when %s is not set", Prefix, EnvKey)
 )
 
 // Box seals and opens secrets with one key. Its methods are safe for
