@@ -139,7 +139,7 @@ type Engine struct {
 	// version, tr's body size, and live (maxLimit, introspection).
 	qlimits *querycost.Current
 	tr      *transport.Handler
-	live    atomic.Pointer[LimitSettings]
+	live    atomic.Pointer[querycost.LimitSettings]
 }
 
 // New builds the schema from cfg.DB.Collections(). It changes nothing it

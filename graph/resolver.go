@@ -26,4 +26,5 @@ type Resolver struct {
 	rl   *ratelimit.Rules // the rate limits in force; nil: none (WithRateLimits)
 	// backups serves the backup operations (WithBackups); nil: they fail.
 	backups *backup.Service
+	limits  Limiter // settings.limits in force (WithLimits); nil: the stored ones
 }
