@@ -369,3 +369,38 @@ func TestEncryptionKeyFromTheEnvironment(t *testing.T) {
 		t.Fatalf("a 32-character key: %v, encrypts %v", err, c.Secrets.Encrypts())
 	}
 }
+
+// A backup whose secrets were sealed with another key does not restore:
+// the server goes back to its own data and keeps serving.
+func TestRestoreWithUnreadableSecretsGoesBack(t *testing.T) {
+	dirA := t.TempDir()
+	mustCLI(t, "--dir", dirA, "superuser", "upsert", "admin@example.com", "admin-password")
+	a, _ := startWithKey(t, dirA, testKey)
+	tokenA := signIn(t, a.URL(), "admin@example.com", "admin-password")
+	storeSecrets(t, a.URL(), tokenA)
+	mustGQL(t, a.URL()+"/graphql/admin", tokenA, `mutation { createBackup(name: "sealed.zip") { name } }`, nil)
+	zip, err := os.ReadFile(filepath.Join(dirA, "backups", "sealed.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dirB := t.TempDir()
+	mustCLI(t, "--dir", dirB, "superuser", "upsert", "admin@example.com", "admin-password")
+	b, _ := startWithKey(t, dirB, strings.Repeat("k", 32))
+	tokenB := signIn(t, b.URL(), "admin@example.com", "admin-password")
+	mustGQL(t, b.URL()+"/graphql/admin", tokenB, `mutation { updateSettings(input: {meta: {appName: "Server B"}}) { meta { appName } } }`, nil)
+	if err := os.MkdirAll(filepath.Join(dirB, "backups"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, "backups", "sealed.zip"), zip, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := gql(t, b.URL()+"/graphql/admin", tokenB, `mutation { restoreBackup(name: "sealed.zip") }`, nil)
+	if len(r.Errors) == 0 {
+		t.Fatal("a backup with secrets of another key restored")
+	}
+	got := mustGQL(t, b.URL()+"/graphql/admin", tokenB, `{ settings { meta { appName } s3 { secretSet } } }`, nil)
+	if jsonOf(t, got) != `{"settings":{"meta":{"appName":"Server B"},"s3":{"secretSet":false}}}` {
+		t.Fatalf("after the refused restore: %s", jsonOf(t, got))
+	}
+}
