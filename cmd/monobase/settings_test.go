@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -161,7 +162,7 @@ func storeSecrets(t *testing.T, base, token string) {
 	t.Helper()
 	admin := base + "/graphql/admin"
 	mustGQL(t, admin, token, `mutation($smtp: String!, $s3: String!, $b: String!) { updateSettings(input: {
-		smtp: {host: "mail.example.com", username: "u", password: $smtp},
+		smtp: {enabled: true, host: "127.0.0.1", port: 1, username: "u", password: $smtp},
 		s3: {enabled: true, bucket: "files-1", region: "us-east-1", endpoint: "https://s3.example.com", accessKey: "ak", secret: $s3},
 		backups: {cron: "0 3 * * *", maxKeep: 5, s3: {enabled: true, bucket: "backups-1", region: "auto",
 			endpoint: "http://127.0.0.1:9000", accessKey: "ak2", secret: $b, forcePathStyle: true}}}) {
@@ -194,13 +195,19 @@ func folderHolds(t *testing.T, dir, s string) bool {
 	return found
 }
 
+// startWithKey starts a server in --dev (debug logs, the access log) whose
+// logs, and slog's default logger's, go to the buffer returned.
 func startWithKey(t *testing.T, dir, key string) (*ServeCommand, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	srv, _ := startServerWith(t, dir, func(c *ServeCommand) {
 		c.RateLimits = &ratelimit.Settings{}
 		c.Secrets, _ = secrets.New(key)
 		c.Stderr = logs
+		c.Dev = true
 	})
 	return srv, logs
 }
@@ -264,6 +271,15 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a failed test email names the step, not the password", func(t *testing.T) {
+		r := gql(t, base+"/graphql/admin", token, `mutation { testEmail(to: "a@example.com", template: VERIFICATION) }`, nil)
+		if r.errCode() != "BAD_USER_INPUT" {
+			t.Fatalf("testEmail to a closed port: %+v", r.Errors)
+		}
+		if strings.Contains(r.Errors[0].Message, smtpPassword) {
+			t.Fatal("the error quotes the password")
+		}
+	})
 	t.Run("the secrets read back in the server", func(t *testing.T) {
 		s, err := mail.Load(context.Background(), srv.DB())
 		if err != nil || s.SMTP.Password != smtpPassword {
@@ -296,6 +312,9 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("nothing in the data folder or the log holds a secret", func(t *testing.T) {
+		if !strings.Contains(logs.String(), "path=/graphql/admin") {
+			t.Fatalf("the log is not captured: %.300s", logs.String())
+		}
 		for _, s := range allSecrets {
 			if folderHolds(t, dir, s) {
 				t.Errorf("%q is in the data folder in the clear", s)
