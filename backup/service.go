@@ -8,10 +8,11 @@
 // file token (Handler).
 //
 // Scheduled backups (schedule.go): settings.backups holds a cron
-// expression and maxKeep; the server's scheduler calls CreateAuto, which
-// names its backups @auto_mb_backup_YYYYMMDDhhmmss.zip and deletes the
-// oldest of those beyond maxKeep (backups made by hand are never deleted).
-// An S3 target is not built yet.
+// expression, maxKeep and an S3 target (settings.go: LoadSettings,
+// ParseCron; the S3 target is stored and validated, not used yet); the
+// server's scheduler calls CreateAuto, which names its backups
+// @auto_mb_backup_YYYYMMDDhhmmss.zip and deletes the oldest of those beyond
+// maxKeep (backups made by hand are never deleted).
 package backup
 
 import (

@@ -33,6 +33,8 @@ type DB struct {
 	// (zero values: the defaults). Set it before serving requests.
 	FieldLimits FieldLimits
 
+	secrets Secrets // WithSecrets; nil: secrets stored as they are
+
 	writer  *bun.DB // the single writer connection
 	readers *bun.DB // the reader pool
 

@@ -7,7 +7,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -230,7 +229,7 @@ func (s *schemaTx) finish() error {
 		if !s.dirty[c.ID] {
 			continue
 		}
-		data, err := json.Marshal(c)
+		data, err := s.d.encodeCollection(c)
 		if err != nil {
 			return fmt.Errorf("encode collection %s: %w", c.Name, err)
 		}
@@ -457,6 +456,9 @@ func (d *DB) load(ctx context.Context) error {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	if err := d.openCollectionSecrets(list); err != nil {
+		return fmt.Errorf("load collections: %w", err)
 	}
 	d.snap.Store(newSnapshot(list))
 	return nil

@@ -74,8 +74,9 @@ const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma
 // foreign_keys=ON and synchronous=NORMAL, runs the system migrations, and on
 // first start creates the system auth collection "_superusers" and the
 // default "users" auth collection. It fails with a wrapped error when the
-// folder or database cannot be opened.
-func Open(ctx context.Context, dir string) (*DB, error) {
+// folder or database cannot be opened, or when a stored secret cannot be
+// read with the Secrets of WithSecrets.
+func Open(ctx context.Context, dir string, opts ...Option) (*DB, error) {
 	if dir == "" {
 		return nil, errors.New("open database: empty data folder")
 	}
@@ -97,6 +98,9 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	wsql.SetConnMaxIdleTime(0)
 
 	d := &DB{Dir: dir, writer: bun.NewDB(wsql, sqlitedialect.New())}
+	for _, o := range opts {
+		o(d)
+	}
 	if err := wsql.PingContext(ctx); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)

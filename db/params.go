@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -36,4 +37,27 @@ ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated" = exclud
 		return fmt.Errorf("write param %s: %w", key, err)
 	}
 	return nil
+}
+
+// ParamJSON decodes the JSON stored under key into dst and reports
+// whether anything was stored (dst is untouched when not). It fails when
+// _params cannot be read or the value does not decode into dst.
+func (d *DB) ParamJSON(ctx context.Context, key string, dst any) (bool, error) {
+	raw, ok, err := d.Param(ctx, key)
+	if err != nil || !ok || len(raw) == 0 {
+		return false, err
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return true, fmt.Errorf("decode param %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// SetParamJSON stores v, encoded as JSON, under key.
+func (d *DB) SetParamJSON(ctx context.Context, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode param %s: %w", key, err)
+	}
+	return d.SetParam(ctx, key, raw)
 }

@@ -87,7 +87,7 @@ func (x *operation) connection(t *objType, f graphql.CollectedField) bool {
 	if err != nil {
 		return fail(err)
 	}
-	max := x.v.eng.limits.MaxLimit
+	max := x.v.eng.maxLimit()
 	first, hasFirst := toInt(args["first"])
 	last, hasLast := toInt(args["last"])
 	if hasFirst && hasLast {

@@ -142,6 +142,13 @@ type Engine struct {
 	sockets wsRegistry // the viewers of open WebSockets (ws_session.go)
 
 	guard *querycost.Guard // one for every version: it does not read the schema
+
+	// The limits that settings.limits changes while the server runs
+	// (limits.go): qlimits for the guard and the complexity limit of every
+	// version, tr's body size, and live (maxLimit, introspection).
+	qlimits *querycost.Current
+	tr      *transport.Handler
+	live    atomic.Pointer[querycost.LimitSettings]
 }
 
 // New builds the schema from cfg.DB.Collections(). It changes nothing it
@@ -161,12 +168,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.cur.Store(v)
 	e.handler = e.newHandler()
+	e.live.Store(new(limitSettingsOf(e.limits, e.tr.Limits().MaxBodyBytes)))
 	return e, nil
 }
 
 func newEngine(cfg Config) *Engine {
 	l := cfg.Limits.withDefaults()
-	e := &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuard(l.Query)}
+	q := querycost.NewCurrent(l.Query)
+	e := &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuardOn(q), qlimits: q}
+	e.live.Store(new(limitSettingsOf(l, l.Transport.MaxBodyBytes)))
 	for _, ext := range cfg.Extensions {
 		e.exts = append(e.exts, ext)
 		if _, ok := ext().(graphql.FieldInterceptor); ok {
@@ -283,7 +293,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	ex.Use(extension.Introspection{})
 	ex.Use(extension.AutomaticPersistedQuery{Cache: e.apq})
 	ex.Use(e.guard) // after the persisted-query lookup, before parsing
-	ex.Use(querycost.NewComplexityLimit(e.limits.Query))
+	ex.Use(querycost.NewComplexityLimitOn(e.qlimits))
 	for _, x := range e.exts {
 		ex.Use(x())
 	}

@@ -302,6 +302,10 @@ func (x *operation) queryField(f graphql.CollectedField) bool {
 				x.fail(apperr.New(apperr.Forbidden, "introspection is disabled"), f.Field)
 				return x.nullFor(f.Field, true, true)
 			}
+			if x.introspectionRefused() {
+				x.fail(errIntrospectionOff(), f.Field)
+				return x.nullFor(f.Field, true, true)
+			}
 			x.writeIntro(f.Selections, x.v.introspection(), "__Schema")
 			return true
 		})
@@ -309,6 +313,10 @@ func (x *operation) queryField(f graphql.CollectedField) bool {
 		return x.rootField("Query", f, false, func() bool {
 			if x.oc.DisableIntrospection {
 				x.fail(apperr.New(apperr.Forbidden, "introspection is disabled"), f.Field)
+				return x.nullFor(f.Field, false, true)
+			}
+			if x.introspectionRefused() {
+				x.fail(errIntrospectionOff(), f.Field)
 				return x.nullFor(f.Field, false, true)
 			}
 			name, _ := f.ArgumentMap(x.oc.Variables)["name"].(string)

@@ -57,9 +57,9 @@ func (x *operation) listSpec(t *objType, args map[string]any, relation bool) (*l
 	}
 	if v, ok := args["limit"]; ok && v != nil {
 		n, _ := toInt(v)
-		if n < 0 || n > x.v.eng.limits.MaxLimit {
+		if max := x.v.eng.maxLimit(); n < 0 || n > max {
 			return nil, apperr.InvalidFields("invalid limit", map[string]apperr.FieldError{
-				"limit": {Code: "out_of_range", Message: fmt.Sprintf("limit must be between 0 and %d", x.v.eng.limits.MaxLimit)},
+				"limit": {Code: "out_of_range", Message: fmt.Sprintf("limit must be between 0 and %d", max)},
 			})
 		}
 		s.limit = n

@@ -25,7 +25,8 @@ func (e *Engine) newHandler() http.Handler {
 	if hub := e.cfg.Hub; hub != nil {
 		cfg.Shutdown = hub.Done()
 	}
-	return transport.New(e, cfg)
+	e.tr = transport.New(e, cfg)
+	return e.tr
 }
 
 type httpRequestKey struct{}

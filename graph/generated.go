@@ -34,6 +34,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Settings() SettingsResolver
 }
 
 type DirectiveRoot struct {
@@ -53,6 +54,12 @@ type ComplexityRoot struct {
 		Modified func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Size     func(childComplexity int) int
+	}
+
+	BackupSettings struct {
+		Cron    func(childComplexity int) int
+		MaxKeep func(childComplexity int) int
+		S3      func(childComplexity int) int
 	}
 
 	Collection struct {
@@ -134,6 +141,14 @@ type ComplexityRoot struct {
 		Thumbs              func(childComplexity int) int
 		Type                func(childComplexity int) int
 		Values              func(childComplexity int) int
+	}
+
+	LimitSettings struct {
+		Introspection func(childComplexity int) int
+		MaxBodySize   func(childComplexity int) int
+		MaxComplexity func(childComplexity int) int
+		MaxDepth      func(childComplexity int) int
+		MaxLimit      func(childComplexity int) int
 	}
 
 	MetaSettings struct {
@@ -228,10 +243,23 @@ type ComplexityRoot struct {
 		Token  func(childComplexity int) int
 	}
 
+	S3Settings struct {
+		AccessKey      func(childComplexity int) int
+		Bucket         func(childComplexity int) int
+		Enabled        func(childComplexity int) int
+		Endpoint       func(childComplexity int) int
+		ForcePathStyle func(childComplexity int) int
+		Region         func(childComplexity int) int
+		SecretSet      func(childComplexity int) int
+	}
+
 	Settings struct {
+		Backups      func(childComplexity int) int
 		Cors         func(childComplexity int) int
+		Limits       func(childComplexity int) int
 		Meta         func(childComplexity int) int
 		RateLimits   func(childComplexity int) int
+		S3           func(childComplexity int) int
 		SMTP         func(childComplexity int) int
 		TrustedProxy func(childComplexity int) int
 	}
@@ -287,6 +315,11 @@ type QueryResolver interface {
 	Backups(ctx context.Context) ([]*backup.Info, error)
 	Crons(ctx context.Context) ([]*model.Cron, error)
 	Settings(ctx context.Context) (*model.Settings, error)
+}
+type SettingsResolver interface {
+	Limits(ctx context.Context, obj *model.Settings) (*model.LimitSettings, error)
+	S3(ctx context.Context, obj *model.Settings) (*model.S3Settings, error)
+	Backups(ctx context.Context, obj *model.Settings) (*model.BackupSettings, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -345,6 +378,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Backup.Size(childComplexity), true
+
+	case "BackupSettings.cron":
+		if e.ComplexityRoot.BackupSettings.Cron == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BackupSettings.Cron(childComplexity), true
+	case "BackupSettings.maxKeep":
+		if e.ComplexityRoot.BackupSettings.MaxKeep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BackupSettings.MaxKeep(childComplexity), true
+	case "BackupSettings.s3":
+		if e.ComplexityRoot.BackupSettings.S3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BackupSettings.S3(childComplexity), true
 
 	case "Collection.authRule":
 		if e.ComplexityRoot.Collection.AuthRule == nil {
@@ -729,6 +781,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Field.Values(childComplexity), true
+
+	case "LimitSettings.introspection":
+		if e.ComplexityRoot.LimitSettings.Introspection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LimitSettings.Introspection(childComplexity), true
+	case "LimitSettings.maxBodySize":
+		if e.ComplexityRoot.LimitSettings.MaxBodySize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LimitSettings.MaxBodySize(childComplexity), true
+	case "LimitSettings.maxComplexity":
+		if e.ComplexityRoot.LimitSettings.MaxComplexity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LimitSettings.MaxComplexity(childComplexity), true
+	case "LimitSettings.maxDepth":
+		if e.ComplexityRoot.LimitSettings.MaxDepth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LimitSettings.MaxDepth(childComplexity), true
+	case "LimitSettings.maxLimit":
+		if e.ComplexityRoot.LimitSettings.MaxLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LimitSettings.MaxLimit(childComplexity), true
 
 	case "MetaSettings.appName":
 		if e.ComplexityRoot.MetaSettings.AppName == nil {
@@ -1149,12 +1232,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RecordAuth.Token(childComplexity), true
 
+	case "S3Settings.accessKey":
+		if e.ComplexityRoot.S3Settings.AccessKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.AccessKey(childComplexity), true
+	case "S3Settings.bucket":
+		if e.ComplexityRoot.S3Settings.Bucket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.Bucket(childComplexity), true
+	case "S3Settings.enabled":
+		if e.ComplexityRoot.S3Settings.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.Enabled(childComplexity), true
+	case "S3Settings.endpoint":
+		if e.ComplexityRoot.S3Settings.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.Endpoint(childComplexity), true
+	case "S3Settings.forcePathStyle":
+		if e.ComplexityRoot.S3Settings.ForcePathStyle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.ForcePathStyle(childComplexity), true
+	case "S3Settings.region":
+		if e.ComplexityRoot.S3Settings.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.Region(childComplexity), true
+	case "S3Settings.secretSet":
+		if e.ComplexityRoot.S3Settings.SecretSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.S3Settings.SecretSet(childComplexity), true
+
+	case "Settings.backups":
+		if e.ComplexityRoot.Settings.Backups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.Backups(childComplexity), true
 	case "Settings.cors":
 		if e.ComplexityRoot.Settings.Cors == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Settings.Cors(childComplexity), true
+	case "Settings.limits":
+		if e.ComplexityRoot.Settings.Limits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.Limits(childComplexity), true
 	case "Settings.meta":
 		if e.ComplexityRoot.Settings.Meta == nil {
 			break
@@ -1167,6 +1305,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Settings.RateLimits(childComplexity), true
+	case "Settings.s3":
+		if e.ComplexityRoot.Settings.S3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.S3(childComplexity), true
 	case "Settings.smtp":
 		if e.ComplexityRoot.Settings.SMTP == nil {
 			break
@@ -1276,11 +1420,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAuthTokenInput,
+		ec.unmarshalInputBackupSettingsInput,
 		ec.unmarshalInputCollectionInput,
 		ec.unmarshalInputCorsSettingsInput,
 		ec.unmarshalInputEmailTemplateInput,
 		ec.unmarshalInputEmailTemplatesInput,
 		ec.unmarshalInputFieldInput,
+		ec.unmarshalInputLimitSettingsInput,
 		ec.unmarshalInputMetaSettingsInput,
 		ec.unmarshalInputMfaInput,
 		ec.unmarshalInputOAuth2Input,
@@ -1290,6 +1436,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPasswordAuthInput,
 		ec.unmarshalInputRateLimitRuleInput,
 		ec.unmarshalInputRateLimitSettingsInput,
+		ec.unmarshalInputS3SettingsInput,
 		ec.unmarshalInputSettingsInput,
 		ec.unmarshalInputSmtpSettingsInput,
 		ec.unmarshalInputTrustedProxySettingsInput,
@@ -1367,7 +1514,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls"
+//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls" "settings_ops.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1385,6 +1532,7 @@ var sources = []*ast.Source{
 	{Name: "impersonate.graphqls", Input: sourceData("impersonate.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
+	{Name: "settings_ops.graphqls", Input: sourceData("settings_ops.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -1420,6 +1568,18 @@ func (ec *executionContext) childFields_Backup(ctx context.Context, field graphq
 		return ec.fieldContext_Backup_modified(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Backup", field.Name)
+}
+
+func (ec *executionContext) childFields_BackupSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cron":
+		return ec.fieldContext_BackupSettings_cron(ctx, field)
+	case "maxKeep":
+		return ec.fieldContext_BackupSettings_maxKeep(ctx, field)
+	case "s3":
+		return ec.fieldContext_BackupSettings_s3(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BackupSettings", field.Name)
 }
 
 func (ec *executionContext) childFields_Collection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1584,6 +1744,22 @@ func (ec *executionContext) childFields_Field(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Field", field.Name)
 }
 
+func (ec *executionContext) childFields_LimitSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "maxDepth":
+		return ec.fieldContext_LimitSettings_maxDepth(ctx, field)
+	case "maxComplexity":
+		return ec.fieldContext_LimitSettings_maxComplexity(ctx, field)
+	case "maxLimit":
+		return ec.fieldContext_LimitSettings_maxLimit(ctx, field)
+	case "maxBodySize":
+		return ec.fieldContext_LimitSettings_maxBodySize(ctx, field)
+	case "introspection":
+		return ec.fieldContext_LimitSettings_introspection(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LimitSettings", field.Name)
+}
+
 func (ec *executionContext) childFields_MetaSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "appName":
@@ -1716,6 +1892,26 @@ func (ec *executionContext) childFields_RecordAuth(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type RecordAuth", field.Name)
 }
 
+func (ec *executionContext) childFields_S3Settings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "enabled":
+		return ec.fieldContext_S3Settings_enabled(ctx, field)
+	case "bucket":
+		return ec.fieldContext_S3Settings_bucket(ctx, field)
+	case "region":
+		return ec.fieldContext_S3Settings_region(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_S3Settings_endpoint(ctx, field)
+	case "accessKey":
+		return ec.fieldContext_S3Settings_accessKey(ctx, field)
+	case "secretSet":
+		return ec.fieldContext_S3Settings_secretSet(ctx, field)
+	case "forcePathStyle":
+		return ec.fieldContext_S3Settings_forcePathStyle(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type S3Settings", field.Name)
+}
+
 func (ec *executionContext) childFields_Settings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "meta":
@@ -1728,6 +1924,12 @@ func (ec *executionContext) childFields_Settings(ctx context.Context, field grap
 		return ec.fieldContext_Settings_cors(ctx, field)
 	case "trustedProxy":
 		return ec.fieldContext_Settings_trustedProxy(ctx, field)
+	case "limits":
+		return ec.fieldContext_Settings_limits(ctx, field)
+	case "s3":
+		return ec.fieldContext_Settings_s3(ctx, field)
+	case "backups":
+		return ec.fieldContext_Settings_backups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Settings", field.Name)
 }
@@ -2357,6 +2559,84 @@ func (ec *executionContext) _Backup_modified(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Backup_modified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Backup", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _BackupSettings_cron(ctx context.Context, field graphql.CollectedField, obj *model.BackupSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BackupSettings_cron(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cron, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BackupSettings_cron(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BackupSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BackupSettings_maxKeep(ctx context.Context, field graphql.CollectedField, obj *model.BackupSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BackupSettings_maxKeep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxKeep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BackupSettings_maxKeep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BackupSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BackupSettings_s3(ctx context.Context, field graphql.CollectedField, obj *model.BackupSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BackupSettings_s3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.S3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.S3Settings) graphql.Marshaler {
+			return ec.marshalNS3Settings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Settings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BackupSettings_s3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BackupSettings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_S3Settings(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Collection_id(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
@@ -3914,6 +4194,121 @@ func (ec *executionContext) _Field_exceptDomains(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Field_exceptDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Field", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LimitSettings_maxDepth(ctx context.Context, field graphql.CollectedField, obj *model.LimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LimitSettings_maxDepth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDepth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LimitSettings_maxDepth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LimitSettings_maxComplexity(ctx context.Context, field graphql.CollectedField, obj *model.LimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LimitSettings_maxComplexity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxComplexity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LimitSettings_maxComplexity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LimitSettings_maxLimit(ctx context.Context, field graphql.CollectedField, obj *model.LimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LimitSettings_maxLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LimitSettings_maxLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LimitSettings_maxBodySize(ctx context.Context, field graphql.CollectedField, obj *model.LimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LimitSettings_maxBodySize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxBodySize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LimitSettings_maxBodySize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LimitSettings_introspection(ctx context.Context, field graphql.CollectedField, obj *model.LimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LimitSettings_introspection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Introspection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LimitSettings_introspection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _MetaSettings_appName(ctx context.Context, field graphql.CollectedField, obj *model.MetaSettings) (ret graphql.Marshaler) {
@@ -5637,6 +6032,167 @@ func (ec *executionContext) fieldContext_RecordAuth_record(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RecordAuth", field, false, false, errors.New("field of type JSON does not have child fields"))
 }
 
+func (ec *executionContext) _S3Settings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _S3Settings_bucket(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_bucket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bucket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_bucket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _S3Settings_region(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _S3Settings_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _S3Settings_accessKey(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_accessKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_accessKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _S3Settings_secretSet(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_secretSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecretSet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_secretSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _S3Settings_forcePathStyle(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_S3Settings_forcePathStyle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForcePathStyle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_S3Settings_forcePathStyle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("S3Settings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Settings_meta(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5792,6 +6348,102 @@ func (ec *executionContext) fieldContext_Settings_trustedProxy(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TrustedProxySettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_limits(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_limits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Settings().Limits(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LimitSettings) graphql.Marshaler {
+			return ec.marshalNLimitSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLimitSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_limits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LimitSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_s3(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_s3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Settings().S3(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.S3Settings) graphql.Marshaler {
+			return ec.marshalNS3Settings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Settings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_s3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_S3Settings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_backups(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_backups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Settings().Backups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BackupSettings) graphql.Marshaler {
+			return ec.marshalNBackupSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐBackupSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_backups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BackupSettings(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7208,6 +7860,50 @@ func (ec *executionContext) unmarshalInputAuthTokenInput(ctx context.Context, ob
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputBackupSettingsInput(ctx context.Context, obj any) (model.BackupSettingsInput, error) {
+	var it model.BackupSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cron", "maxKeep", "s3"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cron":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cron"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cron = data
+		case "maxKeep":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxKeep"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxKeep = data
+		case "s3":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("s3"))
+			data, err := ec.unmarshalOS3SettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3SettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.S3 = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, obj any) (model.CollectionInput, error) {
 	var it model.CollectionInput
 	if obj == nil {
@@ -7687,6 +8383,64 @@ func (ec *executionContext) unmarshalInputFieldInput(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputLimitSettingsInput(ctx context.Context, obj any) (model.LimitSettingsInput, error) {
+	var it model.LimitSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"maxDepth", "maxComplexity", "maxLimit", "maxBodySize", "introspection"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "maxDepth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxDepth"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxDepth = data
+		case "maxComplexity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxComplexity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxComplexity = data
+		case "maxLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxLimit = data
+		case "maxBodySize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxBodySize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxBodySize = data
+		case "introspection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("introspection"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Introspection = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputMetaSettingsInput(ctx context.Context, obj any) (model.MetaSettingsInput, error) {
 	var it model.MetaSettingsInput
 	if obj == nil {
@@ -8132,6 +8886,78 @@ func (ec *executionContext) unmarshalInputRateLimitSettingsInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputS3SettingsInput(ctx context.Context, obj any) (model.S3SettingsInput, error) {
+	var it model.S3SettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"enabled", "bucket", "region", "endpoint", "accessKey", "secret", "forcePathStyle"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "bucket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucket"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bucket = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "endpoint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endpoint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Endpoint = data
+		case "accessKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessKey = data
+		case "secret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Secret = data
+		case "forcePathStyle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("forcePathStyle"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ForcePathStyle = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj any) (model.SettingsInput, error) {
 	var it model.SettingsInput
 	if obj == nil {
@@ -8143,7 +8969,7 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits", "cors", "trustedProxy"}
+	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits", "cors", "trustedProxy", "limits", "s3", "backups"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8185,6 +9011,27 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 				return it, err
 			}
 			it.TrustedProxy = data
+		case "limits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limits"))
+			data, err := ec.unmarshalOLimitSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLimitSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limits = data
+		case "s3":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("s3"))
+			data, err := ec.unmarshalOS3SettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3SettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.S3 = data
+		case "backups":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("backups"))
+			data, err := ec.unmarshalOBackupSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐBackupSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Backups = data
 		}
 	}
 	return it, nil
@@ -8419,6 +9266,54 @@ func (ec *executionContext) _Backup(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "modified":
 			out.Values[i] = ec._Backup_modified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var backupSettingsImplementors = []string{"BackupSettings"}
+
+func (ec *executionContext) _BackupSettings(ctx context.Context, sel ast.SelectionSet, obj *model.BackupSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backupSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BackupSettings")
+		case "cron":
+			out.Values[i] = ec._BackupSettings_cron(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxKeep":
+			out.Values[i] = ec._BackupSettings_maxKeep(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "s3":
+			out.Values[i] = ec._BackupSettings_s3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8933,6 +9828,64 @@ func (ec *executionContext) _Field(ctx context.Context, sel ast.SelectionSet, ob
 		case "exceptDomains":
 			out.Values[i] = ec._Field_exceptDomains(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var limitSettingsImplementors = []string{"LimitSettings"}
+
+func (ec *executionContext) _LimitSettings(ctx context.Context, sel ast.SelectionSet, obj *model.LimitSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, limitSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LimitSettings")
+		case "maxDepth":
+			out.Values[i] = ec._LimitSettings_maxDepth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxComplexity":
+			out.Values[i] = ec._LimitSettings_maxComplexity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxLimit":
+			out.Values[i] = ec._LimitSettings_maxLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxBodySize":
+			out.Values[i] = ec._LimitSettings_maxBodySize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "introspection":
+			out.Values[i] = ec._LimitSettings_introspection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -9792,6 +10745,74 @@ func (ec *executionContext) _RecordAuth(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var s3SettingsImplementors = []string{"S3Settings"}
+
+func (ec *executionContext) _S3Settings(ctx context.Context, sel ast.SelectionSet, obj *model.S3Settings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, s3SettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("S3Settings")
+		case "enabled":
+			out.Values[i] = ec._S3Settings_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bucket":
+			out.Values[i] = ec._S3Settings_bucket(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._S3Settings_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endpoint":
+			out.Values[i] = ec._S3Settings_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accessKey":
+			out.Values[i] = ec._S3Settings_accessKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secretSet":
+			out.Values[i] = ec._S3Settings_secretSet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forcePathStyle":
+			out.Values[i] = ec._S3Settings_forcePathStyle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var settingsImplementors = []string{"Settings"}
 
 func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet, obj *model.Settings) graphql.Marshaler {
@@ -9807,28 +10828,142 @@ func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet,
 		case "meta":
 			out.Values[i] = ec._Settings_meta(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "smtp":
 			out.Values[i] = ec._Settings_smtp(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rateLimits":
 			out.Values[i] = ec._Settings_rateLimits(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cors":
 			out.Values[i] = ec._Settings_cors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "trustedProxy":
 			out.Values[i] = ec._Settings_trustedProxy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "limits":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Settings_limits(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "s3":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Settings_s3(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "backups":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Settings_backups(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10447,6 +11582,16 @@ func (ec *executionContext) marshalNBackup2ᚖgithubᚗcomᚋmonobaseᚋmonobase
 	return ec._Backup(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBackupSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐBackupSettings(ctx context.Context, sel ast.SelectionSet, v *model.BackupSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BackupSettings(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10752,6 +11897,16 @@ func (ec *executionContext) marshalNJSON2map(ctx context.Context, sel ast.Select
 	return res
 }
 
+func (ec *executionContext) marshalNLimitSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLimitSettings(ctx context.Context, sel ast.SelectionSet, v *model.LimitSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LimitSettings(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMetaSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettings(ctx context.Context, sel ast.SelectionSet, v *model.MetaSettings) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -10840,6 +11995,16 @@ func (ec *executionContext) marshalNRecordAuth2ᚖgithubᚗcomᚋmonobaseᚋmono
 		return graphql.Null
 	}
 	return ec._RecordAuth(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNS3Settings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Settings(ctx context.Context, sel ast.SelectionSet, v *model.S3Settings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._S3Settings(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx context.Context, sel ast.SelectionSet, v *model.Settings) graphql.Marshaler {
@@ -11103,6 +12268,14 @@ func (ec *executionContext) marshalOAuthTokenOptions2ᚖgithubᚗcomᚋmonobase�
 	return ec._AuthTokenOptions(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOBackupSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐBackupSettingsInput(ctx context.Context, v any) (*model.BackupSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBackupSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11298,6 +12471,14 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOLimitSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLimitSettingsInput(ctx context.Context, v any) (*model.LimitSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLimitSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOMetaSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettingsInput(ctx context.Context, v any) (*model.MetaSettingsInput, error) {
 	if v == nil {
 		return nil, nil
@@ -11413,6 +12594,14 @@ func (ec *executionContext) unmarshalORateLimitSettingsInput2ᚖgithubᚗcomᚋm
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputRateLimitSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOS3SettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3SettingsInput(ctx context.Context, v any) (*model.S3SettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputS3SettingsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -33,4 +33,5 @@ type Resolver struct {
 	backups *backup.Service
 	// crons serves crons and runCron (WithCrons); nil: no jobs.
 	crons Crons
+	limits  Limiter // settings.limits in force (WithLimits); nil: the stored ones
 }

@@ -29,29 +29,48 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err != nil {
 		return nil, err
 	}
+	ops, err := r.loadOpsSettings(ctx, &input)
+	if err != nil {
+		return nil, err
+	}
 	applySettingsInput(&s, &input)
 	if input.RateLimits != nil {
 		applyRateLimitsInput(&rl, input.RateLimits)
 	}
 	fixed := cp.apply(&input)
 	// Every group is checked before any is saved: a refused change changes nothing.
-	if err := invalidSettings(append([]error{s.Validate(), rl.Validate(), fixed}, cp.validate()...)...); err != nil {
+	if err := invalidSettings(append(append([]error{s.Validate(), rl.Validate(), fixed}, cp.validate()...), ops.validate()...)...); err != nil {
 		return nil, err
 	}
-	if err := mail.Save(ctx, r.db, s); err != nil {
+	// The groups are saved in one transaction, then applied.
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("save settings: %w", err)
+	}
+	defer tx.Rollback()
+	if err := mail.Save(tx.Context(), r.db, s); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
 	if input.RateLimits != nil {
-		if err := ratelimit.Save(ctx, r.db, rl); err != nil {
+		if err := ratelimit.Save(tx.Context(), r.db, rl); err != nil {
 			return nil, fmt.Errorf("save settings: %w", err)
 		}
-		if r.rl != nil {
-			if err := r.rl.Set(rl); err != nil {
-				return nil, fmt.Errorf("apply rate limits: %w", err)
-			}
+	}
+	if err := ops.save(tx.Context(), r.db); err != nil {
+		return nil, fmt.Errorf("save settings: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("save settings: %w", err)
+	}
+	if input.RateLimits != nil && r.rl != nil {
+		if err := r.rl.Set(rl); err != nil {
+			return nil, fmt.Errorf("apply rate limits: %w", err)
 		}
 	}
 	if err := r.saveCorsProxy(ctx, &cp, &input); err != nil {
+		return nil, err
+	}
+	if err := ops.apply(r.limits); err != nil {
 		return nil, err
 	}
 	out := settingsOut(s, rl)
@@ -92,3 +111,7 @@ func (r *queryResolver) Settings(ctx context.Context) (*model.Settings, error) {
 	cp.out(out)
 	return out, nil
 }
+
+func (r *Resolver) Settings() SettingsResolver { return &settingsResolver{r} }
+
+type settingsResolver struct{ *Resolver }

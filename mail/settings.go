@@ -57,7 +57,9 @@ var DefaultMeta = Meta{AppName: "Monobase", AppURL: "http://localhost:8090", Sen
 var DefaultSMTP = SMTP{Host: "127.0.0.1", Port: 587, AuthMethod: "PLAIN"}
 
 // Load returns the stored settings, defaults for groups never saved. It
-// fails when _params cannot be read or holds invalid JSON.
+// fails when _params cannot be read or holds invalid JSON, and when the
+// stored password cannot be read (it is encrypted at rest and the key is
+// missing or another: the error wraps db.DB.OpenSecret's).
 func Load(ctx context.Context, d *db.DB) (Settings, error) {
 	s := Settings{Meta: DefaultMeta, SMTP: DefaultSMTP}
 	for key, dst := range map[string]any{metaParam: &s.Meta, smtpParam: &s.SMTP} {
@@ -72,17 +74,30 @@ func Load(ctx context.Context, d *db.DB) (Settings, error) {
 			return s, fmt.Errorf("decode %s: %w", key, err)
 		}
 	}
+	pw, err := d.OpenSecret(s.SMTP.Password)
+	if err != nil {
+		s.SMTP.Password = ""
+		return s, fmt.Errorf("load %s.password: %w", smtpParam, err)
+	}
+	s.SMTP.Password = pw
 	return s, nil
 }
 
-// Save validates s and stores both groups. Invalid values are a
+// Save validates s and stores both groups, the password sealed by
+// db.DB.SealSecret (encrypted with MONOBASE_ENCRYPTION_KEY). Invalid values are a
 // BAD_USER_INPUT *apperr.Error with per-field messages (meta.appUrl, ...);
 // a storage failure is wrapped.
 func Save(ctx context.Context, d *db.DB, s Settings) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	for key, v := range map[string]any{metaParam: s.Meta, smtpParam: s.SMTP} {
+	smtp := s.SMTP
+	pw, err := d.SealSecret(smtp.Password)
+	if err != nil {
+		return fmt.Errorf("save %s.password: %w", smtpParam, err)
+	}
+	smtp.Password = pw // encrypted at rest with MONOBASE_ENCRYPTION_KEY
+	for key, v := range map[string]any{metaParam: s.Meta, smtpParam: smtp} {
 		raw, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", key, err)

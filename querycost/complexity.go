@@ -94,11 +94,16 @@ func (w *complexityWalker) fieldOf(ctx context.Context, obj *ast.Definition, kin
 // stats and error code) on Complexity, computing an operation once when
 // no variable can change it: parsed documents are cached, so an operation
 // is the same pointer on every request.
+//
+// The limit and the cost of introspection are read from a Current when
+// each operation arrives; the cached complexity of an operation was
+// computed with the cost of introspection of the time, so a change of
+// that cost (never made by settings.limits) applies to new operations.
 type ComplexityLimit struct {
-	limit, introspectionCost int
-	es                       graphql.ExecutableSchema
-	known                    sync.Map // *ast.OperationDefinition -> int (-1: depends on variables)
-	size                     atomic.Int64
+	limits *Current
+	es     graphql.ExecutableSchema
+	known  sync.Map // *ast.OperationDefinition -> int (-1: depends on variables)
+	size   atomic.Int64
 }
 
 // maxKnownOperations bounds the cache (documents evicted from the query
@@ -112,10 +117,11 @@ var _ interface {
 
 // NewComplexityLimit returns the extension for the limits' MaxComplexity
 // and IntrospectionCost.
-func NewComplexityLimit(l Limits) *ComplexityLimit {
-	l = l.WithDefaults()
-	return &ComplexityLimit{limit: l.MaxComplexity, introspectionCost: l.IntrospectionCost}
-}
+func NewComplexityLimit(l Limits) *ComplexityLimit { return NewComplexityLimitOn(NewCurrent(l)) }
+
+// NewComplexityLimitOn returns the extension for the MaxComplexity and
+// IntrospectionCost that c holds when each operation arrives.
+func NewComplexityLimitOn(c *Current) *ComplexityLimit { return &ComplexityLimit{limits: c} }
 
 // ExtensionName implements graphql.HandlerExtension.
 func (c *ComplexityLimit) ExtensionName() string { return "ComplexityLimit" }
@@ -130,12 +136,13 @@ func (c *ComplexityLimit) Validate(es graphql.ExecutableSchema) error {
 // returns COMPLEXITY_LIMIT_EXCEEDED over the limit.
 func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	op := oc.Operation
+	l := c.limits.load()
 	n := -1
 	if v, ok := c.known.Load(op); ok {
 		n = v.(int)
 	}
 	if n < 0 {
-		n = Complexity(ctx, c.es, op, oc.Variables, c.introspectionCost)
+		n = Complexity(ctx, c.es, op, oc.Variables, l.IntrospectionCost)
 		if _, ok := c.known.Load(op); !ok {
 			known := n
 			if usesVariables(op) {
@@ -148,9 +155,9 @@ func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphq
 			c.known.Store(op, known)
 		}
 	}
-	oc.Stats.SetExtension("ComplexityLimit", &extension.ComplexityStats{Complexity: n, ComplexityLimit: c.limit})
-	if n > c.limit {
-		return refusal(CodeComplexity, "operation has complexity %d, which exceeds the limit of %d", n, c.limit)
+	oc.Stats.SetExtension("ComplexityLimit", &extension.ComplexityStats{Complexity: n, ComplexityLimit: l.MaxComplexity})
+	if n > l.MaxComplexity {
+		return refusal(CodeComplexity, "operation has complexity %d, which exceeds the limit of %d", n, l.MaxComplexity)
 	}
 	return nil
 }

@@ -20,9 +20,13 @@ const knownQueries = 1000
 // the persisted-query extension (which fills in the query text) and give
 // gqlgen the same token limit (SetParserTokenLimit): a document the Guard
 // cannot parse is left to gqlgen, which reports the parse error itself.
+// The limits may change while requests run (Current.Set): a remembered
+// text is checked again under new limits.
 type Guard struct {
-	limits Limits
-	known  graphql.Cache[struct{}]
+	limits *Current
+	// known maps an accepted query text to the limits it was accepted
+	// under.
+	known graphql.Cache[*Limits]
 }
 
 var _ interface {
@@ -31,8 +35,12 @@ var _ interface {
 } = (*Guard)(nil)
 
 // NewGuard returns a Guard for the limits (zero fields take the defaults).
-func NewGuard(l Limits) *Guard {
-	return &Guard{limits: l.WithDefaults(), known: lru.New[struct{}](knownQueries)}
+func NewGuard(l Limits) *Guard { return NewGuardOn(NewCurrent(l)) }
+
+// NewGuardOn returns a Guard for the limits c holds, whatever they are
+// when each document arrives.
+func NewGuardOn(c *Current) *Guard {
+	return &Guard{limits: c, known: lru.New[*Limits](knownQueries)}
 }
 
 // ExtensionName implements graphql.HandlerExtension.
@@ -45,29 +53,29 @@ func (g *Guard) Validate(graphql.ExecutableSchema) error { return nil }
 // it returns a request error when the query is over a limit.
 func (g *Guard) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
 	q := p.Query
-	if len(q) > g.limits.MaxBytes {
-		return refusal(CodeTooLarge, "the query is %d bytes long, more than the limit of %d", len(q), g.limits.MaxBytes)
+	l := g.limits.load()
+	if len(q) > l.MaxBytes {
+		return refusal(CodeTooLarge, "the query is %d bytes long, more than the limit of %d", len(q), l.MaxBytes)
 	}
 	if q == "" {
 		return nil
 	}
-	if _, ok := g.known.Get(ctx, q); ok {
+	if under, ok := g.known.Get(ctx, q); ok && under == l {
 		return nil
 	}
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: q}, g.limits.MaxTokens)
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: q}, l.MaxTokens)
 	if err != nil {
 		return nil // gqlgen parses again and reports it
 	}
-	if gerr := g.check(ctx, doc); gerr != nil {
+	if gerr := g.check(ctx, doc, l); gerr != nil {
 		return gerr
 	}
-	g.known.Add(ctx, q, struct{}{})
+	g.known.Add(ctx, q, l)
 	return nil
 }
 
-// check measures doc against the limits.
-func (g *Guard) check(ctx context.Context, doc *ast.QueryDocument) *gqlerror.Error {
-	l := g.limits
+// check measures doc against the limits l.
+func (g *Guard) check(ctx context.Context, doc *ast.QueryDocument, l *Limits) *gqlerror.Error {
 	c, err := Measure(ctx, doc)
 	if err != nil {
 		return gqlerror.Errorf("request cancelled")

@@ -6,6 +6,11 @@
 // SignInOnce). Every walk is memoized per fragment and checks
 // cancellation, so a small document cannot make the server do exponential
 // work. Both GraphQL endpoints install it as gqlgen handler extensions.
+//
+// The limits may change while requests run (Current). The settings group
+// limits (settings.go: maxDepth, maxComplexity, maxLimit, maxBodySize,
+// introspection) is defined, validated and stored here, where both the
+// engine that applies it and the admin API that edits it can reach it.
 package querycost
 
 import (

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -24,9 +25,13 @@ import (
 // Handler serves GraphQL over HTTP: it picks a transport per request like
 // gqlgen's handler.Server and runs it on the engine.
 type Handler struct {
-	eng        Engine
-	exec       graphql.GraphExecutor // eng, converted once
-	limits     Limits
+	eng  Engine
+	exec graphql.GraphExecutor // eng, converted once
+	// cfgLimits are the limits of Config, as given; limits are those in
+	// force (defaults filled in, the body size changed by SetMaxBodyBytes),
+	// read with one atomic load per request.
+	cfgLimits  Limits
+	limits     atomic.Pointer[Limits]
 	dev        bool
 	allow      func(origin string) bool   // Config.AllowOrigin
 	clientIP   func(*http.Request) string // Config.ClientIP
@@ -40,8 +45,10 @@ type Handler struct {
 
 // New returns the handler of eng's operations.
 func New(eng Engine, cfg Config) *Handler {
-	h := &Handler{eng: eng, exec: eng, limits: cfg.Limits.withDefaults(), dev: cfg.Dev,
+	h := &Handler{eng: eng, exec: eng, cfgLimits: cfg.Limits, dev: cfg.Dev,
 		allow: cfg.AllowOrigin, clientIP: cfg.ClientIP}
+	lim := cfg.Limits.withDefaults()
+	h.limits.Store(&lim)
 	if h.clientIP == nil {
 		h.clientIP = peerIP
 	}
@@ -55,7 +62,7 @@ func New(eng Engine, cfg Config) *Handler {
 	}
 	h.transports = []graphql.Transport{
 		gqltransport.Websocket{
-			Implementation: gorillaWS{initTimeout: h.limits.WSInitTimeout, closing: h.closing},
+			Implementation: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing},
 			InitFunc:       h.wsInit,
 			// No timer of gqlgen's: the connection's read deadline bounds the
 			// wait for connection_init and closes with 4408 (ws_protocol.go).
@@ -67,9 +74,9 @@ func New(eng Engine, cfg Config) *Handler {
 		gqltransport.GET{},
 		postJSON{}, // gqltransport.POST with a raw response writer (post.go)
 		multipartForm{ // multipart.go
-			maxUploadSize: h.limits.MaxUploadBytes,
-			maxMemory:     8 << 20,
-			tempDir:       cfg.UploadDir,
+			limits:    &h.limits,
+			maxMemory: 8 << 20,
+			tempDir:   cfg.UploadDir,
 		},
 	}
 	return h
@@ -99,10 +106,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusFound)
 		return
 	}
+	lim := h.limits.Load()
 	if !isWS && r.Body != nil && r.Body != http.NoBody {
-		max := h.limits.MaxJSONBytes
+		max := lim.MaxJSONBytes
 		if isMultipart(r) {
-			max = h.limits.MaxBodyBytes
+			max = lim.MaxBodyBytes
 		}
 		if r.ContentLength > max {
 			tooLarge(w, max)
@@ -127,10 +135,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// At most MaxSocketsPerIP open sockets per client address, refused
 		// before the upgrade.
 		ip := h.clientIP(r)
-		if !h.sockets.acquire(ip, h.limits.MaxSocketsPerIP) {
+		if !h.sockets.acquire(ip, lim.MaxSocketsPerIP) {
 			w.Header().Set("Retry-After", "10")
 			writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
-				Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", h.limits.MaxSocketsPerIP),
+				Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", lim.MaxSocketsPerIP),
 				Extensions: map[string]any{"code": string(apperr.RateLimited)},
 			})
 			return
@@ -159,6 +167,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Allow", "GET, POST, OPTIONS")
 	writeError(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "use GET, POST (application/json or multipart/form-data) or a WebSocket"})
+}
+
+// Limits returns the limits in force, defaults filled in.
+func (h *Handler) Limits() Limits { return *h.limits.Load() }
+
+// SetMaxBodyBytes makes n the largest request body, uploads included, for
+// the requests that follow (settings.limits.maxBodySize): the multipart
+// limit becomes n (or Config's MaxUploadBytes when that is set and
+// smaller) and the JSON limit the smaller of n and Config's MaxJSONBytes
+// (8 MiB by default). n <= 0 puts Config's limit back. Requests already
+// reading their body keep the limit they started with.
+func (h *Handler) SetMaxBodyBytes(n int64) {
+	l := h.cfgLimits
+	if n > 0 {
+		l.MaxBodyBytes = n
+	}
+	l = l.withDefaults()
+	h.limits.Store(&l)
 }
 
 func wantsHTML(r *http.Request) bool {

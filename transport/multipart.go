@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -27,9 +28,9 @@ import (
 //     maxUploadSize is a 413 PAYLOAD_TOO_LARGE, and a map path that does not
 //     fit the variables is a 422 instead of a panic.
 type multipartForm struct {
-	maxUploadSize int64
-	maxMemory     int64
-	tempDir       func() string // "" or nil: os.TempDir()
+	limits    *atomic.Pointer[Limits] // MaxUploadBytes is maxUploadSize
+	maxMemory int64
+	tempDir   func() string // "" or nil: os.TempDir()
 }
 
 var _ graphql.Transport = multipartForm{}
@@ -77,16 +78,17 @@ func (s *spool) cleanup() {
 func (f multipartForm) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	w.Header().Set("Content-Type", "application/json")
 	start := graphql.Now()
-	if r.ContentLength > f.maxUploadSize {
-		tooLarge(w, f.maxUploadSize)
+	maxUploadSize := f.limits.Load().MaxUploadBytes
+	if r.ContentLength > maxUploadSize {
+		tooLarge(w, maxUploadSize)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, f.maxUploadSize)
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize)
 	defer r.Body.Close()
 	fail := func(err error, format string, args ...any) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			tooLarge(w, f.maxUploadSize)
+			tooLarge(w, maxUploadSize)
 			return
 		}
 		w.WriteHeader(http.StatusUnprocessableEntity)

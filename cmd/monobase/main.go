@@ -25,6 +25,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/monobase/monobase/secrets"
 )
 
 // DefaultDir is the data folder used when neither --dir nor MONOBASE_DIR is given.
@@ -127,12 +129,22 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		if err := c.ParseFlags(args); err != nil {
 			return err
 		}
+		box, err := m.secrets(name)
+		if err != nil {
+			return err
+		}
+		c.Secrets = box
 		return c.Run(ctx)
 	case "schema":
 		c := &SchemaCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
 		if err := c.ParseFlags(args); err != nil {
 			return err
 		}
+		box, err := m.secrets(name)
+		if err != nil {
+			return err
+		}
+		c.Secrets = box
 		return c.Run(ctx)
 	case "version", "--version":
 		return (&VersionCommand{Stdout: m.Stdout}).Run()
@@ -143,6 +155,17 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "monobase: unknown command %q\n\n%s", name, usage)
 		return fmt.Errorf("unknown command %q: %w", name, errUsage)
 	}
+}
+
+// secrets returns the Box of MONOBASE_ENCRYPTION_KEY for the command
+// name, or a usage error (printed) when the key is not 32 characters.
+func (m *Main) secrets(name string) (*secrets.Box, error) {
+	box, err := secrets.FromEnv(m.Getenv)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "monobase %s: %v\n", name, err)
+		return nil, fmt.Errorf("%s: %w", secrets.EnvKey, errUsage)
+	}
+	return box, nil
 }
 
 func (m *Main) defaultDir() string {
@@ -213,6 +236,9 @@ Serve flags:
   --http ADDR  listen address (env MONOBASE_HTTP, default 127.0.0.1:8090)
   --dev        development mode: access log, debug logging (env MONOBASE_DEV=1)
   --max-sockets-per-ip N  open WebSockets per client IP (env MONOBASE_MAX_SOCKETS_PER_IP, default 1000)
+
+Environment (every command):
+  MONOBASE_ENCRYPTION_KEY  32 characters: encrypt the stored secrets at rest (AES-256-GCM)
 
 Run "monobase <command> -h" for a command's flags.
 `

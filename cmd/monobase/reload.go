@@ -143,7 +143,7 @@ func (c *ServeCommand) newBackups() (*backup.Service, error) {
 // the server then serves. It fails with the database closed again.
 func (c *ServeCommand) startData(ctx context.Context) error {
 	t0 := time.Now()
-	d, err := db.Open(ctx, c.Dir)
+	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
 	if err != nil {
 		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
+	"github.com/monobase/monobase/secrets"
 )
 
 // SchemaCommand exports or imports the collection definitions as a JSON
@@ -34,6 +35,9 @@ type SchemaCommand struct {
 	Action        string // export or import
 	File          string // "" or "-" means stdout for export
 	DeleteMissing bool
+	// Secrets opens and seals the OAuth2 client secrets
+	// (MONOBASE_ENCRYPTION_KEY; see ServeCommand.Secrets).
+	Secrets *secrets.Box
 
 	Stdout io.Writer
 	Stderr io.Writer
@@ -88,7 +92,7 @@ func (c *SchemaCommand) ParseFlags(args []string) error {
 // Run exports or imports. An import that fails validation changes nothing
 // and returns the database's *apperr.Error (with per-field messages), wrapped.
 func (c *SchemaCommand) Run(ctx context.Context) error {
-	d, err := db.Open(ctx, c.Dir)
+	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
 	if err != nil {
 		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
 	}

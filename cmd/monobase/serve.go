@@ -29,6 +29,7 @@ import (
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/playground"
 	"github.com/monobase/monobase/ratelimit"
+	"github.com/monobase/monobase/secrets"
 	"github.com/monobase/monobase/subscriptions"
 	"github.com/monobase/monobase/transport"
 )
@@ -90,6 +91,10 @@ type ServeCommand struct {
 	// TLSCert and TLSKey are the PEM files of a certificate the HTTP
 	// listener serves TLS with (read again when they change).
 	TLSCert, TLSKey string
+	// Secrets encrypts the stored secrets at rest (ParseFlags sets it from
+	// MONOBASE_ENCRYPTION_KEY). Nil or without a key: secrets are stored as
+	// they are, and a data folder holding encrypted ones does not start.
+	Secrets *secrets.Box
 
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
@@ -188,6 +193,12 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 			*p = v
 		}
 	}
+	box, err := secrets.FromEnv(getenv)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "monobase serve: %v\n", err)
+		return fmt.Errorf("%s: %w", secrets.EnvKey, errUsage)
+	}
+	c.Secrets = box
 	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -362,6 +373,9 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 
 // buildHandler wires the services of d into the HTTP handler tree.
 func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler, error) {
+	if err := checkSecrets(ctx, d); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	authSvc, err := auth.New(ctx, d)
 	if err != nil {
@@ -403,6 +417,11 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
+	if err := c.applyLimits(ctx, d, engine); err != nil {
+		c.mail.Close(ctx)
+		c.hub.Close()
+		return nil, err
+	}
 	// db's change hooks: a collection change rebuilds the application
 	// schema inside its transaction (a schema that does not compile refuses
 	// it); committed record changes go to the WebSocket sessions (revoked or
@@ -419,7 +438,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
-		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy)))
+		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy), graph.WithLimits(engine)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}

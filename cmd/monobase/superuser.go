@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/secrets"
 )
 
 // SuperuserCommand creates, updates or deletes a superuser:
@@ -23,6 +24,9 @@ type SuperuserCommand struct {
 	Email  string
 	// Password is the new password (upsert, create).
 	Password string
+	// Secrets opens the data folder's encrypted secrets
+	// (MONOBASE_ENCRYPTION_KEY; see ServeCommand.Secrets).
+	Secrets *secrets.Box
 
 	Stdout io.Writer
 	Stderr io.Writer
@@ -72,7 +76,7 @@ func (c *SuperuserCommand) ParseFlags(args []string) error {
 // existing email for create) and a missing superuser for delete come back
 // as the database's *apperr.Error, wrapped.
 func (c *SuperuserCommand) Run(ctx context.Context) error {
-	d, err := db.Open(ctx, c.Dir)
+	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
 	if err != nil {
 		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
 	}

@@ -21,6 +21,22 @@ type AuthTokenInput struct {
 	Duration *int `json:"duration,omitempty"`
 }
 
+type BackupSettings struct {
+	// When to take a backup: a five-field cron expression (minute hour
+	// day-of-month month day-of-week, such as "0 3 * * *") or a descriptor
+	// (@daily, @every 6h: at least a minute), "" for none.
+	Cron string `json:"cron"`
+	// How many scheduled backups to keep, the oldest deleted first (1 to 1,000; default 3).
+	MaxKeep int         `json:"maxKeep"`
+	S3      *S3Settings `json:"s3"`
+}
+
+type BackupSettingsInput struct {
+	Cron    *string          `json:"cron,omitempty"`
+	MaxKeep *int             `json:"maxKeep,omitempty"`
+	S3      *S3SettingsInput `json:"s3,omitempty"`
+}
+
 // A whole collection definition. A missing rule means null (superusers only);
 // "" means anyone.
 type CollectionInput struct {
@@ -125,6 +141,28 @@ type FieldInput struct {
 	ExceptDomains []string `json:"exceptDomains,omitempty"`
 }
 
+// What one request to /graphql may cost (docs/limits.md); the admin API keeps its own fixed limits.
+type LimitSettings struct {
+	// Selection depth, introspection fields not counted (1 to 100; default 12).
+	MaxDepth int `json:"maxDepth"`
+	// Complexity of an operation; each __schema or __type costs 1,000 (1 to 10,000,000; default 5,000).
+	MaxComplexity int `json:"maxComplexity"`
+	// The largest limit, first and last (1 to 100,000; default 1,000).
+	MaxLimit int `json:"maxLimit"`
+	// The largest request body in bytes, uploads included (1 KiB to 1 GiB; default 32 MiB); a JSON or GET request is also held to 8 MiB.
+	MaxBodySize int `json:"maxBodySize"`
+	// When false, anonymous callers may not use __schema and __type; signed-in records and superusers still may (default true).
+	Introspection bool `json:"introspection"`
+}
+
+type LimitSettingsInput struct {
+	MaxDepth      *int  `json:"maxDepth,omitempty"`
+	MaxComplexity *int  `json:"maxComplexity,omitempty"`
+	MaxLimit      *int  `json:"maxLimit,omitempty"`
+	MaxBodySize   *int  `json:"maxBodySize,omitempty"`
+	Introspection *bool `json:"introspection,omitempty"`
+}
+
 type MetaSettings struct {
 	AppName string `json:"appName"`
 	// The base of the links in emails.
@@ -223,12 +261,43 @@ type RecordAuth struct {
 	Record map[string]any `json:"record"`
 }
 
+// An S3-compatible bucket. When enabled, endpoint, bucket, region, accessKey and the secret are required.
+type S3Settings struct {
+	Enabled bool   `json:"enabled"`
+	Bucket  string `json:"bucket"`
+	Region  string `json:"region"`
+	// An http(s) URL, such as https://s3.us-east-1.amazonaws.com.
+	Endpoint  string `json:"endpoint"`
+	AccessKey string `json:"accessKey"`
+	// Whether a secret is stored (the secret itself is write-only).
+	SecretSet bool `json:"secretSet"`
+	// Address the bucket as <endpoint>/<bucket> (MinIO and most self-hosted stores).
+	ForcePathStyle bool `json:"forcePathStyle"`
+}
+
+type S3SettingsInput struct {
+	Enabled   *bool   `json:"enabled,omitempty"`
+	Bucket    *string `json:"bucket,omitempty"`
+	Region    *string `json:"region,omitempty"`
+	Endpoint  *string `json:"endpoint,omitempty"`
+	AccessKey *string `json:"accessKey,omitempty"`
+	// Write-only; "" clears the stored secret, null keeps it.
+	Secret         *string `json:"secret,omitempty"`
+	ForcePathStyle *bool   `json:"forcePathStyle,omitempty"`
+}
+
 type Settings struct {
 	Meta         *MetaSettings         `json:"meta"`
 	SMTP         *SMTPSettings         `json:"smtp"`
 	RateLimits   *RateLimitSettings    `json:"rateLimits"`
 	Cors         *CorsSettings         `json:"cors"`
 	TrustedProxy *TrustedProxySettings `json:"trustedProxy"`
+	// The limits of /graphql; a change applies to the next request.
+	Limits *LimitSettings `json:"limits"`
+	// The S3-compatible bucket for files (stored and validated; file storage on S3 is not built yet).
+	S3 *S3Settings `json:"s3"`
+	// Scheduled backups and their S3 target (the target is stored and validated only).
+	Backups *BackupSettings `json:"backups"`
 }
 
 type SettingsInput struct {
@@ -237,6 +306,9 @@ type SettingsInput struct {
 	RateLimits   *RateLimitSettingsInput    `json:"rateLimits,omitempty"`
 	Cors         *CorsSettingsInput         `json:"cors,omitempty"`
 	TrustedProxy *TrustedProxySettingsInput `json:"trustedProxy,omitempty"`
+	Limits       *LimitSettingsInput        `json:"limits,omitempty"`
+	S3           *S3SettingsInput           `json:"s3,omitempty"`
+	Backups      *BackupSettingsInput       `json:"backups,omitempty"`
 }
 
 type SMTPSettings struct {
