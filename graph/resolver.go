@@ -32,6 +32,6 @@ type Resolver struct {
 	// backups serves the backup operations (WithBackups); nil: they fail.
 	backups *backup.Service
 	// crons serves crons and runCron (WithCrons); nil: no jobs.
-	crons Crons
-	limits  Limiter // settings.limits in force (WithLimits); nil: the stored ones
+	crons  Crons
+	limits Limiter // settings.limits in force (WithLimits); nil: the stored ones
 }
