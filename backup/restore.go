@@ -28,17 +28,11 @@ import (
 // error (the data folder then holds the old files, or the log says where
 // they are).
 func (s *Service) Restore(ctx context.Context, name string) error {
-	if err := checkName("name", name); err != nil {
-		return err
-	}
-	unlock, err := s.lock()
+	unlock, err := s.lockExisting(name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, err := s.stat(name); err != nil {
-		return err
-	}
 	if s.Reload == nil {
 		return errors.New("backup: restore: the server cannot reload its data")
 	}

@@ -224,17 +224,11 @@ func (s *Service) List(ctx context.Context) ([]Info, error) {
 // Delete removes a backup: BAD_USER_INPUT for an invalid name, NOT_FOUND
 // when there is none, CONFLICT while another backup operation runs.
 func (s *Service) Delete(ctx context.Context, name string) error {
-	if err := checkName("name", name); err != nil {
-		return err
-	}
-	unlock, err := s.lock()
+	unlock, err := s.lockExisting(name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, err := s.stat(name); err != nil {
-		return err
-	}
 	if err := os.Remove(s.path(name)); err != nil {
 		return fmt.Errorf("backup: delete %s: %w", name, err)
 	}
@@ -286,4 +280,21 @@ func taken(field, name string) error {
 func fieldErr(field, code, message string, cause error) error {
 	return &apperr.Error{Code: apperr.Invalid, Message: message, Err: cause,
 		Fields: map[string]apperr.FieldError{field: {Code: code, Message: message}}}
+}
+
+// lockExisting takes the lock of backup operations for the backup name:
+// BAD_USER_INPUT for an invalid name, CONFLICT while another operation
+// runs, NOT_FOUND when there is no such backup. The caller calls unlock.
+func (s *Service) lockExisting(name string) (unlock func(), err error) {
+	if err := checkName("name", name); err != nil {
+		return nil, err
+	}
+	if unlock, err = s.lock(); err != nil {
+		return nil, err
+	}
+	if _, err := s.stat(name); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
 }
