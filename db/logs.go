@@ -1,0 +1,273 @@
+package db
+
+// The request logs in auxiliary.db: batched inserts, the admin API's
+// listing and hourly counts (filtered and sorted in the PocketBase syntax,
+// compiled by the one filter compiler against a description of the table)
+// and the retention deletes.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/db/filter"
+)
+
+// LogEntry is one row of the logs: Data is a JSON object (as text).
+type LogEntry struct {
+	ID      int64
+	Created time.Time
+	Level   int
+	Message string
+	Data    string
+}
+
+// LogQuery selects log entries: Filter and Sort in the PocketBase syntax
+// over id, created, level, message and data.<path> (empty Sort: newest
+// first), Limit > 0 entries from Offset.
+type LogQuery struct {
+	Filter string
+	Sort   string
+	Limit  int
+	Offset int
+}
+
+// LogStat is the number of entries of one hour.
+type LogStat struct {
+	Date  time.Time // the start of the hour, UTC
+	Total int64
+}
+
+// logsTable describes the _logs table to the filter compiler: filters and
+// sorts name these fields, and data.<path> reads into the JSON of data.
+var logsTable = &Collection{ID: "_logs", Name: "_logs", Type: TypeBase, System: true, Fields: []*Field{
+	{Name: "id", Type: FieldNumber, OnlyInt: true, System: true},
+	{Name: "created", Type: FieldDate, System: true},
+	{Name: "level", Type: FieldNumber, OnlyInt: true, System: true},
+	{Name: "message", Type: FieldText, System: true},
+	{Name: "data", Type: FieldJSON, System: true},
+}}
+
+// logInsertChunk is how many rows one INSERT statement writes (5
+// parameters each).
+const logInsertChunk = 100
+
+// InsertLogs writes entries in one transaction (their ID is ignored: the
+// table numbers them). It fails with a wrapped error, having written
+// nothing.
+func (a *Aux) InsertLogs(ctx context.Context, entries []LogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	tx, err := a.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("insert logs: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var b strings.Builder
+	args := make([]any, 0, 5*min(len(entries), logInsertChunk))
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), logInsertChunk)]
+		entries = entries[len(chunk):]
+		b.Reset()
+		b.WriteString(`INSERT INTO "_logs" ("created", "level", "message", "data") VALUES `)
+		args = args[:0]
+		for i, e := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?)")
+			data := e.Data
+			if data == "" {
+				data = "{}"
+			}
+			args = append(args, FormatDate(e.Created), int64(e.Level), e.Message, data)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert logs: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("insert logs: %w", err)
+	}
+	return nil
+}
+
+// Logs returns the entries q selects. A filter or sort that does not
+// parse or names an unknown field is BAD_USER_INPUT with its position;
+// other failures are wrapped errors.
+func (a *Aux) Logs(ctx context.Context, q LogQuery) ([]LogEntry, error) {
+	where, err := compileLogFilter(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	order := []Cond{{SQL: `"r"."created" DESC`}}
+	tie := `"r"."id" DESC` // entries of the same millisecond: in the order of the first term
+	if strings.TrimSpace(q.Sort) != "" {
+		items, err := filter.ParseSort(q.Sort)
+		if err == nil {
+			order, err = newFilterCompiler(noCollections, nil, false).compileSort(logsTable, "r", items)
+		}
+		if err != nil {
+			return nil, logArgErr("sort", err)
+		}
+		if len(items) > 0 && !items[0].Desc {
+			tie = `"r"."id" ASC`
+		}
+	}
+	var b strings.Builder
+	args := append([]any{}, where.Args...)
+	b.WriteString(`SELECT "r"."id", "r"."created", "r"."level", "r"."message", "r"."data" FROM "_logs" "r" WHERE `)
+	b.WriteString(where.SQL)
+	b.WriteString(" ORDER BY ")
+	for _, o := range order {
+		b.WriteString(o.SQL)
+		b.WriteString(", ")
+		args = append(args, o.Args...)
+	}
+	b.WriteString(tie + " LIMIT ? OFFSET ?")
+	args = append(args, q.Limit, max(q.Offset, 0))
+	rows, err := a.readers.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list logs: %w", err)
+	}
+	defer rows.Close()
+	var out []LogEntry
+	for rows.Next() {
+		var e LogEntry
+		var created string
+		if err := rows.Scan(&e.ID, &created, &e.Level, &e.Message, &e.Data); err != nil {
+			return nil, fmt.Errorf("list logs: %w", err)
+		}
+		if e.Created, err = ParseDate(created); err != nil {
+			return nil, fmt.Errorf("list logs: entry %d: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list logs: %w", err)
+	}
+	return out, nil
+}
+
+// LogStats returns how many entries the filter selects in each hour that
+// has any, oldest first. Filter errors are as in Logs.
+func (a *Aux) LogStats(ctx context.Context, filterText string) ([]LogStat, error) {
+	where, err := compileLogFilter(filterText)
+	if err != nil {
+		return nil, err
+	}
+	// created is DateLayout text: its first 13 bytes name the hour.
+	rows, err := a.readers.QueryContext(ctx, `SELECT substr("r"."created", 1, 13) AS "hour", COUNT(*) FROM "_logs" "r" WHERE `+
+		where.SQL+` GROUP BY "hour" ORDER BY "hour"`, where.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("log stats: %w", err)
+	}
+	defer rows.Close()
+	var out []LogStat
+	for rows.Next() {
+		var hour string
+		var s LogStat
+		if err := rows.Scan(&hour, &s.Total); err != nil {
+			return nil, fmt.Errorf("log stats: %w", err)
+		}
+		if s.Date, err = time.Parse("2006-01-02T15", hour); err != nil {
+			return nil, fmt.Errorf("log stats: hour %q: %w", hour, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("log stats: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteLogsBefore deletes the entries created before t and returns how
+// many there were.
+func (a *Aux) DeleteLogsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := a.writer.ExecContext(ctx, `DELETE FROM "_logs" WHERE "created" < ?`, FormatDate(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete logs before %s: %w", FormatDate(t), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete logs: %w", err)
+	}
+	return n, nil
+}
+
+// noCollections is the lookup of log filters: they name no collection.
+func noCollections(idOrName string) (*Collection, error) {
+	return nil, apperr.New(apperr.NotFound, "collection %q not found", idOrName)
+}
+
+// compileLogFilter compiles a log filter ("" matches everything) to a
+// condition on the _logs table aliased "r".
+func compileLogFilter(src string) (Cond, error) {
+	if strings.TrimSpace(src) == "" {
+		return Cond{SQL: "1"}, nil
+	}
+	e, err := filter.ParseCached(src)
+	if err == nil {
+		err = logIdents(e)
+	}
+	var c Cond
+	if err == nil {
+		c, err = newFilterCompiler(noCollections, nil, false).compile(logsTable, "r", e)
+	}
+	if err != nil {
+		return Cond{}, logArgErr("filter", err)
+	}
+	return c, nil
+}
+
+// logArgErr names the argument (filter, sort) of a BAD_USER_INPUT error
+// in its fields; other errors are returned as they are.
+func logArgErr(name string, err error) error {
+	e := apperr.As(err)
+	if e == nil || e.Code != apperr.Invalid || len(e.Fields) > 0 {
+		return err
+	}
+	out := apperr.InvalidFields("invalid "+name+": "+e.Message, map[string]apperr.FieldError{name: {Code: "invalid", Message: e.Message}})
+	out.Pos = e.Pos
+	return out
+}
+
+// logIdents refuses what a log filter cannot name: @request.* and
+// @collection.* (the date macros such as @now are fine).
+func logIdents(e filter.Expr) error {
+	var operand func(o filter.Operand) error
+	operand = func(o filter.Operand) error {
+		switch o := o.(type) {
+		case *filter.Ident:
+			if len(o.Parts) > 0 && strings.HasPrefix(o.Parts[0], "@") && !filter.Macros[o.Parts[0]] {
+				return filterErr(o.Pos, "unknown identifier %q: logs have id, created, level, message and data.<path>", strings.Join(o.Parts, "."))
+			}
+		case *filter.Call:
+			for _, a := range o.Args {
+				if err := operand(a); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	switch e := e.(type) {
+	case *filter.Group:
+		for _, it := range e.Items {
+			if err := logIdents(it); err != nil {
+				return err
+			}
+		}
+	case *filter.Not:
+		return logIdents(e.X)
+	case *filter.Compare:
+		if err := operand(e.Left); err != nil {
+			return err
+		}
+		return operand(e.Right)
+	}
+	return nil
+}
