@@ -13,6 +13,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
 )
@@ -26,4 +27,7 @@ type Resolver struct {
 	rl   *ratelimit.Rules // the rate limits in force; nil: none (WithRateLimits)
 	// backups serves the backup operations (WithBackups); nil: they fail.
 	backups *backup.Service
+	// logs serves the request logs and applies settings.logs (WithLogs);
+	// nil: logs and logStats fail.
+	logs *logs.Service
 }

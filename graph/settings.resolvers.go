@@ -12,6 +12,7 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/graph/model"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
 )
@@ -25,12 +26,19 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err != nil {
 		return nil, err
 	}
+	lg, err := r.logSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	applySettingsInput(&s, &input)
 	if input.RateLimits != nil {
 		applyRateLimitsInput(&rl, input.RateLimits)
 	}
+	if input.Logs != nil {
+		applyLogsInput(&lg, input.Logs)
+	}
 	// Every group is checked before any is saved: a refused change changes nothing.
-	if err := invalidSettings(s.Validate(), rl.Validate()); err != nil {
+	if err := invalidSettings(s.Validate(), rl.Validate(), lg.Validate()); err != nil {
 		return nil, err
 	}
 	if err := mail.Save(ctx, r.db, s); err != nil {
@@ -46,7 +54,19 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 			}
 		}
 	}
-	return settingsOut(s, rl), nil
+	if input.Logs != nil {
+		if err := logs.Save(ctx, r.db, lg); err != nil {
+			return nil, fmt.Errorf("save settings: %w", err)
+		}
+		if r.logs != nil {
+			if err := r.logs.SetSettings(lg); err != nil {
+				return nil, fmt.Errorf("apply log settings: %w", err)
+			}
+		}
+	}
+	out := settingsOut(s, rl)
+	out.Logs = logsOut(lg)
+	return out, nil
 }
 
 func (r *mutationResolver) TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error) {
@@ -74,5 +94,11 @@ func (r *queryResolver) Settings(ctx context.Context) (*model.Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	return settingsOut(s, rl), nil
+	lg, err := r.logSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := settingsOut(s, rl)
+	out.Logs = logsOut(lg)
+	return out, nil
 }

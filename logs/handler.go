@@ -32,6 +32,9 @@ func NewHandler(base slog.Handler) *Handler {
 	return &Handler{base: base, svc: new(atomic.Pointer[Service])}
 }
 
+// Base returns the handler h passes every record to.
+func (h *Handler) Base() slog.Handler { return h.base }
+
 // SetService makes records go to s too (nil: to base only). The handlers
 // derived from h follow.
 func (h *Handler) SetService(s *Service) { h.svc.Store(s) }

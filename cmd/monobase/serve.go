@@ -24,6 +24,7 @@ import (
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/playground"
 	"github.com/monobase/monobase/ratelimit"
@@ -67,8 +68,14 @@ type ServeCommand struct {
 	// (transport.Limits.MaxSocketsPerIP; 0: its default, 1000).
 	MaxSocketsPerIP int
 
+	// LogFormat is how logs are written to Stderr: "text" (the default,
+	// readable) or "json" (one object per line).
+	LogFormat string
+
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
+	// Logger is the server's logger; nil: one built from LogFormat and
+	// Dev whose records also reach the request logs (logs.Handler).
 	Logger *slog.Logger
 
 	// The current data: the database and what is built on it. A restore
@@ -86,6 +93,11 @@ type ServeCommand struct {
 	gate    gate            // holds requests while a restore swaps the data
 	oauth2  *oauth.Providers
 	dev     *oauth.Dev // go-pkgz/auth's dev OAuth2 server, in --dev
+
+	logs *logs.Service // the request logs in auxiliary.db (of the current data)
+	// logHandler is the handler of the built Logger (nil when Logger was
+	// given); it feeds the current request logs.
+	logHandler *logs.Handler
 
 	srv    *http.Server
 	ln     net.Listener
@@ -140,6 +152,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_DEV"); v != "" {
 		c.Dev = envBool(v)
 	}
+	if v := getenv("MONOBASE_LOG_FORMAT"); v != "" {
+		c.LogFormat = v
+	}
 	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -154,9 +169,10 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format on stderr: text (readable, the default) or json (one object per line) (env MONOBASE_LOG_FORMAT)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--max-sockets-per-ip N]")
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--log-format text|json] [--max-sockets-per-ip N]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -166,6 +182,12 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if len(pos) > 0 {
 		fmt.Fprintf(c.Stderr, "monobase serve: unexpected argument %q\n", pos[0])
 		return fmt.Errorf("serve takes no arguments: %w", errUsage)
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		fmt.Fprintf(c.Stderr, "monobase serve: --log-format %q: want text or json\n", c.LogFormat)
+		return fmt.Errorf("--log-format: %w", errUsage)
 	}
 	if c.MaxSocketsPerIP < 0 {
 		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
@@ -220,6 +242,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	if err != nil {
 		c.hub.Close()
 		c.mail.Close(ctx)
+		c.closeLogs(ctx)
 		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
 	}
 	c.ln = ln
@@ -230,6 +253,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 			_ = ln.Close()
 			c.hub.Close()
 			c.mail.Close(ctx)
+			c.closeLogs(ctx)
 			return err
 		}
 		c.oauth2.SetDev(c.dev)
@@ -291,6 +315,12 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
 	}
+	reqLogs, err := c.openLogs(ctx, d)
+	if err != nil {
+		c.mail.Close(ctx)
+		c.hub.Close()
+		return nil, err
+	}
 	// db's change hooks: a collection change rebuilds the application
 	// schema inside its transaction (a schema that does not compile refuses
 	// it); committed record changes go to the WebSocket sessions (revoked or
@@ -306,7 +336,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
-	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules)))
+	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
+		graph.WithLogs(reqLogs)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
@@ -320,12 +351,15 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	// The path rules run once the viewer is known (their audience) and
 	// before any handler reads a body.
 	caller := func(r *http.Request) ratelimit.Caller { return auth.ViewerFrom(r.Context()).RateLimitCaller() }
-	var h http.Handler = authSvc.Middleware(rules.Paths(caller, mux))
-	h = withHealth(h)
+	var h http.Handler = authSvc.Middleware(logViewer(rules.Paths(caller, mux)))
 	if c.Dev {
 		h = accessLog(c.logger(), h)
 	}
+	// The request log is outside the panic recovery, so that it sees the
+	// 500 and the panic's log record; health probes are not logged.
 	h = recoverPanics(c.logger(), h)
+	h = reqLogs.Middleware(h)
+	h = withHealth(h)
 	h = withBodyDeadline(cmp.Or(c.BodyTimeout, DefaultBodyTimeout), h)
 	return h, nil
 }
@@ -413,6 +447,7 @@ func (c *ServeCommand) close() error {
 	if c.mail != nil {
 		c.mail.Close(ctx) // the message being sent finishes; queued ones are dropped
 	}
+	c.closeLogs(ctx) // the queued entries are written
 	if c.dev != nil {
 		c.dev.Close()
 	}
@@ -442,19 +477,31 @@ func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
 	})
 }
 
+// logger returns the server's logger: c.Logger, else one that writes
+// LogFormat to Stderr (debug level in --dev) and feeds the request logs.
 func (c *ServeCommand) logger() *slog.Logger {
 	if c.Logger == nil {
-		level := slog.LevelInfo
-		if c.Dev {
-			level = slog.LevelDebug
-		}
-		out := c.Stderr
-		if out == nil {
-			out = io.Discard
-		}
-		c.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+		c.logHandler = logs.NewHandler(c.stderrHandler())
+		c.Logger = slog.New(c.logHandler)
 	}
 	return c.Logger
+}
+
+// stderrHandler returns the handler of LogFormat on Stderr.
+func (c *ServeCommand) stderrHandler() slog.Handler {
+	level := slog.LevelInfo
+	if c.Dev {
+		level = slog.LevelDebug
+	}
+	out := c.Stderr
+	if out == nil {
+		out = io.Discard
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.NewJSONHandler(out, opts)
+	}
+	return slog.NewTextHandler(out, opts)
 }
 
 // printBanner tells where to open the server and, while there is no
