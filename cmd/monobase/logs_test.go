@@ -224,7 +224,9 @@ func TestLogsInternalErrorAndJSONFormat(t *testing.T) {
 		Started: func(c *ServeCommand) { started <- c }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, []string{"--dir", dir, "serve", "--http", "127.0.0.1:0", "--log-format", "json"}) }()
+	go func() {
+		done <- m.Run(ctx, []string{"--dir", dir, "serve", "--http", "127.0.0.1:0", "--log-format", "json"})
+	}()
 	var srv *ServeCommand
 	select {
 	case srv = <-started:
