@@ -43,6 +43,8 @@ type Aux struct {
 	writer  *sql.DB
 	readers *sql.DB
 	closed  atomic.Bool
+
+	inserts map[int]*sql.Stmt // prepared INSERTs by row count (logs.go)
 }
 
 // OpenAux opens (creating if needed) dir/auxiliary.db with WAL,
@@ -81,7 +83,12 @@ func OpenAux(ctx context.Context, dir string) (*Aux, error) {
 	r.SetMaxIdleConns(2)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	return &Aux{Path: path, writer: w, readers: r}, nil
+	a := &Aux{Path: path, writer: w, readers: r}
+	if err := a.prepareInserts(ctx); err != nil {
+		_ = a.Close()
+		return nil, fmt.Errorf("open auxiliary database %s: %w", path, err)
+	}
+	return a, nil
 }
 
 // Close closes both pools after folding the WAL back into the file, so
@@ -91,6 +98,9 @@ func (a *Aux) Close() error {
 		return nil
 	}
 	var errs []error
+	for _, st := range a.inserts {
+		_ = st.Close()
+	}
 	if err := a.readers.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close auxiliary readers: %w", err))
 	}

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -50,9 +51,32 @@ var logsTable = &Collection{ID: "_logs", Name: "_logs", Type: TypeBase, System: 
 	{Name: "data", Type: FieldJSON, System: true},
 }}
 
-// logInsertChunk is how many rows one INSERT statement writes (5
-// parameters each).
-const logInsertChunk = 100
+// logInsertSizes are the row counts of the prepared INSERT statements; a
+// batch is written as a sum of them, largest first (100 rows: 64 + 4*8 +
+// 4*1), so that no statement is parsed per batch.
+var logInsertSizes = [...]int{64, 8, 1}
+
+// prepareInserts prepares the INSERT statements of logInsertSizes on the
+// writer (before any transaction holds its one connection).
+func (a *Aux) prepareInserts(ctx context.Context) error {
+	a.inserts = map[int]*sql.Stmt{}
+	for _, n := range logInsertSizes {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO "_logs" ("created", "level", "message", "data") VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?)")
+		}
+		st, err := a.writer.PrepareContext(ctx, b.String())
+		if err != nil {
+			return fmt.Errorf("prepare the log inserts: %w", err)
+		}
+		a.inserts[n] = st
+	}
+	return nil
+}
 
 // InsertLogs writes entries in one transaction (their ID is ignored: the
 // table numbers them). It fails with a wrapped error, having written
@@ -66,27 +90,23 @@ func (a *Aux) InsertLogs(ctx context.Context, entries []LogEntry) error {
 		return fmt.Errorf("insert logs: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var b strings.Builder
-	args := make([]any, 0, 5*min(len(entries), logInsertChunk))
-	for len(entries) > 0 {
-		chunk := entries[:min(len(entries), logInsertChunk)]
-		entries = entries[len(chunk):]
-		b.Reset()
-		b.WriteString(`INSERT INTO "_logs" ("created", "level", "message", "data") VALUES `)
-		args = args[:0]
-		for i, e := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
+	args := make([]any, 0, 4*logInsertSizes[0])
+	for _, size := range logInsertSizes {
+		for len(entries) >= size {
+			chunk := entries[:size]
+			entries = entries[size:]
+			st := a.inserts[size]
+			args = args[:0]
+			for _, e := range chunk {
+				data := e.Data
+				if data == "" {
+					data = "{}"
+				}
+				args = append(args, FormatDate(e.Created), int64(e.Level), e.Message, data)
 			}
-			b.WriteString("(?,?,?,?)")
-			data := e.Data
-			if data == "" {
-				data = "{}"
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert logs: %w", err)
 			}
-			args = append(args, FormatDate(e.Created), int64(e.Level), e.Message, data)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("insert logs: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
