@@ -202,3 +202,29 @@ func TestOpenAux(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkInsertLogs measures the writer's insert per entry, in batches
+// of 256 as the logs service writes them.
+//
+//	go test ./db -run '^$' -bench InsertLogs -benchmem
+func BenchmarkInsertLogs(b *testing.B) {
+	a, err := OpenAux(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	batch := make([]LogEntry, 256)
+	for i := range batch {
+		batch[i] = LogEntry{Created: time.Now(), Message: "POST /graphql",
+			Data: `{"method":"POST","url":"/graphql","status":200,"execTime":0.123,"remoteIp":"127.0.0.1","userIp":"127.0.0.1","auth":"guest","operation":"query GetPost"}`}
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if err := a.InsertLogs(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+		n += len(batch)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/entry")
+}

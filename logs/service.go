@@ -27,8 +27,8 @@ type Config struct {
 	// QueueSize bounds the entries waiting for the writer; past it new
 	// entries are dropped (counted, and a warning is logged).
 	QueueSize int
-	// BatchSize is how many entries one transaction writes at most; a
-	// batch is written once full or FlushEvery after its first entry.
+	// BatchSize is how many entries one transaction writes at most. The
+	// writer wakes every FlushEvery, or as soon as BatchSize entries wait.
 	BatchSize  int
 	FlushEvery time.Duration
 	// Log receives the service's own warnings (a full queue, a failed
@@ -73,6 +73,7 @@ type Service struct {
 	settings atomic.Pointer[Settings]
 
 	queue   chan entry
+	kick    chan struct{} // wakes the writer early: BatchSize entries wait
 	flushes chan chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -104,6 +105,7 @@ func newService(store *db.Aux, s Settings, cfg Config) *Service {
 		store:   store,
 		cfg:     cfg,
 		queue:   make(chan entry, cfg.QueueSize),
+		kick:    make(chan struct{}, 1),
 		flushes: make(chan chan struct{}),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -214,13 +216,21 @@ func (s *Service) Stats(ctx context.Context, filter string) ([]db.LogStat, error
 }
 
 // enqueue hands e to the writer without waiting: when the queue is full e
-// is dropped, counted, and a warning is logged (at most every 10 s).
+// is dropped, counted, and a warning is logged (at most every 10 s). The
+// writer is not woken for each entry (that would cost a goroutine switch
+// per request): it wakes every FlushEvery, or once a batch is waiting.
 func (s *Service) enqueue(e *entry) {
 	if s.closed.Load() {
 		return
 	}
 	select {
 	case s.queue <- *e:
+		if len(s.queue) >= s.cfg.BatchSize {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		n := s.dropped.Add(1)
 		s.warn("request logs: the queue is full; entries are dropped", "dropped", n)
@@ -237,8 +247,8 @@ func (s *Service) warn(msg string, args ...any) {
 	s.cfg.Log.Warn(msg, args...)
 }
 
-// run is the writer: it writes a batch when it is full, FlushEvery after
-// its first entry, on Flush and on Close.
+// run is the writer: every FlushEvery, when a batch is waiting, on Flush
+// and on Close, it writes what the queue holds.
 func (s *Service) run() {
 	defer close(s.done)
 	if _, err := s.Cleanup(context.Background()); err != nil {
@@ -249,9 +259,11 @@ func (s *Service) run() {
 	defer tick.Stop()
 	for {
 		select {
-		case e := <-s.queue:
-			w.add(&e)
 		case <-tick.C:
+			s.drain(w)
+			w.flush()
+		case <-s.kick:
+			s.drain(w)
 			w.flush()
 		case ack := <-s.flushes:
 			s.drain(w)
