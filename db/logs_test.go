@@ -228,3 +228,16 @@ func BenchmarkInsertLogs(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/entry")
 }
+
+func TestAppendDate(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2025, 3, 1, 10, 1, 2, 345_678_999, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("x", -7*3600)),
+		time.Date(2, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Now(),
+	} {
+		if got, want := string(appendDate(nil, tm)), FormatDate(tm); got != want {
+			t.Errorf("appendDate(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}

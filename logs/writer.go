@@ -40,20 +40,40 @@ const (
 	maxURL     = 2048
 )
 
-// writer turns entries into rows and writes them in batches.
+// writer turns entries into rows and writes them in batches. The text of
+// a batch's rows (messages and data) is encoded into one buffer and made
+// one string at flush, which the rows then slice: no allocation per row.
 type writer struct {
 	s     *Service
 	batch []db.LogEntry
+	spans []span // per row of batch: where its message and data are in buf
 	buf   []byte
 }
 
+// span locates a row's message and data in the writer's buffer.
+type span struct{ msg, data [2]int }
+
 func newWriter(s *Service) *writer {
-	return &writer{s: s, batch: make([]db.LogEntry, 0, s.cfg.BatchSize), buf: make([]byte, 0, 512)}
+	return &writer{s: s, batch: make([]db.LogEntry, 0, s.cfg.BatchSize),
+		spans: make([]span, 0, s.cfg.BatchSize), buf: make([]byte, 0, 256*s.cfg.BatchSize)}
 }
 
 // add encodes e into the batch, writing the batch once it is full.
 func (w *writer) add(e *entry) {
-	w.batch = append(w.batch, w.encode(e))
+	var sp span
+	sp.msg[0] = len(w.buf)
+	if e.record {
+		w.buf = append(w.buf, truncate(e.message, maxMessage)...)
+		sp.msg[1], sp.data[0] = len(w.buf), len(w.buf)
+		w.buf = append(w.buf, e.data...)
+	} else {
+		w.buf = appendMessage(w.buf, e)
+		sp.msg[1], sp.data[0] = len(w.buf), len(w.buf)
+		w.buf = appendData(w.buf, e)
+	}
+	sp.data[1] = len(w.buf)
+	w.batch = append(w.batch, db.LogEntry{Created: e.created, Level: int(e.level)})
+	w.spans = append(w.spans, sp)
 	if len(w.batch) >= w.s.cfg.BatchSize {
 		w.flush()
 	}
@@ -65,6 +85,11 @@ func (w *writer) flush() {
 	if len(w.batch) == 0 {
 		return
 	}
+	text := string(w.buf)
+	for i, sp := range w.spans {
+		w.batch[i].Message = text[sp.msg[0]:sp.msg[1]]
+		w.batch[i].Data = text[sp.data[0]:sp.data[1]]
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := w.s.store.InsertLogs(ctx, w.batch)
 	cancel()
@@ -73,22 +98,32 @@ func (w *writer) flush() {
 		w.s.warn("request logs: write failed; entries are lost", "err", err, "lost", n)
 	}
 	clear(w.batch)
-	w.batch = w.batch[:0]
+	w.batch, w.spans = w.batch[:0], w.spans[:0]
+	if cap(w.buf) > 4<<20 {
+		w.buf = make([]byte, 0, 256*w.s.cfg.BatchSize) // after a burst of large entries
+	}
+	w.buf = w.buf[:0]
 }
 
-// encode returns the row of e.
-func (w *writer) encode(e *entry) db.LogEntry {
-	if e.record {
-		return db.LogEntry{Created: e.created, Level: int(e.level), Message: e.message, Data: e.data}
+// appendMessage appends a request's message: its method and path.
+func appendMessage(b []byte, e *entry) []byte {
+	start := len(b)
+	path, _, _ := strings.Cut(e.uri, "?")
+	b = append(b, e.method...)
+	b = append(b, ' ')
+	b = append(b, path...)
+	if len(b)-start > maxMessage {
+		b = b[:start+len(truncate(string(b[start:]), maxMessage))]
 	}
-	uri := redactQuery(e.uri)
-	path, _, _ := strings.Cut(uri, "?")
-	msg := truncate(e.method+" "+path, maxMessage)
+	return b
+}
 
-	b := append(w.buf[:0], `{"method":`...)
+// appendData appends a request's data: a JSON object.
+func appendData(b []byte, e *entry) []byte {
+	b = append(b, `{"method":`...)
 	b = appendString(b, e.method)
 	b = append(b, `,"url":`...)
-	b = appendString(b, truncate(uri, maxURL))
+	b = appendString(b, truncate(redactQuery(e.uri), maxURL))
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(e.status), 10)
 	b = append(b, `,"execTime":`...)
@@ -114,23 +149,26 @@ func (w *writer) encode(e *entry) db.LogEntry {
 	case e.authID == "":
 		b = appendString(b, "auth")
 	default:
-		b = appendString(b, e.authColl+":"+e.authID)
+		b = append(b, '"')
+		b = appendText(b, e.authColl)
+		b = append(b, ':')
+		b = appendText(b, e.authID)
+		b = append(b, '"')
 	}
 	if e.opType != "" {
-		b = append(b, `,"operation":`...)
-		op := e.opType
+		b = append(b, `,"operation":"`...)
+		b = appendText(b, e.opType)
 		if e.opName != "" {
-			op += " " + e.opName
+			b = append(b, ' ')
+			b = appendText(b, e.opName)
 		}
-		b = appendString(b, op)
+		b = append(b, '"')
 	}
 	if e.errText != "" {
 		b = append(b, `,"error":`...)
 		b = appendString(b, e.errText)
 	}
-	b = append(b, '}')
-	w.buf = b
-	return db.LogEntry{Created: e.created, Level: int(e.level), Message: msg, Data: string(b)}
+	return append(b, '}')
 }
 
 // redactQuery replaces the values of token parameters (file and backup
@@ -162,8 +200,14 @@ func truncate(s string, n int) string {
 
 // appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendText(b, s)
+	return append(b, '"')
+}
+
+// appendText appends s escaped for the inside of a JSON string.
+func appendText(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -199,6 +243,5 @@ func appendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
