@@ -18,7 +18,7 @@ var root = filepath.Join("..", "..")
 var belowEngine = []string{
 	"./db/...", "./access/...", "./auth/...", "./files/...",
 	"./subscriptions/...", "./ratelimit/...", "./apperr/...",
-	"./backup/...",
+	"./backup/...", "./logs/...",
 }
 
 // graphQLModules are the import path prefixes of the GraphQL libraries.
