@@ -27,7 +27,9 @@ type LogEntry struct {
 
 // LogQuery selects log entries: Filter and Sort in the PocketBase syntax
 // over id, created, level, message and data.<path> (empty Sort: newest
-// first), Limit > 0 entries from Offset.
+// first, by id, which reads no more rows than it returns when the filter
+// matches recent entries; other sorts read every matching row), Limit > 0
+// entries from Offset.
 type LogQuery struct {
 	Filter string
 	Sort   string
@@ -131,8 +133,8 @@ func (a *Aux) Logs(ctx context.Context, q LogQuery) ([]LogEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	order := []Cond{{SQL: `"r"."created" DESC`}}
-	tie := `"r"."id" DESC` // entries of the same millisecond: in the order of the first term
+	var order []Cond
+	tie := `"r"."id" DESC` // the newest first, and after the sort's terms in the order of the first
 	if strings.TrimSpace(q.Sort) != "" {
 		items, err := filter.ParseSort(q.Sort)
 		if err == nil {
@@ -212,18 +214,45 @@ func (a *Aux) LogStats(ctx context.Context, filterText string) ([]LogStat, error
 	return out, nil
 }
 
+// logDeleteWindow is how many ids one statement of DeleteLogsBefore
+// covers: the writer of new entries waits for one window at most.
+const logDeleteWindow = 10_000
+
 // DeleteLogsBefore deletes the entries created before t and returns how
-// many there were.
+// many there were. It walks the ids from the oldest in windows, one
+// statement each, and stops at the first window whose entries are all
+// newer (created grows with the id; an entry written out of that order, after
+// the clock went back, goes at a later cleanup).
 func (a *Aux) DeleteLogsBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := a.writer.ExecContext(ctx, `DELETE FROM "_logs" WHERE "created" < ?`, FormatDate(t))
+	before := FormatDate(t)
+	var lo, hi int64
+	err := a.writer.QueryRowContext(ctx, `SELECT COALESCE(MIN("id"), 0), COALESCE(MAX("id"), -1) FROM "_logs"`).Scan(&lo, &hi)
 	if err != nil {
-		return 0, fmt.Errorf("delete logs before %s: %w", FormatDate(t), err)
+		return 0, fmt.Errorf("delete logs before %s: %w", before, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("delete logs: %w", err)
+	var total int64
+	for ; lo <= hi; lo += logDeleteWindow {
+		res, err := a.writer.ExecContext(ctx, `DELETE FROM "_logs" WHERE "id" >= ? AND "id" < ? AND "created" < ?`, lo, lo+logDeleteWindow, before)
+		if err != nil {
+			return total, fmt.Errorf("delete logs before %s: %w", before, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("delete logs: %w", err)
+		}
+		if n == 0 {
+			var rows bool // a window of deleted ids has none, and the walk goes on
+			err := a.writer.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM "_logs" WHERE "id" >= ? AND "id" < ?)`, lo, lo+logDeleteWindow).Scan(&rows)
+			if err != nil {
+				return total, fmt.Errorf("delete logs before %s: %w", before, err)
+			}
+			if rows {
+				break
+			}
+		}
+		total += n
 	}
-	return n, nil
+	return total, nil
 }
 
 // noCollections is the lookup of log filters: they name no collection.

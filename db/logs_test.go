@@ -163,6 +163,35 @@ func TestDeleteLogsBefore(t *testing.T) {
 	}
 }
 
+func TestDeleteLogsBeforeWindows(t *testing.T) {
+	a, err := OpenAux(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n, old = 2*logDeleteWindow + 5000, logDeleteWindow + 5000
+	entries := make([]LogEntry, n)
+	for i := range entries {
+		entries[i] = LogEntry{Created: t0.Add(time.Duration(i) * time.Second), Message: "m"}
+	}
+	if err := a.InsertLogs(context.Background(), entries); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.DeleteLogsBefore(context.Background(), t0.Add(old*time.Second))
+	if err != nil || got != old {
+		t.Fatalf("deleted %d, %v; want %d", got, err, old)
+	}
+	list, err := a.Logs(context.Background(), LogQuery{Sort: "created", Limit: 1})
+	if err != nil || len(list) != 1 || !list[0].Created.Equal(t0.Add(old*time.Second)) {
+		t.Fatalf("oldest left %+v, %v", list, err)
+	}
+	// A second cleanup starts at the oldest left and empties the table.
+	if got, err := a.DeleteLogsBefore(context.Background(), t0.Add(n*time.Second)); err != nil || got != n-old {
+		t.Fatalf("deleted %d, %v; want %d", got, err, n-old)
+	}
+}
+
 func TestOpenAux(t *testing.T) {
 	t.Run("reopening keeps the entries", func(t *testing.T) {
 		dir := t.TempDir()

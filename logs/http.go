@@ -102,7 +102,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 // requestDone queues the entry of a finished request.
 func (s *Service) requestDone(rq *request, r *http.Request, start time.Time, set *Settings) {
 	now := s.cfg.Now()
-	e := entry{created: start, status: rq.status, execTime: now.Sub(start), method: r.Method, uri: r.RequestURI}
+	e := entry{created: now, status: rq.status, execTime: now.Sub(start), method: r.Method, uri: r.RequestURI}
 	if e.uri == "" {
 		e.uri = r.URL.RequestURI()
 	}

@@ -18,7 +18,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultQueueSize  = 8192
-	DefaultBatchSize  = 256
+	DefaultBatchSize  = 1024
 	DefaultFlushEvery = 200 * time.Millisecond
 )
 
