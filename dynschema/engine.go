@@ -27,6 +27,7 @@ import (
 	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/querycost"
 	"github.com/monobase/monobase/subscriptions"
 	"github.com/monobase/monobase/transport"
@@ -345,6 +346,9 @@ func (e *Engine) DispatchOperation(ctx context.Context, oc *graphql.OperationCon
 	v, _ := oc.Stats.GetExtension(versionKey).(*version)
 	if v == nil {
 		v = e.cur.Load()
+	}
+	if oc.Operation != nil {
+		logs.SetOperation(ctx, string(oc.Operation.Operation), oc.Operation.Name) // for the request's log entry
 	}
 	responses, ctx := v.exec.DispatchOperation(ctx, oc)
 	if oc.Operation == nil || oc.Operation.Operation == ast.Subscription {

@@ -151,6 +151,26 @@ type ComplexityRoot struct {
 		MaxLimit      func(childComplexity int) int
 	}
 
+	LogEntry struct {
+		Created func(childComplexity int) int
+		Data    func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	LogSettings struct {
+		LogAuthID func(childComplexity int) int
+		LogIP     func(childComplexity int) int
+		MaxDays   func(childComplexity int) int
+		MinLevel  func(childComplexity int) int
+	}
+
+	LogStat struct {
+		Date  func(childComplexity int) int
+		Total func(childComplexity int) int
+	}
+
 	MetaSettings struct {
 		AppName       func(childComplexity int) int
 		AppURL        func(childComplexity int) int
@@ -222,6 +242,8 @@ type ComplexityRoot struct {
 		Collection  func(childComplexity int, idOrName string) int
 		Collections func(childComplexity int) int
 		Crons       func(childComplexity int) int
+		LogStats    func(childComplexity int, filter *string) int
+		Logs        func(childComplexity int, filter *string, sort *string, limit *int, offset *int) int
 		SchemaSdl   func(childComplexity int) int
 		Settings    func(childComplexity int) int
 	}
@@ -257,6 +279,7 @@ type ComplexityRoot struct {
 		Backups      func(childComplexity int) int
 		Cors         func(childComplexity int) int
 		Limits       func(childComplexity int) int
+		Logs         func(childComplexity int) int
 		Meta         func(childComplexity int) int
 		RateLimits   func(childComplexity int) int
 		S3           func(childComplexity int) int
@@ -314,6 +337,8 @@ type QueryResolver interface {
 	SchemaSdl(ctx context.Context) (string, error)
 	Backups(ctx context.Context) ([]*backup.Info, error)
 	Crons(ctx context.Context) ([]*model.Cron, error)
+	Logs(ctx context.Context, filter *string, sort *string, limit *int, offset *int) ([]*model.LogEntry, error)
+	LogStats(ctx context.Context, filter *string) ([]*model.LogStat, error)
 	Settings(ctx context.Context) (*model.Settings, error)
 }
 type SettingsResolver interface {
@@ -813,6 +838,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LimitSettings.MaxLimit(childComplexity), true
 
+	case "LogEntry.created":
+		if e.ComplexityRoot.LogEntry.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntry.Created(childComplexity), true
+	case "LogEntry.data":
+		if e.ComplexityRoot.LogEntry.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntry.Data(childComplexity), true
+	case "LogEntry.id":
+		if e.ComplexityRoot.LogEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntry.ID(childComplexity), true
+	case "LogEntry.level":
+		if e.ComplexityRoot.LogEntry.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntry.Level(childComplexity), true
+	case "LogEntry.message":
+		if e.ComplexityRoot.LogEntry.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntry.Message(childComplexity), true
+
+	case "LogSettings.logAuthId":
+		if e.ComplexityRoot.LogSettings.LogAuthID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogSettings.LogAuthID(childComplexity), true
+	case "LogSettings.logIp":
+		if e.ComplexityRoot.LogSettings.LogIP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogSettings.LogIP(childComplexity), true
+	case "LogSettings.maxDays":
+		if e.ComplexityRoot.LogSettings.MaxDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogSettings.MaxDays(childComplexity), true
+	case "LogSettings.minLevel":
+		if e.ComplexityRoot.LogSettings.MinLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogSettings.MinLevel(childComplexity), true
+
+	case "LogStat.date":
+		if e.ComplexityRoot.LogStat.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStat.Date(childComplexity), true
+	case "LogStat.total":
+		if e.ComplexityRoot.LogStat.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStat.Total(childComplexity), true
+
 	case "MetaSettings.appName":
 		if e.ComplexityRoot.MetaSettings.AppName == nil {
 			break
@@ -1168,6 +1262,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Crons(childComplexity), true
 
+	case "Query.logStats":
+		if e.ComplexityRoot.Query.LogStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_logStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LogStats(childComplexity, args["filter"].(*string)), true
+	case "Query.logs":
+		if e.ComplexityRoot.Query.Logs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_logs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Logs(childComplexity, args["filter"].(*string), args["sort"].(*string), args["limit"].(*int), args["offset"].(*int)), true
 	case "Query.schemaSDL":
 		if e.ComplexityRoot.Query.SchemaSdl == nil {
 			break
@@ -1293,6 +1409,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Settings.Limits(childComplexity), true
+	case "Settings.logs":
+		if e.ComplexityRoot.Settings.Logs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Settings.Logs(childComplexity), true
 	case "Settings.meta":
 		if e.ComplexityRoot.Settings.Meta == nil {
 			break
@@ -1427,6 +1549,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputEmailTemplatesInput,
 		ec.unmarshalInputFieldInput,
 		ec.unmarshalInputLimitSettingsInput,
+		ec.unmarshalInputLogSettingsInput,
 		ec.unmarshalInputMetaSettingsInput,
 		ec.unmarshalInputMfaInput,
 		ec.unmarshalInputOAuth2Input,
@@ -1514,7 +1637,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "schema.graphqls" "settings.graphqls" "settings_ops.graphqls"
+//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "logs.graphqls" "schema.graphqls" "settings.graphqls" "settings_ops.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1530,6 +1653,7 @@ var sources = []*ast.Source{
 	{Name: "cors.graphqls", Input: sourceData("cors.graphqls"), BuiltIn: false},
 	{Name: "crons.graphqls", Input: sourceData("crons.graphqls"), BuiltIn: false},
 	{Name: "impersonate.graphqls", Input: sourceData("impersonate.graphqls"), BuiltIn: false},
+	{Name: "logs.graphqls", Input: sourceData("logs.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
 	{Name: "settings_ops.graphqls", Input: sourceData("settings_ops.graphqls"), BuiltIn: false},
@@ -1760,6 +1884,46 @@ func (ec *executionContext) childFields_LimitSettings(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type LimitSettings", field.Name)
 }
 
+func (ec *executionContext) childFields_LogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LogEntry_id(ctx, field)
+	case "created":
+		return ec.fieldContext_LogEntry_created(ctx, field)
+	case "level":
+		return ec.fieldContext_LogEntry_level(ctx, field)
+	case "message":
+		return ec.fieldContext_LogEntry_message(ctx, field)
+	case "data":
+		return ec.fieldContext_LogEntry_data(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_LogSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "maxDays":
+		return ec.fieldContext_LogSettings_maxDays(ctx, field)
+	case "minLevel":
+		return ec.fieldContext_LogSettings_minLevel(ctx, field)
+	case "logIp":
+		return ec.fieldContext_LogSettings_logIp(ctx, field)
+	case "logAuthId":
+		return ec.fieldContext_LogSettings_logAuthId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_LogStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_LogStat_date(ctx, field)
+	case "total":
+		return ec.fieldContext_LogStat_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogStat", field.Name)
+}
+
 func (ec *executionContext) childFields_MetaSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "appName":
@@ -1920,6 +2084,8 @@ func (ec *executionContext) childFields_Settings(ctx context.Context, field grap
 		return ec.fieldContext_Settings_smtp(ctx, field)
 	case "rateLimits":
 		return ec.fieldContext_Settings_rateLimits(ctx, field)
+	case "logs":
+		return ec.fieldContext_Settings_logs(ctx, field)
 	case "cors":
 		return ec.fieldContext_Settings_cors(ctx, field)
 	case "trustedProxy":
@@ -2351,6 +2517,58 @@ func (ec *executionContext) field_Query_collection_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["idOrName"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_logStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_logs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "offset",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offset"] = arg3
 	return args, nil
 }
 
@@ -4311,6 +4529,259 @@ func (ec *executionContext) fieldContext_LimitSettings_introspection(_ context.C
 	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _LogEntry_id(ctx context.Context, field graphql.CollectedField, obj *model.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogEntry", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _LogEntry_created(ctx context.Context, field graphql.CollectedField, obj *model.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntry_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntry_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogEntry", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _LogEntry_level(ctx context.Context, field graphql.CollectedField, obj *model.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntry_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntry_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogEntry", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LogEntry_message(ctx context.Context, field graphql.CollectedField, obj *model.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntry_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntry_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LogEntry_data(ctx context.Context, field graphql.CollectedField, obj *model.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntry_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Data, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNJSON2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntry_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogEntry", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _LogSettings_maxDays(ctx context.Context, field graphql.CollectedField, obj *model.LogSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogSettings_maxDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogSettings_maxDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LogSettings_minLevel(ctx context.Context, field graphql.CollectedField, obj *model.LogSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogSettings_minLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogSettings_minLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LogSettings_logIp(ctx context.Context, field graphql.CollectedField, obj *model.LogSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogSettings_logIp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogIP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogSettings_logIp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _LogSettings_logAuthId(ctx context.Context, field graphql.CollectedField, obj *model.LogSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogSettings_logAuthId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogAuthID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogSettings_logAuthId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _LogStat_date(ctx context.Context, field graphql.CollectedField, obj *model.LogStat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStat_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogStat_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStat", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _LogStat_total(ctx context.Context, field graphql.CollectedField, obj *model.LogStat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStat_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogStat_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStat", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _MetaSettings_appName(ctx context.Context, field graphql.CollectedField, obj *model.MetaSettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5731,6 +6202,94 @@ func (ec *executionContext) fieldContext_Query_crons(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_logs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_logs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Logs(ctx, fc.Args["filter"].(*string), fc.Args["sort"].(*string), fc.Args["limit"].(*int), fc.Args["offset"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LogEntry) graphql.Marshaler {
+			return ec.marshalNLogEntry2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_logs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_logs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_logStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_logStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LogStats(ctx, fc.Args["filter"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LogStat) graphql.Marshaler {
+			return ec.marshalNLogStat2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogStatᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_logStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogStat(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_logStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_settings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6284,6 +6843,38 @@ func (ec *executionContext) fieldContext_Settings_rateLimits(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RateLimitSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Settings_logs(ctx context.Context, field graphql.CollectedField, obj *model.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Settings_logs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Logs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogSettings) graphql.Marshaler {
+			return ec.marshalNLogSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Settings_logs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Settings",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogSettings(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8441,6 +9032,57 @@ func (ec *executionContext) unmarshalInputLimitSettingsInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputLogSettingsInput(ctx context.Context, obj any) (model.LogSettingsInput, error) {
+	var it model.LogSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"maxDays", "minLevel", "logIp", "logAuthId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "maxDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxDays = data
+		case "minLevel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minLevel"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinLevel = data
+		case "logIp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logIp"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogIP = data
+		case "logAuthId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logAuthId"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogAuthID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputMetaSettingsInput(ctx context.Context, obj any) (model.MetaSettingsInput, error) {
 	var it model.MetaSettingsInput
 	if obj == nil {
@@ -8969,7 +9611,7 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits", "cors", "trustedProxy", "limits", "s3", "backups"}
+	fieldsInOrder := [...]string{"meta", "smtp", "rateLimits", "logs", "cors", "trustedProxy", "limits", "s3", "backups"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8997,6 +9639,13 @@ func (ec *executionContext) unmarshalInputSettingsInput(ctx context.Context, obj
 				return it, err
 			}
 			it.RateLimits = data
+		case "logs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logs"))
+			data, err := ec.unmarshalOLogSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Logs = data
 		case "cors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cors"))
 			data, err := ec.unmarshalOCorsSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCorsSettingsInput(ctx, v)
@@ -9909,6 +10558,160 @@ func (ec *executionContext) _LimitSettings(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var logEntryImplementors = []string{"LogEntry"}
+
+func (ec *executionContext) _LogEntry(ctx context.Context, sel ast.SelectionSet, obj *model.LogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogEntry")
+		case "id":
+			out.Values[i] = ec._LogEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._LogEntry_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._LogEntry_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._LogEntry_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "data":
+			out.Values[i] = ec._LogEntry_data(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var logSettingsImplementors = []string{"LogSettings"}
+
+func (ec *executionContext) _LogSettings(ctx context.Context, sel ast.SelectionSet, obj *model.LogSettings) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logSettingsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogSettings")
+		case "maxDays":
+			out.Values[i] = ec._LogSettings_maxDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minLevel":
+			out.Values[i] = ec._LogSettings_minLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logIp":
+			out.Values[i] = ec._LogSettings_logIp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logAuthId":
+			out.Values[i] = ec._LogSettings_logAuthId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var logStatImplementors = []string{"LogStat"}
+
+func (ec *executionContext) _LogStat(ctx context.Context, sel ast.SelectionSet, obj *model.LogStat) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logStatImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogStat")
+		case "date":
+			out.Values[i] = ec._LogStat_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._LogStat_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var metaSettingsImplementors = []string{"MetaSettings"}
 
 func (ec *executionContext) _MetaSettings(ctx context.Context, sel ast.SelectionSet, obj *model.MetaSettings) graphql.Marshaler {
@@ -10549,6 +11352,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "logs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_logs(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "logStats":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_logStats(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "settings":
 			field := field
 
@@ -10837,6 +11684,11 @@ func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "rateLimits":
 			out.Values[i] = ec._Settings_rateLimits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "logs":
+			out.Values[i] = ec._Settings_logs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -11907,6 +12759,68 @@ func (ec *executionContext) marshalNLimitSettings2ᚖgithubᚗcomᚋmonobaseᚋm
 	return ec._LimitSettings(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLogEntry2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LogEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLogEntry2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLogEntry2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogEntry(ctx context.Context, sel ast.SelectionSet, v *model.LogEntry) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LogEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLogSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogSettings(ctx context.Context, sel ast.SelectionSet, v *model.LogSettings) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LogSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLogStat2ᚕᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogStatᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LogStat) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLogStat2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogStat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLogStat2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogStat(ctx context.Context, sel ast.SelectionSet, v *model.LogStat) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LogStat(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMetaSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐMetaSettings(ctx context.Context, sel ast.SelectionSet, v *model.MetaSettings) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -12476,6 +13390,14 @@ func (ec *executionContext) unmarshalOLimitSettingsInput2ᚖgithubᚗcomᚋmonob
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputLimitSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOLogSettingsInput2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐLogSettingsInput(ctx context.Context, v any) (*model.LogSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLogSettingsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

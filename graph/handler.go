@@ -25,6 +25,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/gqlerr"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/querycost"
 )
 
@@ -65,6 +66,12 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) ht
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		return apperr.Wrap(fmt.Errorf("panic: %v", p), "internal server error")
+	})
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if oc := graphql.GetOperationContext(ctx); oc != nil && oc.Operation != nil {
+			logs.SetOperation(ctx, string(oc.Operation.Operation), oc.Operation.Name) // for the request's log entry
+		}
+		return next(ctx)
 	})
 	srv.AroundFields(requireSuperuser)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {

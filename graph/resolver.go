@@ -14,6 +14,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
 )
@@ -34,4 +35,7 @@ type Resolver struct {
 	// crons serves crons and runCron (WithCrons); nil: no jobs.
 	crons  Crons
 	limits Limiter // settings.limits in force (WithLimits); nil: the stored ones
+	// logs serves the request logs and applies settings.logs (WithLogs);
+	// nil: logs and logStats fail.
+	logs *logs.Service
 }

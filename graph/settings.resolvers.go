@@ -12,6 +12,7 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/graph/model"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
 )
@@ -33,13 +34,20 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err != nil {
 		return nil, err
 	}
+	lg, err := r.logSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	applySettingsInput(&s, &input)
 	if input.RateLimits != nil {
 		applyRateLimitsInput(&rl, input.RateLimits)
 	}
 	fixed := cp.apply(&input)
+	if input.Logs != nil {
+		applyLogsInput(&lg, input.Logs)
+	}
 	// Every group is checked before any is saved: a refused change changes nothing.
-	if err := invalidSettings(append(append([]error{s.Validate(), rl.Validate(), fixed}, cp.validate()...), ops.validate()...)...); err != nil {
+	if err := invalidSettings(append(append([]error{s.Validate(), rl.Validate(), fixed, lg.Validate()}, cp.validate()...), ops.validate()...)...); err != nil {
 		return nil, err
 	}
 	// The groups are saved in one transaction, then applied.
@@ -59,6 +67,11 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err := ops.save(tx.Context(), r.db); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
+	if input.Logs != nil {
+		if err := logs.Save(tx.Context(), r.db, lg); err != nil {
+			return nil, fmt.Errorf("save settings: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
@@ -73,8 +86,16 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err := ops.apply(r.limits); err != nil {
 		return nil, err
 	}
+	if input.Logs != nil {
+		if r.logs != nil {
+			if err := r.logs.SetSettings(lg); err != nil {
+				return nil, fmt.Errorf("apply log settings: %w", err)
+			}
+		}
+	}
 	out := settingsOut(s, rl)
 	cp.out(out)
+	out.Logs = logsOut(lg)
 	return out, nil
 }
 
@@ -107,8 +128,13 @@ func (r *queryResolver) Settings(ctx context.Context) (*model.Settings, error) {
 	if err != nil {
 		return nil, err
 	}
+	lg, err := r.logSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := settingsOut(s, rl)
 	cp.out(out)
+	out.Logs = logsOut(lg)
 	return out, nil
 }
 

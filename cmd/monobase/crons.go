@@ -29,6 +29,8 @@ const (
 	// JobTempFilesCleanup deletes what was left in storage/.tmp for more
 	// than files.DefaultTempMaxAge.
 	JobTempFilesCleanup = "__mbTempFilesCleanup__"
+	// JobLogsCleanup deletes request logs older than logs.maxDays.
+	JobLogsCleanup = "__mbLogsCleanup__"
 )
 
 // DefaultSchedulePoll is how often the server reads settings.backups again
@@ -43,11 +45,8 @@ func (c *ServeCommand) systemJobs() []cron.Job {
 	jobs := []cron.Job{
 		{ID: JobAuthStateCleanup, Expression: "0 * * * *", Run: c.purgeAuthState},
 		{ID: JobTempFilesCleanup, Expression: "30 * * * *", Run: c.cleanTempFiles},
+		{ID: JobLogsCleanup, Expression: "15 * * * *", Run: c.cleanLogs},
 	}
-	// The request logs' cleanup (logs.maxDays) registers here, one line:
-	//   jobs = append(jobs, cron.Job{ID: "__mbLogsCleanup__", Expression: "15 * * * *", Run: <the logs' Cleanup(ctx)>})
-	// reading the current logs store when it runs, as withData does for
-	// the database.
 	return jobs
 }
 
@@ -186,6 +185,15 @@ func (c *ServeCommand) purgeAuthState(ctx context.Context) error {
 		}
 		return err
 	})
+}
+
+// cleanLogs is JobLogsCleanup: request logs older than logs.maxDays go.
+func (c *ServeCommand) cleanLogs(ctx context.Context) error {
+	n, err := c.CleanupLogs(ctx)
+	if n > 0 {
+		c.logger().Info("removed old request logs", "count", n)
+	}
+	return err
 }
 
 // cleanTempFiles is JobTempFilesCleanup.

@@ -103,7 +103,7 @@ func TestCronsAdminAPI(t *testing.T) {
 
 	t.Run("crons lists the system jobs", func(t *testing.T) {
 		list := s.crons(t)
-		for id, expr := range map[string]string{JobAuthStateCleanup: "0 * * * *", JobTempFilesCleanup: "30 * * * *", "slow": "@yearly"} {
+		for id, expr := range map[string]string{JobAuthStateCleanup: "0 * * * *", JobTempFilesCleanup: "30 * * * *", JobLogsCleanup: "15 * * * *", "slow": "@yearly"} {
 			c := list[id]
 			if c == nil || c["expression"] != expr || c["running"] != false || c["lastRun"] != nil || c["nextRun"] == nil {
 				t.Errorf("crons[%s] = %v, want expression %q, not run yet, a next run", id, c, expr)

@@ -121,7 +121,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		// Every package logs through slog's default logger: give it the
-		// server's handler (text on stderr, debug level in --dev).
+		// server's handler (text or JSON on stderr, debug level in --dev),
+		// which also feeds the request logs (errors logged with a
+		// request's context land in its entry).
 		slog.SetDefault(c.logger())
 		return c.RunUntil(ctx, m.Started)
 	case "superuser":
@@ -235,6 +237,7 @@ Global flags (every command):
 Serve flags:
   --http ADDR  listen address (env MONOBASE_HTTP, default 127.0.0.1:8090)
   --dev        development mode: access log, debug logging (env MONOBASE_DEV=1)
+  --log-format text|json  the log on stderr (env MONOBASE_LOG_FORMAT, default text)
   --max-sockets-per-ip N  open WebSockets per client IP (env MONOBASE_MAX_SOCKETS_PER_IP, default 1000)
 
 Environment (every command):

@@ -79,12 +79,17 @@ func measure(n int, send func(n int)) phase {
 	return phase{ns: float64(wall) / float64(n), cpu: float64(used) / float64(n), allocs: float64(m1.Mallocs-m0.Mallocs) / float64(n)}
 }
 
-// pairs measures send with the rules off and on, one pair per iteration
-// (the order flips every iteration, so neither side always runs first),
-// after an unmeasured warm-up, and reports the medians: ns/op and
-// cpu-ns/op of each side, their ratios on/off, and allocs/op.
-func pairs(b *testing.B, srv *ServeCommand, token string, perPhase int, send func(n int)) {
-	setRules(b, srv, token, rulesOn)
+// rulesSwitch turns the rate limit rules off or on.
+func rulesSwitch(b *testing.B, srv *ServeCommand, token string) func(on bool) {
+	return func(on bool) { setRules(b, srv, token, [...]string{rulesOff, rulesOn}[boolIndex(on)]) }
+}
+
+// pairs measures send with a feature off and on (turned by set), one pair
+// per iteration (the order flips every iteration, so neither side always
+// runs first), after an unmeasured warm-up, and reports the medians:
+// ns/op and cpu-ns/op of each side, their ratios on/off, and allocs/op.
+func pairs(b *testing.B, set func(on bool), perPhase int, send func(n int)) {
+	set(true)
 	send(perPhase) // warm-up: caches, connections, the schema's query cache
 	var off, on []phase
 	var ratioNs, ratioCPU []float64
@@ -92,7 +97,7 @@ func pairs(b *testing.B, srv *ServeCommand, token string, perPhase int, send fun
 	for b.Loop() {
 		var p [2]phase
 		for _, side := range [][2]int{{0, 1}, {1, 0}}[boolIndex(flip)] {
-			setRules(b, srv, token, [...]string{rulesOff, rulesOn}[side])
+			set(side == 1)
 			p[side] = measure(perPhase, send)
 		}
 		flip = !flip
@@ -136,8 +141,14 @@ func boolIndex(b bool) int {
 //	go test ./cmd/monobase -run '^$' -bench 'RateLimitsReadByID$' -benchtime 30x
 func BenchmarkRateLimitsReadByID(b *testing.B) {
 	srv, token, body := benchServer(b)
+	pairs(b, rulesSwitch(b, srv, token), 2000, readsInProcess(b, srv, body))
+}
+
+// readsInProcess returns a send for pairs: n reads by id (body) through
+// srv's whole handler, in process and one after the other.
+func readsInProcess(b *testing.B, srv *ServeCommand, body string) func(n int) {
 	h := srv.srv.Handler
-	pairs(b, srv, token, 2000, func(n int) {
+	return func(n int) {
 		for range n {
 			req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
@@ -147,7 +158,7 @@ func BenchmarkRateLimitsReadByID(b *testing.B) {
 				b.Fatalf("status %d: %s", w.Code, w.Body)
 			}
 		}
-	})
+	}
 }
 
 // BenchmarkRateLimitsOnReadByID is the read by id with the rules on,
@@ -178,10 +189,16 @@ func BenchmarkRateLimitsOnReadByID(b *testing.B) {
 //	go test ./cmd/monobase -run '^$' -bench 'RateLimitsHTTPReadByID$' -benchtime 10x
 func BenchmarkRateLimitsHTTPReadByID(b *testing.B) {
 	srv, token, body := benchServer(b)
+	pairs(b, rulesSwitch(b, srv, token), 10000, readsOverHTTP(b, srv, body))
+}
+
+// readsOverHTTP returns a send for pairs: n reads by id (body) sent to
+// srv over loopback keep-alive connections by 16 clients.
+func readsOverHTTP(b *testing.B, srv *ServeCommand, body string) func(n int) {
 	tr := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true}
-	defer tr.CloseIdleConnections()
+	b.Cleanup(tr.CloseIdleConnections)
 	c := &http.Client{Transport: tr}
-	pairs(b, srv, token, 10000, func(n int) {
+	return func(n int) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for range 16 {
@@ -204,5 +221,5 @@ func BenchmarkRateLimitsHTTPReadByID(b *testing.B) {
 			})
 		}
 		wg.Wait()
-	})
+	}
 }

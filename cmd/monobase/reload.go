@@ -162,10 +162,10 @@ func (c *ServeCommand) startData(ctx context.Context) error {
 
 // stopData ends everything that uses the data folder: subscriptions end
 // and WebSockets get a 1001 close frame (waited for up to timeout), the
-// mail queue stops (queued emails are dropped) and the database closes.
-// Whatever else keeps a file of the data folder open (auxiliary.db, once
-// request logs exist) must be built in buildHandler and stopped here, or a
-// restore would swap the file under it.
+// mail queue stops (queued emails are dropped), the request logs write
+// their queue and close auxiliary.db, and the database closes. Whatever
+// else keeps a file of the data folder open must be built in buildHandler
+// and stopped here, or a restore would swap the file under it.
 func (c *ServeCommand) stopData(timeout time.Duration) {
 	c.hub.Close()
 	c.genCancel()
@@ -176,6 +176,7 @@ func (c *ServeCommand) stopData(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c.mail.Close(ctx)
+	c.closeLogs(ctx)
 	if err := c.db.Close(); err != nil {
 		c.logger().Error("restore: close the database", "err", err)
 	}

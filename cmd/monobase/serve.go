@@ -26,6 +26,7 @@ import (
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
+	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/playground"
 	"github.com/monobase/monobase/ratelimit"
@@ -96,8 +97,14 @@ type ServeCommand struct {
 	// they are, and a data folder holding encrypted ones does not start.
 	Secrets *secrets.Box
 
+	// LogFormat is how logs are written to Stderr: "text" (the default,
+	// readable) or "json" (one object per line).
+	LogFormat string
+
 	Stdout io.Writer // the start-up banner
 	Stderr io.Writer // logs
+	// Logger is the server's logger; nil: one built from LogFormat and
+	// Dev whose records also reach the request logs (logs.Handler).
 	Logger *slog.Logger
 
 	// The current data: the database and what is built on it. A restore
@@ -124,6 +131,10 @@ type ServeCommand struct {
 	schedulePoll time.Duration
 	pollDone     chan struct{}
 	scheduleErr  string
+	logs         *logs.Service // the request logs in auxiliary.db (of the current data)
+	// logHandler is the handler of the built Logger (nil when Logger was
+	// given); it feeds the current request logs.
+	logHandler *logs.Handler
 
 	srv    *http.Server
 	ln     net.Listener
@@ -199,6 +210,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		return fmt.Errorf("%s: %w", secrets.EnvKey, errUsage)
 	}
 	c.Secrets = box
+	if v := getenv("MONOBASE_LOG_FORMAT"); v != "" {
+		c.LogFormat = v
+	}
 	if v := getenv("MONOBASE_MAX_SOCKETS_PER_IP"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -230,9 +244,10 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"the ACME directory URL of --https, e.g. Let's Encrypt's staging one (default: Let's Encrypt's production) (env MONOBASE_ACME_DIRECTORY)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve https on --http with this PEM certificate (chain) file (env MONOBASE_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the PEM private key file of --tls-cert (env MONOBASE_TLS_KEY)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format on stderr: text (readable, the default) or json (one object per line) (env MONOBASE_LOG_FORMAT)")
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--origins LIST] [--max-sockets-per-ip N] [--metrics ADDR|off]\n"+
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--log-format text|json] [--origins LIST] [--max-sockets-per-ip N] [--metrics ADDR|off]\n"+
 			"                      [--https DOMAIN[,DOMAIN] [--https-addr ADDR] | --tls-cert FILE --tls-key FILE]")
 		fs.PrintDefaults()
 	}
@@ -264,6 +279,12 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 			fmt.Fprintf(c.Stderr, "monobase serve: --metrics %q is neither an address (host:port) nor \"off\"\n", c.Metrics)
 			return fmt.Errorf("--metrics: %w", errUsage)
 		}
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		fmt.Fprintf(c.Stderr, "monobase serve: --log-format %q: want text or json\n", c.LogFormat)
+		return fmt.Errorf("--log-format: %w", errUsage)
 	}
 	if c.MaxSocketsPerIP < 0 {
 		fmt.Fprintln(c.Stderr, "monobase serve: --max-sockets-per-ip must not be negative")
@@ -325,6 +346,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	if err != nil {
 		c.hub.Close()
 		c.mail.Close(ctx)
+		c.closeLogs(ctx)
 		return err
 	}
 	c.ln = ln
@@ -337,6 +359,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		}
 		c.hub.Close()
 		c.mail.Close(ctx)
+		c.closeLogs(ctx)
 		return err
 	}
 	if c.Dev {
@@ -422,6 +445,12 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
+	reqLogs, err := c.openLogs(ctx, d)
+	if err != nil {
+		c.mail.Close(ctx)
+		c.hub.Close()
+		return nil, err
+	}
 	// db's change hooks: a collection change rebuilds the application
 	// schema inside its transaction (a schema that does not compile refuses
 	// it); committed record changes go to the WebSocket sessions (revoked or
@@ -438,7 +467,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
-		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy), graph.WithLimits(engine)))
+		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy), graph.WithLimits(engine), graph.WithLogs(reqLogs)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
@@ -453,16 +482,19 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	// The path rules run once the viewer is known (their audience) and
 	// before any handler reads a body.
 	caller := func(r *http.Request) ratelimit.Caller { return auth.ViewerFrom(r.Context()).RateLimitCaller() }
-	var h http.Handler = authSvc.Middleware(rules.Paths(caller, mux))
+	var h http.Handler = authSvc.Middleware(logViewer(rules.Paths(caller, mux)))
 	// CORS answers preflights before the token and the rate limits are
 	// looked at, and puts its headers on every answer, errors included.
 	h = origins.Handler(h, corsPaths...)
-	h = proxy.Middleware(h) // the client address, for everything inside
-	h = withHealth(h)
 	if c.Dev {
 		h = accessLog(c.logger(), h)
 	}
+	// The request log is outside the panic recovery, so that it sees the
+	// 500 and the panic's log record; health probes are not logged.
 	h = recoverPanics(c.logger(), h)
+	h = reqLogs.Middleware(h)
+	h = proxy.Middleware(h) // the client address, for everything inside (the request log's userIp too)
+	h = withHealth(h)
 	h = withBodyDeadline(cmp.Or(c.BodyTimeout, DefaultBodyTimeout), h)
 	h = c.withMetrics(h)
 	return h, nil
@@ -576,6 +608,7 @@ func (c *ServeCommand) close() error {
 	if c.mail != nil {
 		c.mail.Close(ctx) // the message being sent finishes; queued ones are dropped
 	}
+	c.closeLogs(ctx) // the queued entries are written
 	if c.dev != nil {
 		c.dev.Close()
 	}
@@ -605,19 +638,31 @@ func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
 	})
 }
 
+// logger returns the server's logger: c.Logger, else one that writes
+// LogFormat to Stderr (debug level in --dev) and feeds the request logs.
 func (c *ServeCommand) logger() *slog.Logger {
 	if c.Logger == nil {
-		level := slog.LevelInfo
-		if c.Dev {
-			level = slog.LevelDebug
-		}
-		out := c.Stderr
-		if out == nil {
-			out = io.Discard
-		}
-		c.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+		c.logHandler = logs.NewHandler(c.stderrHandler())
+		c.Logger = slog.New(c.logHandler)
 	}
 	return c.Logger
+}
+
+// stderrHandler returns the handler of LogFormat on Stderr.
+func (c *ServeCommand) stderrHandler() slog.Handler {
+	level := slog.LevelInfo
+	if c.Dev {
+		level = slog.LevelDebug
+	}
+	out := c.Stderr
+	if out == nil {
+		out = io.Discard
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.NewJSONHandler(out, opts)
+	}
+	return slog.NewTextHandler(out, opts)
 }
 
 // printBanner tells where to open the server and, while there is no

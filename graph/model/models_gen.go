@@ -163,6 +163,46 @@ type LimitSettingsInput struct {
 	Introspection *bool `json:"introspection,omitempty"`
 }
 
+type LogEntry struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+	// The slog level: -4 DEBUG, 0 INFO, 4 WARN, 8 ERROR.
+	Level int `json:"level"`
+	// For a request, its method and path (GET /graphql); else the log message.
+	Message string `json:"message"`
+	// For a request: method, url, status, execTime (milliseconds), remoteIp and
+	// userIp (with settings.logs.logIp), auth ("guest", "auth", or
+	// "<collection>:<id>" with settings.logs.logAuthId), operation (the GraphQL
+	// operation's type and name) and error (the internal errors logged while it
+	// ran, which its client never sees). Else the attributes of the log record.
+	Data map[string]any `json:"data"`
+}
+
+// Request logs (docs/api.md "Logs"); a change applies at once.
+type LogSettings struct {
+	// Days entries are kept; 0: no request logs.
+	MaxDays int `json:"maxDays"`
+	// The lowest level kept: -4 DEBUG, 0 INFO, 4 WARN, 8 ERROR.
+	MinLevel int `json:"minLevel"`
+	// Keep the client's addresses (data.remoteIp, data.userIp).
+	LogIP bool `json:"logIp"`
+	// Keep who made a request as <collection>:<id> (else guest or auth).
+	LogAuthID bool `json:"logAuthId"`
+}
+
+type LogSettingsInput struct {
+	MaxDays   *int  `json:"maxDays,omitempty"`
+	MinLevel  *int  `json:"minLevel,omitempty"`
+	LogIP     *bool `json:"logIp,omitempty"`
+	LogAuthID *bool `json:"logAuthId,omitempty"`
+}
+
+type LogStat struct {
+	// The start of the hour (UTC).
+	Date  time.Time `json:"date"`
+	Total int       `json:"total"`
+}
+
 type MetaSettings struct {
 	AppName string `json:"appName"`
 	// The base of the links in emails.
@@ -290,6 +330,7 @@ type Settings struct {
 	Meta         *MetaSettings         `json:"meta"`
 	SMTP         *SMTPSettings         `json:"smtp"`
 	RateLimits   *RateLimitSettings    `json:"rateLimits"`
+	Logs         *LogSettings          `json:"logs"`
 	Cors         *CorsSettings         `json:"cors"`
 	TrustedProxy *TrustedProxySettings `json:"trustedProxy"`
 	// The limits of /graphql; a change applies to the next request.
@@ -304,6 +345,7 @@ type SettingsInput struct {
 	Meta         *MetaSettingsInput         `json:"meta,omitempty"`
 	SMTP         *SMTPSettingsInput         `json:"smtp,omitempty"`
 	RateLimits   *RateLimitSettingsInput    `json:"rateLimits,omitempty"`
+	Logs         *LogSettingsInput          `json:"logs,omitempty"`
 	Cors         *CorsSettingsInput         `json:"cors,omitempty"`
 	TrustedProxy *TrustedProxySettingsInput `json:"trustedProxy,omitempty"`
 	Limits       *LimitSettingsInput        `json:"limits,omitempty"`

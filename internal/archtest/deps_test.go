@@ -18,7 +18,7 @@ var root = filepath.Join("..", "..")
 var belowEngine = []string{
 	"./db/...", "./access/...", "./auth/...", "./files/...",
 	"./subscriptions/...", "./ratelimit/...", "./apperr/...",
-	"./backup/...", "./cron/...", "./cors/...", "./metrics/...",
+	"./backup/...", "./cron/...", "./cors/...", "./metrics/...", "./logs/...",
 }
 
 // graphQLModules are the import path prefixes of the GraphQL libraries.
