@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -348,5 +349,34 @@ func TestLogsAcrossRestore(t *testing.T) {
 	get("new")
 	if got := marks(); strings.Join(got, ",") != "before,new" {
 		t.Fatalf("marks after a new request: %v", got)
+	}
+}
+
+// TestLogsUserIPBehindTrustedProxy: userIp is the client address that
+// settings.trustedProxy trusts, remoteIp the connection's; a forwarded
+// header is ignored until the proxy is configured.
+func TestLogsUserIPBehindTrustedProxy(t *testing.T) {
+	srv := serveWithTitles(t, "posts")
+	base := srv.URL()
+	token := signIn(t, base, "admin@example.com", "admin-password")
+	get := func(op string) {
+		body, _ := json.Marshal(map[string]any{"query": "query " + op + " { __typename }"})
+		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	get("Untrusted")
+	mustGQL(t, base+"/graphql/admin", token, `mutation { updateSettings(input: { trustedProxy: { headers: ["X-Forwarded-For"] } }) { trustedProxy { headers } } }`, nil)
+	get("Trusted")
+	for op, want := range map[string]string{"Untrusted": "127.0.0.1", "Trusted": "203.0.113.7"} {
+		got := logEntries(t, srv, token, "data.operation = 'query "+op+"'")
+		if len(got) != 1 || logData(got[0])["userIp"] != want || logData(got[0])["remoteIp"] != "127.0.0.1" {
+			t.Fatalf("%s: entries %v, want userIp %s", op, got, want)
+		}
 	}
 }
