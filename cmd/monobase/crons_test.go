@@ -357,3 +357,32 @@ func mustCollection(d *db.DB, name string) *db.Collection {
 	}
 	return c
 }
+
+// TestBackupScheduleFromUpdateSettings: the schedule the admin API saves
+// in settings.backups is the one the scheduler runs, and clearing it
+// removes the job.
+func TestBackupScheduleFromUpdateSettings(t *testing.T) {
+	s := newCronServer(t)
+	set := func(expr string) {
+		r := s.adminGQL(t, `mutation($c: String!) { updateSettings(input: { backups: { cron: $c, maxKeep: 2 } }) { backups { cron maxKeep } } }`,
+			map[string]any{"c": expr})
+		if len(r.Errors) > 0 {
+			t.Fatalf("updateSettings: %+v", r.Errors)
+		}
+	}
+	waitFor := func(what string, ok func(map[string]map[string]any) bool) {
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok(s.crons(t)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: crons = %v", what, s.crons(t))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	set("0 3 * * *")
+	waitFor("the job appears", func(c map[string]map[string]any) bool {
+		return c[JobBackups] != nil && c[JobBackups]["expression"] == "0 3 * * *"
+	})
+	set("")
+	waitFor("the job goes", func(c map[string]map[string]any) bool { return c[JobBackups] == nil })
+}
