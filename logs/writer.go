@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/internal/jsonstr"
 )
 
 // entry is what the request path and the slog handler queue: plain
@@ -199,49 +200,7 @@ func truncate(s string, n int) string {
 }
 
 // appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendText(b, s)
-	return append(b, '"')
-}
+func appendString(b []byte, s string) []byte { return jsonstr.AppendString(b, s) }
 
 // appendText appends s escaped for the inside of a JSON string.
-func appendText(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
+func appendText(b []byte, s string) []byte { return jsonstr.AppendText(b, s) }
