@@ -380,3 +380,16 @@ func TestLogsUserIPBehindTrustedProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestDevAccessLogStaysOnTheConsole: in --dev the access log prints each
+// request on the console but is not a second entry in the request logs.
+func TestDevAccessLogStaysOnTheConsole(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
+	srv, _ := startServerWith(t, dir, func(c *ServeCommand) { c.Dev = true })
+	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
+	all := logEntries(t, srv, token, "")
+	if len(all) != 1 || all[0]["message"] != "POST /graphql/admin" {
+		t.Fatalf("request log entries %v, want the sign-in's only", all)
+	}
+}

@@ -487,7 +487,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	// looked at, and puts its headers on every answer, errors included.
 	h = origins.Handler(h, corsPaths...)
 	if c.Dev {
-		h = accessLog(c.logger(), h)
+		// Console only: the request log keeps every request already.
+		h = accessLog(c.consoleLogger(), h)
 	}
 	// The request log is outside the panic recovery, so that it sees the
 	// 500 and the panic's log record; health probes are not logged.
@@ -646,6 +647,15 @@ func (c *ServeCommand) logger() *slog.Logger {
 		c.Logger = slog.New(c.logHandler)
 	}
 	return c.Logger
+}
+
+// consoleLogger is the server's logger without the request log's handler:
+// for lines meant for the console only (the --dev access log).
+func (c *ServeCommand) consoleLogger() *slog.Logger {
+	if l := c.logger(); c.logHandler == nil {
+		return l
+	}
+	return slog.New(c.logHandler.Base())
 }
 
 // stderrHandler returns the handler of LogFormat on Stderr.
