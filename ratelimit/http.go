@@ -21,6 +21,7 @@ type request struct {
 	// http.Request.RemoteAddr), or the IP a trusted proxy header gave.
 	remoteAddr string
 	peerAddr   string       // the connection's peer, "host:port"
+	https      bool         // a trusted proxy says the client used https
 	wait       atomic.Int64 // nanoseconds; 0 while nothing was refused
 }
 
@@ -71,6 +72,15 @@ func ClientAddr(ctx context.Context) string {
 		return hostOf(req.remoteAddr)
 	}
 	return ""
+}
+
+// ForwardedHTTPS reports whether a trusted proxy (settings.trustedProxy
+// has headers) said, with X-Forwarded-Proto: https, that the client
+// reached it over https: the server then builds https URLs for it (the
+// OAuth2 callback) although the proxy spoke plain HTTP to it.
+func ForwardedHTTPS(ctx context.Context) bool {
+	req, _ := ctx.Value(requestKey{}).(*request)
+	return req != nil && req.https
 }
 
 // PeerAddr returns the IP of the connection's peer carried by ctx (the

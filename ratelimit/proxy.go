@@ -167,12 +167,18 @@ func (p *Proxy) Settings() ProxySettings { return p.cur.Load().clone() }
 // Middleware puts the client address of each request into its context,
 // for ClientIP, ClientAddr and PeerAddr (and Middleware, which keeps it):
 // the IP the first configured header gives, else the connection's peer.
+// With headers configured it also believes X-Forwarded-Proto
+// (ForwardedHTTPS).
 // Serve it outside Middleware (auth.Service.Middleware installs that).
 func (p *Proxy) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &request{remoteAddr: r.RemoteAddr, peerAddr: r.RemoteAddr}
-		if ip := p.cur.Load().clientIP(r.Header); ip != "" {
+		s := p.cur.Load()
+		if ip := s.clientIP(r.Header); ip != "" {
 			req.remoteAddr = ip
+		}
+		if len(s.Headers) > 0 {
+			req.https = forwardedHTTPS(r.Header)
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, req)))
 	})
@@ -204,4 +210,18 @@ func (s *ProxySettings) clientIP(h http.Header) string {
 		}
 	}
 	return ""
+}
+
+// forwardedHTTPS reports whether the last X-Forwarded-Proto (the nearest
+// proxy's) says https.
+func forwardedHTTPS(h http.Header) bool {
+	vals := h["X-Forwarded-Proto"]
+	if len(vals) == 0 {
+		return false
+	}
+	last := vals[len(vals)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
 }

@@ -171,3 +171,33 @@ func TestProxyLoadSave(t *testing.T) {
 		t.Fatalf("a hand-edited invalid group: %+v %v", s, err)
 	}
 }
+
+// TestForwardedHTTPS: X-Forwarded-Proto is believed only with trusted
+// proxy headers, and only its last (nearest) value counts.
+func TestForwardedHTTPS(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers []string
+		proto   []string
+		want    bool
+	}{
+		{"no trusted proxy", nil, []string{"https"}, false},
+		{"trusted, https", []string{"X-Forwarded-For"}, []string{"https"}, true},
+		{"trusted, HTTPS in a list", []string{"X-Forwarded-For"}, []string{"http, HTTPS"}, true},
+		{"trusted, the nearest says http", []string{"X-Forwarded-For"}, []string{"https", "http"}, false},
+		{"trusted, no header", []string{"X-Forwarded-For"}, nil, false},
+	} {
+		var got bool
+		h := NewProxy(ProxySettings{Headers: tc.headers}).Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			got = ForwardedHTTPS(r.Context())
+		}))
+		r := httptest.NewRequest(http.MethodGet, "/auth/x", nil)
+		for _, p := range tc.proto {
+			r.Header.Add("X-Forwarded-Proto", p)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tc.want {
+			t.Errorf("%s: ForwardedHTTPS = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Prefix is the path under which Handler serves the redirect flow.
@@ -92,7 +93,7 @@ func handshakeService(key []byte, secure bool) *token.Service {
 }
 
 func (h *Handler) tokens(r *http.Request) *token.Service {
-	if r.TLS != nil {
+	if isHTTPS(r) {
 		return h.secure
 	}
 	return h.plain
@@ -258,9 +259,15 @@ func back(w http.ResponseWriter, r *http.Request, target string, vals url.Values
 	http.Redirect(w, r, target+"#"+vals.Encode(), http.StatusFound)
 }
 
+// isHTTPS reports whether the browser reached the server over https: TLS
+// served here, or a trusted proxy's X-Forwarded-Proto.
+func isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || ratelimit.ForwardedHTTPS(r.Context())
+}
+
 // baseURL is the server's URL as the browser reaches it.
 func baseURL(r *http.Request) string {
-	if r.TLS != nil {
+	if isHTTPS(r) {
 		return "https://" + r.Host
 	}
 	return "http://" + r.Host

@@ -245,3 +245,47 @@ func TestOAuth2DevProvider(t *testing.T) {
 		t.Fatalf("auth methods in --dev: %+v", o)
 	}
 }
+
+// TestOAuth2CallbackBehindTLSProxy: behind a trusted proxy that ends TLS
+// (X-Forwarded-Proto: https), the provider is given an https callback and
+// the handshake cookie is Secure; without trustedProxy the header is not
+// believed.
+func TestOAuth2CallbackBehindTLSProxy(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
+	srv, _ := startServer(t, dir)
+	base := srv.URL()
+	admin := signIn(t, base, "admin@example.com", "admin-password")
+	idp := oauthtest.New(t)
+	mustGQL(t, base+"/graphql/admin", admin, `mutation($in: CollectionInput!) { updateCollection(idOrName: "users", input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"name": "users", "type": "AUTH", "authRule": "", "oauth2": map[string]any{"enabled": true,
+			"providers": []any{map[string]any{"name": "acme", "clientId": oauthtest.ClientID, "clientSecret": oauthtest.ClientSecret,
+				"authUrl": idp.URL + "/authorize", "tokenUrl": idp.URL + "/token", "userInfoUrl": idp.URL + "/userinfo"}}}}})
+	// The app is on the server's own origin, as the browser sees it.
+	start := func(app string) (callback string, secure bool) {
+		req, _ := http.NewRequest(http.MethodGet, base+"/auth/users/acme/login?redirect="+url.QueryEscape(app+"/done"), nil)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		loc, err := url.Parse(res.Header.Get("Location"))
+		if err != nil || res.StatusCode != http.StatusFound {
+			t.Fatalf("login: %d %s", res.StatusCode, body)
+		}
+		for _, c := range res.Cookies() {
+			secure = secure || c.Secure
+		}
+		return loc.Query().Get("redirect_uri"), secure
+	}
+	if cb, secure := start(base); !strings.HasPrefix(cb, "http://") || secure {
+		t.Fatalf("without trustedProxy: callback %q, Secure %v", cb, secure)
+	}
+	mustGQL(t, base+"/graphql/admin", admin, `mutation { updateSettings(input: { trustedProxy: { headers: ["X-Forwarded-For"] } }) { trustedProxy { headers } } }`, nil)
+	if cb, secure := start(strings.Replace(base, "http://", "https://", 1)); !strings.HasPrefix(cb, "https://") || !secure {
+		t.Fatalf("behind the trusted proxy: callback %q, Secure %v", cb, secure)
+	}
+}
