@@ -7,9 +7,7 @@ package cors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -156,19 +154,9 @@ var ErrInvalidStored = errors.New("the stored settings.cors are not valid")
 // fails when _params cannot be read, and with ErrInvalidStored (and def)
 // when what is stored is not valid settings.
 func Load(ctx context.Context, d *db.DB, def Settings) (Settings, error) {
-	raw, ok, err := d.Param(ctx, settingsParam)
-	if err != nil {
-		return def.Normalized(), fmt.Errorf("load %s: %w", settingsParam, err)
-	}
-	if !ok || len(raw) == 0 {
-		return def.Normalized(), nil
-	}
 	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return def.Normalized(), fmt.Errorf("%w: %v", ErrInvalidStored, err)
-	}
-	if err := s.Validate(); err != nil {
-		return def.Normalized(), fmt.Errorf("%w: %v", ErrInvalidStored, err)
+	if ok, err := db.LoadParamJSON(ctx, d, settingsParam, &s, Settings.Validate, ErrInvalidStored); err != nil || !ok {
+		return def.Normalized(), err
 	}
 	return s.Normalized(), nil
 }
@@ -176,15 +164,5 @@ func Load(ctx context.Context, d *db.DB, def Settings) (Settings, error) {
 // Save validates s and stores it, normalized. Invalid settings are the
 // BAD_USER_INPUT error of Validate; a storage failure is wrapped.
 func Save(ctx context.Context, d *db.DB, s Settings) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(s.Normalized())
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", settingsParam, err)
-	}
-	if err := d.SetParam(ctx, settingsParam, raw); err != nil {
-		return fmt.Errorf("save %s: %w", settingsParam, err)
-	}
-	return nil
+	return db.SaveParamJSON(ctx, d, settingsParam, s.Normalized(), Settings.Validate)
 }

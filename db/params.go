@@ -61,3 +61,41 @@ func (d *DB) SetParamJSON(ctx context.Context, key string, v any) error {
 	}
 	return d.SetParam(ctx, key, raw)
 }
+
+// LoadParamJSON reads the settings group stored under key: it decodes the
+// JSON into a copy of *dst (whose values stand for what the JSON leaves
+// out), checks it with valid and only then stores it in *dst. It reports
+// whether anything was stored. It fails when _params cannot be read, and
+// with an error wrapping invalid (dst untouched) when the value does not
+// decode or valid refuses it, as for a group edited by hand.
+func LoadParamJSON[T any](ctx context.Context, d *DB, key string, dst *T, valid func(T) error, invalid error) (bool, error) {
+	raw, ok, err := d.Param(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("load %s: %w", key, err)
+	}
+	if !ok || len(raw) == 0 {
+		return false, nil
+	}
+	v := *dst
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return true, fmt.Errorf("%w: %v", invalid, err)
+	}
+	if err := valid(v); err != nil {
+		return true, fmt.Errorf("%w: %v", invalid, err)
+	}
+	*dst = v
+	return true, nil
+}
+
+// SaveParamJSON checks the settings group v with valid and stores it as
+// JSON under key. valid's error comes back as it is (BAD_USER_INPUT for a
+// group's Validate); a storage failure is wrapped.
+func SaveParamJSON[T any](ctx context.Context, d *DB, key string, v T, valid func(T) error) error {
+	if err := valid(v); err != nil {
+		return err
+	}
+	if err := d.SetParamJSON(ctx, key, v); err != nil {
+		return fmt.Errorf("save %s: %w", key, err)
+	}
+	return nil
+}

@@ -2,9 +2,7 @@ package logs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/monobase/monobase/apperr"
@@ -65,36 +63,13 @@ var ErrInvalidStored = errors.New("the stored settings.logs are not valid")
 // when _params cannot be read, and with ErrInvalidStored (and the
 // defaults) when what is stored is not valid settings.
 func Load(ctx context.Context, d *db.DB) (Settings, error) {
-	def := DefaultSettings()
-	raw, ok, err := d.Param(ctx, settingsParam)
-	if err != nil {
-		return def, fmt.Errorf("load %s: %w", settingsParam, err)
-	}
-	if !ok || len(raw) == 0 {
-		return def, nil
-	}
-	s := def
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return def, fmt.Errorf("%w: %v", ErrInvalidStored, err)
-	}
-	if err := s.Validate(); err != nil {
-		return def, fmt.Errorf("%w: %v", ErrInvalidStored, err)
-	}
-	return s, nil
+	s := DefaultSettings()
+	_, err := db.LoadParamJSON(ctx, d, settingsParam, &s, Settings.Validate, ErrInvalidStored)
+	return s, err // the defaults, unless valid settings were stored
 }
 
 // Save validates s and stores it. Invalid settings are the BAD_USER_INPUT
 // error of Validate; a storage failure is wrapped.
 func Save(ctx context.Context, d *db.DB, s Settings) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", settingsParam, err)
-	}
-	if err := d.SetParam(ctx, settingsParam, raw); err != nil {
-		return fmt.Errorf("save %s: %w", settingsParam, err)
-	}
-	return nil
+	return db.SaveParamJSON(ctx, d, settingsParam, s, Settings.Validate)
 }

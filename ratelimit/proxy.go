@@ -2,9 +2,7 @@ package ratelimit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -100,20 +98,9 @@ var ErrInvalidProxyStored = errors.New("the stored settings.trustedProxy are not
 // never saved. It fails when _params cannot be read, and with
 // ErrInvalidProxyStored (and no headers) when what is stored is not valid.
 func LoadProxy(ctx context.Context, d *db.DB) (ProxySettings, error) {
-	none := ProxySettings{Headers: []string{}}
-	raw, ok, err := d.Param(ctx, proxyParam)
-	if err != nil {
-		return none, fmt.Errorf("load %s: %w", proxyParam, err)
-	}
-	if !ok || len(raw) == 0 {
-		return none, nil
-	}
 	var s ProxySettings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return none, fmt.Errorf("%w: %v", ErrInvalidProxyStored, err)
-	}
-	if err := s.Validate(); err != nil {
-		return none, fmt.Errorf("%w: %v", ErrInvalidProxyStored, err)
+	if ok, err := db.LoadParamJSON(ctx, d, proxyParam, &s, ProxySettings.Validate, ErrInvalidProxyStored); err != nil || !ok {
+		return ProxySettings{Headers: []string{}}, err
 	}
 	return s.clone(), nil
 }
@@ -121,17 +108,7 @@ func LoadProxy(ctx context.Context, d *db.DB) (ProxySettings, error) {
 // SaveProxy validates s and stores it. Invalid settings are the
 // BAD_USER_INPUT error of Validate; a storage failure is wrapped.
 func SaveProxy(ctx context.Context, d *db.DB, s ProxySettings) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(s.clone())
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", proxyParam, err)
-	}
-	if err := d.SetParam(ctx, proxyParam, raw); err != nil {
-		return fmt.Errorf("save %s: %w", proxyParam, err)
-	}
-	return nil
+	return db.SaveParamJSON(ctx, d, proxyParam, s.clone(), ProxySettings.Validate)
 }
 
 // Proxy applies settings.trustedProxy: Middleware takes the client

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -147,19 +146,9 @@ var ErrInvalidStored = errors.New("the stored settings.rateLimits are not valid"
 // fails when _params cannot be read, and with ErrInvalidStored (and def)
 // when what is stored is not valid settings.
 func Load(ctx context.Context, d *db.DB, def Settings) (Settings, error) {
-	raw, ok, err := d.Param(ctx, settingsParam)
-	if err != nil {
-		return def.clone(), fmt.Errorf("load %s: %w", settingsParam, err)
-	}
-	if !ok || len(raw) == 0 {
-		return def.clone(), nil
-	}
 	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return def.clone(), fmt.Errorf("%w: %v", ErrInvalidStored, err)
-	}
-	if err := s.Validate(); err != nil {
-		return def.clone(), fmt.Errorf("%w: %v", ErrInvalidStored, err)
+	if ok, err := db.LoadParamJSON(ctx, d, settingsParam, &s, Settings.Validate, ErrInvalidStored); err != nil || !ok {
+		return def.clone(), err
 	}
 	return s.clone(), nil
 }
@@ -167,15 +156,5 @@ func Load(ctx context.Context, d *db.DB, def Settings) (Settings, error) {
 // Save validates s and stores it. Invalid settings are the BAD_USER_INPUT
 // error of Validate; a storage failure is wrapped.
 func Save(ctx context.Context, d *db.DB, s Settings) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(s.clone())
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", settingsParam, err)
-	}
-	if err := d.SetParam(ctx, settingsParam, raw); err != nil {
-		return fmt.Errorf("save %s: %w", settingsParam, err)
-	}
-	return nil
+	return db.SaveParamJSON(ctx, d, settingsParam, s.clone(), Settings.Validate)
 }
