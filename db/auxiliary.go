@@ -10,9 +10,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -56,37 +53,23 @@ type Aux struct {
 // with a wrapped error when the file cannot be opened or is not a SQLite
 // database.
 func OpenAux(ctx context.Context, dir string) (*Aux, error) {
-	if dir == "" {
-		return nil, errors.New("open auxiliary database: empty data folder")
+	path, err := dataFile(dir, AuxFileName, "auxiliary database")
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open auxiliary database: create data folder: %w", err)
-	}
-	path := filepath.Join(dir, AuxFileName)
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open auxiliary database: the path %q must not contain ? or #", path)
-	}
-	w, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	w, err := openPool(path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate", 1)
 	if err != nil {
 		return nil, fmt.Errorf("open auxiliary database %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
 	if _, err := w.ExecContext(ctx, auxSchema); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open auxiliary database %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	r, err := openPool(path+"?"+readerPragmas, 2)
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open auxiliary database readers %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(2)
-	r.SetMaxIdleConns(2)
-	r.SetConnMaxLifetime(0)
-	r.SetConnMaxIdleTime(0)
 	a := &Aux{Path: path, writer: w, readers: r}
 	if err := a.prepareInserts(ctx); err != nil {
 		_ = a.Close()

@@ -70,6 +70,39 @@ func newSnapshot(list []*Collection) *snapshot {
 // applyQueryParams: _pragma values run as "pragma <value>").
 const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)"
 
+// readerPragmas are those of the reader pools: they never write.
+const readerPragmas = "_pragma=busy_timeout(5000)&_pragma=query_only(1)"
+
+// dataFile returns dir/name, creating dir; what names the database in
+// errors ("database", "auxiliary database").
+func dataFile(dir, name, what string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("open %s: empty data folder", what)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("open %s: create data folder: %w", what, err)
+	}
+	path := filepath.Join(dir, name)
+	if strings.ContainsAny(path, "?#") {
+		return "", fmt.Errorf("open %s: the path %q must not contain ? or #", what, path)
+	}
+	return path, nil
+}
+
+// openPool opens a pool of at most conns SQLite connections on dsn, all
+// kept open for the life of the pool.
+func openPool(dsn string, conns int) (*sql.DB, error) {
+	p, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	p.SetMaxOpenConns(conns)
+	p.SetMaxIdleConns(conns)
+	p.SetConnMaxLifetime(0)
+	p.SetConnMaxIdleTime(0)
+	return p, nil
+}
+
 // Open opens (creating if needed) dir/data.db with WAL, busy_timeout,
 // foreign_keys=ON and synchronous=NORMAL, runs the system migrations, and on
 // first start creates the system auth collection "_superusers" and the
@@ -77,25 +110,14 @@ const dsnPragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma
 // folder or database cannot be opened, or when a stored secret cannot be
 // read with the Secrets of WithSecrets.
 func Open(ctx context.Context, dir string, opts ...Option) (*DB, error) {
-	if dir == "" {
-		return nil, errors.New("open database: empty data folder")
+	path, err := dataFile(dir, FileName, "database")
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open database: create data folder: %w", err)
-	}
-	path := filepath.Join(dir, FileName)
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open database: the path %q must not contain ? or #", path)
-	}
-
-	wsql, err := sql.Open("sqlite", path+"?"+dsnPragmas+"&_txlock=immediate")
+	wsql, err := openPool(path+"?"+dsnPragmas+"&_txlock=immediate", 1)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	wsql.SetMaxOpenConns(1)
-	wsql.SetMaxIdleConns(1)
-	wsql.SetConnMaxLifetime(0)
-	wsql.SetConnMaxIdleTime(0)
 
 	d := &DB{Dir: dir, writer: bun.NewDB(wsql, sqlitedialect.New())}
 	for _, o := range opts {
@@ -111,15 +133,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*DB, error) {
 	}
 
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
-	rsql, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	rsql, err := openPool(path+"?"+readerPragmas, readers)
 	if err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database readers %s: %w", path, err)
 	}
-	rsql.SetMaxOpenConns(readers)
-	rsql.SetMaxIdleConns(readers)
-	rsql.SetConnMaxLifetime(0)
-	rsql.SetConnMaxIdleTime(0)
 	d.readers = bun.NewDB(rsql, sqlitedialect.New())
 
 	if err := d.load(ctx); err != nil {
