@@ -4,49 +4,11 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 )
-
-// sidePairs measures send[0] (off) and send[1] (on), one pair per
-// iteration with the order flipped every iteration, after an unmeasured
-// warm-up of each, and reports the medians as pairs does: ns/op and
-// cpu-ns/op of each side, their ratios on/off, and allocs/op.
-func sidePairs(b *testing.B, perPhase int, send [2]func(n int)) {
-	send[0](perPhase)
-	send[1](perPhase)
-	var off, on []phase
-	var ratioNs, ratioCPU []float64
-	flip := false
-	for b.Loop() {
-		var p [2]phase
-		for _, side := range [][2]int{{0, 1}, {1, 0}}[boolIndex(flip)] {
-			p[side] = measure(perPhase, send[side])
-		}
-		flip = !flip
-		off, on = append(off, p[0]), append(on, p[1])
-		ratioNs, ratioCPU = append(ratioNs, p[1].ns/p[0].ns), append(ratioCPU, p[1].cpu/p[0].cpu)
-	}
-	b.StopTimer()
-	med := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
-	get := func(ps []phase, f func(phase) float64) []float64 {
-		var out []float64
-		for _, p := range ps {
-			out = append(out, f(p))
-		}
-		return out
-	}
-	b.ReportMetric(0, "ns/op") // one iteration is a pair: not a figure
-	b.ReportMetric(med(get(off, func(p phase) float64 { return p.ns })), "off-ns/req")
-	b.ReportMetric(med(get(on, func(p phase) float64 { return p.ns })), "on-ns/req")
-	b.ReportMetric(med(ratioNs), "on/off-ns")
-	b.ReportMetric(med(ratioCPU), "on/off-cpu")
-	b.ReportMetric(med(get(off, func(p phase) float64 { return p.allocs })), "off-allocs/req")
-	b.ReportMetric(med(get(on, func(p phase) float64 { return p.allocs })), "on-allocs/req")
-}
 
 // metricsPair starts two served stacks with the read-by-id data, one with
 // --metrics off and one with the metrics on, and returns them with their

@@ -89,8 +89,21 @@ func rulesSwitch(b *testing.B, srv *ServeCommand, token string) func(on bool) {
 // runs first), after an unmeasured warm-up, and reports the medians:
 // ns/op and cpu-ns/op of each side, their ratios on/off, and allocs/op.
 func pairs(b *testing.B, set func(on bool), perPhase int, send func(n int)) {
-	set(true)
-	send(perPhase) // warm-up: caches, connections, the schema's query cache
+	measurePairs(b, perPhase, set, [2]func(n int){send, send})
+}
+
+// sidePairs is pairs over two senders: send[0] is off, send[1] on.
+func sidePairs(b *testing.B, perPhase int, send [2]func(n int)) {
+	measurePairs(b, perPhase, func(bool) {}, send)
+}
+
+// measurePairs runs pairs and sidePairs: set(on) before each side, then
+// send[side].
+func measurePairs(b *testing.B, perPhase int, set func(on bool), send [2]func(n int)) {
+	for side := range 2 { // warm-up: caches, connections, the schema's query cache
+		set(side == 1)
+		send[side](perPhase)
+	}
 	var off, on []phase
 	var ratioNs, ratioCPU []float64
 	flip := false
@@ -98,7 +111,7 @@ func pairs(b *testing.B, set func(on bool), perPhase int, send func(n int)) {
 		var p [2]phase
 		for _, side := range [][2]int{{0, 1}, {1, 0}}[boolIndex(flip)] {
 			set(side == 1)
-			p[side] = measure(perPhase, send)
+			p[side] = measure(perPhase, send[side])
 		}
 		flip = !flip
 		off, on = append(off, p[0]), append(on, p[1])
