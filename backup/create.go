@@ -16,11 +16,11 @@ import (
 	"github.com/monobase/monobase/files"
 )
 
-// The entries of a backup zip: the database, the optional auxiliary
-// database (request logs, once they exist) and the stored files under
-// storage/, as in the data folder.
+// The entries of a backup zip: the database, the auxiliary database of
+// the request logs (when it exists) and the stored files under storage/,
+// as in the data folder.
 const (
-	AuxiliaryFile = "auxiliary.db"
+	AuxiliaryFile = db.AuxFileName
 	StorageDir    = "storage"
 	storagePrefix = StorageDir + "/"
 )
