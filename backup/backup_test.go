@@ -303,7 +303,7 @@ func TestNamesAndOneOperationAtATime(t *testing.T) {
 		source := e.svc.Source
 		defer func() { e.svc.Source = source }()
 		var errs []error
-		e.svc.Source = func() (*db.DB, *files.Local) {
+		e.svc.Source = func() (*db.DB, *files.Store) {
 			_, err := e.svc.Create(ctx, "other.zip")
 			errs = append(errs, err)
 			errs = append(errs, e.svc.Restore(ctx, "same.zip"))

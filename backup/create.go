@@ -98,7 +98,7 @@ func (s *Service) freeName(prefix string) (string, error) {
 }
 
 // write makes the zip at zipPath, using work for the database snapshots.
-func (s *Service) write(ctx context.Context, d *db.DB, store *files.Local, work, zipPath string) (err error) {
+func (s *Service) write(ctx context.Context, d *db.DB, store *files.Store, work, zipPath string) (err error) {
 	if store != nil {
 		release := store.HoldDeletes()
 		defer release()

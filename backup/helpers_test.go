@@ -22,7 +22,7 @@ import (
 type env struct {
 	dir     string
 	d       *db.DB
-	store   *files.Local
+	store   *files.Store
 	svc     *backup.Service
 	notes   *db.Collection
 	reloads int
@@ -40,7 +40,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.store = files.NewLocal(filepath.Join(e.dir, backup.StorageDir))
 	e.svc = backup.New(e.dir)
-	e.svc.Source = func() (*db.DB, *files.Local) { return e.d, e.store }
+	e.svc.Source = func() (*db.DB, *files.Store) { return e.d, e.store }
 	e.svc.Reload = func(ctx context.Context, swap backup.SwapFunc) error {
 		e.reloads++
 		_ = e.d.Close()

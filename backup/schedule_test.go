@@ -139,7 +139,7 @@ func TestAutoBackups(t *testing.T) {
 		source := e.svc.Source
 		defer func() { e.svc.Source = source }()
 		var inner error
-		e.svc.Source = func() (*db.DB, *files.Local) {
+		e.svc.Source = func() (*db.DB, *files.Store) {
 			_, _, inner = e.svc.CreateAuto(ctx, 1)
 			return source()
 		}

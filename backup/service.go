@@ -69,7 +69,7 @@ type Info struct {
 
 // Source is what a backup reads from the running server: the database and
 // the file store in use now (a restore replaces them).
-type Source func() (*db.DB, *files.Local)
+type Source func() (*db.DB, *files.Store)
 
 // SwapFunc moves the restored files into the data folder in place of the
 // live ones (which the server must have stopped using). On failure it has

@@ -25,7 +25,7 @@ type env struct {
 	d     *db.DB
 	auth  *auth.Service
 	hub   *subscriptions.Hub
-	store *files.Local
+	store *files.Store
 	e     *Engine
 	srv   *httptest.Server
 	colls map[string]*db.Collection

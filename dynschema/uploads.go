@@ -142,7 +142,7 @@ func (x *operation) deleteUnusedUploads() {
 }
 
 // uploadTempDir returns the folder for uploads being received: the file
-// store's temporary folder when it has one (files.Local.TempDir), else ""
+// store's temporary folder when it has one (files.Store.TempDir), else ""
 // (os.TempDir()).
 func (e *Engine) uploadTempDir() string {
 	if td, ok := e.cfg.Files.(interface{ TempDir() string }); ok {

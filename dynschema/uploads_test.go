@@ -120,7 +120,7 @@ func TestUploadChecks(t *testing.T) {
 // gatedStore is the real file store whose Save, once armed, waits until
 // the test lets it go (or a minute passes, then fails).
 type gatedStore struct {
-	*files.Local
+	*files.Store
 	saving chan string       // receives the name of each upload being saved
 	resume chan struct{}     // closed by the test
 	seen   chan files.Upload // the uploads as Save received them
@@ -137,13 +137,13 @@ func (g *gatedStore) Save(ctx context.Context, collectionID, recordID string, up
 	case <-time.After(time.Minute):
 		return "", errors.New("gatedStore: never resumed")
 	}
-	return g.Local.Save(ctx, collectionID, recordID, up)
+	return g.Store.Save(ctx, collectionID, recordID, up)
 }
 
 // gatedEnv serves the schema of en (build its collections first) through an
 // engine whose store is a gatedStore.
 func gatedEnv(t *testing.T, en *env) (*gatedStore, string) {
-	g := &gatedStore{Local: en.store, saving: make(chan string, 10), resume: make(chan struct{}), seen: make(chan files.Upload, 10)}
+	g := &gatedStore{Store: en.store, saving: make(chan string, 10), resume: make(chan struct{}), seen: make(chan files.Upload, 10)}
 	e, err := New(en.ctx, Config{DB: en.d, Auth: en.auth, Files: g})
 	if err != nil {
 		t.Fatal(err)

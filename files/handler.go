@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -40,12 +39,12 @@ type TokenChecker interface {
 // (otherwise the original), ?download=1 forces an attachment. The view
 // rule is checked by access.CanView with @request.method "GET" and
 // @request.context "protectedFile".
-func Handler(store *Local, d *db.DB, tokens TokenChecker) http.Handler {
+func Handler(store *Store, d *db.DB, tokens TokenChecker) http.Handler {
 	return &handler{store: store, db: d, tokens: tokens}
 }
 
 type handler struct {
-	store  *Local
+	store  *Store
 	db     *db.DB
 	tokens TokenChecker
 }
@@ -147,7 +146,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f, fi, err := h.store.Open(coll.ID, recordID, name)
+	f, err := h.store.Open(ctx, coll.ID, recordID, name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			notFound(w)
@@ -157,26 +156,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { f.Close() }()
-	head, err := readHead(f)
+	ctype, err := objectType(f, name)
 	if err != nil {
 		h.internal(w, r, "read file", err)
 		return
 	}
-	ctype := detectContentType(head, name)
 	servedName := name
 
 	if size := q.Get("thumb"); size != "" && thumbableTypes[ctype] &&
 		(slices.Contains(DefaultThumbs, size) || slices.Contains(field.Thumbs, size)) {
-		tf, tfi, err := h.store.Thumb(ctx, coll.ID, recordID, name, size)
+		tf, err := h.store.Thumb(ctx, coll.ID, recordID, name, size)
 		if err != nil {
 			slog.WarnContext(ctx, "files: serving the original, thumbnail failed", "collection", coll.Name,
 				"record", recordID, "file", name, "thumb", size, "err", err)
-		} else if thead, err := readHead(tf); err != nil {
+		} else if tctype, err := objectType(tf, name); err != nil {
 			tf.Close()
 			slog.WarnContext(ctx, "files: serving the original, thumbnail unreadable", "file", name, "err", err)
 		} else {
 			f.Close()
-			f, fi, ctype = tf, tfi, detectContentType(thead, name)
+			f, ctype = tf, tctype
 			servedName = size + "_" + name
 		}
 	}
@@ -200,8 +198,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Cache-Control", "private, max-age=2592000, stale-while-revalidate=86400")
 		hd.Add("Vary", "Authorization")
 	}
-	hd.Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.ModTime().UnixNano(), fi.Size()))
-	http.ServeContent(w, r, servedName, fi.ModTime(), f)
+	info := f.Info()
+	if info.ETag != "" {
+		hd.Set("ETag", info.ETag)
+	}
+	http.ServeContent(w, r, servedName, info.ModTime, f)
+}
+
+// objectType returns the media type of an opened object: the one stored
+// with it (S3), else sniffed from its first bytes (the local disk).
+func objectType(o Object, name string) (string, error) {
+	if t := o.Info().ContentType; t != "" {
+		return baseType(t), nil
+	}
+	head, err := readHead(o)
+	if err != nil {
+		return "", err
+	}
+	return detectContentType(head, name), nil
 }
 
 // contentTypeHeader adds a charset to text types.

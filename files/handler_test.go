@@ -34,7 +34,7 @@ func ptr(s string) *string { return &s }
 // document and a hidden file.
 type fixture struct {
 	d                   *db.DB
-	store               *Local
+	store               *Store
 	svc                 *auth.Service
 	posts, notes        *db.Collection
 	postID, noteID      string

@@ -19,7 +19,7 @@ type deleteHold struct {
 // deletes from its database snapshot to the end of its copy of the storage,
 // so that every file a record of the snapshot names is still there to copy.
 // Release is safe to call more than once.
-func (s *Local) HoldDeletes() (release func()) {
+func (s *Store) HoldDeletes() (release func()) {
 	h := &s.held
 	h.mu.Lock()
 	h.holds++
@@ -45,7 +45,7 @@ func (s *Local) HoldDeletes() (release func()) {
 
 // deferDelete queues f and reports true while a hold is on; else it
 // reports false and the caller removes at once.
-func (s *Local) deferDelete(f func() error) bool {
+func (s *Store) deferDelete(f func() error) bool {
 	h := &s.held
 	h.mu.Lock()
 	defer h.mu.Unlock()

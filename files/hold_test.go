@@ -20,7 +20,7 @@ func TestHoldDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	exists := func(rec, name string) bool {
-		f, _, err := s.Open("coll1", rec, name)
+		f, err := s.Open(context.Background(), "coll1", rec, name)
 		if err == nil {
 			f.Close()
 			return true

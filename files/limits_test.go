@@ -51,7 +51,7 @@ func TestThumbMemoryBudget(t *testing.T) {
 			wide.Pix[i] = byte(i)
 		}
 		big := saveImage(t, s, "wide.png", encodePNG(t, wide))
-		_, _, err := s.Thumb(ctx, "col", "rec", big, "100x100")
+		_, err := s.Thumb(ctx, "col", "rec", big, "100x100")
 		if !errors.Is(err, ErrThumbTooLarge) {
 			t.Fatalf("16-bit 400x400: err = %v, want ErrThumbTooLarge", err)
 		}
@@ -63,7 +63,7 @@ func TestThumbMemoryBudget(t *testing.T) {
 	t.Run("a 7240x7240 16-bit PNG is refused from its header, before decoding", func(t *testing.T) {
 		s := NewLocal(t.TempDir())
 		name := saveImage(t, s, "huge.png", pngHeaderOnly(7240, 7240))
-		_, _, err := s.Thumb(ctx, "col", "rec", name, "100x100")
+		_, err := s.Thumb(ctx, "col", "rec", name, "100x100")
 		// Decoding would have failed on the garbage pixel data instead.
 		want := fmt.Sprintf("needs %d bytes", 7240*7240*8+2*4*100*100) // the image and the thumbnail
 		if !errors.Is(err, ErrThumbTooLarge) || !strings.Contains(err.Error(), want) {
@@ -77,7 +77,7 @@ func TestThumbMemoryBudget(t *testing.T) {
 			t.Fatal("the memory is not free")
 		}
 		s.thumbs.maxWait = time.Millisecond // the memory never frees: only the wait can end
-		if _, _, err := s.Thumb(ctx, "col", "rec", name, "100x100"); err == nil || !strings.Contains(err.Error(), "wait for thumbnail memory") {
+		if _, err := s.Thumb(ctx, "col", "rec", name, "100x100"); err == nil || !strings.Contains(err.Error(), "wait for thumbnail memory") {
 			t.Fatalf("err = %v, want a wait for memory", err)
 		}
 		s.thumbs.mem.Release(1 << 20)
@@ -186,7 +186,7 @@ func TestTempFolder(t *testing.T) {
 		if _, err := os.Stat(left); !os.IsNotExist(err) {
 			t.Fatalf("stat leftover: %v", err)
 		}
-		if _, _, err := s.Open("col", "rec", name); err != nil {
+		if _, err := s.Open(context.Background(), "col", "rec", name); err != nil {
 			t.Fatal(err)
 		}
 		if err := NewLocal(filepath.Join(root, "missing")).CleanTemp(); err != nil {

@@ -89,14 +89,14 @@ func TestSaveOpenDelete(t *testing.T) {
 		}
 	})
 	t.Run("open returns the content and its info", func(t *testing.T) {
-		f, fi, err := s.Open("col1", "rec1", name)
+		f, err := s.Open(context.Background(), "col1", "rec1", name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
 		got, _ := io.ReadAll(f)
-		if !bytes.Equal(got, content) || fi.Size() != int64(len(content)) {
-			t.Fatalf("got %q size %d", got, fi.Size())
+		if !bytes.Equal(got, content) || f.Info().Size != int64(len(content)) {
+			t.Fatalf("got %q size %d", got, f.Info().Size)
 		}
 	})
 	t.Run("an upload read before is saved whole", func(t *testing.T) {
@@ -113,11 +113,11 @@ func TestSaveOpenDelete(t *testing.T) {
 	})
 	t.Run("unsafe names are refused and not found", func(t *testing.T) {
 		for _, bad := range []string{"../rec1/" + name, "..", ".", "", "a/b", `a\b`, "/etc/passwd", ".hidden"} {
-			if _, _, err := s.Open("col1", "rec1", bad); !errors.Is(err, fs.ErrNotExist) {
+			if _, err := s.Open(context.Background(), "col1", "rec1", bad); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("Open(%q) err = %v, want not exist", bad, err)
 			}
 		}
-		if _, _, err := s.Open("..", "storage", name); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := s.Open(context.Background(), "..", "storage", name); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Open with collection '..' err = %v", err)
 		}
 		if _, err := s.Save(ctx, "col1", "../x", upload("a.txt", content)); err == nil {
@@ -131,7 +131,7 @@ func TestSaveOpenDelete(t *testing.T) {
 		if err := os.Mkdir(filepath.Join(root, "storage", "col1", "rec1", "sub"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.Open("col1", "rec1", "sub"); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := s.Open(context.Background(), "col1", "rec1", "sub"); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("Open(folder) err = %v", err)
 		}
 	})
@@ -148,7 +148,7 @@ func TestSaveOpenDelete(t *testing.T) {
 		if _, err := os.Stat(thumbs); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("thumbs folder still there: %v", err)
 		}
-		if _, _, err := s.Open("col1", "rec1", name); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := s.Open(context.Background(), "col1", "rec1", name); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("open after delete: %v", err)
 		}
 	})

@@ -15,8 +15,7 @@ import (
 const s3Param = "settings.s3"
 
 // S3Settings are the settings group s3 (and backups.s3): an S3-compatible
-// bucket. They are stored and validated; nothing reads or writes a bucket
-// yet (the S3 storage is a later issue). Secret is write-only on the admin
+// bucket for the record files (Store.ApplyS3) or the backups. Secret is write-only on the admin
 // API and encrypted at rest with MONOBASE_ENCRYPTION_KEY.
 type S3Settings struct {
 	Enabled   bool   `json:"enabled"`
@@ -162,5 +161,22 @@ func SaveS3Settings(ctx context.Context, d *db.DB, s S3Settings) error {
 	if err := d.SetParamJSON(ctx, s3Param, stored); err != nil {
 		return fmt.Errorf("save %s: %w", s3Param, err)
 	}
+	return nil
+}
+
+// ApplyS3 puts settings s3 in force on s: new files go to the bucket when
+// set.Enabled, to the local disk otherwise. Files already stored stay where
+// they are (see Migrate). It fails, leaving the backend as it was, for
+// settings no client can be made of.
+func (s *Store) ApplyS3(set S3Settings) error {
+	if !set.Enabled {
+		s.SetBackend(nil)
+		return nil
+	}
+	b, err := NewS3(set)
+	if err != nil {
+		return err
+	}
+	s.SetBackend(b)
 	return nil
 }

@@ -21,7 +21,7 @@ const DefaultTempMaxAge = time.Hour
 // it removed. A missing folder, or an entry removed meanwhile, is not an
 // error; the first entry that cannot be removed is, after the others were
 // tried.
-func (s *Local) CleanTempOlderThan(cutoff time.Time) (int, error) {
+func (s *Store) CleanTempOlderThan(cutoff time.Time) (int, error) {
 	entries, err := os.ReadDir(s.TempDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil

@@ -1,8 +1,8 @@
 package files
 
 import (
+	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,9 +11,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -150,14 +149,16 @@ func newThumbMaker(l Limits) *thumbMaker {
 	}
 }
 
-// ensure makes the thumbnail dst of the image src unless it exists, writing
-// through tmpDir. It returns once dst exists or generation failed.
-func (m *thumbMaker) ensure(ctx context.Context, tmpDir, src, dst string, spec thumbSpec) error {
-	if _, err := os.Stat(dst); err == nil {
+// ensure makes the thumbnail dstKey of the image srcKey on b unless it
+// exists, encoding through tmpDir. It returns once dstKey exists or
+// generation failed.
+func (m *thumbMaker) ensure(ctx context.Context, b Backend, tmpDir, srcKey, dstKey string, spec thumbSpec) error {
+	if _, err := b.Stat(ctx, dstKey); err == nil {
 		return nil
 	}
+	id := b.Kind() + ":" + dstKey
 	m.mu.Lock()
-	if c, ok := m.pending[dst]; ok {
+	if c, ok := m.pending[id]; ok {
 		m.mu.Unlock()
 		select {
 		case <-c.done:
@@ -167,23 +168,24 @@ func (m *thumbMaker) ensure(ctx context.Context, tmpDir, src, dst string, spec t
 		}
 	}
 	c := &thumbCall{done: make(chan struct{})}
-	m.pending[dst] = c
+	m.pending[id] = c
 	m.mu.Unlock()
 
 	// The leader's cancellation must not fail the requests waiting on it.
-	c.err = m.generate(context.WithoutCancel(ctx), tmpDir, src, dst, spec)
+	c.err = m.generate(context.WithoutCancel(ctx), b, tmpDir, srcKey, dstKey, spec)
 
 	m.mu.Lock()
-	delete(m.pending, dst)
+	delete(m.pending, id)
 	m.mu.Unlock()
 	close(c.done)
 	return c.err
 }
 
-// generate waits for a free slot and for its memory, then writes the
-// thumbnail atomically. A source whose decoding would take more than
-// Limits.ThumbImageBytes fails with ErrThumbTooLarge before decoding.
-func (m *thumbMaker) generate(ctx context.Context, tmpDir, src, dst string, spec thumbSpec) (err error) {
+// generate waits for a free slot and for its memory, then stores the
+// thumbnail. A source whose decoding would take more than
+// Limits.ThumbImageBytes fails with ErrThumbTooLarge before decoding: only
+// its header is read.
+func (m *thumbMaker) generate(ctx context.Context, b Backend, tmpDir, srcKey, dstKey string, spec thumbSpec) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, m.maxWait)
 	defer cancel()
 	select {
@@ -194,35 +196,36 @@ func (m *thumbMaker) generate(ctx context.Context, tmpDir, src, dst string, spec
 	}
 	// Another process (or a request that finished before we registered)
 	// may have made it meanwhile.
-	if _, err := os.Stat(dst); err == nil {
+	if _, err := b.Stat(ctx, dstKey); err == nil {
 		return nil
 	}
+	name := path.Base(srcKey)
 	defer func() {
 		// Decoders of untrusted images have panicked before.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("thumbnail of %s: panic: %v", filepath.Base(src), r)
+			err = fmt.Errorf("thumbnail of %s: panic: %v", name, r)
 		}
 	}()
 
-	f, _, err := openRegular(src)
+	f, err := b.Open(ctx, srcKey)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cost, err := thumbCost(f, spec)
 	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(src), err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if cost > m.limits.ThumbImageBytes {
 		return fmt.Errorf("%s needs %d bytes to decode, over the %d allowed: %w",
-			filepath.Base(src), cost, m.limits.ThumbImageBytes, ErrThumbTooLarge)
+			name, cost, m.limits.ThumbImageBytes, ErrThumbTooLarge)
 	}
 	if err := m.mem.Acquire(ctx, cost); err != nil {
 		return fmt.Errorf("wait for thumbnail memory: %w", err)
 	}
 	defer m.mem.Release(cost)
 
-	img, format, err := decodeUpright(f, filepath.Base(src))
+	img, format, err := decodeUpright(f, name)
 	if err != nil {
 		return err
 	}
@@ -230,7 +233,58 @@ func (m *thumbMaker) generate(ctx context.Context, tmpDir, src, dst string, spec
 	if err != nil {
 		return err
 	}
-	return writeAtomic(tmpDir, dst, func(w io.Writer) error { return encodeThumb(w, thumb, format, img.palette) })
+	return putEncoded(ctx, b, tmpDir, dstKey, thumbContentType(format), func(w io.Writer) error {
+		return encodeThumb(w, thumb, format, img.palette)
+	})
+}
+
+// putEncoded writes encode's output to a temporary file in tmpDir, then
+// stores it at key on b.
+func putEncoded(ctx context.Context, b Backend, tmpDir, key, contentType string, encode func(io.Writer) error) error {
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return fmt.Errorf("create temporary folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(tmpDir, "thumb-*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	bw := bufio.NewWriter(tmp)
+	if err := encode(bw); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("measure: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind: %w", err)
+	}
+	return b.Put(ctx, key, tmp, size, contentType)
+}
+
+// thumbContentType is the type encodeThumb writes for a source format.
+func thumbContentType(format string) string {
+	switch format {
+	case "jpeg":
+		return "image/jpeg"
+	case "gif":
+		return "image/gif"
+	}
+	return "image/png"
+}
+
+// imageSource is an opened image: decoded as a stream, its header read in
+// ranges.
+type imageSource interface {
+	io.ReadSeeker
+	io.ReaderAt
 }
 
 // sourceImage is a decoded image with its EXIF orientation (1 = upright).
@@ -243,7 +297,7 @@ type sourceImage struct {
 // decodeUpright decodes the image in f (first frame of animations) and
 // reads its EXIF orientation (JPEG only); name is for messages. The caller
 // has checked its size (thumbCost).
-func decodeUpright(f *os.File, name string) (*sourceImage, string, error) {
+func decodeUpright(f imageSource, name string) (*sourceImage, string, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, "", fmt.Errorf("rewind %s: %w", name, err)
 	}
@@ -429,40 +483,32 @@ func tiffOrientation(t []byte) int {
 	return 0
 }
 
-// thumbPaths returns the original's path and the thumbnail's path for a
-// file of a record, or ErrBadPath.
-func (s *Local) thumbPaths(collectionID, recordID, name, size string) (orig, thumb string, err error) {
-	orig, err = s.filePath(collectionID, recordID, name)
-	if err != nil {
-		return "", "", err
-	}
-	if _, ok := parseThumb(size); !ok {
-		return "", "", fmt.Errorf("files: thumb size %q: %w", size, ErrBadPath)
-	}
-	return orig, filepath.Join(filepath.Dir(orig), thumbsDirPrefix+name, size+"_"+name), nil
-}
-
 // Thumb returns the thumbnail of a stored image at size (one of the forms
-// of parseThumb), making and caching it on first use. It fails for a
-// missing original, a source that is not a decodable image or is too large,
+// of parseThumb), making and storing it beside the original on first use.
+// It fails for a missing original, a source that is not a decodable image,
 // a malformed size, and a source over Limits.ThumbImageBytes (an error
-// matching ErrThumbTooLarge); the caller closes the file.
-func (s *Local) Thumb(ctx context.Context, collectionID, recordID, name, size string) (*os.File, os.FileInfo, error) {
-	orig, dst, err := s.thumbPaths(collectionID, recordID, name, size)
+// matching ErrThumbTooLarge); the caller closes the object.
+func (s *Store) Thumb(ctx context.Context, collectionID, recordID, name, size string) (Object, error) {
+	key, err := fileKey(collectionID, recordID, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	spec, _ := parseThumb(size)
-	if _, err := os.Stat(orig); err != nil {
-		return nil, nil, fmt.Errorf("files: thumb source: %w", err)
+	spec, ok := parseThumb(size)
+	if !ok {
+		return nil, fmt.Errorf("files: thumb size %q: %w", size, ErrBadPath)
 	}
-	if err := s.thumbs.ensure(ctx, s.TempDir(), orig, dst, spec); err != nil {
-		return nil, nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
+	b := s.Backend()
+	if _, err := b.Stat(ctx, key); err != nil {
+		return nil, fmt.Errorf("files: thumb source: %w", err)
 	}
-	f, fi, err := openRegular(dst)
-	if errors.Is(err, fs.ErrNotExist) {
+	dst := thumbKey(key, size)
+	if err := s.thumbs.ensure(ctx, b, s.TempDir(), key, dst, spec); err != nil {
+		return nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
+	}
+	o, err := b.Open(ctx, dst)
+	if IsNotExist(err) {
 		// Deleted between generation and open (the file was removed).
-		return nil, nil, fmt.Errorf("files: thumb %s of %s vanished: %w", size, name, err)
+		return nil, fmt.Errorf("files: thumb %s of %s vanished: %w", size, name, err)
 	}
-	return f, fi, err
+	return o, err
 }

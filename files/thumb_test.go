@@ -47,7 +47,7 @@ func TestParseThumb(t *testing.T) {
 }
 
 // saveImage stores content as a record file and returns its name.
-func saveImage(t testing.TB, s *Local, name string, content []byte) string {
+func saveImage(t testing.TB, s *Store, name string, content []byte) string {
 	t.Helper()
 	n, err := s.Save(context.Background(), "col", "rec", upload(name, content))
 	if err != nil {
@@ -57,9 +57,9 @@ func saveImage(t testing.TB, s *Local, name string, content []byte) string {
 }
 
 // decodeThumb makes the thumbnail and decodes it.
-func decodeThumb(t *testing.T, s *Local, name, size string) (image.Image, string) {
+func decodeThumb(t *testing.T, s *Store, name, size string) (image.Image, string) {
 	t.Helper()
-	f, _, err := s.Thumb(context.Background(), "col", "rec", name, size)
+	f, err := s.Thumb(context.Background(), "col", "rec", name, size)
 	if err != nil {
 		t.Fatalf("Thumb(%s): %v", size, err)
 	}
@@ -119,12 +119,12 @@ func TestThumbModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A second call serves the cached file, not a new one.
-		f, fi2, err := s.Thumb(context.Background(), "col", "rec", wide, "100x100")
+		f, err := s.Thumb(context.Background(), "col", "rec", wide, "100x100")
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
-		if !fi2.ModTime().Equal(fi.ModTime()) {
+		if !f.Info().ModTime.Equal(fi.ModTime()) {
 			t.Fatal("thumbnail was made again")
 		}
 	})
@@ -160,7 +160,7 @@ func TestThumbFormats(t *testing.T) {
 	}
 	t.Run("a file that is not an image fails", func(t *testing.T) {
 		name := saveImage(t, s, "a.png", []byte("not an image at all"))
-		if _, _, err := s.Thumb(context.Background(), "col", "rec", name, "20x20"); err == nil {
+		if _, err := s.Thumb(context.Background(), "col", "rec", name, "20x20"); err == nil {
 			t.Fatal("no error")
 		}
 		entries, _ := os.ReadDir(filepath.Join(s.Root(), "col", "rec", "thumbs_"+name))
@@ -169,13 +169,13 @@ func TestThumbFormats(t *testing.T) {
 		}
 	})
 	t.Run("a missing original fails", func(t *testing.T) {
-		if _, _, err := s.Thumb(context.Background(), "col", "rec", "missing.png", "20x20"); err == nil {
+		if _, err := s.Thumb(context.Background(), "col", "rec", "missing.png", "20x20"); err == nil {
 			t.Fatal("no error")
 		}
 	})
 	t.Run("a malformed size fails", func(t *testing.T) {
 		name := saveImage(t, s, "b.png", encodePNG(t, src))
-		if _, _, err := s.Thumb(context.Background(), "col", "rec", name, "../20x20"); err == nil {
+		if _, err := s.Thumb(context.Background(), "col", "rec", name, "../20x20"); err == nil {
 			t.Fatal("no error")
 		}
 	})
@@ -258,7 +258,7 @@ func TestThumbConcurrent(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			f, _, err := s.Thumb(context.Background(), "col", "rec", name, "300x200")
+			f, err := s.Thumb(context.Background(), "col", "rec", name, "300x200")
 			if err != nil {
 				errs[i] = err
 				return
@@ -300,7 +300,7 @@ func BenchmarkThumb(b *testing.B) {
 			name := saveImage(b, s, "photo."+tc.name[:strings.IndexByte(tc.name, '-')], tc.encode(b, halves(3000, 2000, red, blue, false)))
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				f, _, err := s.Thumb(context.Background(), "col", "rec", name, "100x100")
+				f, err := s.Thumb(context.Background(), "col", "rec", name, "100x100")
 				if err != nil {
 					b.Fatal(err)
 				}

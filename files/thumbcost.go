@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"io"
-	"os"
 )
 
 // Limits bound the memory thumbnails may use; zero fields take the
@@ -48,7 +47,7 @@ var ErrThumbTooLarge = errors.New("image too large for a thumbnail")
 // and making the thumbnail spec of it take, from the image's header. It
 // fails for an unreadable header and, matching ErrThumbTooLarge, for a
 // source or thumbnail over the fixed pixel limits.
-func thumbCost(f *os.File, spec thumbSpec) (int64, error) {
+func thumbCost(f imageSource, spec thumbSpec) (int64, error) {
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
 		return 0, fmt.Errorf("read image header: %w", err)

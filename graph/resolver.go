@@ -14,6 +14,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
@@ -38,4 +39,7 @@ type Resolver struct {
 	// logs serves the request logs and applies settings.logs (WithLogs);
 	// nil: logs and logStats fail.
 	logs *logs.Service
+	// files is the file storage settings.s3 switches (WithFiles); nil:
+	// stored only.
+	files *files.Store
 }

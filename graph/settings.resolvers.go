@@ -83,7 +83,7 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err := r.saveCorsProxy(ctx, &cp, &input); err != nil {
 		return nil, err
 	}
-	if err := ops.apply(r.limits); err != nil {
+	if err := ops.apply(r.limits, r.files); err != nil {
 		return nil, err
 	}
 	if input.Logs != nil {

@@ -25,6 +25,10 @@ type Limiter interface {
 // restart.
 func WithLimits(l Limiter) Option { return func(r *Resolver) { r.limits = l } }
 
+// WithFiles makes updateSettings switch the file storage of store when
+// settings.s3 changes, and testS3 use it.
+func WithFiles(store *files.Store) Option { return func(r *Resolver) { r.files = store } }
+
 // limitSettings returns the limits in force, else the stored ones.
 func (r *Resolver) limitSettings(ctx context.Context) (querycost.LimitSettings, error) {
 	if r.limits != nil {
@@ -117,13 +121,18 @@ func (o *opsSettings) save(ctx context.Context, d *db.DB) error {
 	return nil
 }
 
-// apply puts the saved limits in force (after the commit).
-func (o *opsSettings) apply(l Limiter) error {
-	if o.in.Limits == nil || l == nil {
-		return nil
+// apply puts the saved limits and file storage in force (after the
+// commit); nil l or store: stored only.
+func (o *opsSettings) apply(l Limiter, store *files.Store) error {
+	if o.in.Limits != nil && l != nil {
+		if err := l.SetLimits(o.limits); err != nil {
+			return fmt.Errorf("apply limits: %w", err)
+		}
 	}
-	if err := l.SetLimits(o.limits); err != nil {
-		return fmt.Errorf("apply limits: %w", err)
+	if o.in.S3 != nil && store != nil {
+		if err := store.ApplyS3(o.s3); err != nil {
+			return fmt.Errorf("apply s3: %w", err)
+		}
 	}
 	return nil
 }

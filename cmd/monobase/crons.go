@@ -96,7 +96,7 @@ func (c *ServeCommand) stopCrons(ctx context.Context) error {
 // withData calls fn with the current database and file store, holding off
 // a restore until fn returns. While a restore runs it skips (errRestoring)
 // rather than wait for the restored data.
-func (c *ServeCommand) withData(fn func(d *db.DB, store *files.Local) error) error {
+func (c *ServeCommand) withData(fn func(d *db.DB, store *files.Store) error) error {
 	if c.gate.closed.Load() {
 		return errRestoring
 	}
@@ -114,7 +114,7 @@ func (c *ServeCommand) syncBackupSchedule(ctx context.Context) {
 	if ctx.Err() != nil {
 		return // shutting down
 	}
-	err := c.withData(func(d *db.DB, _ *files.Local) error {
+	err := c.withData(func(d *db.DB, _ *files.Store) error {
 		c.applyBackupSchedule(ctx, d)
 		return nil
 	})
@@ -158,7 +158,7 @@ func (c *ServeCommand) applyBackupSchedule(ctx context.Context, d *db.DB) {
 // that CONFLICT as the reason.
 func (c *ServeCommand) scheduledBackup(ctx context.Context) error {
 	var s backup.Schedule
-	err := c.withData(func(d *db.DB, _ *files.Local) error {
+	err := c.withData(func(d *db.DB, _ *files.Store) error {
 		var err error
 		s, err = backup.LoadSchedule(ctx, d)
 		return err
@@ -178,7 +178,7 @@ func (c *ServeCommand) scheduledBackup(ctx context.Context) error {
 
 // purgeAuthState is JobAuthStateCleanup.
 func (c *ServeCommand) purgeAuthState(ctx context.Context) error {
-	return c.withData(func(d *db.DB, _ *files.Local) error {
+	return c.withData(func(d *db.DB, _ *files.Store) error {
 		n, err := d.PurgeExpiredAuthState(ctx, time.Now())
 		if n != (db.AuthStatePurge{}) {
 			c.logger().Info("purged expired auth state", "otps", n.OTPs, "mfas", n.MFAs, "authOrigins", n.AuthOrigins)
@@ -198,7 +198,7 @@ func (c *ServeCommand) cleanLogs(ctx context.Context) error {
 
 // cleanTempFiles is JobTempFilesCleanup.
 func (c *ServeCommand) cleanTempFiles(ctx context.Context) error {
-	return c.withData(func(_ *db.DB, store *files.Local) error {
+	return c.withData(func(_ *db.DB, store *files.Store) error {
 		n, err := store.CleanTempOlderThan(time.Now().Add(-files.DefaultTempMaxAge))
 		if n > 0 {
 			c.logger().Info("removed temporary files left behind", "count", n)

@@ -322,7 +322,7 @@ func TestShutdownWaitsForRunningJobs(t *testing.T) {
 		close(started)
 		time.Sleep(100 * time.Millisecond)
 		// The database is still open: Close waits for the job.
-		err := srv.withData(func(d *db.DB, _ *files.Local) error {
+		err := srv.withData(func(d *db.DB, _ *files.Store) error {
 			_, err := d.Count(ctx, &db.Query{Collection: mustCollection(d, "users")})
 			return err
 		})

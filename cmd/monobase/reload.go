@@ -127,7 +127,7 @@ func (g *gate) drain(keep int64, timeout time.Duration) bool {
 // that its one-operation lock spans restores.
 func (c *ServeCommand) newBackups() (*backup.Service, error) {
 	s := backup.New(c.Dir)
-	s.Source = func() (*db.DB, *files.Local) {
+	s.Source = func() (*db.DB, *files.Store) {
 		c.genMu.Lock()
 		defer c.genMu.Unlock()
 		return c.db, c.store

@@ -110,7 +110,7 @@ type ServeCommand struct {
 	db        *db.DB
 	hub       *subscriptions.Hub
 	mail      *mail.Queue  // the emails of the auth flows, sent in the background
-	store     *files.Local // the stored files
+	store     *files.Store // the stored files
 	root      atomic.Pointer[http.Handler]
 	genMu     sync.Mutex
 	genCtx    context.Context // ends the WebSockets of the current data
@@ -293,6 +293,10 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.hub.Close()
 		return nil, err
 	}
+	if err := applyS3(ctx, d, store); err != nil {
+		c.hub.Close()
+		return nil, err
+	}
 	rules, err := c.rateLimits(ctx, d)
 	if err != nil {
 		c.hub.Close()
@@ -345,7 +349,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
-		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy), graph.WithLimits(engine), graph.WithLogs(reqLogs)))
+		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy), graph.WithLimits(engine), graph.WithLogs(reqLogs),
+		graph.WithFiles(store)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
@@ -632,4 +637,17 @@ func browserToPlayground(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// applyS3 puts the stored settings.s3 in force on store: files go to the
+// bucket when it is enabled.
+func applyS3(ctx context.Context, d *db.DB, store *files.Store) error {
+	set, err := files.LoadS3Settings(ctx, d)
+	if err != nil {
+		return fmt.Errorf("file storage: %w", err)
+	}
+	if err := store.ApplyS3(set); err != nil {
+		return fmt.Errorf("file storage: %w", err)
+	}
+	return nil
 }
