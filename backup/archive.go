@@ -250,3 +250,7 @@ func (a *archive) verify(ctx context.Context, want func(name string) bool) error
 	}
 	return nil
 }
+
+// dbOnly reports whether the zip is a database-only backup (its comment
+// starts with DBOnlyMarker).
+func (a *archive) dbOnly() bool { return strings.HasPrefix(a.zr.Comment, DBOnlyMarker) }

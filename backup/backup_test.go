@@ -293,7 +293,7 @@ func TestNamesAndOneOperationAtATime(t *testing.T) {
 		if err := e.svc.Restore(ctx, "nope.zip"); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("Restore = %v", err)
 		}
-		if _, _, err := e.svc.Open("../data.db"); apperr.CodeOf(err) != apperr.NotFound {
+		if _, _, err := e.svc.Open(ctx, "../data.db"); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("Open = %v", err)
 		}
 	})

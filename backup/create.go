@@ -25,16 +25,30 @@ const (
 	storagePrefix = StorageDir + "/"
 )
 
+// DBOnlyMarker starts the zip comment of a backup made while the record
+// files were in an S3 bucket (settings.s3): such a backup holds the
+// databases only, and restoring it leaves the stored files alone.
+const DBOnlyMarker = "monobase backup: database only"
+
+// dbOnlyComment is the zip comment of a database-only backup.
+const dbOnlyComment = DBOnlyMarker + "\n" +
+	"The record files were stored in an S3 bucket (settings.s3) and are not in this backup: " +
+	"restoring it replaces the databases and leaves the stored files where they are.\n"
+
 // Create writes a backup of the running server's data and keeps it as
-// name, or as mb_backup_YYYYMMDDhhmmss.zip (UTC) when name is empty. The
-// zip holds a snapshot of data.db taken at one moment while writes go on
-// (db.VacuumInto), one of auxiliary.db when that file exists, and the files
-// of the storage folder (its .tmp folder left out); file removals wait
-// from the snapshot to the end of the copy, so every file a record of the
-// snapshot names is in the zip. The zip is written to a temporary file and
-// renamed, so a failed backup leaves nothing. Errors: BAD_USER_INPUT (field
-// name) for an invalid or taken name, CONFLICT while another backup
-// operation runs, else a wrapped internal error.
+// name, or as mb_backup_YYYYMMDDhhmmss.zip (UTC) when name is empty, in
+// the backups folder or, when settings.backups.s3 is enabled, in that
+// bucket. The zip holds a snapshot of data.db taken at one moment while
+// writes go on (db.VacuumInto), one of auxiliary.db when that file exists,
+// and, when the record files are on the local disk, the files of the
+// storage folder (its .tmp folder left out); file removals wait from the
+// snapshot to the end of the copy, so every file a record of the snapshot
+// names is in the zip. When the record files are in a bucket (settings.s3)
+// the zip holds the databases only (DBOnlyMarker). The zip is written to a
+// temporary file, then renamed or uploaded, so a failed backup leaves
+// nothing. Errors: BAD_USER_INPUT (field name) for an invalid or taken
+// name, CONFLICT while another backup operation runs, else a wrapped
+// internal error.
 func (s *Service) Create(ctx context.Context, name string) (Info, error) {
 	if name != "" {
 		if err := checkNewName("name", name); err != nil {
@@ -46,60 +60,91 @@ func (s *Service) Create(ctx context.Context, name string) (Info, error) {
 		return Info{}, err
 	}
 	defer unlock()
+	src, err := s.begin(ctx)
+	if err != nil {
+		return Info{}, err
+	}
 	if name == "" {
-		if name, err = s.freeName("mb_backup_"); err != nil {
+		if name, err = s.freeName(ctx, src.shelf, "mb_backup_"); err != nil {
 			return Info{}, err
 		}
-	} else if _, err := s.stat(name); err == nil {
+	} else if _, err := src.shelf.stat(ctx, name); err == nil {
 		return Info{}, taken("name", name)
+	} else if !isNotFound(err) {
+		return Info{}, err
 	}
-	return s.create(ctx, name)
+	return s.create(ctx, src, name)
 }
 
-// create writes the backup name (free and valid); the caller holds the
-// lock.
-func (s *Service) create(ctx context.Context, name string) (Info, error) {
+// opSource is what one backup operation works on, read once at its start.
+type opSource struct {
+	d     *db.DB
+	store *files.Store
+	shelf shelf
+}
+
+// begin reads the data source and where the backups are kept; the caller
+// holds the lock.
+func (s *Service) begin(ctx context.Context) (opSource, error) {
+	d, store := s.source()
+	sh, err := s.shelf(ctx, d)
+	if err != nil {
+		return opSource{}, err
+	}
+	return opSource{d: d, store: store, shelf: sh}, nil
+}
+
+// create writes the backup name (free and valid) of src; the caller holds
+// the lock.
+func (s *Service) create(ctx context.Context, src opSource, name string) (Info, error) {
 	if s.Source == nil {
 		return Info{}, errors.New("backup: create: no data source")
 	}
-	d, store := s.Source()
-	if d == nil {
+	if src.d == nil {
 		return Info{}, errors.New("backup: create: the database is not open")
 	}
-	if err := os.MkdirAll(s.tempDir(), 0o755); err != nil {
-		return Info{}, fmt.Errorf("backup: create: %w", err)
-	}
-	work, err := os.MkdirTemp(s.tempDir(), "create-*")
+	work, err := s.workDir("create-*")
 	if err != nil {
-		return Info{}, fmt.Errorf("backup: create: %w", err)
+		return Info{}, err
 	}
 	defer os.RemoveAll(work)
 	zipPath := filepath.Join(work, "backup.zip")
-	if err := s.write(ctx, d, store, work, zipPath); err != nil {
+	if err := s.write(ctx, src.d, src.store, work, zipPath); err != nil {
 		return Info{}, fmt.Errorf("backup: create %s: %w", name, err)
 	}
-	return s.keep("name", zipPath, name)
+	return src.shelf.keep(ctx, "name", zipPath, name)
 }
 
 // freeName returns <prefix><now>.zip (now as YYYYMMDDhhmmss, UTC), or
 // with a suffix _2, _3, ... when a backup was made in the same second.
-func (s *Service) freeName(prefix string) (string, error) {
+func (s *Service) freeName(ctx context.Context, sh shelf, prefix string) (string, error) {
 	base := prefix + s.now().UTC().Format("20060102150405")
 	for i := 1; i <= 100; i++ {
 		name := base + ".zip"
 		if i > 1 {
 			name = fmt.Sprintf("%s_%d.zip", base, i)
 		}
-		if _, err := s.stat(name); err != nil {
+		_, err := sh.stat(ctx, name)
+		if isNotFound(err) {
 			return name, nil
+		}
+		if err != nil {
+			return "", err
 		}
 	}
 	return "", errors.New("backup: no free default name")
 }
 
+// filesInBucket reports whether store keeps the record files in a bucket,
+// which a backup does not copy.
+func filesInBucket(store *files.Store) bool {
+	return store != nil && store.Backend().Kind() != store.Local().Kind()
+}
+
 // write makes the zip at zipPath, using work for the database snapshots.
 func (s *Service) write(ctx context.Context, d *db.DB, store *files.Store, work, zipPath string) (err error) {
-	if store != nil {
+	copyFiles := store != nil && !filesInBucket(store)
+	if copyFiles {
 		release := store.HoldDeletes()
 		defer release()
 	}
@@ -125,6 +170,11 @@ func (s *Service) write(ctx context.Context, d *db.DB, store *files.Store, work,
 		}
 	}()
 	zw := zip.NewWriter(f)
+	if store != nil && !copyFiles {
+		if err := zw.SetComment(dbOnlyComment); err != nil {
+			return err
+		}
+	}
 	if err := addFile(zw, db.FileName, dbCopy); err != nil {
 		return err
 	}
@@ -136,7 +186,7 @@ func (s *Service) write(ctx context.Context, d *db.DB, store *files.Store, work,
 		}
 		_ = os.Remove(auxCopy)
 	}
-	if store != nil {
+	if copyFiles {
 		if err := addStorage(ctx, zw, store.Root()); err != nil {
 			return err
 		}

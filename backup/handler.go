@@ -47,7 +47,7 @@ func Handler(s *Service, tokens TokenChecker) http.Handler {
 			return
 		}
 		name := strings.TrimPrefix(r.URL.Path, Prefix)
-		f, info, err := s.Open(name)
+		f, info, err := s.Open(r.Context(), name)
 		if err != nil {
 			writeError(w, r, err, 0)
 			return

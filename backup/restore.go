@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/monobase/monobase/apperr"
@@ -16,19 +17,23 @@ import (
 )
 
 // Restore replaces the database, the auxiliary database and the stored
-// files with those of the backup, in place, on the running server. The zip
-// is checked and unpacked first (see openArchive; data.db must pass PRAGMA
-// integrity_check and hold _collections): a zip that is not a sound backup
-// is refused with BAD_USER_INPUT (field name) and changes nothing. Then
-// Reload stops the server's use of the data folder, the files are swapped
-// (the live ones moved aside, the restored ones moved in, by renames on one
-// file system) and the server starts again on them; when it cannot, the
-// old files are put back. Other errors: NOT_FOUND for an unknown backup,
-// CONFLICT while another backup operation runs, else a wrapped internal
-// error (the data folder then holds the old files, or the log says where
-// they are).
+// files with those of the backup, in place, on the running server. A
+// backup kept in a bucket (settings.backups.s3) is downloaded to the
+// backups' temporary folder first. A database-only backup (DBOnlyMarker:
+// made while the record files were in a bucket) replaces the databases
+// only: the local storage folder and the bucket are left as they are. The
+// zip is checked and unpacked first (see openArchive; data.db must pass
+// PRAGMA integrity_check and hold _collections): a zip that is not a sound
+// backup is refused with BAD_USER_INPUT (field name) and changes nothing.
+// Then Reload stops the server's use of the data folder, the files are
+// swapped (the live ones moved aside, the restored ones moved in, by
+// renames on one file system) and the server starts again on them; when
+// it cannot, the old files are put back. Other errors: NOT_FOUND for an
+// unknown backup, CONFLICT while another backup operation runs, else a
+// wrapped internal error (the data folder then holds the old files, or the
+// log says where they are).
 func (s *Service) Restore(ctx context.Context, name string) error {
-	unlock, err := s.lockExisting(name)
+	unlock, sh, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -36,17 +41,21 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if s.Reload == nil {
 		return errors.New("backup: restore: the server cannot reload its data")
 	}
-	a, err := openArchive(s.path(name))
-	if err != nil {
-		return refuse("name", err)
-	}
-	defer a.Close()
-
 	work, err := s.workDir("restore-*")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
+	zipPath, err := sh.local(ctx, name, work)
+	if err != nil {
+		return err
+	}
+	a, err := openArchive(zipPath)
+	if err != nil {
+		return refuse("name", err)
+	}
+	defer a.Close()
+
 	staged := filepath.Join(work, "data")
 	if err := os.Mkdir(staged, 0o755); err != nil {
 		return fmt.Errorf("backup: restore: %w", err)
@@ -54,9 +63,14 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if err := a.checkDB(ctx, staged); err != nil {
 		return refuse("name", err)
 	}
-	isStorage := func(n string) bool { return n == StorageDir || strings.HasPrefix(n, storagePrefix) }
-	if err := a.unpack(ctx, staged, isStorage); err != nil {
-		return refuse("name", err)
+	names := liveNames
+	if a.dbOnly() {
+		names = dbNames
+	} else {
+		isStorage := func(n string) bool { return n == StorageDir || strings.HasPrefix(n, storagePrefix) }
+		if err := a.unpack(ctx, staged, isStorage); err != nil {
+			return refuse("name", err)
+		}
 	}
 
 	// The live files move aside into backups/.replaced-*, outside the
@@ -66,7 +80,7 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("backup: restore: %w", err)
 	}
-	err = s.Reload(ctx, func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work) })
+	err = s.Reload(ctx, func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work, names) })
 	if err != nil {
 		// The old files are back in place unless putting them back failed
 		// too; then aside still holds them and must not be removed.
@@ -83,10 +97,11 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 
 // Upload keeps an uploaded zip as a backup named filename (lowercased),
 // after the checks of Restore (and reading every stored file's entry, so a
-// damaged one is found now). Errors: BAD_USER_INPUT (field file) for an
-// invalid or taken name or a zip that is not a sound backup, in which case
-// nothing is kept; PAYLOAD_TOO_LARGE past MaxUpload; CONFLICT while another
-// backup operation runs.
+// damaged one is found now), in the backups folder or, when
+// settings.backups.s3 is enabled, in that bucket. Errors: BAD_USER_INPUT
+// (field file) for an invalid or taken name or a zip that is not a sound
+// backup, in which case nothing is kept; PAYLOAD_TOO_LARGE past MaxUpload;
+// CONFLICT while another backup operation runs.
 func (s *Service) Upload(ctx context.Context, filename string, r io.Reader) (Info, error) {
 	name := strings.ToLower(filename)
 	if err := checkNewName("file", name); err != nil {
@@ -97,8 +112,14 @@ func (s *Service) Upload(ctx context.Context, filename string, r io.Reader) (Inf
 		return Info{}, err
 	}
 	defer unlock()
-	if _, err := s.stat(name); err == nil {
+	sh, err := s.currentShelf(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	if _, err := sh.stat(ctx, name); err == nil {
 		return Info{}, taken("file", name)
+	} else if !isNotFound(err) {
+		return Info{}, err
 	}
 	work, err := s.workDir("upload-*")
 	if err != nil {
@@ -112,7 +133,7 @@ func (s *Service) Upload(ctx context.Context, filename string, r io.Reader) (Inf
 	if err := s.check(ctx, zipPath, work); err != nil {
 		return Info{}, refuse("file", err)
 	}
-	return s.keep("file", zipPath, name)
+	return sh.keep(ctx, "file", zipPath, name)
 }
 
 // check opens the zip at zipPath and checks it as Restore does, unpacking
@@ -175,32 +196,36 @@ func refuse(field string, err error) error {
 	return err
 }
 
-// liveNames are the files and folders of the data folder that a restore
-// replaces: the databases with their write-ahead logs, and the storage.
-var liveNames = []string{
+// dbNames are the files of the data folder that a restore of a
+// database-only backup replaces: the databases with their write-ahead
+// logs.
+var dbNames = []string{
 	db.FileName, db.FileName + "-wal", db.FileName + "-shm",
 	AuxiliaryFile, AuxiliaryFile + "-wal", AuxiliaryFile + "-shm",
-	StorageDir,
 }
 
-// swapIn moves the live files of dataDir into aside and the restored ones
+// liveNames are the files and folders of the data folder that a restore
+// replaces: the databases with their write-ahead logs, and the storage.
+var liveNames = append(slices.Clone(dbNames), StorageDir)
+
+// swapIn moves the files names of dataDir into aside and the restored ones
 // from staged into dataDir (the server has stopped using them). It is a
 // SwapFunc: on failure, and when its undo is called, whatever is in place
 // (restored files, and the logs that opening them made) moves to a new
 // folder in trash and the live files move back from aside.
-func swapIn(dataDir, staged, aside, trash string) (undo func() error, err error) {
+func swapIn(dataDir, staged, aside, trash string, names []string) (undo func() error, err error) {
 	putBack := func() error {
 		var errs []error
 		out, err := os.MkdirTemp(trash, "undo-*")
 		if err != nil {
 			return fmt.Errorf("put the previous data back: %w", err)
 		}
-		for _, n := range liveNames {
+		for _, n := range names {
 			if err := moveIfExists(filepath.Join(dataDir, n), filepath.Join(out, n)); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		for _, n := range liveNames {
+		for _, n := range names {
 			if err := moveIfExists(filepath.Join(aside, n), filepath.Join(dataDir, n)); err != nil {
 				errs = append(errs, err)
 			}
@@ -210,12 +235,15 @@ func swapIn(dataDir, staged, aside, trash string) (undo func() error, err error)
 		}
 		return nil
 	}
-	for _, n := range liveNames {
+	for _, n := range names {
 		if err := moveIfExists(filepath.Join(dataDir, n), filepath.Join(aside, n)); err != nil {
 			return nil, errors.Join(fmt.Errorf("move the live data aside: %w", err), putBack())
 		}
 	}
 	for _, n := range []string{db.FileName, AuxiliaryFile, StorageDir} {
+		if !slices.Contains(names, n) {
+			continue
+		}
 		if err := moveIfExists(filepath.Join(staged, n), filepath.Join(dataDir, n)); err != nil {
 			return nil, errors.Join(fmt.Errorf("move the restored data in: %w", err), putBack())
 		}

@@ -1,11 +1,13 @@
 package backup
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/monobase/monobase/apperr"
@@ -15,7 +17,7 @@ import (
 
 // ScheduleParam is the _params key of the settings group backups: a JSON
 // object {"cron": "0 3 * * *", "maxKeep": 3}. Other members (the S3
-// target, once there is one) may sit beside them; SaveSchedule keeps
+// target, s3) sit beside them; SaveSchedule keeps
 // them.
 const ScheduleParam = "settings.backups"
 
@@ -116,8 +118,9 @@ func SaveSchedule(ctx context.Context, d *db.DB, s Schedule) error {
 }
 
 // CreateAuto makes a scheduled backup, named AutoPrefix + the time
-// (IsAuto), then deletes the oldest scheduled backups beyond maxKeep
-// (at least 1 is kept); backups made by hand or uploaded are never
+// (IsAuto), where Create keeps its backups, then deletes there the oldest
+// scheduled backups beyond maxKeep (at least 1 is kept; the order is the
+// time in their names); backups made by hand or uploaded are never
 // deleted. It returns the new backup and the names deleted. Errors:
 // CONFLICT while another backup operation (a restore, say) runs; else
 // those of Create. A failure to delete an old backup is returned with the
@@ -128,40 +131,75 @@ func (s *Service) CreateAuto(ctx context.Context, maxKeep int) (Info, []string, 
 		return Info{}, nil, err
 	}
 	defer unlock()
-	name, err := s.freeName(AutoPrefix)
+	src, err := s.begin(ctx)
 	if err != nil {
 		return Info{}, nil, err
 	}
-	info, err := s.create(ctx, name)
+	name, err := s.freeName(ctx, src.shelf, AutoPrefix)
 	if err != nil {
 		return Info{}, nil, err
 	}
-	deleted, err := s.pruneAuto(ctx, max(maxKeep, 1))
+	info, err := s.create(ctx, src, name)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	deleted, err := pruneAuto(ctx, src.shelf, max(maxKeep, 1))
 	return info, deleted, err
 }
 
-// pruneAuto deletes the oldest scheduled backups beyond keep; the caller
-// holds the lock.
-func (s *Service) pruneAuto(ctx context.Context, keep int) ([]string, error) {
-	list, err := s.List(ctx) // newest first
+// pruneAuto deletes the oldest scheduled backups of sh beyond keep; the
+// caller holds the lock.
+func pruneAuto(ctx context.Context, sh shelf, keep int) ([]string, error) {
+	list, err := sh.list(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var autos []Info
+	for _, b := range list {
+		if IsAuto(b.Name) {
+			autos = append(autos, b)
+		}
+	}
+	// Newest first: by modification time, then (for a bucket that keeps
+	// coarser times) by the time in the name.
+	slices.SortFunc(autos, func(a, b Info) int {
+		if c := b.Modified.Compare(a.Modified); c != 0 {
+			return c
+		}
+		return compareAuto(b.Name, a.Name)
+	})
 	var deleted []string
 	var errs []error
-	for _, b := range list {
-		if !IsAuto(b.Name) {
+	for _, b := range autos[min(keep, len(autos)):] {
+		name := b.Name
+		if err := sh.remove(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("backup: delete the old scheduled backup %s: %w", name, err))
 			continue
 		}
-		if keep > 0 {
-			keep--
-			continue
-		}
-		if err := os.Remove(s.path(b.Name)); err != nil {
-			errs = append(errs, fmt.Errorf("backup: delete the old scheduled backup %s: %w", b.Name, err))
-			continue
-		}
-		deleted = append(deleted, b.Name)
+		deleted = append(deleted, name)
 	}
 	return deleted, errors.Join(errs...)
+}
+
+// compareAuto orders two names of scheduled backups by the time in them,
+// then by their suffix (_2 after none, _10 after _9).
+func compareAuto(a, b string) int {
+	ta, na := autoTime(a)
+	tb, nb := autoTime(b)
+	if c := strings.Compare(ta, tb); c != 0 {
+		return c
+	}
+	return cmp.Compare(na, nb)
+}
+
+// autoTime splits a scheduled backup's name (IsAuto) into its time
+// (YYYYMMDDhhmmss) and suffix number (1 when none).
+func autoTime(name string) (string, int) {
+	rest := strings.TrimSuffix(strings.TrimPrefix(name, AutoPrefix), ".zip")
+	ts, suffix, ok := strings.Cut(rest, "_")
+	n := 1
+	if ok {
+		n, _ = strconv.Atoi(suffix)
+	}
+	return ts, n
 }

@@ -1,29 +1,30 @@
 // Package backup makes, keeps and restores backups of the data folder: a
 // zip of a consistent snapshot of data.db (VACUUM INTO while writes go on),
-// of auxiliary.db when there is one, and of the storage folder, kept in
-// <data folder>/backups. A restore checks the zip before anything changes,
-// then swaps the files in place through the Reload seam that the server
+// of auxiliary.db when there is one, and of the storage folder when the
+// record files are on the local disk (when they are in a bucket, the zip
+// holds the databases only: DBOnlyMarker). The zips are kept in
+// <data folder>/backups, or at the root of an S3-compatible bucket when
+// settings.backups.s3 is enabled (read at the start of each operation;
+// bucket.go). A restore checks the zip before anything changes, then
+// swaps the files in place through the Reload seam that the server
 // provides (it stops using the data folder, the swap runs, it starts
-// again). GET /backups/{name}?token= downloads a backup with a superuser's
-// file token (Handler).
+// again). GET /backups/{name}?token= downloads a backup with a
+// superuser's file token (Handler).
 //
 // Scheduled backups (schedule.go): settings.backups holds a cron
-// expression, maxKeep and an S3 target (settings.go: LoadSettings,
-// ParseCron; the S3 target is stored and validated, not used yet); the
-// server's scheduler calls CreateAuto, which names its backups
-// @auto_mb_backup_YYYYMMDDhhmmss.zip and deletes the oldest of those beyond
-// maxKeep (backups made by hand are never deleted).
+// expression, maxKeep and the S3 target (settings.go: LoadSettings,
+// ParseCron); the server's scheduler calls CreateAuto, which names its
+// backups @auto_mb_backup_YYYYMMDDhhmmss.zip and deletes the oldest of
+// those beyond maxKeep (backups made by hand are never deleted).
 package backup
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,8 +101,9 @@ type Service struct {
 	// MaxUploadBytes bounds an uploaded backup (0: DefaultMaxUpload).
 	MaxUploadBytes int64
 
-	mu  sync.Mutex // held by the operation running
-	now func() time.Time
+	mu     sync.Mutex // held by the operation running
+	now    func() time.Time
+	bucket bucketCache // the client of settings.backups.s3
 }
 
 // New returns the service of the data folder dir.
@@ -176,98 +178,84 @@ func invalidName(field string) error {
 		"a backup name is up to 150 lowercase letters, digits, _ . - and ends in .zip", nil)
 }
 
-// path returns the file of a backup.
-func (s *Service) path(name string) string { return filepath.Join(s.Dir(), name) }
-
-// stat returns the backup's Info, NOT_FOUND when there is none.
-func (s *Service) stat(name string) (Info, error) {
-	fi, err := os.Lstat(s.path(name))
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
-		return Info{}, apperr.New(apperr.NotFound, "backup %q not found", name)
+// source returns the database and file store in use, nil when there is
+// no Source.
+func (s *Service) source() (*db.DB, *files.Store) {
+	if s.Source == nil {
+		return nil, nil
 	}
-	if err != nil {
-		return Info{}, fmt.Errorf("backup: stat %s: %w", name, err)
-	}
-	return Info{Name: name, Size: fi.Size(), Modified: fi.ModTime().UTC()}, nil
+	return s.Source()
 }
 
-// List returns the backups, newest first. A missing folder is an empty
-// list.
-func (s *Service) List(ctx context.Context) ([]Info, error) {
-	entries, err := os.ReadDir(s.Dir())
-	if errors.Is(err, fs.ErrNotExist) {
-		return []Info{}, nil
+// shelf returns where the backups are kept now: the bucket of
+// settings.backups.s3 when it is enabled in d, else the backups folder
+// (also when d is nil). It fails when the settings cannot be read (the
+// secret of an enabled bucket included).
+func (s *Service) shelf(ctx context.Context, d *db.DB) (shelf, error) {
+	if d == nil {
+		return diskShelf{s.Dir()}, nil
 	}
+	set, err := loadStored(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("backup: list %s: %w", s.Dir(), err)
+		return nil, fmt.Errorf("backup: %w", err)
 	}
-	out := []Info{}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !ValidName(e.Name()) {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			continue // removed meanwhile
-		}
-		out = append(out, Info{Name: e.Name(), Size: fi.Size(), Modified: fi.ModTime().UTC()})
+	if !set.S3.Enabled {
+		return diskShelf{s.Dir()}, nil
 	}
-	slices.SortFunc(out, func(a, b Info) int {
-		if c := b.Modified.Compare(a.Modified); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return out, nil
+	if set.S3, err = set.S3.Opened(d); err != nil {
+		return nil, fmt.Errorf("backup: load %s.s3.%w", settingsParam, err)
+	}
+	b, err := s.bucket.get(set.S3)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %s.s3: %w", settingsParam, err)
+	}
+	return bucketShelf{b}, nil
+}
+
+// currentShelf is shelf on the database of Source.
+func (s *Service) currentShelf(ctx context.Context) (shelf, error) {
+	d, _ := s.source()
+	return s.shelf(ctx, d)
+}
+
+// List returns the backups, newest first: the files of the backups folder,
+// or the objects at the root of the bucket when settings.backups.s3 is
+// enabled (the first 100,000 keys). A missing folder is an empty list.
+func (s *Service) List(ctx context.Context) ([]Info, error) {
+	sh, err := s.currentShelf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := sh.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortNewestFirst(list)
+	return list, nil
 }
 
 // Delete removes a backup: BAD_USER_INPUT for an invalid name, NOT_FOUND
 // when there is none, CONFLICT while another backup operation runs.
 func (s *Service) Delete(ctx context.Context, name string) error {
-	unlock, err := s.lockExisting(name)
+	unlock, sh, err := s.lockExisting(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := os.Remove(s.path(name)); err != nil {
-		return fmt.Errorf("backup: delete %s: %w", name, err)
-	}
-	return nil
+	return sh.remove(ctx, name)
 }
 
-// Open opens a backup for reading (the caller closes it): NOT_FOUND for an
-// invalid or unknown name.
-func (s *Service) Open(name string) (*os.File, Info, error) {
+// Open opens a backup for reading, with seeks (the caller closes it; reads
+// from a bucket use ctx): NOT_FOUND for an invalid or unknown name.
+func (s *Service) Open(ctx context.Context, name string) (io.ReadSeekCloser, Info, error) {
 	if !ValidName(name) {
-		return nil, Info{}, apperr.New(apperr.NotFound, "backup %q not found", name)
+		return nil, Info{}, notFound(name)
 	}
-	info, err := s.stat(name)
+	sh, err := s.currentShelf(ctx)
 	if err != nil {
 		return nil, Info{}, err
 	}
-	f, err := os.Open(s.path(name))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, Info{}, apperr.New(apperr.NotFound, "backup %q not found", name)
-		}
-		return nil, Info{}, fmt.Errorf("backup: open %s: %w", name, err)
-	}
-	return f, info, nil
-}
-
-// keep renames the finished temporary file tmp to the backup name, unless
-// a backup of that name appeared meanwhile (BAD_USER_INPUT on field).
-func (s *Service) keep(field, tmp, name string) (Info, error) {
-	// A hard link fails when the name is taken, where a rename would
-	// replace the file.
-	if err := os.Link(tmp, s.path(name)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return Info{}, taken(field, name)
-		}
-		return Info{}, fmt.Errorf("backup: keep %s: %w", name, err)
-	}
-	_ = os.Remove(tmp)
-	return s.stat(name)
+	return sh.open(ctx, name)
 }
 
 // taken is the error for a name already in use.
@@ -282,19 +270,23 @@ func fieldErr(field, code, message string, cause error) error {
 		Fields: map[string]apperr.FieldError{field: {Code: code, Message: message}}}
 }
 
-// lockExisting takes the lock of backup operations for the backup name:
-// BAD_USER_INPUT for an invalid name, CONFLICT while another operation
-// runs, NOT_FOUND when there is no such backup. The caller calls unlock.
-func (s *Service) lockExisting(name string) (unlock func(), err error) {
+// lockExisting takes the lock of backup operations for the backup name
+// and returns where it is kept: BAD_USER_INPUT for an invalid name,
+// CONFLICT while another operation runs, NOT_FOUND when there is no such
+// backup. The caller calls unlock.
+func (s *Service) lockExisting(ctx context.Context, name string) (unlock func(), sh shelf, err error) {
 	if err := checkName("name", name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if unlock, err = s.lock(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s.stat(name); err != nil {
+	if sh, err = s.currentShelf(ctx); err == nil {
+		_, err = sh.stat(ctx, name)
+	}
+	if err != nil {
 		unlock()
-		return nil, err
+		return nil, nil, err
 	}
-	return unlock, nil
+	return unlock, sh, nil
 }

@@ -18,8 +18,9 @@ import (
 const settingsParam = "settings.backups"
 
 // Settings are the settings group backups: when to take backups on their
-// own (Cron), how many of those to keep (MaxKeep), and an S3 target (S3;
-// stored and validated only: nothing uploads to it yet).
+// own (Cron), how many of those to keep (MaxKeep), and an S3 target (S3:
+// when enabled, every backup is kept in that bucket instead of the
+// backups folder).
 type Settings struct {
 	// Cron is a standard five-field cron expression or a descriptor
 	// (@daily, @every 6h, ...; ParseCron), "" for no scheduled backups.
@@ -77,14 +78,23 @@ func (s Settings) Validate() error {
 // the S3 secret cannot be read (encrypted at rest and the key missing or
 // another). A scheduler reads Cron and MaxKeep from it.
 func LoadSettings(ctx context.Context, d *db.DB) (Settings, error) {
-	s := DefaultSettings()
-	if _, err := d.ParamJSON(ctx, settingsParam, &s); err != nil {
-		return DefaultSettings(), fmt.Errorf("load %s: %w", settingsParam, err)
+	s, err := loadStored(ctx, d)
+	if err != nil {
+		return s, err
 	}
 	s3, err := s.S3.Opened(d)
 	s.S3 = s3
 	if err != nil {
 		return s, fmt.Errorf("load %s.s3.%w", settingsParam, err)
+	}
+	return s, nil
+}
+
+// loadStored is LoadSettings with the S3 secret as stored (sealed).
+func loadStored(ctx context.Context, d *db.DB) (Settings, error) {
+	s := DefaultSettings()
+	if _, err := d.ParamJSON(ctx, settingsParam, &s); err != nil {
+		return DefaultSettings(), fmt.Errorf("load %s: %w", settingsParam, err)
 	}
 	return s, nil
 }
