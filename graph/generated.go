@@ -196,6 +196,7 @@ type ComplexityRoot struct {
 		RestoreBackup     func(childComplexity int, name string) int
 		RunCron           func(childComplexity int, id string) int
 		TestEmail         func(childComplexity int, to string, template model.EmailTemplateKind) int
+		TestS3            func(childComplexity int, target model.S3Target) int
 		UpdateCollection  func(childComplexity int, idOrName string, input model.CollectionInput) int
 		UpdateSettings    func(childComplexity int, input model.SettingsInput) int
 		UploadBackup      func(childComplexity int, file graphql.Upload) int
@@ -330,6 +331,7 @@ type MutationResolver interface {
 	Impersonate(ctx context.Context, collection string, recordID string, duration *int) (*model.RecordAuth, error)
 	UpdateSettings(ctx context.Context, input model.SettingsInput) (*model.Settings, error)
 	TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error)
+	TestS3(ctx context.Context, target model.S3Target) (bool, error)
 }
 type QueryResolver interface {
 	Collections(ctx context.Context) ([]*model.Collection, error)
@@ -1067,6 +1069,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TestEmail(childComplexity, args["to"].(string), args["template"].(model.EmailTemplateKind)), true
+	case "Mutation.testS3":
+		if e.ComplexityRoot.Mutation.TestS3 == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testS3_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestS3(childComplexity, args["target"].(model.S3Target)), true
 	case "Mutation.updateCollection":
 		if e.ComplexityRoot.Mutation.UpdateCollection == nil {
 			break
@@ -2439,6 +2452,20 @@ func (ec *executionContext) field_Mutation_testEmail_args(ctx context.Context, r
 		return nil, err
 	}
 	args["template"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testS3_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "target",
+		func(ctx context.Context, v any) (model.S3Target, error) {
+			return ec.unmarshalNS3Target2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Target(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["target"] = arg0
 	return args, nil
 }
 
@@ -5532,6 +5559,50 @@ func (ec *executionContext) fieldContext_Mutation_testEmail(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_testEmail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testS3(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testS3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestS3(ctx, fc.Args["target"].(model.S3Target))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testS3(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testS3_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10931,6 +11002,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "testS3":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testS3(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12919,6 +12997,16 @@ func (ec *executionContext) marshalNS3Settings2ᚖgithubᚗcomᚋmonobaseᚋmono
 		return graphql.Null
 	}
 	return ec._S3Settings(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNS3Target2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Target(ctx context.Context, v any) (model.S3Target, error) {
+	var res model.S3Target
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNS3Target2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Target(ctx context.Context, sel ast.SelectionSet, v model.S3Target) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettings(ctx context.Context, sel ast.SelectionSet, v *model.Settings) graphql.Marshaler {

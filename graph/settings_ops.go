@@ -26,7 +26,7 @@ type Limiter interface {
 func WithLimits(l Limiter) Option { return func(r *Resolver) { r.limits = l } }
 
 // WithFiles makes updateSettings switch the file storage of store when
-// settings.s3 changes, and testS3 use it.
+// settings.s3 changes.
 func WithFiles(store *files.Store) Option { return func(r *Resolver) { r.files = store } }
 
 // limitSettings returns the limits in force, else the stored ones.

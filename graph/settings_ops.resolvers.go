@@ -14,6 +14,13 @@ import (
 	"github.com/monobase/monobase/graph/model"
 )
 
+func (r *mutationResolver) TestS3(ctx context.Context, target model.S3Target) (bool, error) {
+	if err := r.testS3(ctx, target); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 func (r *settingsResolver) Limits(ctx context.Context, obj *model.Settings) (*model.LimitSettings, error) {
 	s, err := r.limitSettings(ctx)
 	if err != nil {

@@ -26,9 +26,10 @@ type BackupSettings struct {
 	// day-of-month month day-of-week, such as "0 3 * * *") or a descriptor
 	// (@daily, @every 6h: at least a minute), "" for none.
 	Cron string `json:"cron"`
-	// How many scheduled backups to keep, the oldest deleted first (1 to 1,000; default 3).
-	MaxKeep int         `json:"maxKeep"`
-	S3      *S3Settings `json:"s3"`
+	// How many scheduled backups to keep, the oldest deleted first (1 to 10,000; default 3).
+	MaxKeep int `json:"maxKeep"`
+	// When enabled, backups are made, listed, downloaded, uploaded, restored and pruned in this bucket instead of mb_data/backups.
+	S3 *S3Settings `json:"s3"`
 }
 
 type BackupSettingsInput struct {
@@ -335,9 +336,9 @@ type Settings struct {
 	TrustedProxy *TrustedProxySettings `json:"trustedProxy"`
 	// The limits of /graphql; a change applies to the next request.
 	Limits *LimitSettings `json:"limits"`
-	// The S3-compatible bucket for files (stored and validated; file storage on S3 is not built yet).
+	// The S3-compatible bucket of the record files (docs/files.md).
 	S3 *S3Settings `json:"s3"`
-	// Scheduled backups and their S3 target (the target is stored and validated only).
+	// Scheduled backups, and the S3-compatible bucket the backups are kept in when its s3 is enabled.
 	Backups *BackupSettings `json:"backups"`
 }
 
@@ -458,6 +459,64 @@ func (e *EmailTemplateKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e EmailTemplateKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The S3 settings that testS3 checks.
+type S3Target string
+
+const (
+	// settings.s3, the bucket of the record files.
+	S3TargetFiles S3Target = "FILES"
+	// settings.backups.s3, the bucket of the backups.
+	S3TargetBackups S3Target = "BACKUPS"
+)
+
+var AllS3Target = []S3Target{
+	S3TargetFiles,
+	S3TargetBackups,
+}
+
+func (e S3Target) IsValid() bool {
+	switch e {
+	case S3TargetFiles, S3TargetBackups:
+		return true
+	}
+	return false
+}
+
+func (e S3Target) String() string {
+	return string(e)
+}
+
+func (e *S3Target) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = S3Target(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid S3Target", str)
+	}
+	return nil
+}
+
+func (e S3Target) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *S3Target) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e S3Target) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
