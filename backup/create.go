@@ -87,7 +87,7 @@ type opSource struct {
 // holds the lock.
 func (s *Service) begin(ctx context.Context) (opSource, error) {
 	d, store := s.source()
-	sh, err := s.shelf(ctx, d)
+	sh, err := s.shelfFor(ctx, d)
 	if err != nil {
 		return opSource{}, err
 	}

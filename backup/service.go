@@ -93,7 +93,8 @@ type ReloadFunc func(ctx context.Context, swap SwapFunc) error
 type Service struct {
 	dataDir string
 
-	// Source returns the database and file store that Create copies.
+	// Source returns the database and file store that Create copies;
+	// every operation reads settings.backups.s3 from that database.
 	Source Source
 	// Reload performs the server's side of Restore; without it Restore
 	// fails.
@@ -187,11 +188,11 @@ func (s *Service) source() (*db.DB, *files.Store) {
 	return s.Source()
 }
 
-// shelf returns where the backups are kept now: the bucket of
+// shelfFor returns where the backups are kept now: the bucket of
 // settings.backups.s3 when it is enabled in d, else the backups folder
 // (also when d is nil). It fails when the settings cannot be read (the
 // secret of an enabled bucket included).
-func (s *Service) shelf(ctx context.Context, d *db.DB) (shelf, error) {
+func (s *Service) shelfFor(ctx context.Context, d *db.DB) (shelf, error) {
 	if d == nil {
 		return diskShelf{s.Dir()}, nil
 	}
@@ -212,10 +213,10 @@ func (s *Service) shelf(ctx context.Context, d *db.DB) (shelf, error) {
 	return bucketShelf{b}, nil
 }
 
-// currentShelf is shelf on the database of Source.
+// currentShelf is shelfFor on the database of Source.
 func (s *Service) currentShelf(ctx context.Context) (shelf, error) {
 	d, _ := s.source()
-	return s.shelf(ctx, d)
+	return s.shelfFor(ctx, d)
 }
 
 // List returns the backups, newest first: the files of the backups folder,

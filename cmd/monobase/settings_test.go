@@ -397,6 +397,9 @@ func TestRestoreWithUnreadableSecretsGoesBack(t *testing.T) {
 	a, _ := startWithKey(t, dirA, testKey)
 	tokenA := signIn(t, a.URL(), "admin@example.com", "admin-password")
 	storeSecrets(t, a.URL(), tokenA)
+	// Backups stay local (backups.s3 off, its secret still stored): its
+	// endpoint is not a real bucket.
+	mustGQL(t, a.URL()+"/graphql/admin", tokenA, `mutation { updateSettings(input: {backups: {s3: {enabled: false}}}) { backups { s3 { secretSet } } } }`, nil)
 	mustGQL(t, a.URL()+"/graphql/admin", tokenA, `mutation { createBackup(name: "sealed.zip") { name } }`, nil)
 	zip, err := os.ReadFile(filepath.Join(dirA, "backups", "sealed.zip"))
 	if err != nil {
