@@ -3,8 +3,11 @@
 // data folder, and talks to it over HTTP.
 //
 // MONOBASE_BIN=/path/to/monobase skips the build (scripts/test.sh builds once).
+// startServer({ s3: true }) stores the files in a bucket of a real S3
+// protocol server (internal/s3test/fakes3, built once per process, or
+// FAKES3_BIN=/path/to/fakes3).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +34,85 @@ export function monobaseBinary() {
   return binPromise;
 }
 
+let fakes3Promise;
+
+/** Returns the path of the fakes3 binary, building it once per process. */
+export function fakes3Binary() {
+  if (process.env.FAKES3_BIN) return Promise.resolve(process.env.FAKES3_BIN);
+  fakes3Promise ??= (async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-fakes3-'));
+    const bin = path.join(dir, 'fakes3');
+    await run('go', ['build', '-o', bin, './internal/s3test/fakes3'], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    return bin;
+  })();
+  return fakes3Promise;
+}
+
+/**
+ * Starts a real S3 protocol server (objects in memory) on a free loopback
+ * port with one bucket. Returns { url, bucket, settings, keys(), stop() }:
+ * settings is the S3SettingsInput of the bucket, keys() lists the bucket's
+ * object keys (the fake server answers unsigned requests).
+ */
+export async function startFakeS3(bucket = 'files') {
+  const bin = await fakes3Binary();
+  const child = spawn(bin, ['-bucket', bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (b) => { errors += b; });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`fakes3 printed no URL: ${errors}`)), 20_000);
+    child.stdout.on('data', (b) => {
+      out += b;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl).trim());
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fakes3 exited (${code}): ${errors}`));
+    });
+  });
+  return {
+    url,
+    bucket,
+    settings: {
+      enabled: true, bucket, region: 'us-east-1', endpoint: url,
+      accessKey: 'monobase-test', secret: 'monobase-test-secret', forcePathStyle: true,
+    },
+    async keys() {
+      const res = await fetch(`${url}/${bucket}?list-type=2&max-keys=1000`);
+      if (!res.ok) throw new Error(`list bucket ${bucket}: ${res.status} ${await res.text()}`);
+      const xml = await res.text();
+      return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]).sort();
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Lists the keys ("collectionId/recordId/name", thumbnails too) under a local storage folder. */
+async function localKeys(root) {
+  let entries;
+  try {
+    entries = await readdir(root, { recursive: true, withFileTypes: true });
+  } catch (err) {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  }
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(root, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join('/'))
+    .filter((k) => !k.startsWith('.'))
+    .sort();
+}
+
 /** Returns a TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -46,8 +128,12 @@ export function freePort() {
 
 /**
  * Starts a server in a fresh data folder with a superuser; opts.args are
- * more `serve` flags (e.g. ['--dev']); opts.rateLimits keeps the rate limits on.
- * Returns { url, graphqlUrl, adminUrl, wsUrl, adminToken, admin(), gql(), stop(), logs() }.
+ * more `serve` flags (e.g. ['--dev']); opts.rateLimits keeps the rate limits on;
+ * opts.s3 stores the files in a bucket of a fake S3 server started for it
+ * (settings.s3 set through updateSettings, as an operator would).
+ * Returns { url, graphqlUrl, adminUrl, wsUrl, adminToken, backend, s3,
+ * storedKeys(), admin(), gql(), stop(), logs() }: backend is 's3' or
+ * 'local', storedKeys() lists the stored objects of the backend in use.
  *
  * Every request of the suite comes from 127.0.0.1, so the rate limit rules
  * (settings.rateLimits, on by default: 2 sign-ins per 3 s, 20 creates per
@@ -57,6 +143,7 @@ export function freePort() {
  */
 export async function startServer(opts = {}) {
   const bin = await monobaseBinary();
+  const s3 = opts.s3 ? await startFakeS3() : undefined;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-'));
   await run(bin, ['superuser', 'upsert', ADMIN_EMAIL, ADMIN_PASSWORD, '--dir', dir]);
 
@@ -76,7 +163,10 @@ export async function startServer(opts = {}) {
     child.kill('SIGKILL');
     child = undefined;
   }
-  if (!child) throw new Error(`monobase serve did not become healthy:\n${output}`);
+  if (!child) {
+    await s3?.stop();
+    throw new Error(`monobase serve did not become healthy:\n${output}`);
+  }
 
   const server = {
     dir,
@@ -85,7 +175,11 @@ export async function startServer(opts = {}) {
     adminUrl: `${url}/graphql/admin`,
     wsUrl: `${url.replace(/^http/, 'ws')}/graphql`,
     adminToken: '',
+    backend: s3 ? 's3' : 'local',
+    s3,
     logs: () => output,
+    /** Lists the stored object keys on the backend in use. */
+    storedKeys: () => (s3 ? s3.keys() : localKeys(path.join(dir, 'storage'))),
     /** POSTs a GraphQL request; returns { status, body }. */
     async post(endpoint, query, variables, token) {
       const res = await fetch(endpoint, {
@@ -123,6 +217,7 @@ export async function startServer(opts = {}) {
         await exited;
         clearTimeout(timer);
       }
+      await s3?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -139,6 +234,13 @@ export async function startServer(opts = {}) {
   }
   if (!opts.rateLimits) {
     await server.admin('mutation { updateSettings(input: {rateLimits: {enabled: false}}) { rateLimits { enabled } } }');
+  }
+  if (s3) {
+    const data = await server.admin(
+      'mutation($s: S3SettingsInput!) { updateSettings(input: {s3: $s}) { s3 { enabled bucket } } }',
+      { s: s3.settings },
+    );
+    if (!data.updateSettings.s3.enabled) throw new Error(`settings.s3 not enabled: ${JSON.stringify(data)}`);
   }
   return server;
 }

@@ -3,6 +3,7 @@
 //	monobase serve               start the HTTP server
 //	monobase superuser ...       create, update or delete superusers
 //	monobase schema ...          export or import the collections as JSON
+//	monobase files migrate ...   move the stored files between the disk and S3
 //	monobase version             print the version
 //
 // --dir (env MONOBASE_DIR, default ./mb_data) is accepted by every command.
@@ -148,6 +149,17 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		}
 		c.Secrets = box
 		return c.Run(ctx)
+	case "files":
+		c := &FilesCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
+		if err := c.ParseFlags(args); err != nil {
+			return err
+		}
+		box, err := m.secrets(name)
+		if err != nil {
+			return err
+		}
+		c.Secrets = box
+		return c.Run(ctx)
 	case "version", "--version":
 		return (&VersionCommand{Stdout: m.Stdout}).Run()
 	case "help", "-h", "--help":
@@ -228,6 +240,9 @@ Commands:
   superuser delete EMAIL                 delete a superuser
   schema export [FILE]                   write the collections as JSON (stdout without FILE)
   schema import FILE [--delete-missing]  create or update collections from JSON
+  files migrate --to s3|local            move the stored files to the bucket of settings.s3 or
+                                         back to the disk, then switch settings.s3.enabled
+                                         (--delete-source: remove each verified original)
   version                                print the version
   help                                   print this help
 
