@@ -192,13 +192,13 @@ func (s *Store) deletesHeld() bool {
 	return s.held.holds > 0
 }
 
-// backendCutoff returns cutoff on b's clock, rounded down to the second.
-// Modification times come from the backend's clock (an S3 service's, a
-// network file system's), which may run behind ours: a probe object is
-// written and its time read back. The offset found is a lower bound
-// (the probe's time is at or before the moment it was stored, and S3
-// gives whole seconds), so the cutoff may come a little early, never
-// late: a file stored after cutoff is never taken as older.
+// backendCutoff returns cutoff on b's clock. Modification times come from
+// the backend's clock (an S3 service's, a network file system's), which
+// may run behind ours: a probe object is written and its time read back.
+// The offset found is a lower bound (the probe's time is at or before the
+// moment it was stored, and S3 gives whole seconds, so the cutoff is then
+// rounded down to one): the cutoff may come a little early, never late,
+// and a file stored after cutoff is never taken as older.
 func backendCutoff(ctx context.Context, b Backend, cutoff time.Time) (time.Time, error) {
 	key := "monobase_clock_probe_" + randomString(12)
 	if err := b.Put(ctx, key, strings.NewReader("probe"), 5, "text/plain"); err != nil {
@@ -212,5 +212,11 @@ func backendCutoff(ctx context.Context, b Backend, cutoff time.Time) (time.Time,
 	if err != nil {
 		return time.Time{}, fmt.Errorf("files: sweep: clock probe: %w", err)
 	}
-	return cutoff.Add(info.ModTime.Sub(stored)).Truncate(time.Second), nil
+	bcut := cutoff.Add(info.ModTime.Sub(stored))
+	if info.ModTime.Nanosecond() == 0 {
+		// Whole seconds (S3's Last-Modified): other times may be
+		// truncated too, so the cutoff is.
+		bcut = bcut.Truncate(time.Second)
+	}
+	return bcut, nil
 }
