@@ -30,24 +30,11 @@ type sweepEnv struct {
 // S3 protocol server.
 func sweepBackends(t *testing.T, fn func(t *testing.T, e *sweepEnv)) {
 	for _, kind := range []string{"local", "s3"} {
-		t.Run(kind, func(t *testing.T) {
-			e := newSweepEnv(t)
-			if kind == "s3" {
-				srv, err := s3test.Start("sweep")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { srv.Close() })
-				if err := e.store.ApplyS3(srv.Settings("sweep")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			fn(t, e)
-		})
+		t.Run(kind, func(t *testing.T) { fn(t, newSweepEnvB(t, kind)) })
 	}
 }
 
-func newSweepEnv(t *testing.T) *sweepEnv {
+func newSweepEnv(t testing.TB) *sweepEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -69,6 +56,22 @@ func newSweepEnv(t *testing.T) *sweepEnv {
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return e
+}
+
+// newSweepEnvB is newSweepEnv on the backend kind ("local" or "s3").
+func newSweepEnvB(tb testing.TB, kind string) *sweepEnv {
+	e := newSweepEnv(tb)
+	if kind == "s3" {
+		srv, err := s3test.Start("sweep")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { srv.Close() })
+		if err := e.store.ApplyS3(srv.Settings("sweep")); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return e
 }
@@ -239,5 +242,49 @@ func TestSweepAgeOnDisk(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, e.docs.ID, "rec000000000009")); !os.IsNotExist(err) {
 		t.Fatalf("the emptied record folder is still there (%v)", err)
+	}
+}
+
+// BenchmarkSweep sweeps a storage of 2,000 files across 400 records, all
+// named (nothing to remove: the cost of a routine run, listing and lookups).
+func BenchmarkSweep(b *testing.B) {
+	for _, kind := range []string{"local", "s3"} {
+		b.Run(kind, func(b *testing.B) {
+			e := newSweepEnvB(b, kind)
+			var ins []db.RecordInput
+			for i := range 400 {
+				id := fmt.Sprintf("rec%012d", i)
+				var names []string
+				for j := range 5 {
+					n := fmt.Sprintf("f%d.txt", j)
+					names = append(names, n)
+					k := e.docs.ID + "/" + id + "/" + n
+					if err := e.store.Backend().Put(e.ctx, k, strings.NewReader(k), int64(len(k)), "text/plain"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				ins = append(ins, db.RecordInput{"id": id, "many": names})
+			}
+			tx, err := e.d.Begin(e.ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, in := range ins {
+				if _, err := tx.Insert(e.docs, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				res, err := e.store.Sweep(e.ctx, e.d, time.Now().Add(time.Hour))
+				if err != nil || res.Removed != 0 || res.Listed != 2000 {
+					b.Fatalf("sweep = %+v, %v", res, err)
+				}
+			}
+		})
 	}
 }
