@@ -200,3 +200,28 @@ func TestNothingOrphaned(t *testing.T) {
 		})
 	})
 }
+
+// TestKeptFirstFactorDropsLaterUploads: a sign-in whose first factor is
+// committed although the mutation fails (MFA_REQUIRED after an OTP that
+// verified the email) must not keep the files stored for the root fields
+// after it, which never ran.
+func TestKeptFirstFactorDropsLaterUploads(t *testing.T) {
+	me, _ := newOtpEnv(t, mfaOn(""))
+	me.user("ann@example.com")
+	me.create(&db.Collection{Name: "docs", Type: db.TypeBase, Fields: []*db.Field{
+		{Name: "file", Type: db.FieldFile, MaxSelect: 1},
+	}})
+	otpID := me.requestOtp("ann@example.com")
+	r := postMultipart(t, me.env, me.srv.URL, `mutation($o: String!, $p: String!, $f: Upload) {
+		a: userAuthWithOtp(otpId: $o, password: $p) { token }
+		b: createDoc(input: {file: $f}) { id } }`,
+		map[string]any{"o": otpID, "p": me.otpFrom("ann@example.com"), "f": nil}, map[string][]string{"0": {"variables.f"}},
+		txtPart("0", "later.txt"))
+	if r.code() != "MFA_REQUIRED" {
+		t.Fatalf("got %s", r)
+	}
+	if v, _ := me.record("ann@example.com")["verified"].(bool); !v {
+		t.Fatal("the first factor was not committed: the case does not hold")
+	}
+	storageMatchesRecords(t, me.env, 0)
+}
