@@ -53,6 +53,20 @@ func (tx *Tx) Rollback() error {
 	return nil
 }
 
+// Deleted returns the events of the records tx has deleted so far,
+// cascade deletes included, in order: Collection and Record (as it was)
+// name the record. It is empty after Commit or Rollback. The caller must
+// not change the records.
+func (tx *Tx) Deleted() []RecordEvent {
+	var out []RecordEvent
+	for _, ev := range tx.events {
+		if ev.Action == ActionDelete {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // queue records an event for delivery after the commit; the records are
 // copied so that callers may change theirs.
 func (tx *Tx) queue(action Action, c *Collection, rec, old Record) {

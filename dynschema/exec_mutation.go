@@ -50,12 +50,17 @@ func (x *operation) runMutation() *graphql.Response {
 		return x.mutationField(f) && x.errs == before && x.ctx.Err() == nil
 	})
 	if !written {
-		if !x.keepFirstFactor() { // exec_mfa.go
+		if x.keepFirstFactor() { // exec_mfa.go
+			// Committed without the root fields that come after the
+			// sign-in: the files stored for them are not used.
+			x.deleteUnusedUploads()
+		} else {
 			x.rollback()
 		}
 		return &graphql.Response{Data: []byte("null")}
 	}
 	if tx := x.mut.tx; tx != nil {
+		x.orphanDeleted(tx)
 		if err := tx.Commit(); err != nil {
 			x.rollback()
 			x.fail(fmt.Errorf("commit: %w", err), nil)
@@ -278,7 +283,7 @@ func (x *operation) update(t *objType, args map[string]any) (db.Record, error) {
 	if err := x.acc.CheckUpdated(x.dbctx, t.coll, old, body); err != nil {
 		return nil, err
 	}
-	x.orphanFiles(t, old, rec)
+	x.orphanFiles(t.coll, old, rec)
 	return rec, nil
 }
 
@@ -287,18 +292,23 @@ func (x *operation) delete(t *objType, args map[string]any) (db.Record, error) {
 	if _, err := x.guard(t, access.Delete, id, nil); err != nil {
 		return nil, err
 	}
-	rec, err := x.mut.tx.Delete(t.coll, id)
-	if err != nil {
-		return nil, err
-	}
-	x.orphanFiles(t, rec, nil)
-	return rec, nil
+	// Its files, and those of the records its delete cascades to, are
+	// scheduled for deletion before the commit (orphanDeleted).
+	return x.mut.tx.Delete(t.coll, id)
 }
 
-// orphanFiles schedules the files of old that rec no longer has for
-// deletion after the commit.
-func (x *operation) orphanFiles(t *objType, old, rec db.Record) {
-	for _, f := range t.coll.Fields {
+// orphanDeleted schedules the files of every record tx deleted, cascade
+// deletes included, for deletion after the commit.
+func (x *operation) orphanDeleted(tx *db.Tx) {
+	for _, ev := range tx.Deleted() {
+		x.orphanFiles(ev.Collection, ev.Record, nil)
+	}
+}
+
+// orphanFiles schedules the files of old (a record of c) that rec no
+// longer has (nil: all of them) for deletion after the commit.
+func (x *operation) orphanFiles(c *db.Collection, old, rec db.Record) {
+	for _, f := range c.Fields {
 		if f.Type != db.FieldFile {
 			continue
 		}
@@ -310,7 +320,7 @@ func (x *operation) orphanFiles(t *objType, old, rec db.Record) {
 		}
 		for _, n := range db.StringList(old[f.Name]) {
 			if !keep[n] {
-				x.mut.orphans = append(x.mut.orphans, storedFile{t.coll.ID, old.ID(), n})
+				x.mut.orphans = append(x.mut.orphans, storedFile{c.ID, old.ID(), n})
 			}
 		}
 	}

@@ -82,9 +82,11 @@ func (r *mutationResolver) UpdateCollection(ctx context.Context, idOrName string
 }
 
 func (r *mutationResolver) DeleteCollection(ctx context.Context, idOrName string) (bool, error) {
+	before := r.collectionIDs()
 	if err := r.db.DeleteCollection(ctx, idOrName); err != nil {
 		return false, fmt.Errorf("delete collection %q: %w", idOrName, err)
 	}
+	r.deleteGoneCollectionFiles(ctx, before) // collectionfiles.go
 	return true, nil
 }
 
@@ -97,10 +99,12 @@ func (r *mutationResolver) ImportCollections(ctx context.Context, collections []
 	if err := ruleErrors(fe); err != nil {
 		return nil, err
 	}
+	before := r.collectionIDs()
 	imported, err := r.db.ImportCollections(ctx, cs, deref(deleteMissing))
 	if err != nil {
 		return nil, fmt.Errorf("import collections: %w", err)
 	}
+	r.deleteGoneCollectionFiles(ctx, before) // collectionfiles.go
 	return model.NewCollections(imported), nil
 }
 

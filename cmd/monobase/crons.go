@@ -31,6 +31,10 @@ const (
 	JobTempFilesCleanup = "__mbTempFilesCleanup__"
 	// JobLogsCleanup deletes request logs older than logs.maxDays.
 	JobLogsCleanup = "__mbLogsCleanup__"
+	// JobFilesCleanup deletes the stored files that no record names and
+	// that are older than files.DefaultSweepAge (files.Store.Sweep). It
+	// also runs once at start-up, for everything stored before the start.
+	JobFilesCleanup = "__mbFilesCleanup__"
 )
 
 // DefaultSchedulePoll is how often the server reads settings.backups again
@@ -46,6 +50,7 @@ func (c *ServeCommand) systemJobs() []cron.Job {
 		{ID: JobAuthStateCleanup, Expression: "0 * * * *", Run: c.purgeAuthState},
 		{ID: JobTempFilesCleanup, Expression: "30 * * * *", Run: c.cleanTempFiles},
 		{ID: JobLogsCleanup, Expression: "15 * * * *", Run: c.cleanLogs},
+		{ID: JobFilesCleanup, Expression: "45 * * * *", Run: c.cleanFiles},
 	}
 	return jobs
 }
@@ -202,6 +207,39 @@ func (c *ServeCommand) cleanTempFiles(ctx context.Context) error {
 		n, err := store.CleanTempOlderThan(time.Now().Add(-files.DefaultTempMaxAge))
 		if n > 0 {
 			c.logger().Info("removed temporary files left behind", "count", n)
+		}
+		return err
+	})
+}
+
+// sweepCutoffKey carries the cutoff of the start-up run of JobFilesCleanup
+// in its context.
+type sweepCutoffKey struct{}
+
+// startFilesCleanup runs JobFilesCleanup once in the background with
+// start (the process's) as the cutoff: no mutation of this process had
+// stored anything before it, so every file older than it that no record
+// names is left over from before (a crash between an upload and its
+// commit, or between a commit and its deletes).
+func (c *ServeCommand) startFilesCleanup(start time.Time) {
+	ctx := context.WithValue(c.shutdown, sweepCutoffKey{}, start)
+	go func() { _ = c.cron.Run(ctx, JobFilesCleanup) }() // the run is logged
+}
+
+// cleanFiles is JobFilesCleanup. While a backup copies the files it skips.
+func (c *ServeCommand) cleanFiles(ctx context.Context) error {
+	cutoff, ok := ctx.Value(sweepCutoffKey{}).(time.Time)
+	if !ok {
+		cutoff = time.Now().Add(-files.DefaultSweepAge)
+	}
+	return c.withData(func(d *db.DB, store *files.Store) error {
+		res, err := store.Sweep(ctx, d, cutoff)
+		if res.Removed > 0 {
+			c.logger().Info("removed stored files that no record names", "count", res.Removed, "listed", res.Listed,
+				"backend", store.Backend().Kind())
+		}
+		if errors.Is(err, files.ErrDeletesHeld) {
+			return fmt.Errorf("%w: %w", cron.ErrSkipped, err)
 		}
 		return err
 	})

@@ -264,6 +264,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	c.served = make(chan error, 1)
 	go func() { c.served <- c.serve(ln) }()
 	c.startCrons(ctx)
+	c.startFilesCleanup(start) // crons.go
 
 	c.Startup.Total = time.Since(start)
 	log.Debug("started", "db", c.Startup.DB.Round(time.Microsecond), "auth", c.Startup.Auth.Round(time.Microsecond),

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/monobase/monobase/db"
 )
 
 // TestServeCleansTemporaryFiles leaves what a crash mid-upload would (a
@@ -12,11 +15,29 @@ import (
 func TestServeCleansTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
 	first, _ := startServer(t, dir)
+	// The kept file is named by a record: the start-up files cleanup
+	// (JobFilesCleanup) removes stored files that no record names.
+	ctx := context.Background()
+	c, err := first.db.CreateCollection(ctx, &db.Collection{Name: "docs", Type: db.TypeBase,
+		Fields: []*db.Field{{Name: "file", Type: db.FieldFile, MaxSelect: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := first.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Insert(c, db.RecordInput{"id": "rec000000000001", "file": "a_0123456789.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	if err := first.Close(); err != nil {
 		t.Fatalf("close first server: %v", err)
 	}
 	tmp := filepath.Join(dir, "storage", ".tmp")
-	kept := filepath.Join(dir, "storage", "coll", "rec", "a_0123456789.txt")
+	kept := filepath.Join(dir, "storage", c.ID, "rec000000000001", "a_0123456789.txt")
 	for _, p := range []string{filepath.Join(tmp, "upload-123"), filepath.Join(tmp, "write-456"), kept} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
