@@ -43,18 +43,6 @@ func storedFiles(t *testing.T, dir string) []string {
 	return keys
 }
 
-func bucketKeys(t *testing.T, b *files.S3) []string {
-	t.Helper()
-	var keys []string
-	if err := b.List(context.Background(), "", func(o files.ObjectInfo) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
-
 func TestFilesMigrateCommand(t *testing.T) {
 	s3srv, err := s3test.Start("files")
 	if err != nil {
@@ -129,7 +117,7 @@ func TestFilesMigrateCommand(t *testing.T) {
 	if got := storedFiles(t, dir); len(got) != 0 {
 		t.Errorf("local files left after --delete-source: %v", got)
 	}
-	if got := bucketKeys(t, bucket); len(got) != 2 {
+	if got := bucketKeys(t, s3srv.Settings("files")); len(got) != 2 {
 		t.Fatalf("bucket after the migration: %v", got)
 	}
 
@@ -144,7 +132,7 @@ func TestFilesMigrateCommand(t *testing.T) {
 	third := []byte("stored on s3")
 	want[upload(base, "n2", third)] = third
 	srv.Close()
-	if got := bucketKeys(t, bucket); len(got) != 3 {
+	if got := bucketKeys(t, s3srv.Settings("files")); len(got) != 3 {
 		t.Fatalf("bucket after an upload on s3: %v", got)
 	}
 
@@ -157,10 +145,10 @@ func TestFilesMigrateCommand(t *testing.T) {
 	if !strings.Contains(out, "done: 0 copied (0.0 MiB), 3 skipped") {
 		t.Errorf("second migrate to local:\n%s", out)
 	}
-	if got := bucketKeys(t, bucket); len(got) != 3 {
+	if got := bucketKeys(t, s3srv.Settings("files")); len(got) != 3 {
 		t.Errorf("bucket after migrating without --delete-source: %v", got)
 	}
-	if err := bucket.DeletePrefix(context.Background(), strings.Split(bucketKeys(t, bucket)[0], "/")[0]+"/"); err != nil {
+	if err := bucket.DeletePrefix(context.Background(), strings.Split(bucketKeys(t, s3srv.Settings("files"))[0], "/")[0]+"/"); err != nil {
 		t.Fatal(err)
 	}
 	srv, base, admin = serveOnce(t, dir)
