@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -198,11 +200,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Cache-Control", "private, max-age=2592000, stale-while-revalidate=86400")
 		hd.Add("Vary", "Authorization")
 	}
-	info := f.Info()
-	if info.ETag != "" {
-		hd.Set("ETag", info.ETag)
-	}
-	http.ServeContent(w, r, servedName, info.ModTime, f)
+	serveObject(w, r, servedName, f)
 }
 
 // objectType returns the media type of an opened object: the one stored
@@ -211,11 +209,13 @@ func objectType(o Object, name string) (string, error) {
 	if t := o.Info().ContentType; t != "" {
 		return baseType(t), nil
 	}
-	head, err := readHead(o)
-	if err != nil {
-		return "", err
+	// ReadAt: from S3 a request for these bytes alone.
+	head := make([]byte, sniffLen)
+	n, err := o.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the start: %w", err)
 	}
-	return detectContentType(head, name), nil
+	return detectContentType(head[:n], name), nil
 }
 
 // contentTypeHeader adds a charset to text types.
