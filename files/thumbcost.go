@@ -50,6 +50,9 @@ var ErrThumbTooLarge = errors.New("image too large for a thumbnail")
 func thumbCost(f *headReader, spec thumbSpec) (int64, error) {
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
+		if f.err != nil { // image.DecodeConfig says "unknown format" for it
+			return 0, f.err
+		}
 		return 0, fmt.Errorf("read image header: %w", err)
 	}
 	w, h := cfg.Width, cfg.Height
@@ -206,6 +209,7 @@ type headReader struct {
 	size int64
 	buf  []byte // src[0:len(buf)]
 	off  int64  // of Read
+	err  error  // the first failure to fetch
 }
 
 func newHeadReader(src io.ReaderAt, size int64) *headReader {
@@ -223,7 +227,10 @@ func (h *headReader) ReadAt(p []byte, off int64) (int, error) {
 		grown := make([]byte, want)
 		copy(grown, h.buf)
 		if _, err := h.src.ReadAt(grown[have:], have); err != nil && !(errors.Is(err, io.EOF) && want == h.size) {
-			return 0, fmt.Errorf("read the image header: %w", err)
+			if h.err == nil {
+				h.err = fmt.Errorf("read the image header: %w", err)
+			}
+			return 0, h.err
 		}
 		h.buf = grown
 	}
