@@ -40,7 +40,11 @@ type TokenChecker interface {
 // image when the size is a default one or listed in the field's thumbs
 // (otherwise the original), ?download=1 forces an attachment. The view
 // rule is checked by access.CanView with @request.method "GET" and
-// @request.context "protectedFile".
+// @request.context "protectedFile". Answers carry the stored object's ETag
+// and Last-Modified (a thumbnail's own), Cache-Control public only for a
+// public view rule's unprotected, unhidden files, and honour
+// If-None-Match and If-Modified-Since (304) and one byte range (206;
+// several are 416): see serveObject.
 func Handler(store *Store, d *db.DB, tokens TokenChecker) http.Handler {
 	return &handler{store: store, db: d, tokens: tokens}
 }

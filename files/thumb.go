@@ -498,7 +498,8 @@ func tiffOrientation(t []byte) int {
 
 // Thumb returns the thumbnail of a stored image at size (one of the forms
 // of parseThumb), making and storing it beside the original on first use.
-// It fails for a missing original, a source that is not a decodable image,
+// It fails for a missing original (when no thumbnail is stored), a source
+// that is not a decodable image,
 // a malformed size, and a source over Limits.ThumbImageBytes (an error
 // matching ErrThumbTooLarge); the caller closes the object.
 func (s *Store) Thumb(ctx context.Context, collectionID, recordID, name, size string) (Object, error) {
@@ -511,10 +512,17 @@ func (s *Store) Thumb(ctx context.Context, collectionID, recordID, name, size st
 		return nil, fmt.Errorf("files: thumb size %q: %w", size, ErrBadPath)
 	}
 	b := s.Backend()
+	dst := thumbKey(key, size)
+	// A stored thumbnail is served at once (on S3: one HEAD, then the GET
+	// as it is read). Thumbnails are removed with their original.
+	if o, err := b.Open(ctx, dst); err == nil {
+		return o, nil
+	} else if !IsNotExist(err) {
+		return nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
+	}
 	if _, err := b.Stat(ctx, key); err != nil {
 		return nil, fmt.Errorf("files: thumb source: %w", err)
 	}
-	dst := thumbKey(key, size)
 	if err := s.thumbs.ensure(ctx, b, s.TempDir(), key, dst, spec); err != nil {
 		return nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
 	}
