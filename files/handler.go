@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -38,7 +40,11 @@ type TokenChecker interface {
 // image when the size is a default one or listed in the field's thumbs
 // (otherwise the original), ?download=1 forces an attachment. The view
 // rule is checked by access.CanView with @request.method "GET" and
-// @request.context "protectedFile".
+// @request.context "protectedFile". Answers carry the stored object's ETag
+// and Last-Modified (a thumbnail's own), Cache-Control public only for a
+// public view rule's unprotected, unhidden files, and honour
+// If-None-Match and If-Modified-Since (304) and one byte range (206;
+// several are 416): see serveObject.
 func Handler(store *Store, d *db.DB, tokens TokenChecker) http.Handler {
 	return &handler{store: store, db: d, tokens: tokens}
 }
@@ -198,11 +204,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Cache-Control", "private, max-age=2592000, stale-while-revalidate=86400")
 		hd.Add("Vary", "Authorization")
 	}
-	info := f.Info()
-	if info.ETag != "" {
-		hd.Set("ETag", info.ETag)
-	}
-	http.ServeContent(w, r, servedName, info.ModTime, f)
+	serveObject(w, r, servedName, f)
 }
 
 // objectType returns the media type of an opened object: the one stored
@@ -211,11 +213,13 @@ func objectType(o Object, name string) (string, error) {
 	if t := o.Info().ContentType; t != "" {
 		return baseType(t), nil
 	}
-	head, err := readHead(o)
-	if err != nil {
-		return "", err
+	// ReadAt: from S3 a request for these bytes alone.
+	head := make([]byte, sniffLen)
+	n, err := o.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the start: %w", err)
 	}
-	return detectContentType(head, name), nil
+	return detectContentType(head[:n], name), nil
 }
 
 // contentTypeHeader adds a charset to text types.

@@ -20,7 +20,11 @@ import (
 // pngHeaderOnly returns a PNG whose header announces a w×h 16-bit RGBA
 // image and whose pixel data is garbage: image.DecodeConfig reads it, any
 // attempt to decode it fails.
-func pngHeaderOnly(w, h uint32) []byte {
+func pngHeaderOnly(w, h uint32) []byte { return pngBomb(w, h, 0) }
+
+// pngBomb is pngHeaderOnly with pad more bytes of garbage pixel data, for
+// a file whose header is a small part of it.
+func pngBomb(w, h uint32, pad int) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
@@ -34,67 +38,86 @@ func pngHeaderOnly(w, h uint32) []byte {
 	binary.BigEndian.PutUint32(ihdr[4:], h)
 	ihdr[8], ihdr[9] = 16, 6 // 16 bits, RGBA
 	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte("not zlib data"))
+	chunk("IDAT", append([]byte("not zlib data"), make([]byte, pad)...))
 	chunk("IEND", nil)
 	return b.Bytes()
 }
 
 func TestThumbMemoryBudget(t *testing.T) {
-	ctx := context.Background()
-	t.Run("the budget counts bytes per pixel: 16-bit is refused where 8-bit fits", func(t *testing.T) {
-		// 400×400 is 640,000 bytes as 8-bit RGBA and 1,280,000 as 16-bit.
-		s := NewLocalWithLimits(t.TempDir(), Limits{ThumbImageBytes: 1 << 20})
-		wide := image.NewRGBA64(image.Rect(0, 0, 400, 400))
-		narrow := image.NewNRGBA(image.Rect(0, 0, 400, 400))
-		for i := range narrow.Pix {
-			narrow.Pix[i] = byte(i)
-			wide.Pix[i] = byte(i)
-		}
-		big := saveImage(t, s, "wide.png", encodePNG(t, wide))
-		_, err := s.Thumb(ctx, "col", "rec", big, "100x100")
-		if !errors.Is(err, ErrThumbTooLarge) {
-			t.Fatalf("16-bit 400x400: err = %v, want ErrThumbTooLarge", err)
-		}
-		small := saveImage(t, s, "narrow.png", encodePNG(t, narrow))
-		if img, _ := decodeThumb(t, s, small, "100x100"); img.Bounds().Dx() != 100 {
-			t.Fatalf("thumb is %v", img.Bounds())
-		}
-	})
-	t.Run("a 7240x7240 16-bit PNG is refused from its header, before decoding", func(t *testing.T) {
-		s := NewLocal(t.TempDir())
-		name := saveImage(t, s, "huge.png", pngHeaderOnly(7240, 7240))
-		_, err := s.Thumb(ctx, "col", "rec", name, "100x100")
-		// Decoding would have failed on the garbage pixel data instead.
-		want := fmt.Sprintf("needs %d bytes", 7240*7240*8+2*4*100*100) // the image and the thumbnail
-		if !errors.Is(err, ErrThumbTooLarge) || !strings.Contains(err.Error(), want) {
-			t.Fatalf("err = %v, want ErrThumbTooLarge: %s", err, want)
-		}
-	})
-	t.Run("decodes wait for memory held by others", func(t *testing.T) {
-		s := NewLocalWithLimits(t.TempDir(), Limits{ThumbImageBytes: 1 << 20, ThumbTotalBytes: 1 << 20})
-		name := saveImage(t, s, "a.png", encodePNG(t, image.NewNRGBA(image.Rect(0, 0, 50, 50))))
-		if !s.thumbs.mem.TryAcquire(1 << 20) {
-			t.Fatal("the memory is not free")
-		}
-		s.thumbs.maxWait = time.Millisecond // the memory never frees: only the wait can end
-		if _, err := s.Thumb(ctx, "col", "rec", name, "100x100"); err == nil || !strings.Contains(err.Error(), "wait for thumbnail memory") {
-			t.Fatalf("err = %v, want a wait for memory", err)
-		}
-		s.thumbs.mem.Release(1 << 20)
-		s.thumbs.maxWait = time.Minute
-		decodeThumb(t, s, name, "100x100")
-	})
-	t.Run("a total below the per-image budget is raised to it", func(t *testing.T) {
-		l := Limits{ThumbImageBytes: 10 << 20, ThumbTotalBytes: 1 << 20}.withDefaults()
-		if l.ThumbTotalBytes != 10<<20 {
-			t.Fatalf("total %d", l.ThumbTotalBytes)
-		}
-		if d := (Limits{}).withDefaults(); d.ThumbImageBytes != DefaultThumbImageBytes || d.ThumbTotalBytes != DefaultThumbTotalBytes {
-			t.Fatalf("defaults %+v", d)
-		}
+	forEachBackend(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		t.Run("the budget counts bytes per pixel: 16-bit is refused where 8-bit fits", func(t *testing.T) {
+			// 400×400 is 640,000 bytes as 8-bit RGBA and 1,280,000 as 16-bit.
+			s, _ := newTestStore(t, kind, Limits{ThumbImageBytes: 1 << 20})
+			wide := image.NewRGBA64(image.Rect(0, 0, 400, 400))
+			narrow := image.NewNRGBA(image.Rect(0, 0, 400, 400))
+			for i := range narrow.Pix {
+				narrow.Pix[i] = byte(i)
+				wide.Pix[i] = byte(i)
+			}
+			big := saveImage(t, s, "wide.png", encodePNG(t, wide))
+			_, err := s.Thumb(ctx, "col", "rec", big, "100x100")
+			if !errors.Is(err, ErrThumbTooLarge) {
+				t.Fatalf("16-bit 400x400: err = %v, want ErrThumbTooLarge", err)
+			}
+			small := saveImage(t, s, "narrow.png", encodePNG(t, narrow))
+			if img, _ := decodeThumb(t, s, small, "100x100"); img.Bounds().Dx() != 100 {
+				t.Fatalf("thumb is %v", img.Bounds())
+			}
+		})
+		t.Run("a 7240x7240 16-bit PNG is refused from its header, before decoding", func(t *testing.T) {
+			s, srv := newTestStore(t, kind, Limits{})
+			const pad = 2 << 20
+			name := saveImage(t, s, "huge.png", pngBomb(7240, 7240, pad))
+			if srv != nil {
+				srv.Reset()
+			}
+			_, err := s.Thumb(ctx, "col", "rec", name, "100x100")
+			// Decoding would have failed on the garbage pixel data instead.
+			want := fmt.Sprintf("needs %d bytes", 7240*7240*8+2*4*100*100) // the image and the thumbnail
+			if !errors.Is(err, ErrThumbTooLarge) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want ErrThumbTooLarge: %s", err, want)
+			}
+			if keys := keysUnder(t, s, "col/rec/thumbs_"+name+"/"); len(keys) != 0 || s.thumbs.made.Load() != 0 {
+				t.Fatalf("stored %v", keys)
+			}
+			if srv != nil {
+				// Of the 2 MiB file, one request for its first 16 KiB.
+				if st := srv.Object(testBucket, "col/rec/"+name); st.Gets != 1 || st.BytesSent != headFirst {
+					t.Fatalf("from the bucket: %+v, want one GET of %d bytes", st, headFirst)
+				}
+			}
+		})
+		t.Run("decodes wait for memory held by others", func(t *testing.T) {
+			s, _ := newTestStore(t, kind, Limits{ThumbImageBytes: 1 << 20, ThumbTotalBytes: 1 << 20})
+			name := saveImage(t, s, "a.png", encodePNG(t, image.NewNRGBA(image.Rect(0, 0, 50, 50))))
+			if !s.thumbs.mem.TryAcquire(1 << 20) {
+				t.Fatal("the memory is not free")
+			}
+			// The memory never frees: only the wait can end. It also bounds the
+			// requests to the bucket before it, hence not a millisecond.
+			s.thumbs.maxWait = 500 * time.Millisecond
+			if _, err := s.Thumb(ctx, "col", "rec", name, "100x100"); err == nil || !strings.Contains(err.Error(), "wait for thumbnail memory") {
+				t.Fatalf("err = %v, want a wait for memory", err)
+			}
+			s.thumbs.mem.Release(1 << 20)
+			s.thumbs.maxWait = time.Minute
+			decodeThumb(t, s, name, "100x100")
+		})
+		t.Run("a total below the per-image budget is raised to it", func(t *testing.T) {
+			l := Limits{ThumbImageBytes: 10 << 20, ThumbTotalBytes: 1 << 20}.withDefaults()
+			if l.ThumbTotalBytes != 10<<20 {
+				t.Fatalf("total %d", l.ThumbTotalBytes)
+			}
+			if d := (Limits{}).withDefaults(); d.ThumbImageBytes != DefaultThumbImageBytes || d.ThumbTotalBytes != DefaultThumbTotalBytes {
+				t.Fatalf("defaults %+v", d)
+			}
+		})
 	})
 }
 
+// TestDecodeBytes checks the estimate of a header read from a local file:
+// no backend is involved.
 func TestDecodeBytes(t *testing.T) {
 	dir := t.TempDir()
 	cost := func(t *testing.T, content []byte) int64 {
@@ -158,6 +181,8 @@ func TestDecodeBytes(t *testing.T) {
 	})
 }
 
+// TestTempFolder is local-only: the temporary folder is on the local disk
+// whatever the backend.
 func TestTempFolder(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()

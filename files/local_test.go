@@ -64,20 +64,127 @@ func TestNormalizeName(t *testing.T) {
 }
 
 func TestSaveOpenDelete(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		s, _ := newTestStore(t, kind, Limits{})
+		content := []byte("hello, files")
+
+		name, err := s.Save(ctx, "col1", "rec1", upload("Hello World.txt", content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run("the name is sanitized with a random suffix", func(t *testing.T) {
+			if !regexp.MustCompile(`^hello_world_[a-z0-9]{10}\.txt$`).MatchString(name) {
+				t.Fatalf("name = %q", name)
+			}
+		})
+		t.Run("the file is at collection/record/name, alone", func(t *testing.T) {
+			if keys := keysUnder(t, s, "col1/"); len(keys) != 1 || keys[0] != "col1/rec1/"+name {
+				t.Fatalf("stored %v", keys)
+			}
+		})
+		t.Run("open returns the content and its info", func(t *testing.T) {
+			f, err := s.Open(context.Background(), "col1", "rec1", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, _ := io.ReadAll(f)
+			if !bytes.Equal(got, content) || f.Info().Size != int64(len(content)) || f.Info().ETag == "" {
+				t.Fatalf("got %q, info %+v", got, f.Info())
+			}
+		})
+		t.Run("an upload read before is saved whole", func(t *testing.T) {
+			up := upload("again.txt", content)
+			_, _ = io.ReadAll(up.File) // as a validator would
+			n, err := s.Save(ctx, "col1", "rec1", up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := s.Open(ctx, "col1", "rec1", n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if got, _ := io.ReadAll(f); !bytes.Equal(got, content) {
+				t.Fatalf("saved %q", got)
+			}
+		})
+		t.Run("unsafe names are refused and not found", func(t *testing.T) {
+			for _, bad := range []string{"../rec1/" + name, "..", ".", "", "a/b", `a\b`, "/etc/passwd", ".hidden"} {
+				if _, err := s.Open(context.Background(), "col1", "rec1", bad); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("Open(%q) err = %v, want not exist", bad, err)
+				}
+			}
+			if _, err := s.Open(context.Background(), "..", "storage", name); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("Open with collection '..' err = %v", err)
+			}
+			if _, err := s.Save(ctx, "col1", "../x", upload("a.txt", content)); err == nil {
+				t.Error("Save into ../x succeeded")
+			}
+			if err := s.Delete(ctx, "col1", "rec1", "../rec1"); err == nil {
+				t.Error("Delete of ../rec1 succeeded")
+			}
+		})
+		t.Run("delete removes the file and its thumbnails, twice is fine", func(t *testing.T) {
+			img := saveImage(t, s, "a.png", encodePNG(t, halves(20, 10, red, blue, false)))
+			f, err := s.Thumb(ctx, "col", "rec", img, "10x10")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if len(keysUnder(t, s, "col/rec/thumbs_"+img+"/")) != 1 {
+				t.Fatal("no thumbnail stored")
+			}
+			for i := 0; i < 2; i++ {
+				if err := s.Delete(ctx, "col", "rec", img); err != nil {
+					t.Fatalf("delete #%d: %v", i+1, err)
+				}
+			}
+			if keys := keysUnder(t, s, "col/"); len(keys) != 0 {
+				t.Fatalf("left: %v", keys)
+			}
+			if _, err := s.Open(context.Background(), "col", "rec", img); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("open after delete: %v", err)
+			}
+		})
+		t.Run("delete record removes its files, twice is fine", func(t *testing.T) {
+			for i := 0; i < 2; i++ {
+				if err := s.DeleteRecord(ctx, "col1", "rec1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if keys := keysUnder(t, s, "col1/"); len(keys) != 0 {
+				t.Fatalf("left: %v", keys)
+			}
+		})
+		t.Run("delete collection removes its files and no other's", func(t *testing.T) {
+			for _, c := range []string{"col2", "col3"} {
+				if _, err := s.Save(ctx, c, "rec", upload("a.txt", content)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.DeleteCollection(ctx, "col2"); err != nil {
+				t.Fatal(err)
+			}
+			if keys := keysUnder(t, s, ""); len(keys) != 1 || !strings.HasPrefix(keys[0], "col3/rec/") {
+				t.Fatalf("left: %v", keys)
+			}
+		})
+	})
+}
+
+// TestDiskLayout is local-only: it is about the files and folders of the
+// local disk.
+func TestDiskLayout(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	s := NewLocal(filepath.Join(root, "storage"))
 	content := []byte("hello, files")
-
 	name, err := s.Save(ctx, "col1", "rec1", upload("Hello World.txt", content))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("the name is sanitized with a random suffix", func(t *testing.T) {
-		if !regexp.MustCompile(`^hello_world_[a-z0-9]{10}\.txt$`).MatchString(name) {
-			t.Fatalf("name = %q", name)
-		}
-	})
 	t.Run("the file is at root/collection/record/name with no temporary file left", func(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(root, "storage", "col1", "rec1", name))
 		if err != nil || !bytes.Equal(got, content) {
@@ -88,45 +195,6 @@ func TestSaveOpenDelete(t *testing.T) {
 			t.Fatalf("folder holds %d entries, want 1", len(entries))
 		}
 	})
-	t.Run("open returns the content and its info", func(t *testing.T) {
-		f, err := s.Open(context.Background(), "col1", "rec1", name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		got, _ := io.ReadAll(f)
-		if !bytes.Equal(got, content) || f.Info().Size != int64(len(content)) {
-			t.Fatalf("got %q size %d", got, f.Info().Size)
-		}
-	})
-	t.Run("an upload read before is saved whole", func(t *testing.T) {
-		up := upload("again.txt", content)
-		_, _ = io.ReadAll(up.File) // as a validator would
-		n, err := s.Save(ctx, "col1", "rec1", up)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := os.ReadFile(filepath.Join(root, "storage", "col1", "rec1", n))
-		if !bytes.Equal(got, content) {
-			t.Fatalf("saved %q", got)
-		}
-	})
-	t.Run("unsafe names are refused and not found", func(t *testing.T) {
-		for _, bad := range []string{"../rec1/" + name, "..", ".", "", "a/b", `a\b`, "/etc/passwd", ".hidden"} {
-			if _, err := s.Open(context.Background(), "col1", "rec1", bad); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("Open(%q) err = %v, want not exist", bad, err)
-			}
-		}
-		if _, err := s.Open(context.Background(), "..", "storage", name); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Open with collection '..' err = %v", err)
-		}
-		if _, err := s.Save(ctx, "col1", "../x", upload("a.txt", content)); err == nil {
-			t.Error("Save into ../x succeeded")
-		}
-		if err := s.Delete(ctx, "col1", "rec1", "../rec1"); err == nil {
-			t.Error("Delete of ../rec1 succeeded")
-		}
-	})
 	t.Run("a folder is not a file", func(t *testing.T) {
 		if err := os.Mkdir(filepath.Join(root, "storage", "col1", "rec1", "sub"), 0o755); err != nil {
 			t.Fatal(err)
@@ -135,28 +203,21 @@ func TestSaveOpenDelete(t *testing.T) {
 			t.Fatalf("Open(folder) err = %v", err)
 		}
 	})
-	t.Run("delete removes the file and its thumbnails, twice is fine", func(t *testing.T) {
+	t.Run("delete removes the thumbnails folder", func(t *testing.T) {
 		thumbs := filepath.Join(root, "storage", "col1", "rec1", thumbsDirPrefix+name)
 		if err := os.MkdirAll(thumbs, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; i < 2; i++ {
-			if err := s.Delete(ctx, "col1", "rec1", name); err != nil {
-				t.Fatalf("delete #%d: %v", i+1, err)
-			}
+		if err := s.Delete(ctx, "col1", "rec1", name); err != nil {
+			t.Fatal(err)
 		}
 		if _, err := os.Stat(thumbs); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("thumbs folder still there: %v", err)
 		}
-		if _, err := s.Open(context.Background(), "col1", "rec1", name); !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("open after delete: %v", err)
-		}
 	})
-	t.Run("delete record removes its folder, twice is fine", func(t *testing.T) {
-		for i := 0; i < 2; i++ {
-			if err := s.DeleteRecord(ctx, "col1", "rec1"); err != nil {
-				t.Fatal(err)
-			}
+	t.Run("delete record removes its folder", func(t *testing.T) {
+		if err := s.DeleteRecord(ctx, "col1", "rec1"); err != nil {
+			t.Fatal(err)
 		}
 		if _, err := os.Stat(filepath.Join(root, "storage", "col1", "rec1")); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("record folder still there: %v", err)
@@ -177,6 +238,7 @@ func TestSaveOpenDelete(t *testing.T) {
 
 func TestSaveFailures(t *testing.T) {
 	ctx := context.Background()
+	// Local-only: a root that is a file.
 	t.Run("an unwritable root is a wrapped error", func(t *testing.T) {
 		root := filepath.Join(t.TempDir(), "file")
 		if err := os.WriteFile(root, []byte("x"), 0o644); err != nil {
@@ -187,28 +249,27 @@ func TestSaveFailures(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	t.Run("a cancelled context saves nothing", func(t *testing.T) {
-		root := t.TempDir()
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		if _, err := NewLocal(root).Save(cctx, "c", "r", upload("a.txt", []byte("x"))); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v", err)
-		}
-		entries, _ := os.ReadDir(root)
-		if len(entries) != 0 {
-			t.Fatalf("root holds %d entries", len(entries))
-		}
-	})
-	t.Run("a failing reader leaves no partial file", func(t *testing.T) {
-		root := t.TempDir()
-		up := Upload{File: &failingReader{data: bytes.Repeat([]byte("x"), 2000)}, Filename: "a.txt"}
-		if _, err := NewLocal(root).Save(ctx, "c", "r", up); err == nil {
-			t.Fatal("no error")
-		}
-		entries, _ := os.ReadDir(filepath.Join(root, "c", "r"))
-		if len(entries) != 0 {
-			t.Fatalf("record folder holds %d entries, want 0", len(entries))
-		}
+	forEachBackend(t, func(t *testing.T, kind string) {
+		s, _ := newTestStore(t, kind, Limits{})
+		t.Run("a cancelled context saves nothing", func(t *testing.T) {
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, err := s.Save(cctx, "c", "r", upload("a.txt", []byte("x"))); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v", err)
+			}
+			if keys := keysUnder(t, s, ""); len(keys) != 0 {
+				t.Fatalf("stored %v", keys)
+			}
+		})
+		t.Run("a failing reader leaves no partial file", func(t *testing.T) {
+			up := Upload{File: &failingReader{data: bytes.Repeat([]byte("x"), 2000)}, Filename: "a.txt"}
+			if _, err := s.Save(ctx, "c", "r", up); err == nil {
+				t.Fatal("no error")
+			}
+			if keys := keysUnder(t, s, ""); len(keys) != 0 {
+				t.Fatalf("stored %v", keys)
+			}
+		})
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 )
 
+// TestCleanTempOlderThan is local-only: the temporary folder is on the
+// local disk whatever the backend.
 func TestCleanTempOlderThan(t *testing.T) {
 	s := NewLocal(t.TempDir())
 	t.Run("a missing folder is nothing to do", func(t *testing.T) {

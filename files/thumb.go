@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	xdraw "golang.org/x/image/draw"
@@ -132,6 +133,10 @@ type thumbMaker struct {
 	maxWait time.Duration
 	limits  Limits
 	mem     *semaphore.Weighted // bytes of decoded images in flight
+
+	// Counts, read by the tests: generations holding a slot now, the
+	// most at once, and thumbnails stored.
+	active, peak, made atomic.Int64
 }
 
 type thumbCall struct {
@@ -194,6 +199,8 @@ func (m *thumbMaker) generate(ctx context.Context, b Backend, tmpDir, srcKey, ds
 	case <-ctx.Done():
 		return fmt.Errorf("wait for a thumbnail slot: %w", ctx.Err())
 	}
+	m.enter()
+	defer m.active.Add(-1)
 	// Another process (or a request that finished before we registered)
 	// may have made it meanwhile.
 	if _, err := b.Stat(ctx, dstKey); err == nil {
@@ -212,7 +219,8 @@ func (m *thumbMaker) generate(ctx context.Context, b Backend, tmpDir, srcKey, ds
 		return err
 	}
 	defer f.Close()
-	cost, err := thumbCost(f, spec)
+	head := newHeadReader(f, f.Info().Size)
+	cost, err := thumbCost(head, spec)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -225,7 +233,7 @@ func (m *thumbMaker) generate(ctx context.Context, b Backend, tmpDir, srcKey, ds
 	}
 	defer m.mem.Release(cost)
 
-	img, format, err := decodeUpright(f, name)
+	img, format, err := decodeUpright(f, head, name)
 	if err != nil {
 		return err
 	}
@@ -233,9 +241,20 @@ func (m *thumbMaker) generate(ctx context.Context, b Backend, tmpDir, srcKey, ds
 	if err != nil {
 		return err
 	}
-	return putEncoded(ctx, b, tmpDir, dstKey, thumbContentType(format), func(w io.Writer) error {
+	err = putEncoded(ctx, b, tmpDir, dstKey, thumbContentType(format), func(w io.Writer) error {
 		return encodeThumb(w, thumb, format, img.palette)
 	})
+	if err == nil {
+		m.made.Add(1)
+	}
+	return err
+}
+
+// enter counts a generation that took a slot.
+func (m *thumbMaker) enter() {
+	n := m.active.Add(1)
+	for p := m.peak.Load(); n > p && !m.peak.CompareAndSwap(p, n); p = m.peak.Load() {
+	}
 }
 
 // putEncoded writes encode's output to a temporary file in tmpDir, then
@@ -280,13 +299,6 @@ func thumbContentType(format string) string {
 	return "image/png"
 }
 
-// imageSource is an opened image: decoded as a stream, its header read in
-// ranges.
-type imageSource interface {
-	io.ReadSeeker
-	io.ReaderAt
-}
-
 // sourceImage is a decoded image with its EXIF orientation (1 = upright).
 type sourceImage struct {
 	image.Image
@@ -294,10 +306,11 @@ type sourceImage struct {
 	palette     color.Palette // for GIF sources
 }
 
-// decodeUpright decodes the image in f (first frame of animations) and
-// reads its EXIF orientation (JPEG only); name is for messages. The caller
-// has checked its size (thumbCost).
-func decodeUpright(f imageSource, name string) (*sourceImage, string, error) {
+// decodeUpright decodes the image in f (first frame of animations, read
+// as one stream) and reads its EXIF orientation (JPEG only) from head, its
+// start; name is for messages. The caller has checked its size
+// (thumbCost).
+func decodeUpright(f io.ReadSeeker, head io.ReaderAt, name string) (*sourceImage, string, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, "", fmt.Errorf("rewind %s: %w", name, err)
 	}
@@ -310,9 +323,9 @@ func decodeUpright(f imageSource, name string) (*sourceImage, string, error) {
 		src.palette = p.Palette
 	}
 	if format == "jpeg" {
-		head := make([]byte, 128<<10)
-		n, _ := f.ReadAt(head, 0)
-		src.orientation = jpegOrientation(head[:n])
+		start := make([]byte, 128<<10)
+		n, _ := head.ReadAt(start, 0)
+		src.orientation = jpegOrientation(start[:n])
 	}
 	return src, format, nil
 }
@@ -485,7 +498,8 @@ func tiffOrientation(t []byte) int {
 
 // Thumb returns the thumbnail of a stored image at size (one of the forms
 // of parseThumb), making and storing it beside the original on first use.
-// It fails for a missing original, a source that is not a decodable image,
+// It fails for a missing original (when no thumbnail is stored), a source
+// that is not a decodable image,
 // a malformed size, and a source over Limits.ThumbImageBytes (an error
 // matching ErrThumbTooLarge); the caller closes the object.
 func (s *Store) Thumb(ctx context.Context, collectionID, recordID, name, size string) (Object, error) {
@@ -498,10 +512,17 @@ func (s *Store) Thumb(ctx context.Context, collectionID, recordID, name, size st
 		return nil, fmt.Errorf("files: thumb size %q: %w", size, ErrBadPath)
 	}
 	b := s.Backend()
+	dst := thumbKey(key, size)
+	// A stored thumbnail is served at once (on S3: one HEAD, then the GET
+	// as it is read). Thumbnails are removed with their original.
+	if o, err := b.Open(ctx, dst); err == nil {
+		return o, nil
+	} else if !IsNotExist(err) {
+		return nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
+	}
 	if _, err := b.Stat(ctx, key); err != nil {
 		return nil, fmt.Errorf("files: thumb source: %w", err)
 	}
-	dst := thumbKey(key, size)
 	if err := s.thumbs.ensure(ctx, b, s.TempDir(), key, dst, spec); err != nil {
 		return nil, fmt.Errorf("files: thumb %s of %s: %w", size, name, err)
 	}

@@ -43,13 +43,16 @@ func (l Limits) withDefaults() Limits {
 // source or result would take more memory than Limits allow.
 var ErrThumbTooLarge = errors.New("image too large for a thumbnail")
 
-// thumbCost returns the bytes that decoding the image in f (at its start)
-// and making the thumbnail spec of it take, from the image's header. It
-// fails for an unreadable header and, matching ErrThumbTooLarge, for a
-// source or thumbnail over the fixed pixel limits.
-func thumbCost(f imageSource, spec thumbSpec) (int64, error) {
+// thumbCost returns the bytes that decoding the image f (its header read
+// through a headReader) and making the thumbnail spec of it take. It fails
+// for an unreadable header and, matching ErrThumbTooLarge, for a source or
+// thumbnail over the fixed pixel limits.
+func thumbCost(f *headReader, spec thumbSpec) (int64, error) {
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
+		if f.err != nil { // image.DecodeConfig says "unknown format" for it
+			return 0, f.err
+		}
 		return 0, fmt.Errorf("read image header: %w", err)
 	}
 	w, h := cfg.Width, cfg.Height
@@ -188,4 +191,68 @@ func sofBytes(f io.ReaderAt, off int64, progressive bool) (int64, bool) {
 		n += 4 * w * h
 	}
 	return n, true
+}
+
+// Sizes of the start of an image that a headReader keeps.
+const (
+	headFirst = 16 << 10 // the first request
+	headMax   = 1 << 20  // reads past it go to the source each time
+)
+
+// headReader reads the header of an image: the start of the source is
+// fetched in ranges that double (16 KiB, 32 KiB, ... up to 1 MiB) and kept,
+// so that image.DecodeConfig and the header parsers above cost one or two
+// requests to a bucket, and the rest of the image is never fetched. It is
+// an io.Reader from the start and an io.ReaderAt.
+type headReader struct {
+	src  io.ReaderAt
+	size int64
+	buf  []byte // src[0:len(buf)]
+	off  int64  // of Read
+	err  error  // the first failure to fetch
+}
+
+func newHeadReader(src io.ReaderAt, size int64) *headReader {
+	return &headReader{src: src, size: size}
+}
+
+// ReadAt reads from the kept start, fetching more of it first when needed.
+func (h *headReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= h.size {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(p)), h.size)
+	if have := int64(len(h.buf)); end > have && have < min(h.size, headMax) {
+		want := min(h.size, headMax, max(end, 2*have, headFirst))
+		grown := make([]byte, want)
+		copy(grown, h.buf)
+		if _, err := h.src.ReadAt(grown[have:], have); err != nil && !(errors.Is(err, io.EOF) && want == h.size) {
+			if h.err == nil {
+				h.err = fmt.Errorf("read the image header: %w", err)
+			}
+			return 0, h.err
+		}
+		h.buf = grown
+	}
+	if end > int64(len(h.buf)) {
+		return h.src.ReadAt(p, off)
+	}
+	n := copy(p, h.buf[off:end])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Read reads on from the last Read.
+func (h *headReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := h.ReadAt(p, h.off)
+	h.off += int64(n)
+	if n > 0 && errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return n, err
 }
