@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/monobase/monobase/db"
-	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/internal/filestest"
 	"github.com/monobase/monobase/internal/s3test"
 )
 
@@ -31,48 +31,10 @@ func onBackends(t *testing.T, fn func(t *testing.T, en *env)) {
 }
 
 // storedKeys lists the keys on the store's current backend.
-func storedKeys(t testing.TB, en *env) []string {
-	t.Helper()
-	var out []string
-	if err := en.store.Backend().List(en.ctx, "", func(o files.ObjectInfo) error {
-		out = append(out, o.Key)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
-}
+func storedKeys(t testing.TB, en *env) []string { return filestest.Keys(t, en.store.Backend()) }
 
 // namedKeys returns the key of every file the records name.
-func namedKeys(t testing.TB, en *env) []string {
-	t.Helper()
-	var out []string
-	for _, c := range en.d.Collections() {
-		var fields []string
-		for _, f := range c.Fields {
-			if f.Type == db.FieldFile {
-				fields = append(fields, f.Name)
-			}
-		}
-		if len(fields) == 0 || c.Type == db.TypeView {
-			continue
-		}
-		recs, _, err := en.d.ReadRecords(en.ctx, &db.Read{Collection: c})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			for _, f := range fields {
-				for _, n := range db.StringList(r[f]) {
-					out = append(out, c.ID+"/"+r.ID()+"/"+n)
-				}
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+func namedKeys(t testing.TB, en *env) []string { return filestest.NamedKeys(t, en.d) }
 
 // storageMatchesRecords fails unless the backend holds exactly the files
 // the records name; want is how many that must be.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/internal/filestest"
 	"github.com/monobase/monobase/internal/s3test"
 )
 
@@ -105,18 +106,7 @@ func (e *sweepEnv) insert(t *testing.T, ins ...db.RecordInput) {
 }
 
 // keys lists the current backend.
-func (e *sweepEnv) keys(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	if err := e.store.Backend().List(e.ctx, "", func(o files.ObjectInfo) error {
-		out = append(out, o.Key)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
-}
+func (e *sweepEnv) keys(t *testing.T) []string { return filestest.Keys(t, e.store.Backend()) }
 
 func (e *sweepEnv) sweep(t *testing.T, cutoff time.Time) files.SweepResult {
 	t.Helper()

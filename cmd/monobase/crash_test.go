@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/internal/filestest"
 	"github.com/monobase/monobase/internal/s3test"
 )
 
@@ -278,30 +279,7 @@ func storageVersusRecords(t *testing.T, dir string, stored []string) storageRepo
 		t.Fatal(err)
 	}
 	defer d.Close()
-	var named []string
-	for _, c := range d.Collections() {
-		var fields []string
-		for _, f := range c.Fields {
-			if f.Type == db.FieldFile {
-				fields = append(fields, f.Name)
-			}
-		}
-		if len(fields) == 0 || c.Type == db.TypeView {
-			continue
-		}
-		recs, _, err := d.ReadRecords(ctx, &db.Read{Collection: c, Columns: fields})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			for _, f := range fields {
-				for _, n := range db.StringList(r[f]) {
-					named = append(named, c.ID+"/"+r.ID()+"/"+n)
-				}
-			}
-		}
-	}
-	slices.Sort(named)
+	named := filestest.NamedKeys(t, d)
 	rep := storageReport{named: len(named)}
 	for _, k := range stored {
 		if _, ok := slices.BinarySearch(named, k); !ok && !isThumbOf(k, named) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/cron"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/internal/filestest"
 	"github.com/monobase/monobase/internal/s3test"
 	"github.com/monobase/monobase/ratelimit"
 )
@@ -115,15 +115,7 @@ func bucketKeys(t *testing.T, set files.S3Settings) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	if err := b.List(context.Background(), "", func(o files.ObjectInfo) error {
-		out = append(out, o.Key)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
+	return filestest.Keys(t, b)
 }
 
 // useS3 points the server's file storage at bucket on srv through the
