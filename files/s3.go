@@ -2,7 +2,6 @@ package files
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -168,7 +167,7 @@ func (s *S3) Open(ctx context.Context, key string) (Object, error) {
 		return nil, err
 	}
 	info.Key = key
-	return &s3Object{s: s, ctx: ctx, info: info}, nil
+	return newS3Object(ctx, s, info), nil
 }
 
 // Delete removes key (S3 answers success for a missing key).
@@ -236,43 +235,23 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(ObjectInfo) error)
 	return ctx.Err()
 }
 
-// s3Object reads an object with ranged GET requests: Read streams from the
-// current offset (one request, reopened only after a Seek elsewhere),
-// ReadAt fetches just the range asked for.
+// s3Object reads an object with ranged GET requests: Read and Seek stream
+// from the current offset through a rangedReader (one request, reopened
+// only after a Seek elsewhere), ReadAt fetches just the range asked for.
 type s3Object struct {
 	s    *S3
 	ctx  context.Context
 	info ObjectInfo
-	off  int64         // the reader's offset
-	body io.ReadCloser // a response streaming from bodyOff
-	at   int64         // the offset body is at
+	rangedReader
+}
+
+func newS3Object(ctx context.Context, s *S3, info ObjectInfo) *s3Object {
+	o := &s3Object{s: s, ctx: ctx, info: info}
+	o.rangedReader = rangedReader{get: o.get, size: info.Size}
+	return o
 }
 
 func (o *s3Object) Info() ObjectInfo { return o.info }
-
-func (o *s3Object) Read(p []byte) (int, error) {
-	if o.off >= o.info.Size {
-		return 0, io.EOF
-	}
-	if o.body != nil && o.at != o.off {
-		o.body.Close()
-		o.body = nil
-	}
-	if o.body == nil {
-		body, err := o.get(o.off, 0)
-		if err != nil {
-			return 0, err
-		}
-		o.body, o.at = body, o.off
-	}
-	n, err := o.body.Read(p)
-	o.off += int64(n)
-	o.at += int64(n)
-	if errors.Is(err, io.EOF) && o.off < o.info.Size {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
-}
 
 // get opens the range [from, to] (to 0: to the end).
 func (o *s3Object) get(from, to int64) (io.ReadCloser, error) {
@@ -307,27 +286,4 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 		err = io.EOF
 	}
 	return n, err
-}
-
-func (o *s3Object) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekCurrent:
-		offset += o.off
-	case io.SeekEnd:
-		offset += o.info.Size
-	}
-	if offset < 0 {
-		return 0, errors.New("files: seek before the start")
-	}
-	o.off = offset
-	return offset, nil
-}
-
-func (o *s3Object) Close() error {
-	if o.body != nil {
-		err := o.body.Close()
-		o.body = nil
-		return err
-	}
-	return nil
 }

@@ -61,16 +61,17 @@ type rangeGetter interface {
 	get(from, to int64) (io.ReadCloser, error)
 }
 
-// rangedReader reads an S3 object for ServeContent. ServeContent sets
-// Content-Range before it seeks to the range and copies it; the first read
-// at the range's start opens a request for just that range, any other
-// read a request from its offset to the end. Reads past a bounded
+// rangedReader reads an S3 object as a stream: a read opens a request from
+// its offset to the end, kept while reads follow on. Given the response
+// header (for ServeContent, which sets Content-Range before it seeks to
+// the range and copies it), the first read at the range's start opens a
+// request for just that range. Reads past a bounded
 // request's end reopen from there, so a wrong guess costs a request, not
 // a short answer (the tests of S3 ranges pin the byte counts).
 type rangedReader struct {
 	get    func(from, to int64) (io.ReadCloser, error)
 	size   int64
-	header http.Header // the response's: Content-Range as ServeContent set it
+	header http.Header // the response's: Content-Range as ServeContent set it (nil: none)
 	off    int64       // the reader's offset
 	body   io.ReadCloser
 	at     int64 // the offset body is at
