@@ -185,21 +185,22 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AuthWithPassword  func(childComplexity int, email string, password string) int
-		CreateBackup      func(childComplexity int, name *string) int
-		CreateCollection  func(childComplexity int, input model.CollectionInput) int
-		DeleteBackup      func(childComplexity int, name string) int
-		DeleteCollection  func(childComplexity int, idOrName string) int
-		FileToken         func(childComplexity int) int
-		Impersonate       func(childComplexity int, collection string, recordID string, duration *int) int
-		ImportCollections func(childComplexity int, collections []*model.CollectionInput, deleteMissing *bool) int
-		RestoreBackup     func(childComplexity int, name string) int
-		RunCron           func(childComplexity int, id string) int
-		TestEmail         func(childComplexity int, to string, template model.EmailTemplateKind) int
-		TestS3            func(childComplexity int, target model.S3Target) int
-		UpdateCollection  func(childComplexity int, idOrName string, input model.CollectionInput) int
-		UpdateSettings    func(childComplexity int, input model.SettingsInput) int
-		UploadBackup      func(childComplexity int, file graphql.Upload) int
+		AuthWithPassword     func(childComplexity int, email string, password string) int
+		CreateBackup         func(childComplexity int, name *string) int
+		CreateCollection     func(childComplexity int, input model.CollectionInput) int
+		CreateFirstSuperuser func(childComplexity int, email string, password string, setupToken *string) int
+		DeleteBackup         func(childComplexity int, name string) int
+		DeleteCollection     func(childComplexity int, idOrName string) int
+		FileToken            func(childComplexity int) int
+		Impersonate          func(childComplexity int, collection string, recordID string, duration *int) int
+		ImportCollections    func(childComplexity int, collections []*model.CollectionInput, deleteMissing *bool) int
+		RestoreBackup        func(childComplexity int, name string) int
+		RunCron              func(childComplexity int, id string) int
+		TestEmail            func(childComplexity int, to string, template model.EmailTemplateKind) int
+		TestS3               func(childComplexity int, target model.S3Target) int
+		UpdateCollection     func(childComplexity int, idOrName string, input model.CollectionInput) int
+		UpdateSettings       func(childComplexity int, input model.SettingsInput) int
+		UploadBackup         func(childComplexity int, file graphql.Upload) int
 	}
 
 	OAuth2MappedFields struct {
@@ -240,6 +241,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Backups     func(childComplexity int) int
+		CheckRule   func(childComplexity int, collection model.CollectionInput, rule string) int
 		Collection  func(childComplexity int, idOrName string) int
 		Collections func(childComplexity int) int
 		Crons       func(childComplexity int) int
@@ -247,6 +249,7 @@ type ComplexityRoot struct {
 		Logs        func(childComplexity int, filter *string, sort *string, limit *int, offset *int) int
 		SchemaSdl   func(childComplexity int) int
 		Settings    func(childComplexity int) int
+		SetupState  func(childComplexity int) int
 	}
 
 	RateLimitRule struct {
@@ -264,6 +267,12 @@ type ComplexityRoot struct {
 	RecordAuth struct {
 		Record func(childComplexity int) int
 		Token  func(childComplexity int) int
+	}
+
+	RuleCheck struct {
+		Message  func(childComplexity int) int
+		Ok       func(childComplexity int) int
+		Position func(childComplexity int) int
 	}
 
 	S3Settings struct {
@@ -286,6 +295,11 @@ type ComplexityRoot struct {
 		S3           func(childComplexity int) int
 		SMTP         func(childComplexity int) int
 		TrustedProxy func(childComplexity int) int
+	}
+
+	SetupState struct {
+		Loopback       func(childComplexity int) int
+		NeedsSuperuser func(childComplexity int) int
 	}
 
 	SmtpSettings struct {
@@ -332,6 +346,7 @@ type MutationResolver interface {
 	UpdateSettings(ctx context.Context, input model.SettingsInput) (*model.Settings, error)
 	TestEmail(ctx context.Context, to string, template model.EmailTemplateKind) (bool, error)
 	TestS3(ctx context.Context, target model.S3Target) (bool, error)
+	CreateFirstSuperuser(ctx context.Context, email string, password string, setupToken *string) (*model.AdminAuth, error)
 }
 type QueryResolver interface {
 	Collections(ctx context.Context) ([]*model.Collection, error)
@@ -341,7 +356,9 @@ type QueryResolver interface {
 	Crons(ctx context.Context) ([]*model.Cron, error)
 	Logs(ctx context.Context, filter *string, sort *string, limit *int, offset *int) ([]*model.LogEntry, error)
 	LogStats(ctx context.Context, filter *string) ([]*model.LogStat, error)
+	CheckRule(ctx context.Context, collection model.CollectionInput, rule string) (*model.RuleCheck, error)
 	Settings(ctx context.Context) (*model.Settings, error)
+	SetupState(ctx context.Context) (*model.SetupState, error)
 }
 type SettingsResolver interface {
 	Limits(ctx context.Context, obj *model.Settings) (*model.LimitSettings, error)
@@ -986,6 +1003,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCollection(childComplexity, args["input"].(model.CollectionInput)), true
+	case "Mutation.createFirstSuperuser":
+		if e.ComplexityRoot.Mutation.CreateFirstSuperuser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createFirstSuperuser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateFirstSuperuser(childComplexity, args["email"].(string), args["password"].(string), args["setupToken"].(*string)), true
 	case "Mutation.deleteBackup":
 		if e.ComplexityRoot.Mutation.DeleteBackup == nil {
 			break
@@ -1251,6 +1279,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Backups(childComplexity), true
+	case "Query.checkRule":
+		if e.ComplexityRoot.Query.CheckRule == nil {
+			break
+		}
+
+		args, err := ec.field_Query_checkRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CheckRule(childComplexity, args["collection"].(model.CollectionInput), args["rule"].(string)), true
 	case "Query.collection":
 		if e.ComplexityRoot.Query.Collection == nil {
 			break
@@ -1309,6 +1348,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Settings(childComplexity), true
+	case "Query.setupState":
+		if e.ComplexityRoot.Query.SetupState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SetupState(childComplexity), true
 
 	case "RateLimitRule.audience":
 		if e.ComplexityRoot.RateLimitRule.Audience == nil {
@@ -1360,6 +1405,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecordAuth.Token(childComplexity), true
+
+	case "RuleCheck.message":
+		if e.ComplexityRoot.RuleCheck.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCheck.Message(childComplexity), true
+	case "RuleCheck.ok":
+		if e.ComplexityRoot.RuleCheck.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCheck.Ok(childComplexity), true
+	case "RuleCheck.position":
+		if e.ComplexityRoot.RuleCheck.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCheck.Position(childComplexity), true
 
 	case "S3Settings.accessKey":
 		if e.ComplexityRoot.S3Settings.AccessKey == nil {
@@ -1458,6 +1522,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Settings.TrustedProxy(childComplexity), true
+
+	case "SetupState.loopback":
+		if e.ComplexityRoot.SetupState.Loopback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetupState.Loopback(childComplexity), true
+	case "SetupState.needsSuperuser":
+		if e.ComplexityRoot.SetupState.NeedsSuperuser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetupState.NeedsSuperuser(childComplexity), true
 
 	case "SmtpSettings.authMethod":
 		if e.ComplexityRoot.SmtpSettings.AuthMethod == nil {
@@ -1650,7 +1727,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "logs.graphqls" "schema.graphqls" "settings.graphqls" "settings_ops.graphqls"
+//go:embed "backups.graphqls" "cors.graphqls" "crons.graphqls" "impersonate.graphqls" "logs.graphqls" "rulecheck.graphqls" "schema.graphqls" "settings.graphqls" "settings_ops.graphqls" "setup.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1667,9 +1744,11 @@ var sources = []*ast.Source{
 	{Name: "crons.graphqls", Input: sourceData("crons.graphqls"), BuiltIn: false},
 	{Name: "impersonate.graphqls", Input: sourceData("impersonate.graphqls"), BuiltIn: false},
 	{Name: "logs.graphqls", Input: sourceData("logs.graphqls"), BuiltIn: false},
+	{Name: "rulecheck.graphqls", Input: sourceData("rulecheck.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "settings.graphqls", Input: sourceData("settings.graphqls"), BuiltIn: false},
 	{Name: "settings_ops.graphqls", Input: sourceData("settings_ops.graphqls"), BuiltIn: false},
+	{Name: "setup.graphqls", Input: sourceData("setup.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2069,6 +2148,18 @@ func (ec *executionContext) childFields_RecordAuth(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type RecordAuth", field.Name)
 }
 
+func (ec *executionContext) childFields_RuleCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_RuleCheck_ok(ctx, field)
+	case "message":
+		return ec.fieldContext_RuleCheck_message(ctx, field)
+	case "position":
+		return ec.fieldContext_RuleCheck_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_S3Settings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "enabled":
@@ -2111,6 +2202,16 @@ func (ec *executionContext) childFields_Settings(ctx context.Context, field grap
 		return ec.fieldContext_Settings_backups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Settings", field.Name)
+}
+
+func (ec *executionContext) childFields_SetupState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "needsSuperuser":
+		return ec.fieldContext_SetupState_needsSuperuser(ctx, field)
+	case "loopback":
+		return ec.fieldContext_SetupState_loopback(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetupState", field.Name)
 }
 
 func (ec *executionContext) childFields_SmtpSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2325,6 +2426,36 @@ func (ec *executionContext) field_Mutation_createCollection_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createFirstSuperuser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "setupToken",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["setupToken"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteBackup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2530,6 +2661,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_checkRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "collection",
+		func(ctx context.Context, v any) (model.CollectionInput, error) {
+			return ec.unmarshalNCollectionInput2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐCollectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["collection"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg1
 	return args, nil
 }
 
@@ -5609,6 +5762,50 @@ func (ec *executionContext) fieldContext_Mutation_testS3(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createFirstSuperuser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createFirstSuperuser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateFirstSuperuser(ctx, fc.Args["email"].(string), fc.Args["password"].(string), fc.Args["setupToken"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdminAuth) graphql.Marshaler {
+			return ec.marshalNAdminAuth2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐAdminAuth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createFirstSuperuser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAuth(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createFirstSuperuser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OAuth2MappedFields_id(ctx context.Context, field graphql.CollectedField, obj *model.OAuth2Mapped) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6361,6 +6558,50 @@ func (ec *executionContext) fieldContext_Query_logStats(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_checkRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_checkRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CheckRule(ctx, fc.Args["collection"].(model.CollectionInput), fc.Args["rule"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RuleCheck) graphql.Marshaler {
+			return ec.marshalNRuleCheck2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRuleCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_checkRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleCheck(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_checkRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_settings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6388,6 +6629,38 @@ func (ec *executionContext) fieldContext_Query_settings(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Settings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_setupState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_setupState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SetupState(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetupState) graphql.Marshaler {
+			return ec.marshalNSetupState2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSetupState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_setupState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetupState(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6660,6 +6933,75 @@ func (ec *executionContext) _RecordAuth_record(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_RecordAuth_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RecordAuth", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _RuleCheck_ok(ctx context.Context, field graphql.CollectedField, obj *model.RuleCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCheck_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCheck_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCheck", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _RuleCheck_message(ctx context.Context, field graphql.CollectedField, obj *model.RuleCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCheck_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCheck_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCheck", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RuleCheck_position(ctx context.Context, field graphql.CollectedField, obj *model.RuleCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCheck_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCheck_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCheck", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _S3Settings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.S3Settings) (ret graphql.Marshaler) {
@@ -7109,6 +7451,52 @@ func (ec *executionContext) fieldContext_Settings_backups(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SetupState_needsSuperuser(ctx context.Context, field graphql.CollectedField, obj *model.SetupState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetupState_needsSuperuser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NeedsSuperuser, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetupState_needsSuperuser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SetupState", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SetupState_loopback(ctx context.Context, field graphql.CollectedField, obj *model.SetupState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetupState_loopback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Loopback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetupState_loopback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SetupState", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _SmtpSettings_enabled(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
@@ -11009,6 +11397,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createFirstSuperuser":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createFirstSuperuser(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11474,6 +11869,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "checkRule":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_checkRule(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "settings":
 			field := field
 
@@ -11484,6 +11901,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_settings(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "setupState":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_setupState(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -11646,6 +12085,54 @@ func (ec *executionContext) _RecordAuth(ctx context.Context, sel ast.SelectionSe
 			}
 		case "record":
 			out.Values[i] = ec._RecordAuth_record(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ruleCheckImplementors = []string{"RuleCheck"}
+
+func (ec *executionContext) _RuleCheck(ctx context.Context, sel ast.SelectionSet, obj *model.RuleCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleCheck")
+		case "ok":
+			out.Values[i] = ec._RuleCheck_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._RuleCheck_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._RuleCheck_position(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11894,6 +12381,49 @@ func (ec *executionContext) _Settings(ctx context.Context, sel ast.SelectionSet,
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var setupStateImplementors = []string{"SetupState"}
+
+func (ec *executionContext) _SetupState(ctx context.Context, sel ast.SelectionSet, obj *model.SetupState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setupStateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetupState")
+		case "needsSuperuser":
+			out.Values[i] = ec._SetupState_needsSuperuser(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "loopback":
+			out.Values[i] = ec._SetupState_loopback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12989,6 +13519,16 @@ func (ec *executionContext) marshalNRecordAuth2ᚖgithubᚗcomᚋmonobaseᚋmono
 	return ec._RecordAuth(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRuleCheck2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐRuleCheck(ctx context.Context, sel ast.SelectionSet, v *model.RuleCheck) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RuleCheck(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNS3Settings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐS3Settings(ctx context.Context, sel ast.SelectionSet, v *model.S3Settings) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -13022,6 +13562,16 @@ func (ec *executionContext) marshalNSettings2ᚖgithubᚗcomᚋmonobaseᚋmonoba
 func (ec *executionContext) unmarshalNSettingsInput2githubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSettingsInput(ctx context.Context, v any) (model.SettingsInput, error) {
 	res, err := ec.unmarshalInputSettingsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetupState2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSetupState(ctx context.Context, sel ast.SelectionSet, v *model.SetupState) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SetupState(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSmtpSettings2ᚖgithubᚗcomᚋmonobaseᚋmonobaseᚋgraphᚋmodelᚐSMTPSettings(ctx context.Context, sel ast.SelectionSet, v *model.SMTPSettings) graphql.Marshaler {

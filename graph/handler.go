@@ -80,15 +80,20 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) ht
 		return next(ctx)
 	})
 	srv.Use(querycost.SignInOnce(isSignIn)) // one password check per operation (signin.go)
-	return limitBody(srv, MaxBodyBytes, uploadLimit)
+	// withLoopback marks direct loopback requests for the first-run setup (setup.go).
+	return withLoopback(res.proxy, limitBody(srv, MaxBodyBytes, uploadLimit))
 }
 
 // Timeout bounds one admin operation: its resolvers and SQL statements
 // stop at it.
 const Timeout = 30 * time.Second
 
+// openFields are the root fields open to anonymous callers: sign-in and
+// the first-run setup (setup.go).
+var openFields = map[string]bool{"Mutation.authWithPassword": true, "Query.setupState": true, "Mutation.createFirstSuperuser": true}
+
 // requireSuperuser is the one access check of the admin API: every root
-// field but authWithPassword (and introspection) needs a superuser viewer.
+// field but openFields (and introspection) needs a superuser viewer.
 // Anonymous callers get UNAUTHENTICATED, others FORBIDDEN.
 func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
@@ -96,7 +101,7 @@ func requireSuperuser(ctx context.Context, next graphql.Resolver) (any, error) {
 		return next(ctx)
 	}
 	name := fc.Field.Name
-	if strings.HasPrefix(name, "__") || (fc.Object == "Mutation" && name == "authWithPassword") {
+	if strings.HasPrefix(name, "__") || openFields[fc.Object+"."+name] {
 		return typedErrors(next(ctx))
 	}
 	v := auth.ViewerFrom(ctx)

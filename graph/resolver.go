@@ -42,4 +42,7 @@ type Resolver struct {
 	// files is the file storage settings.s3 switches (WithFiles); nil:
 	// stored only.
 	files *files.Store
+	// setup is the first-run state (WithSetup); nil: createFirstSuperuser
+	// is refused.
+	setup *Setup
 }

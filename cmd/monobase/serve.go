@@ -20,6 +20,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/cron"
+	"github.com/monobase/monobase/dashboard"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
@@ -130,6 +131,7 @@ type ServeCommand struct {
 	pollDone     chan struct{}
 	scheduleErr  string
 	logs         *logs.Service // the request logs in auxiliary.db (of the current data)
+	setup        graph.Setup   // the dashboard's first run: its one-time link (printBanner)
 	// logHandler is the handler of the built Logger (nil when Logger was
 	// given); it feeds the current request logs.
 	logHandler *logs.Handler
@@ -351,7 +353,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux.Handle("/graphql", browserToPlayground(c.trackWebSockets(engine.Handler())))
 	mux.Handle("/graphql/admin", graph.NewHandler(d, authSvc, engine.SDL, graph.WithBackups(c.backups), graph.WithRateLimits(rules),
 		graph.WithCrons(c.cron), graph.WithCORS(origins), graph.WithTrustedProxy(proxy), graph.WithLimits(engine), graph.WithLogs(reqLogs),
-		graph.WithFiles(store)))
+		graph.WithFiles(store), graph.WithSetup(&c.setup)))
 	if c.backups != nil {
 		mux.Handle(backup.Prefix, backup.Handler(c.backups, authSvc))
 	}
@@ -360,6 +362,9 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		SignIn: engine.OAuth2SignIn, Origins: redirectOrigins(d, origins), Key: authSvc.DeriveKey("oauth2 handshake")}))
 	mux.Handle(playground.Prefix, playground.Handler())
 	mux.Handle(playground.Prefix+"/", playground.Handler())
+	mux.Handle("/_/", dashboard.Handler())
+	mux.Handle("/_", dashboard.Handler())
+	mux.Handle("/{$}", dashboard.RedirectRoot())
 	mux.HandleFunc("/", notFound)
 	c.wireMetrics(d, engine, mux)
 
@@ -567,6 +572,7 @@ func (c *ServeCommand) printBanner(ctx context.Context) {
 	}
 	base := c.URL()
 	fmt.Fprintf(c.Stdout, "Server started at %s\n", base)
+	fmt.Fprintf(c.Stdout, "├─ Dashboard:  %s/_/\n", base)
 	fmt.Fprintf(c.Stdout, "├─ GraphQL:    %s/graphql\n", base)
 	fmt.Fprintf(c.Stdout, "├─ Admin API:  %s/graphql/admin\n", base)
 	fmt.Fprintf(c.Stdout, "└─ Playground: %s/playground\n", base)
@@ -581,6 +587,9 @@ func (c *ServeCommand) printBanner(ctx context.Context) {
 		fmt.Fprintf(c.Stdout, "\nNo superuser yet. Create one with:\n  monobase superuser upsert EMAIL PASSWORD\n")
 		if c.Dir != DefaultDir {
 			fmt.Fprintf(c.Stdout, "  (add --dir %s)\n", c.Dir)
+		}
+		if tok, err := c.setup.IssueToken(); err == nil {
+			fmt.Fprintf(c.Stdout, "or open this one-time link in a browser:\n  %s/_/#/setup?token=%s\n", base, tok)
 		}
 	}
 }

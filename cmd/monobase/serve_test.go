@@ -29,6 +29,8 @@ func TestServe(t *testing.T) {
 			base + "/graphql/admin",
 			base + "/playground",
 			"monobase superuser upsert EMAIL PASSWORD",
+			base + "/_/\n",
+			base + "/_/#/setup?token=",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("banner lacks %q:\n%s", want, out)
@@ -54,6 +56,8 @@ func TestServe(t *testing.T) {
 		{name: "playground assets are served", method: "GET", path: "/playground/assets/graphiql.min.js", status: 200, ctype: "text/javascript"},
 		{name: "a browser opening /graphql goes to the playground", method: "GET", path: "/graphql", header: map[string]string{"Accept": "text/html,application/xhtml+xml"}, status: 302, location: "/playground"},
 		{name: "an invalid token is 401 UNAUTHENTICATED", method: "POST", path: "/graphql/admin", header: map[string]string{"Authorization": "Bearer not-a-token", "Content-Type": "application/json"}, status: 401, body: "UNAUTHENTICATED"},
+		{name: "the site root goes to the dashboard", method: "GET", path: "/", status: 302, location: "/_/"},
+		{name: "the dashboard is served", method: "GET", path: "/_/", status: 200, ctype: "text/html", body: "Monobase dashboard"},
 		{name: "unknown paths are a JSON 404", method: "GET", path: "/nope", status: 404, ctype: "application/json", body: "no route"},
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -302,6 +302,14 @@ type RecordAuth struct {
 	Record map[string]any `json:"record"`
 }
 
+// The result of checkRule: ok, or the message and 1-based position of the first error.
+type RuleCheck struct {
+	Ok      bool    `json:"ok"`
+	Message *string `json:"message,omitempty"`
+	// 1-based position in the rule (0 when the error has none).
+	Position int `json:"position"`
+}
+
 // An S3-compatible bucket. When enabled, endpoint, bucket, region, accessKey and the secret are required.
 type S3Settings struct {
 	Enabled bool   `json:"enabled"`
@@ -352,6 +360,16 @@ type SettingsInput struct {
 	Limits       *LimitSettingsInput        `json:"limits,omitempty"`
 	S3           *S3SettingsInput           `json:"s3,omitempty"`
 	Backups      *BackupSettingsInput       `json:"backups,omitempty"`
+}
+
+// Whether the server still needs its first superuser. Open to anonymous
+// callers, as createFirstSuperuser is.
+type SetupState struct {
+	// True while no superuser exists.
+	NeedsSuperuser bool `json:"needsSuperuser"`
+	// True when this request came straight from the loopback interface (no
+	// proxy in between), so createFirstSuperuser needs no setup token.
+	Loopback bool `json:"loopback"`
 }
 
 type SMTPSettings struct {
