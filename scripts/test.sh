@@ -5,8 +5,9 @@
 #   abuse suite in ./abuse runs here against the real binary), bounded fuzz runs of the filter parser and
 #   the /graphql handler, then the Node end-to-end suite (Apollo
 #   Client, urql, graphql-ws, apollo-upload-client, the graphql-http audit,
-#   the playground and the OAuth2 redirect flow in headless Chromium)
-#   against the real binary.
+#   the playground, the dashboard and the OAuth2 redirect flow in headless
+#   Chromium) against the real binary. Before the Go part it rebuilds the
+#   dashboard (dashboard/web) and fails when dashboard/dist differs.
 # Installs what the tests need when it is missing (Chromium from Debian,
 # the e2e packages with npm ci). Exits non-zero on any failure; the last
 # line counts the tests: "test.sh: N passed, M failed" (a failed step such
@@ -67,6 +68,24 @@ if [[ $need_e2e == 1 ]]; then
     step "npm ci (e2e)"
     (cd e2e && npm ci --no-audit --no-fund) || fail "npm ci"
   fi
+fi
+
+# --- dashboard assets ----------------------------------------------------
+# The binary embeds dashboard/dist; it must be what dashboard/web builds
+# (Vite's output is deterministic: same sources, same bytes).
+step "dashboard assets (vite build, compared with dashboard/dist)"
+if [[ ! -d dashboard/web/node_modules ]] || ! (cd dashboard/web && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd dashboard/web && npm ci --no-audit --no-fund) || fail "npm ci (dashboard)"
+fi
+if (cd dashboard/web && npx --no-install vite build --outDir "$work/dashboard-dist" --emptyOutDir --logLevel warn); then
+  if diff -r "$work/dashboard-dist" dashboard/dist; then
+    echo "ok"
+  else
+    echo "dashboard assets are stale: run npm run build in dashboard/web"
+    fail "dashboard assets"
+  fi
+else
+  fail "dashboard build"
 fi
 
 # --- Go ------------------------------------------------------------------

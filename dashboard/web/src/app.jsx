@@ -167,6 +167,7 @@ function Layout() {
               <li key={c.id}>
                 <a href={href(`/collections/${c.name}`)} aria-current={current === c.name ? 'page' : undefined}>
                   {c.name}
+                  {c.type !== 'BASE' && ' '}
                   {c.type !== 'BASE' && <span class="badge">{c.type.toLowerCase()}</span>}
                 </a>
               </li>

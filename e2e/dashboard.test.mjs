@@ -1,0 +1,401 @@
+// The admin dashboard (/_/) in headless Chromium (Debian's /usr/bin/chromium
+// driven by playwright-core), against the real binary: first-run setup,
+// sign-in, a collection with several field types, rules checked as they
+// are typed and refused on save, the API preview, records (create with a
+// file upload and its thumbnail, edit, filter with an inline error, sort,
+// delete), a record created by another client appearing live, and the
+// phone layout. Screenshots go to e2e/artifacts/dashboard-*.png.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import zlib from 'node:zlib';
+
+import { chromium } from 'playwright-core';
+
+import { ADMIN_EMAIL, ADMIN_PASSWORD, freePort, monobaseBinary, startServer } from './harness.mjs';
+
+const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `dashboard-${name}.png`), fullPage: true });
+
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+/** Encodes a w×h RGB PNG with a gradient. */
+function png(w, h) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const raw = Buffer.alloc(h * (1 + 3 * w));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * (1 + 3 * w) + 1 + 3 * x;
+      raw[i] = (x * 2) % 256;
+      raw[i + 1] = (y * 2) % 256;
+      raw[i + 2] = 160;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** Starts `monobase serve` on a fresh data folder with no superuser; resolves with { url, output(), stop() }. */
+async function startFresh() {
+  const bin = await monobaseBinary();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-fresh-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (b) => { output += b; });
+  child.stderr.on('data', (b) => { output += b; });
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('/_/#/setup?token=')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve printed no setup link:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function launch() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Records the requests a page makes outside origin (there must be none: no CDN). */
+function watchOutside(page, origin, outside) {
+  page.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.origin !== origin && !['data:', 'blob:'].includes(u.protocol)) outside.push(req.url());
+  });
+}
+
+describe('dashboard: first run', () => {
+  let server;
+  let browser;
+  before(async () => {
+    assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath} (scripts/test.sh installs it)`);
+    await mkdir(artifacts, { recursive: true });
+    server = await startFresh();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('/ goes to the dashboard, which offers to create the first superuser from loopback', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const outside = [];
+    watchOutside(page, server.url, outside);
+    await page.goto(`${server.url}/`);
+    assert.equal(new URL(page.url()).pathname, '/_/');
+    await page.getByRole('heading', { name: 'Create the first superuser' }).waitFor();
+    await page.getByLabel('Email').fill('first@example.com');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create superuser' }).click();
+    await page.getByRole('alert').waitFor();
+    await shot(page, 'setup');
+    await page.getByLabel('Password').fill('first-password-1');
+    await page.getByRole('button', { name: 'Create superuser' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.getByRole('heading', { name: 'Collections', level: 1 }).waitFor();
+    // The token is kept: a reload stays signed in.
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // Now a superuser exists: the sign-in form, and the new account works.
+    await page.getByRole('heading', { name: 'Superuser sign-in' }).waitFor();
+    await page.getByLabel('Email').fill('first@example.com');
+    await page.getByLabel('Password').fill('first-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    assert.deepEqual(outside, [], 'the dashboard loaded nothing from outside the server');
+    await page.close();
+  });
+});
+
+describe('dashboard', () => {
+  let server;
+  let browser;
+  let page;
+  const outside = [];
+
+  before(async () => {
+    assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath} (scripts/test.sh installs it)`);
+    await mkdir(artifacts, { recursive: true });
+    server = await startServer();
+    // A users record for the relation picker.
+    const made = await server.gql(
+      'mutation { createUser(input: {email: "ann@example.com", password: "ann-password-1", passwordConfirm: "ann-password-1"}) { id } }',
+      {},
+      server.adminToken,
+    );
+    assert.ok(made.data?.createUser?.id, JSON.stringify(made));
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchOutside(page, server.url, outside);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('sign-in refuses a wrong password, then signs in', async () => {
+    await page.goto(`${server.url}/_/`);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('invalid credentials').waitFor();
+    await shot(page, 'signin');
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Collections', level: 1 }).waitFor();
+    await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: /^users\b/ }).waitFor();
+    await shot(page, 'collections');
+  });
+
+  test('creates a collection with several field types; a bad rule is shown as typed and refused on save', async () => {
+    await page.getByRole('link', { name: 'New collection' }).first().click();
+    await page.getByRole('heading', { name: 'New collection' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).first().fill('articles');
+    const add = async (type, name, fill) => {
+      await page.getByLabel('New field type').selectOption(type);
+      await page.getByRole('button', { name: 'Add field' }).click();
+      const field = page.locator('fieldset.field-card').last();
+      await field.getByLabel('Name', { exact: true }).fill(name);
+      await fill?.(field);
+    };
+    await add('TEXT', 'title', async (f) => {
+      await f.getByLabel('Required').check();
+      await f.getByLabel('Max').fill('200');
+    });
+    await add('NUMBER', 'views', (f) => f.getByLabel('Integers only').check());
+    await add('BOOL', 'published');
+    await add('SELECT', 'status', (f) => f.getByLabel('Values (comma-separated)').fill('draft, live'));
+    await add('JSON', 'meta');
+    await add('FILE', 'cover', async (f) => {
+      await f.getByLabel('MIME types (comma-separated)').fill('image/png');
+      await f.getByLabel('Thumb sizes (e.g. 100x100)').fill('100x100');
+    });
+    await add('RELATION', 'author', (f) => f.getByLabel('Related collection').selectOption({ label: 'users' }));
+    // Reorder: meta moves up above status.
+    await page.getByRole('button', { name: 'Move field meta up' }).click();
+    const names = await page.locator('fieldset.field-card').evaluateAll((fs) => fs.map((f) => f.querySelector('input').value));
+    assert.deepEqual(names, ['title', 'views', 'published', 'meta', 'status', 'cover', 'author']);
+
+    // Rules: unlock the list rule and type a bad one.
+    await page.getByLabel('Lock list rule (superusers only)').uncheck();
+    await page.getByLabel('List rule', { exact: true }).fill("title != '' && nope = 1");
+    const listError = page.locator('.rule', { has: page.getByLabel('List rule', { exact: true }) }).locator('.error-text');
+    await listError.waitFor();
+    assert.match(await listError.innerText(), /nope.*position 16/);
+    assert.equal(await page.getByLabel('List rule', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await shot(page, 'rule-error');
+    // A rule naming a field of the draft is fine.
+    await page.getByLabel('List rule', { exact: true }).fill("title != '' && views > 0");
+    await listError.waitFor({ state: 'detached' });
+    await page.getByLabel('Lock view rule (superusers only)').uncheck();
+    // Saved with a syntax error: the server refuses it, naming the rule.
+    await page.getByLabel('View rule', { exact: true }).fill('title = &&');
+    await page.getByRole('button', { name: 'Create collection' }).click();
+    await page.getByRole('alert').getByText(/viewRule/).waitFor();
+    assert.equal((await server.admin('{ collection(idOrName: "articles") { id } }')).collection, null, 'nothing saved');
+    await page.getByLabel('View rule', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Create collection' }).click();
+    await page.getByRole('tab', { name: 'Records' }).or(page.getByRole('link', { name: 'Records' })).waitFor();
+    const saved = (await server.admin('{ collection(idOrName: "articles") { listRule viewRule fields { name type system } } }')).collection;
+    assert.equal(saved.listRule, "title != '' && views > 0");
+    assert.equal(saved.viewRule, '');
+    assert.deepEqual(saved.fields.filter((f) => !f.system).map((f) => `${f.name}:${f.type}`),
+      ['title:TEXT', 'views:NUMBER', 'published:BOOL', 'meta:JSON', 'status:SELECT', 'cover:FILE', 'author:RELATION']);
+    await shot(page, 'collection');
+  });
+
+  test('the API preview shows the generated types and example operations', async () => {
+    await page.getByRole('link', { name: 'API preview' }).click();
+    const types = page.getByLabel('Types of articles');
+    await types.waitFor();
+    const sdl = await types.innerText();
+    assert.match(sdl, /type Article implements Record/);
+    assert.match(sdl, /input ArticleCreateInput/);
+    assert.match(sdl, /articles\(/);
+    assert.doesNotMatch(sdl, /type User implements/, 'only the collection’s own types');
+    const examples = (await page.locator('pre.code').allInnerTexts()).slice(1).join('\n');
+    assert.match(examples, /createArticle\(input: \{ title: "text"/);
+    assert.match(examples, /subscription \{\n  articleChanged \{/);
+    assert.match(examples, /articles\(filter: /);
+    await shot(page, 'api-preview');
+  });
+
+  test('records: create with a file and a relation, see the thumbnail, edit, filter, sort, live, delete', async () => {
+    await page.getByRole('link', { name: 'Records' }).click();
+    await page.getByText('No records.').waitFor();
+    await page.getByRole('button', { name: 'New record' }).click();
+    await page.getByLabel('title *').fill('Hello dashboard');
+    await page.getByLabel('views').fill('12');
+    await page.getByLabel('published').check();
+    await page.getByLabel('meta').fill('{"tags": ["a", "b"]}');
+    await page.getByLabel('status').selectOption('live');
+    await page.getByLabel('cover').setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: png(160, 120) });
+    await page.getByRole('img', { name: 'Preview of cover.png' }).waitFor();
+    await page.getByLabel('Search users').fill('ann');
+    await page.getByLabel('Choose author').locator('option', { hasText: 'ann@example.com' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Choose author').selectOption({ label: (await page.getByLabel('Choose author').locator('option', { hasText: 'ann@example.com' }).innerText()) });
+    await shot(page, 'record-form');
+    await page.getByRole('button', { name: 'Create record' }).click();
+    const table = page.getByRole('table', { name: 'Records of articles' });
+    await table.getByText('Hello dashboard').waitFor();
+    const thumb = table.getByRole('img', { name: /cover.*\.png/ });
+    await thumb.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('table img')].some((i) => i.complete && i.naturalWidth > 0));
+    const src = await thumb.getAttribute('src');
+    assert.match(src, /thumb=100x100/);
+    const res = await fetch(new URL(src, server.url));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+
+    // Bad JSON is refused in the form, before any request.
+    const row = table.getByRole('row', { name: /Hello dashboard/ });
+    await row.getByRole('button', { name: /Edit record/ }).click();
+    await page.getByLabel('meta').fill('{not json');
+    await page.getByRole('button', { name: 'Save record' }).click();
+    await page.getByText(/not valid JSON/).waitFor();
+    await page.getByLabel('meta').fill('{"tags": ["a"]}');
+    await page.getByLabel('title *').fill('Hello again');
+    await page.getByRole('button', { name: 'Save record' }).click();
+    await table.getByText('Hello again').waitFor();
+    const stored = await server.gql('{ articles { title views published status meta authorId cover { name } } }', {}, server.adminToken);
+    assert.equal(stored.data.articles.length, 1);
+    const a = stored.data.articles[0];
+    assert.deepEqual({ title: a.title, views: a.views, published: a.published, status: a.status, meta: a.meta },
+      { title: 'Hello again', views: 12, published: true, status: 'live', meta: { tags: ['a'] } });
+    assert.ok(a.authorId, 'the relation was set');
+    assert.match(a.cover.name, /^cover.*\.png$/);
+
+    // A record created by another client appears live.
+    const other = await server.gql('mutation { createArticle(input: {title: "From elsewhere", views: 3}) { id } }', {}, server.adminToken);
+    assert.ok(other.data?.createArticle?.id, JSON.stringify(other));
+    await table.getByText('From elsewhere').waitFor({ timeout: 10_000 });
+    await page.getByText(/Live: create/).waitFor();
+    await shot(page, 'records');
+
+    // Filter: a bad one shows its error inline, a good one narrows the rows.
+    await page.getByLabel('Filter').fill('views >');
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    const filterError = page.locator('.filter .error-text');
+    await filterError.waitFor();
+    assert.match(await filterError.innerText(), /position/);
+    await shot(page, 'filter-error');
+    await page.getByLabel('Filter').fill('views > 5');
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    await filterError.waitFor({ state: 'detached' });
+    await table.getByText('From elsewhere').waitFor({ state: 'detached' });
+    await table.getByText('Hello again').waitFor();
+    await page.getByLabel('Filter').fill('');
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    await table.getByText('From elsewhere').waitFor();
+
+    // Sort by title, both ways.
+    const titles = () => table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.textContent));
+    await table.getByRole('button', { name: /^title/ }).click();
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="ascending"]'));
+    let t = await titles();
+    assert.ok(t[0].includes('From elsewhere') && t[1].includes('Hello again'), t.join(' | '));
+    await table.getByRole('button', { name: /^title/ }).click();
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]'));
+    await page.waitForFunction(() => document.querySelector('tbody tr')?.textContent.includes('Hello again'));
+
+    // Column choice.
+    await page.getByText('Columns').click();
+    await page.getByLabel('Show meta').uncheck();
+    assert.equal(await table.getByRole('columnheader', { name: 'meta' }).count(), 0);
+
+    // Delete.
+    await table.getByRole('row', { name: /From elsewhere/ }).getByRole('button', { name: /Edit record/ }).click();
+    await page.getByRole('button', { name: 'Delete record' }).click();
+    await page.getByRole('button', { name: 'Confirm delete' }).click();
+    await table.getByText('From elsewhere').waitFor({ state: 'detached' });
+    const left = await server.gql('{ articles { title } }', {}, server.adminToken);
+    assert.deepEqual(left.data.articles.map((x) => x.title), ['Hello again']);
+  });
+
+  test('edits and deletes a collection', async () => {
+    await page.getByRole('link', { name: 'Edit collection' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).waitFor();
+    await page.getByLabel('New field type').selectOption('EMAIL');
+    await page.getByRole('button', { name: 'Add field' }).click();
+    await page.locator('fieldset.field-card').last().getByLabel('Name', { exact: true }).fill('contact');
+    await page.getByRole('button', { name: 'Remove field published' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    const c = (await server.admin('{ collection(idOrName: "articles") { fields { name system } } }')).collection;
+    const userFields = c.fields.filter((f) => !f.system).map((f) => f.name);
+    assert.ok(userFields.includes('contact') && !userFields.includes('published'), userFields.join(','));
+    // The record kept its data through the change.
+    const kept = await server.gql('{ articles { title } }', {}, server.adminToken);
+    assert.deepEqual(kept.data.articles.map((x) => x.title), ['Hello again']);
+    await shot(page, 'collection-edit');
+
+    await page.getByRole('button', { name: 'Delete collection' }).click();
+    await page.getByRole('button', { name: 'Confirm delete' }).click();
+    await page.getByRole('heading', { name: 'Collections', level: 1 }).waitFor();
+    assert.equal((await server.admin('{ collection(idOrName: "articles") { id } }')).collection, null);
+  });
+
+  test('fits a phone: the menu opens the collections', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    watchOutside(phone, server.url, outside);
+    await phone.goto(`${server.url}/_/`);
+    await phone.evaluate((token) => localStorage.setItem('monobase.dashboard.token', token), server.adminToken);
+    await phone.goto(`${server.url}/_/#/collections/users`);
+    await phone.reload();
+    await phone.getByRole('table', { name: 'Records of users' }).waitFor();
+    const nav = phone.getByRole('navigation', { name: 'Collections' });
+    assert.equal(await nav.isVisible(), false, 'the sidebar folds away on a phone');
+    await phone.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: /^users\b/ }).waitFor();
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+    await shot(phone, 'phone');
+    await phone.close();
+    assert.deepEqual(outside, [], 'the dashboard loaded nothing from outside the server');
+  });
+});
