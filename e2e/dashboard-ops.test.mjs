@@ -318,7 +318,7 @@ describe('dashboard settings, logs and backups in a browser', () => {
   test('phone width: the screens fit 390 px', async () => {
     await server.admin('mutation { createBackup(name: "phone.zip") { name } }');
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const [route, name] of [['#/logs', 'logs'], ['#/settings/mail', 'settings'], ['#/backups', 'backups']]) {
+    for (const [route, name] of [['#/logs', 'logs'], ['#/settings/mail', 'settings'], ['#/backups', 'backups'], ['#/settings/limits', 'settings-limits']]) {
       await page.goto(`${server.url}/_/${route}`);
       await page.locator('main h1').waitFor();
       if (name === 'backups') await page.getByRole('button', { name: 'Download phone.zip' }).waitFor();
@@ -326,7 +326,7 @@ describe('dashboard settings, logs and backups in a browser', () => {
       await page.waitForLoadState('networkidle');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `${route} is wider than the phone (${overflow} px)`);
-      await page.screenshot({ path: path.join(artifacts, `dashboard-${name}-phone.png`) }); // the first screen
+      await page.screenshot({ path: path.join(artifacts, `dashboard-${name}-phone.png`), fullPage: name === 'settings-limits' });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   });
