@@ -8,6 +8,9 @@ import { Alert, Input, useLoad } from './ui.jsx';
 import { CollectionEditor, COLLECTION_FIELDS } from './collections.jsx';
 import { ApiPreview } from './preview.jsx';
 import { Records } from './records.jsx';
+import { Settings } from './settings.jsx';
+import { Logs } from './logs.jsx';
+import { Backups } from './backups.jsx';
 
 /** What every signed-in screen reads: the collections, the application SDL, and reload(). */
 export const Schema = createContext({ collections: [], sdl: '', reload: () => {} });
@@ -175,6 +178,13 @@ function Layout() {
           </a>
           <h2>Tools</h2>
           <ul>
+            {['settings', 'logs', 'backups'].map((s) => (
+              <li key={s}>
+                <a href={href(`/${s}`)} aria-current={section === s ? 'page' : undefined}>
+                  {s[0].toUpperCase() + s.slice(1)}
+                </a>
+              </li>
+            ))}
             <li>
               <a href="/playground">Playground</a>
             </li>
@@ -191,6 +201,9 @@ function Layout() {
 
 function Screen({ section, name, tab }) {
   const { collections } = useSchema();
+  if (section === 'settings') return <Settings tab={name || ''} />;
+  if (section === 'logs') return <Logs />;
+  if (section === 'backups') return <Backups />;
   if (section !== 'collections' || !name) {
     return <Overview />;
   }
