@@ -159,6 +159,7 @@ export function CollectionEditor({ collection }) {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [newType, setNewType] = useState('TEXT');
   const dragFrom = useRef(-1);
+  const [dropAt, setDropAt] = useState(-1);
   const set = (patch) => setD((x) => ({ ...x, ...patch }));
   const setField = (i, patch) => setD((x) => ({ ...x, fields: x.fields.map((f, j) => (j === i ? { ...f, ...patch } : f)) }));
   const move = (from, to) =>
@@ -255,17 +256,36 @@ export function CollectionEditor({ collection }) {
           {d.fields.map((f, i) => (
             <fieldset
               key={f.key}
-              class="field-card"
-              draggable
-              onDragStart={() => (dragFrom.current = i)}
-              onDragOver={(e) => e.preventDefault()}
-              onDrop={(e) => {
-                e.preventDefault();
-                move(dragFrom.current, i);
-              }}
+              class={`field-card${dropAt === i && dragFrom.current !== i ? ' drop-target' : ''}${dragFrom.current === i ? ' dragging' : ''}`}
+              data-field-index={i}
             >
               <legend>
-                <span class="drag" aria-hidden="true">
+                <span
+                  class="drag"
+                  title="Drag to reorder"
+                  aria-hidden="true"
+                  onPointerDown={(e) => {
+                    if (e.button !== 0) return;
+                    e.preventDefault();
+                    e.currentTarget.setPointerCapture(e.pointerId);
+                    dragFrom.current = i;
+                    setDropAt(i);
+                  }}
+                  onPointerMove={(e) => {
+                    if (dragFrom.current < 0) return;
+                    const card = document.elementFromPoint(e.clientX, e.clientY)?.closest('fieldset.field-card[data-field-index]');
+                    if (card) setDropAt(Number(card.dataset.fieldIndex));
+                  }}
+                  onPointerUp={() => {
+                    if (dragFrom.current >= 0 && dropAt >= 0) move(dragFrom.current, dropAt);
+                    dragFrom.current = -1;
+                    setDropAt(-1);
+                  }}
+                  onPointerCancel={() => {
+                    dragFrom.current = -1;
+                    setDropAt(-1);
+                  }}
+                >
                   ⠿
                 </span>{' '}
                 Field {i + 1} <span class="badge">{f.type.toLowerCase()}</span>

@@ -205,23 +205,26 @@ export function RichText({ label, value, onInput, error }) {
   const saved = useRef(null);
   const [state, setState] = useState({});
   const [link, setLink] = useState(null); // null, or the URL being typed
+  // The toolbar's pressed states follow the caret.
+  const refresh = () => {
+    const sel = document.getSelection();
+    if (!sel?.rangeCount || !ref.current?.contains(sel.anchorNode)) return;
+    setState({
+      bold: document.queryCommandState('bold'),
+      italic: document.queryCommandState('italic'),
+      insertUnorderedList: document.queryCommandState('insertUnorderedList'),
+      heading: /^h\d$/i.test(document.queryCommandValue('formatBlock')),
+    });
+  };
   useEffect(() => {
     ref.current.innerHTML = value || '';
-    const onSel = () => {
-      const sel = document.getSelection();
-      if (!sel?.rangeCount || !ref.current?.contains(sel.anchorNode)) return;
-      setState({
-        bold: document.queryCommandState('bold'),
-        italic: document.queryCommandState('italic'),
-        insertUnorderedList: document.queryCommandState('insertUnorderedList'),
-        heading: /^h\d$/i.test(document.queryCommandValue('formatBlock')),
-      });
-    };
-    document.addEventListener('selectionchange', onSel);
-    return () => document.removeEventListener('selectionchange', onSel);
+    document.addEventListener('selectionchange', refresh);
+    return () => document.removeEventListener('selectionchange', refresh);
   }, []);
   const emit = () => {
-    const html = ref.current.innerHTML;
+    // Browsers keep a typed space before a tag or at the end as &nbsp;;
+    // between words it is a plain space.
+    const html = ref.current.innerHTML.replace(/([^\s;])&nbsp;(?=[^\s&<])/g, '$1 ');
     onInput(html === '<br>' || html === '<p><br></p>' ? '' : html);
   };
   const keep = () => {
@@ -244,6 +247,7 @@ export function RichText({ label, value, onInput, error }) {
       document.execCommand('formatBlock', false, inHeading ? 'p' : 'h2');
     } else document.execCommand(cmd);
     keep();
+    refresh();
     emit();
   };
   const addLink = () => {
@@ -313,6 +317,7 @@ export function RichText({ label, value, onInput, error }) {
         aria-describedby={error ? `${id}-err` : undefined}
         tabIndex={0}
         onInput={emit}
+        onFocus={() => document.execCommand('defaultParagraphSeparator', false, 'p')}
         onBlur={keep}
         onKeyUp={keep}
         onMouseUp={keep}
