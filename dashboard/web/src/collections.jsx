@@ -531,35 +531,29 @@ function OAuth2Options({ o, set, fe }) {
         return (
           <fieldset key={p.key} class="field-card" aria-label={`OAuth2 provider ${title}`}>
             <legend>Provider {title}</legend>
-            <div class="row wrap">
+            <div class="row wrap top">
               <Input label="Provider name" value={p.name} onInput={(v) => setP(i, { name: v })} list="oauth2-known" error={err(i, 'name')} hint="google, github, … or a name of your own with its URLs" />
               <Input label="Display name" value={p.displayName ?? ''} onInput={(v) => setP(i, { displayName: v })} />
             </div>
-            <div class="row wrap">
+            <div class="row wrap top">
               <Input label="Client ID" value={p.clientId} onInput={(v) => setP(i, { clientId: v })} autocomplete="off" error={err(i, 'clientId')} />
-              <div class="field secret">
-                <Input
-                  label={p.clientSecretSet ? 'Replace client secret' : 'Client secret'}
-                  type="password"
-                  autocomplete="new-password"
-                  value={p.clientSecret}
-                  onInput={(v) => setP(i, { clientSecret: v })}
-                  placeholder={p.clientSecretSet ? 'Leave empty to keep it' : ''}
-                  error={err(i, 'clientSecret')}
-                />
-                {p.clientSecretSet && (
-                  <small class="ok" data-secret-state>
-                    A client secret is set (it is never shown).
-                  </small>
-                )}
-              </div>
+              <Input
+                label={p.clientSecretSet ? 'Replace client secret' : 'Client secret'}
+                type="password"
+                autocomplete="new-password"
+                value={p.clientSecret}
+                onInput={(v) => setP(i, { clientSecret: v })}
+                placeholder={p.clientSecretSet ? 'Leave empty to keep it' : ''}
+                error={err(i, 'clientSecret')}
+                hint={p.clientSecretSet ? 'A client secret is set (it is never shown).' : 'Write-only: it is never shown again.'}
+              />
             </div>
             <div class="row wrap">
               <Check label="PKCE" checked={p.pkce !== false} onChange={(v) => setP(i, { pkce: v })} />
               <Input label="Scopes (comma-separated)" value={(p.scopes || []).join(', ')} onInput={(v) => setP(i, { scopes: splitList(v) })} />
             </div>
             {custom && (
-              <div class="row wrap">
+              <div class="row wrap top">
                 <Input label="Auth URL" type="url" value={p.authUrl ?? ''} onInput={(v) => setP(i, { authUrl: v })} error={err(i, 'authUrl')} />
                 <Input label="Token URL" type="url" value={p.tokenUrl ?? ''} onInput={(v) => setP(i, { tokenUrl: v })} error={err(i, 'tokenUrl')} />
                 <Input label="User info URL" type="url" value={p.userInfoUrl ?? ''} onInput={(v) => setP(i, { userInfoUrl: v })} error={err(i, 'userInfoUrl')} />
@@ -584,7 +578,7 @@ function OAuth2Options({ o, set, fe }) {
       </button>
       <h3>Mapped fields</h3>
       <p class="hint">Record fields that take the provider's user data on sign-up (empty: none).</p>
-      <div class="row wrap">
+      <div class="row wrap top">
         {[
           ['id', 'Provider user id field'],
           ['name', 'Name field'],

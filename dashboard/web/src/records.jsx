@@ -292,6 +292,8 @@ function Cell({ f, v, token }) {
     case 'JSON':
     case 'GEOPOINT':
       return <code>{truncate(JSON.stringify(v), 60)}</code>;
+    case 'EDITOR':
+      return truncate(new DOMParser().parseFromString(String(v), 'text/html').body.textContent || '', 80);
     default:
       return Array.isArray(v) ? v.join(', ') : truncate(String(v), 80);
   }
