@@ -81,6 +81,8 @@ func (cp *compiler) compileType(t *objType) {
 	if t.isAuth {
 		impl = "Record & AuthRecord"
 	}
+	// The admin dashboard finds a collection's type by this description
+	// (dashboard/web/src/names.js; TestDashboardContract pins it).
 	b.sdl.WriteString(`"""A record of the collection ` + c.Name + ".\"\"\"\ntype " + t.name + " implements " + impl + " {\n")
 	for idx, f := range c.Fields {
 		if !validName(f.Name) {

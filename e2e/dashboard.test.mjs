@@ -3,8 +3,10 @@
 // sign-in, a collection with several field types, rules checked as they
 // are typed and refused on save, the API preview, records (create with a
 // file upload and its thumbnail, edit, filter with an inline error, sort,
-// delete), a record created by another client appearing live, and the
-// phone layout. Screenshots go to e2e/artifacts/dashboard-*.png.
+// delete), a record created by another client appearing live, fields
+// reordered by a mouse drag, a view collection, the JSON and rich-text
+// editors, live row updates without a reload, a protected file's
+// thumbnail, OAuth2 providers and email templates, and the phone layout. Screenshots go to e2e/artifacts/dashboard-*.png.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -378,6 +380,228 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Confirm delete' }).click();
     await page.getByRole('heading', { name: 'Collections', level: 1 }).waitFor();
     assert.equal((await server.admin('{ collection(idOrName: "articles") { id } }')).collection, null);
+  });
+
+  /** Opens a route of the dashboard afresh (the schema is read again). */
+  async function open(route) {
+    await page.goto(`${server.url}/_/#${route}`);
+    await page.reload();
+  }
+
+  test('reorders fields by dragging with the mouse, then a view collection shows its query’s records', async () => {
+    await open('/collections/new');
+    await page.getByRole('heading', { name: 'New collection' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).first().fill('ordered');
+    for (const [type, name] of [['TEXT', 'one'], ['NUMBER', 'two'], ['BOOL', 'three']]) {
+      await page.getByLabel('New field type').selectOption(type);
+      await page.getByRole('button', { name: 'Add field' }).click();
+      await page.locator('fieldset.field-card').last().getByLabel('Name', { exact: true }).fill(name);
+    }
+    const cards = page.locator('fieldset.field-card');
+    const names = () => cards.evaluateAll((fs) => fs.map((f) => f.querySelector('input').value));
+    assert.deepEqual(await names(), ['one', 'two', 'three']);
+    // A real mouse drag: press on the handle of "three", move over "one", release.
+    const handle = await cards.nth(2).locator('.drag').boundingBox();
+    const target = await cards.nth(0).boundingBox();
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(target.x + target.width / 2, target.y + 30, { steps: 12 });
+    await page.mouse.move(target.x + target.width / 2, target.y + 40, { steps: 3 });
+    await page.mouse.up();
+    assert.deepEqual(await names(), ['three', 'one', 'two'], 'the dragged field moved to the top');
+    await page.getByRole('button', { name: 'Create collection' }).click();
+    await page.getByRole('link', { name: 'Records' }).waitFor();
+    const saved = (await server.admin('{ collection(idOrName: "ordered") { fields { name system } } }')).collection;
+    assert.deepEqual(saved.fields.filter((f) => !f.system).map((f) => f.name), ['three', 'one', 'two']);
+    // Dragged again on the edit screen: "two" onto "three", saved with Save changes.
+    await page.getByRole('link', { name: 'Edit collection' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).waitFor();
+    const h2 = await cards.nth(2).locator('.drag').boundingBox();
+    const t2 = await cards.nth(0).boundingBox();
+    await page.mouse.move(h2.x + h2.width / 2, h2.y + h2.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(t2.x + t2.width / 2, t2.y + 30, { steps: 12 });
+    await shot(page, 'drag');
+    await page.mouse.up();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    const again = (await server.admin('{ collection(idOrName: "ordered") { fields { name system } } }')).collection;
+    assert.deepEqual(again.fields.filter((f) => !f.system).map((f) => f.name), ['two', 'three', 'one']);
+
+    for (const [one, two] of [['first row', 1], ['second row', 2]]) {
+      const r = await server.gql('mutation($one: String, $two: Float) { createOrdered(input: {one: $one, two: $two}) { id } }', { one, two }, server.adminToken);
+      assert.ok(r.data?.createOrdered?.id, JSON.stringify(r));
+    }
+    // A view collection over it, with its query.
+    await page.getByRole('link', { name: 'New collection' }).first().click();
+    await page.getByRole('heading', { name: 'New collection' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).first().fill('ordered_view');
+    await page.getByLabel('Type', { exact: true }).selectOption('VIEW');
+    await page.getByLabel('View query (SQL SELECT)').fill('SELECT id, one AS label, two * 10 AS score FROM ordered');
+    await shot(page, 'view-collection');
+    await page.getByRole('button', { name: 'Create collection' }).click();
+    await page.getByRole('link', { name: 'Records' }).click();
+    const table = page.getByRole('table', { name: 'Records of ordered_view' });
+    await table.getByText('first row').waitFor();
+    await table.getByText('second row').waitFor();
+    await table.getByRole('cell', { name: '20', exact: true }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New record' }).count(), 0, 'a view has no New record');
+    const view = (await server.admin('{ collection(idOrName: "ordered_view") { type viewQuery } }')).collection;
+    assert.equal(view.type, 'VIEW');
+    assert.match(view.viewQuery, /FROM ordered/);
+    await shot(page, 'view-records');
+  });
+
+  test('the JSON editor shows where a parse error is; the rich-text editor saves bold HTML', async () => {
+    await server.admin(`mutation { createCollection(input: {name: "notes", fields: [
+      {name: "title", type: TEXT}, {name: "body", type: EDITOR}, {name: "data", type: JSON},
+      {name: "created", type: AUTODATE, onCreate: true}]}) { id } }`);
+    await open('/collections/notes');
+    await page.getByRole('button', { name: 'New record' }).click();
+    await page.getByLabel('title').fill('Rich note');
+    const json = page.getByLabel('data', { exact: true });
+    await json.fill('{\n  "a": 1,\n  "b": }');
+    const jsonMsg = page.locator('.json-editor .error-text');
+    await jsonMsg.waitFor();
+    assert.match(await jsonMsg.innerText(), /not valid JSON: line 3, column 8: .*expected a value/);
+    assert.equal(await json.getAttribute('aria-invalid'), 'true');
+    assert.ok(await page.getByRole('button', { name: 'Format data JSON' }).isDisabled(), 'no formatting of bad JSON');
+    await shot(page, 'json-error');
+    // Auto-indent: Enter after "{" indents the new line and closes the block.
+    await json.fill('');
+    await json.type('{');
+    await json.press('End');
+    await json.press('Enter');
+    await json.type('"k": [1,2]');
+    assert.equal(await json.inputValue(), '{\n  "k": [1,2]');
+    await json.type('}');
+    await jsonMsg.waitFor({ state: 'detached' });
+    await json.fill('{"a":1,"b":[true,null]}');
+    await page.getByRole('button', { name: 'Format data JSON' }).click();
+    assert.equal(await json.inputValue(), JSON.stringify({ a: 1, b: [true, null] }, null, 2));
+
+    const body = page.getByRole('textbox', { name: 'body', exact: true });
+    assert.equal(await body.getAttribute('aria-multiline'), 'true');
+    await page.getByLabel('body', { exact: true }).click();
+    await page.keyboard.type('plain ');
+    await page.getByRole('button', { name: 'Bold', exact: true }).click();
+    await page.keyboard.type('strong');
+    await page.getByRole('button', { name: 'Bold', exact: true }).click();
+    await page.keyboard.type(' end');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Heading', exact: true }).click();
+    await page.keyboard.type('Title');
+    assert.equal(await page.getByRole('button', { name: 'Heading', exact: true }).getAttribute('aria-pressed'), 'true');
+    assert.match(await body.innerHTML(), /<b>strong<\/b>/);
+    await shot(page, 'rich-text');
+    await page.getByRole('button', { name: 'Create record' }).click();
+    await page.getByRole('table', { name: 'Records of notes' }).getByText('Rich note').waitFor();
+    const r = await server.gql('{ notes { title body data } }', {}, server.adminToken);
+    const note = r.data.notes[0];
+    assert.match(note.body, /plain <(b|strong)>strong<\/(b|strong)> end/);
+    assert.match(note.body, /<h2>Title<\/h2>/);
+    assert.deepEqual(note.data, { a: 1, b: [true, null] });
+  });
+
+  test('rows change live: another client’s create, update and delete, without reloading the page', async () => {
+    await open('/collections/notes');
+    const table = page.getByRole('table', { name: 'Records of notes' });
+    await table.getByText('Rich note').waitFor();
+    let reloads = 0;
+    const count = (req) => {
+      if (req.method() === 'POST' && req.url().endsWith('/graphql') && (req.postData() || '').includes('query Records')) reloads++;
+    };
+    page.on('request', count);
+    const made = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.adminToken}` },
+      body: JSON.stringify({ query: 'mutation { createNote(input: {title: "Live one", data: {n: 1}}) { id } }' }),
+    }).then((res) => res.json());
+    const id = made.data?.createNote?.id;
+    assert.ok(id, JSON.stringify(made));
+    await table.getByText('Live one').waitFor({ timeout: 10_000 });
+    const first = await table.locator('tbody tr').first().innerText();
+    assert.match(first, /Live one/, 'a new record goes on top (newest first)');
+    await page.getByRole('status').getByText('Page 1 of 1 · 2 records').waitFor();
+    const upd = await server.gql(`mutation { updateNote(id: "${id}", input: {title: "Live two"}) { id } }`, {}, server.adminToken);
+    assert.ok(upd.data?.updateNote, JSON.stringify(upd));
+    await table.getByText('Live two').waitFor();
+    assert.match(await table.locator('tbody tr').first().innerText(), /Live two/, 'updated in place');
+    await shot(page, 'live');
+    const del = await server.gql(`mutation { deleteNote(id: "${id}") { id } }`, {}, server.adminToken);
+    assert.ok(del.data?.deleteNote, JSON.stringify(del));
+    await table.getByText('Live two').waitFor({ state: 'detached' });
+    await page.getByRole('status').getByText('Page 1 of 1 · 1 records').waitFor();
+    page.off('request', count);
+    assert.equal(reloads, 0, 'the table was not reloaded');
+  });
+
+  test('a protected file’s thumbnail loads with a file token', async () => {
+    await server.admin(`mutation { createCollection(input: {name: "vault", fields: [
+      {name: "label", type: TEXT}, {name: "doc", type: FILE, maxSelect: 1, protected: true, thumbs: ["100x100"], mimeTypes: ["image/png"]},
+      {name: "created", type: AUTODATE, onCreate: true}]}) { id } }`);
+    await open('/collections/vault');
+    await page.getByRole('button', { name: 'New record' }).click();
+    await page.getByLabel('label').fill('Secret picture');
+    await page.getByLabel('doc').setInputFiles({ name: 'secret.png', mimeType: 'image/png', buffer: png(120, 90) });
+    await page.getByRole('img', { name: 'Preview of secret.png' }).waitFor();
+    await page.getByRole('button', { name: 'Create record' }).click();
+    const table = page.getByRole('table', { name: 'Records of vault' });
+    const thumb = table.getByRole('img', { name: /secret.*\.png/ });
+    await thumb.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('table img')].some((i) => i.complete && i.naturalWidth > 0));
+    const src = await thumb.getAttribute('src');
+    assert.match(src, /thumb=100x100&token=/);
+    const withToken = await fetch(new URL(src, server.url));
+    assert.equal(withToken.status, 200);
+    assert.equal(withToken.headers.get('content-type'), 'image/png');
+    const bare = new URL(src, server.url);
+    bare.searchParams.delete('token');
+    const without = await fetch(bare);
+    assert.notEqual(without.status, 200, 'a protected file needs the token');
+    // The edit form shows the stored file's thumbnail too.
+    await table.getByRole('button', { name: /Edit record/ }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('form ul.files img')].some((i) => i.complete && i.naturalWidth > 0));
+    await shot(page, 'protected-file');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  test('auth collections: an OAuth2 provider and an email template are saved; the secret is never shown', async () => {
+    await open('/collections/users/edit');
+    await page.getByRole('button', { name: 'Save changes' }).waitFor();
+    await page.getByLabel('OAuth2 sign-in enabled').check();
+    await page.getByRole('button', { name: 'Add OAuth2 provider' }).click();
+    const prov = page.getByRole('group', { name: /^OAuth2 provider/ }).last();
+    await prov.getByLabel('Provider name').fill('github');
+    await prov.getByLabel('Client ID').fill('gh-client-1');
+    await prov.getByLabel('Client secret', { exact: true }).fill('gh-secret-value-123');
+    await page.getByLabel('Name field', { exact: true }).fill('name');
+    await page.getByLabel('Custom verification email').check();
+    await page.getByLabel('Verification email subject', { exact: true }).fill('Confirm your {APP_NAME} account');
+    await page.getByLabel('Verification email body (HTML)', { exact: true }).fill('<p>Token: {TOKEN}</p>');
+    await shot(page, 'oauth2');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    const q = '{ collection(idOrName: "users") { oauth2 { enabled mappedFields { name } providers { name clientId clientSecretSet pkce } } emailTemplates { verification { subject body } resetPassword { subject } } } }';
+    let c = (await server.admin(q)).collection;
+    assert.equal(c.oauth2.enabled, true);
+    assert.deepEqual(c.oauth2.providers, [{ name: 'github', clientId: 'gh-client-1', clientSecretSet: true, pkce: true }]);
+    assert.equal(c.oauth2.mappedFields.name, 'name');
+    assert.deepEqual(c.emailTemplates.verification, { subject: 'Confirm your {APP_NAME} account', body: '<p>Token: {TOKEN}</p>' });
+    assert.equal(c.emailTemplates.resetPassword, null, 'the others stay the default');
+
+    // Reopened: the secret shows as set, never its value; a change of the client id keeps it.
+    await open('/collections/users/edit');
+    const again = page.getByRole('group', { name: 'OAuth2 provider github' });
+    await again.getByText('A client secret is set').waitFor();
+    assert.equal(await again.getByLabel('Replace client secret').inputValue(), '');
+    assert.ok(!(await page.content()).includes('gh-secret-value-123'), 'the secret is not in the page');
+    await again.getByLabel('Client ID').fill('gh-client-2');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').getByText('Saved.').waitFor();
+    c = (await server.admin(q)).collection;
+    assert.deepEqual(c.oauth2.providers, [{ name: 'github', clientId: 'gh-client-2', clientSecretSet: true, pkce: true }]);
+    await shot(page, 'auth-options');
   });
 
   test('fits a phone: the menu opens the collections', async () => {

@@ -7,12 +7,24 @@ import { go } from './router.js';
 import { Alert, Check, Input, Select, splitList } from './ui.jsx';
 import { useSchema } from './app.jsx';
 
+/** The auth emails a collection may override: [key, label, placeholders]. */
+export const TEMPLATES = [
+  ['verification', 'Verification email', '{TOKEN}'],
+  ['resetPassword', 'Password reset email', '{TOKEN}'],
+  ['confirmEmailChange', 'Email change confirmation', '{TOKEN}'],
+  ['otp', 'One-time password email', '{OTP}'],
+  ['authAlert', 'New sign-in alert email', ''],
+];
+
 /** The Collection fields the dashboard reads (a fragment named C). */
 export const COLLECTION_FIELDS = `fragment C on Collection {
   id name type system indexes listRule viewRule createRule updateRule deleteRule authRule manageRule viewQuery
   fields { id name type required hidden system min max pattern autogeneratePattern onlyInt values maxSelect
     collection cascadeDelete maxSize mimeTypes thumbs protected onCreate onUpdate onlyDomains exceptDomains }
   authToken { duration } passwordAuth { enabled identityFields } otp { enabled duration length } mfa { enabled duration rule }
+  oauth2 { enabled mappedFields { id name username avatarUrl }
+    providers { name clientId clientSecretSet displayName pkce authUrl tokenUrl userInfoUrl scopes } }
+  emailTemplates { ${TEMPLATES.map(([k]) => `${k} { subject body }`).join(' ')} }
 }`;
 
 export const FIELD_TYPES = ['TEXT', 'EDITOR', 'NUMBER', 'BOOL', 'EMAIL', 'URL', 'DATE', 'AUTODATE', 'SELECT', 'FILE', 'RELATION', 'JSON', 'GEOPOINT', 'PASSWORD'];
@@ -67,6 +79,7 @@ function draftOf(c) {
       listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null, authRule: '', manageRule: null,
       authToken: { duration: 604800 }, passwordAuth: { enabled: true, identityFields: ['email'] },
       otp: { enabled: false, duration: 180, length: 8 }, mfa: { enabled: false, duration: 1800, rule: '' },
+      oauth2: { enabled: false, mappedFields: {}, providers: [] }, emailTemplates: {},
     };
   }
   return {
@@ -75,6 +88,12 @@ function draftOf(c) {
     indexes: (c.indexes || []).join('\n'),
     viewQuery: c.viewQuery || '',
     mfa: c.mfa ? { ...c.mfa, rule: c.mfa.rule || '' } : undefined,
+    oauth2: {
+      enabled: !!c.oauth2?.enabled,
+      mappedFields: { ...(c.oauth2?.mappedFields || {}) },
+      providers: (c.oauth2?.providers || []).map((p) => ({ ...p, key: newKey(), clientSecret: '' })),
+    },
+    emailTemplates: Object.fromEntries(Object.entries(c.emailTemplates || {}).filter(([, t]) => t).map(([k, t]) => [k, { subject: t.subject, body: t.body }])),
   };
 }
 
@@ -105,9 +124,30 @@ export function collectionInput(d, existing) {
     input.passwordAuth = { enabled: !!d.passwordAuth?.enabled, identityFields: d.passwordAuth?.identityFields || ['email'] };
     input.otp = { enabled: !!d.otp?.enabled, duration: Number(d.otp?.duration) || 180, length: Number(d.otp?.length) || 8 };
     input.mfa = { enabled: !!d.mfa?.enabled, duration: Number(d.mfa?.duration) || 1800, rule: d.mfa?.rule || null };
+    input.oauth2 = oauth2Input(d.oauth2);
+    input.emailTemplates = Object.fromEntries(Object.entries(d.emailTemplates || {}).filter(([, t]) => t));
   }
   if (d.type === 'VIEW') input.viewQuery = d.viewQuery;
   return input;
+}
+
+const orNull = (s) => (s && String(s).trim() ? String(s).trim() : null);
+
+// The OAuth2Input of a draft: a provider's secret only when a new one was
+// typed (left out, the server keeps the stored one).
+function oauth2Input(o) {
+  if (!o) return undefined;
+  const m = o.mappedFields || {};
+  return {
+    enabled: !!o.enabled,
+    mappedFields: { id: orNull(m.id), name: orNull(m.name), username: orNull(m.username), avatarUrl: orNull(m.avatarUrl) },
+    providers: (o.providers || []).map((p) => {
+      const out = { name: p.name.trim(), clientId: p.clientId.trim(), pkce: p.pkce !== false, scopes: p.scopes || [] };
+      if (p.clientSecret) out.clientSecret = p.clientSecret;
+      for (const k of ['displayName', 'authUrl', 'tokenUrl', 'userInfoUrl']) out[k] = orNull(p[k]);
+      return out;
+    }),
+  };
 }
 
 export function CollectionEditor({ collection }) {
@@ -119,6 +159,7 @@ export function CollectionEditor({ collection }) {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [newType, setNewType] = useState('TEXT');
   const dragFrom = useRef(-1);
+  const [dropAt, setDropAt] = useState(-1);
   const set = (patch) => setD((x) => ({ ...x, ...patch }));
   const setField = (i, patch) => setD((x) => ({ ...x, fields: x.fields.map((f, j) => (j === i ? { ...f, ...patch } : f)) }));
   const move = (from, to) =>
@@ -215,17 +256,36 @@ export function CollectionEditor({ collection }) {
           {d.fields.map((f, i) => (
             <fieldset
               key={f.key}
-              class="field-card"
-              draggable
-              onDragStart={() => (dragFrom.current = i)}
-              onDragOver={(e) => e.preventDefault()}
-              onDrop={(e) => {
-                e.preventDefault();
-                move(dragFrom.current, i);
-              }}
+              class={`field-card${dropAt === i && dragFrom.current !== i ? ' drop-target' : ''}${dragFrom.current === i ? ' dragging' : ''}`}
+              data-field-index={i}
             >
               <legend>
-                <span class="drag" aria-hidden="true">
+                <span
+                  class="drag"
+                  title="Drag to reorder"
+                  aria-hidden="true"
+                  onPointerDown={(e) => {
+                    if (e.button !== 0) return;
+                    e.preventDefault();
+                    e.currentTarget.setPointerCapture(e.pointerId);
+                    dragFrom.current = i;
+                    setDropAt(i);
+                  }}
+                  onPointerMove={(e) => {
+                    if (dragFrom.current < 0) return;
+                    const card = document.elementFromPoint(e.clientX, e.clientY)?.closest('fieldset.field-card[data-field-index]');
+                    if (card) setDropAt(Number(card.dataset.fieldIndex));
+                  }}
+                  onPointerUp={() => {
+                    if (dragFrom.current >= 0 && dropAt >= 0) move(dragFrom.current, dropAt);
+                    dragFrom.current = -1;
+                    setDropAt(-1);
+                  }}
+                  onPointerCancel={() => {
+                    dragFrom.current = -1;
+                    setDropAt(-1);
+                  }}
+                >
                   ⠿
                 </span>{' '}
                 Field {i + 1} <span class="badge">{f.type.toLowerCase()}</span>
@@ -303,6 +363,8 @@ export function CollectionEditor({ collection }) {
       )}
 
       {d.type === 'AUTH' && <AuthOptions d={d} set={set} />}
+      {d.type === 'AUTH' && <OAuth2Options o={d.oauth2} set={(o) => set({ oauth2: o })} fe={fe} />}
+      {d.type === 'AUTH' && <EmailTemplates t={d.emailTemplates || {}} set={(t) => set({ emailTemplates: t })} fe={fe} />}
 
       <Alert error={error} />
       {saved && (
@@ -443,7 +505,131 @@ function AuthOptions({ d, set }) {
         <Input label="MFA duration (seconds)" type="number" value={d.mfa?.duration ?? ''} onInput={(v) => set({ mfa: { ...d.mfa, duration: v } })} />
         <Input label="MFA rule" value={d.mfa?.rule ?? ''} onInput={(v) => set({ mfa: { ...d.mfa, rule: v } })} />
       </div>
-      <p class="hint">OAuth2 providers and email templates: set them with the admin API (updateCollection) for now.</p>
+    </section>
+  );
+}
+
+const KNOWN_PROVIDERS = ['google', 'github', 'facebook', 'microsoft', 'discord', 'yandex', 'twitch', 'patreon', 'battlenet', 'apple'];
+
+/**
+ * OAuth2 sign-in: on/off, the providers (client secrets are write-only:
+ * a stored one shows as set, with an input to replace it) and the mapped
+ * fields.
+ */
+function OAuth2Options({ o, set, fe }) {
+  const providers = o.providers || [];
+  const setP = (i, patch) => set({ ...o, providers: providers.map((p, j) => (j === i ? { ...p, ...patch } : p)) });
+  const err = (i, k) => fe[`oauth2.providers.${i}.${k}`]?.message;
+  return (
+    <section class="card" aria-labelledby="oauth2-h">
+      <h2 id="oauth2-h">OAuth2 sign-in</h2>
+      <Check label="OAuth2 sign-in enabled" checked={o.enabled} onChange={(v) => set({ ...o, enabled: v })} />
+      {providers.length === 0 && <p class="hint">No providers.</p>}
+      {providers.map((p, i) => {
+        const custom = p.name && !KNOWN_PROVIDERS.includes(p.name.trim());
+        const title = p.name || `provider ${i + 1}`;
+        return (
+          <fieldset key={p.key} class="field-card" aria-label={`OAuth2 provider ${title}`}>
+            <legend>Provider {title}</legend>
+            <div class="row wrap top">
+              <Input label="Provider name" value={p.name} onInput={(v) => setP(i, { name: v })} list="oauth2-known" error={err(i, 'name')} hint="google, github, … or a name of your own with its URLs" />
+              <Input label="Display name" value={p.displayName ?? ''} onInput={(v) => setP(i, { displayName: v })} />
+            </div>
+            <div class="row wrap top">
+              <Input label="Client ID" value={p.clientId} onInput={(v) => setP(i, { clientId: v })} autocomplete="off" error={err(i, 'clientId')} />
+              <Input
+                label={p.clientSecretSet ? 'Replace client secret' : 'Client secret'}
+                type="password"
+                autocomplete="new-password"
+                value={p.clientSecret}
+                onInput={(v) => setP(i, { clientSecret: v })}
+                placeholder={p.clientSecretSet ? 'Leave empty to keep it' : ''}
+                error={err(i, 'clientSecret')}
+                hint={p.clientSecretSet ? 'A client secret is set (it is never shown).' : 'Write-only: it is never shown again.'}
+              />
+            </div>
+            <div class="row wrap">
+              <Check label="PKCE" checked={p.pkce !== false} onChange={(v) => setP(i, { pkce: v })} />
+              <Input label="Scopes (comma-separated)" value={(p.scopes || []).join(', ')} onInput={(v) => setP(i, { scopes: splitList(v) })} />
+            </div>
+            {custom && (
+              <div class="row wrap top">
+                <Input label="Auth URL" type="url" value={p.authUrl ?? ''} onInput={(v) => setP(i, { authUrl: v })} error={err(i, 'authUrl')} />
+                <Input label="Token URL" type="url" value={p.tokenUrl ?? ''} onInput={(v) => setP(i, { tokenUrl: v })} error={err(i, 'tokenUrl')} />
+                <Input label="User info URL" type="url" value={p.userInfoUrl ?? ''} onInput={(v) => setP(i, { userInfoUrl: v })} error={err(i, 'userInfoUrl')} />
+              </div>
+            )}
+            <button type="button" class="danger" onClick={() => set({ ...o, providers: providers.filter((_, j) => j !== i) })}>
+              Remove provider {title}
+            </button>
+          </fieldset>
+        );
+      })}
+      <datalist id="oauth2-known">
+        {KNOWN_PROVIDERS.map((n) => (
+          <option key={n} value={n} />
+        ))}
+      </datalist>
+      <button
+        type="button"
+        onClick={() => set({ ...o, providers: [...providers, { key: newKey(), name: '', clientId: '', clientSecret: '', pkce: true, scopes: [] }] })}
+      >
+        Add OAuth2 provider
+      </button>
+      <h3>Mapped fields</h3>
+      <p class="hint">Record fields that take the provider's user data on sign-up (empty: none).</p>
+      <div class="row wrap top">
+        {[
+          ['id', 'Provider user id field'],
+          ['name', 'Name field'],
+          ['username', 'Username field'],
+          ['avatarUrl', 'Avatar URL field'],
+        ].map(([k, label]) => (
+          <Input key={k} label={label} value={o.mappedFields?.[k] ?? ''} onInput={(v) => set({ ...o, mappedFields: { ...o.mappedFields, [k]: v } })} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+/** The auth emails: each either the default or a custom subject and body. */
+function EmailTemplates({ t, set, fe }) {
+  return (
+    <section class="card" aria-labelledby="templates-h">
+      <h2 id="templates-h">Email templates</h2>
+      <p class="hint">
+        Placeholders: <code>{'{APP_NAME}'}</code>, <code>{'{APP_URL}'}</code>, <code>{'{TOKEN}'}</code>, <code>{'{OTP}'}</code>,{' '}
+        <code>{'{RECORD:<field>}'}</code>.
+      </p>
+      {TEMPLATES.map(([k, label, ph]) => {
+        const cur = t[k];
+        return (
+          <fieldset key={k} class="field-card" aria-label={label}>
+            <legend>{label}</legend>
+            <Check
+              label={`Custom ${label.toLowerCase()}`}
+              checked={!!cur}
+              onChange={(v) => set({ ...t, [k]: v ? { subject: '', body: ph ? `${ph}` : '' } : null })}
+            />
+            {cur ? (
+              <>
+                <Input label={`${label} subject`} value={cur.subject} onInput={(v) => set({ ...t, [k]: { ...cur, subject: v } })} error={fe[`emailTemplates.${k}.subject`]?.message} />
+                <Input
+                  label={`${label} body (HTML)`}
+                  textarea
+                  rows={5}
+                  class="mono"
+                  value={cur.body}
+                  onInput={(v) => set({ ...t, [k]: { ...cur, body: v } })}
+                  error={fe[`emailTemplates.${k}.body`]?.message}
+                />
+              </>
+            ) : (
+              <p class="hint">The default email is sent.</p>
+            )}
+          </fieldset>
+        );
+      })}
     </section>
   );
 }

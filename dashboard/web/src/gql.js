@@ -115,3 +115,23 @@ export function appSubscribe(query, variables, onData, onError) {
   });
   return unsubscribe;
 }
+
+// The superuser's file token (the admin mutation fileToken), for ?token=
+// on protected files; it lives 3 minutes, so it is reused for 2.
+let fileTok = null;
+
+/** Resolves with a current file token of the signed-in superuser. */
+export function fileToken() {
+  const now = Date.now();
+  if (!fileTok || fileTok.owner !== token || now - fileTok.at > 120_000) {
+    const p = adminMutation('mutation FileToken { fileToken }').then((d) => d.fileToken);
+    fileTok = { at: now, owner: token, p };
+    p.catch(() => {
+      if (fileTok?.p === p) fileTok = null;
+    });
+  }
+  return fileTok.p;
+}
+
+/** Adds token=t to a file URL (which may already have a query). */
+export const withToken = (url, t) => (t ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}` : url);

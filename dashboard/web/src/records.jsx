@@ -3,10 +3,11 @@
 // filter, sort by column, paging and column choice, kept live by a
 // subscription; and a form to create, edit and delete a record.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { appMutation, appQuery, appSubscribe } from './gql.js';
+import { appMutation, appQuery, appSubscribe, fileToken, withToken } from './gql.js';
 import { useSchema } from './app.jsx';
 import { namesFor } from './names.js';
 import { Alert, Check, Input, Select, useId, useLoad } from './ui.jsx';
+import { JsonEditor, RichText, jsonError, jsonErrorText } from './editors.jsx';
 
 const PAGE = 20;
 const SKIP_COLUMNS = new Set(['tokenKey', 'password']);
@@ -29,6 +30,27 @@ function fieldSelection(f) {
   }
 }
 
+/**
+ * A file token while the collection has a protected file field (renewed
+ * before it expires), else ''.
+ */
+function useFileToken(c) {
+  const needed = c.fields.some((f) => f.type === 'FILE' && f.protected);
+  const [t, setT] = useState('');
+  useEffect(() => {
+    if (!needed) return undefined;
+    let live = true;
+    const get = () => fileToken().then((x) => live && setT(x), () => live && setT(''));
+    get();
+    const timer = setInterval(get, 60_000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [needed]);
+  return t;
+}
+
 const readable = (c) => c.fields.filter((f) => !SKIP_COLUMNS.has(f.name) && f.type !== 'PASSWORD');
 const valueKey = (f) => (f.type === 'RELATION' ? (f.maxSelect > 1 ? `${f.name}Ids` : `${f.name}Id`) : f.name);
 
@@ -44,6 +66,9 @@ export function Records({ collection: c }) {
   const [hidden, setHidden] = useState(() => new Set());
   const [editing, setEditing] = useState(null); // null, 'new' or a record
   const [live, setLive] = useState('');
+  const [stale, setStale] = useState(false);
+  const token = useFileToken(c);
+  const defaultSort = hasCreated ? '-created' : '';
   const query = useMemo(
     () =>
       n &&
@@ -57,20 +82,24 @@ export function Records({ collection: c }) {
     () => (query ? appQuery(query, { filter: filter || null, sort: sort || null, limit: PAGE, offset: page * PAGE }) : Promise.resolve(null)),
     [query, filter, sort, page],
   );
-  const reload = useRef(data.reload);
-  reload.current = data.reload;
+  useEffect(() => setStale(false), [query, filter, sort, page]);
+  // The live handler reads the page as it is now.
+  const view = useRef(null);
+  view.current = { data: data.data, setData: data.setData, page, filter, sort, defaultSort };
   useEffect(() => {
     if (!n) return undefined;
     return appSubscribe(
-      `subscription Live { event: ${n.changed} { action record { id } } }`,
+      `subscription Live { event: ${n.changed} { action record { ${fields.map(fieldSelection).join(' ')} } } }`,
       {},
       (d) => {
         setLive(`${d.event.action.toLowerCase()} ${d.event.record.id}`);
-        reload.current();
+        const next = applyChange(view.current, d.event);
+        if (next === 'stale') setStale(true);
+        else if (next) view.current.setData(next);
       },
       () => setLive(''),
     );
-  }, [n?.changed]);
+  }, [query]);
 
   if (!n) return <p>The collection {c.name} is not part of the application API.</p>;
   if (editing) {
@@ -162,7 +191,7 @@ export function Records({ collection: c }) {
               <tr key={r.id}>
                 {shown.map((f) => (
                   <td key={f.name}>
-                    <Cell f={f} v={r[valueKey(f)]} />
+                    <Cell f={f} v={r[valueKey(f)]} token={token} />
                   </td>
                 ))}
                 {c.type !== 'VIEW' && (
@@ -195,12 +224,51 @@ export function Records({ collection: c }) {
         <span class="live" aria-live="polite">
           {live && `Live: ${live}`}
         </span>
+        {stale && (
+          <span class="stale" role="status">
+            Records changed elsewhere.{' '}
+            <button type="button" class="small" onClick={() => data.reload()}>
+              Refresh records
+            </button>
+          </span>
+        )}
       </div>
     </div>
   );
 }
 
-function Cell({ f, v }) {
+/**
+ * Applies a live change to the page shown: an update of a shown row
+ * replaces it in place, a delete removes it, a create on the first page in
+ * the default order (newest first, no filter) goes on top. Returns the new
+ * data, null when the page is unaffected, or 'stale' when the page may
+ * have changed in a way only a reload can tell.
+ */
+export function applyChange(v, { action, record }) {
+  const cur = v.data;
+  if (!cur) return null;
+  const items = cur.items || [];
+  const total = cur.total?.count ?? 0;
+  const i = items.findIndex((r) => r.id === record.id);
+  const newestFirst = v.page === 0 && !v.filter && v.sort === v.defaultSort && v.sort === '-created';
+  switch (action) {
+    case 'UPDATE':
+      if (i >= 0) return { ...cur, items: items.map((r, j) => (j === i ? record : r)) };
+      return v.filter || v.sort !== v.defaultSort ? 'stale' : null;
+    case 'DELETE':
+      if (i >= 0) return { ...cur, items: items.filter((_, j) => j !== i), total: { ...cur.total, count: Math.max(0, total - 1) } };
+      if (v.page > 0 || v.filter) return 'stale';
+      return { ...cur, total: { ...cur.total, count: Math.max(0, total - 1) } };
+    case 'CREATE':
+      if (i >= 0) return { ...cur, items: items.map((r, j) => (j === i ? record : r)) };
+      if (newestFirst) return { ...cur, items: [record, ...items].slice(0, PAGE), total: { ...cur.total, count: total + 1 } };
+      return 'stale';
+    default:
+      return null;
+  }
+}
+
+function Cell({ f, v, token }) {
   if (v === null || v === undefined) return <span class="muted">—</span>;
   switch (f.type) {
     case 'BOOL':
@@ -209,17 +277,23 @@ function Cell({ f, v }) {
       const files = Array.isArray(v) ? v : [v];
       return (
         <span class="thumbs">
-          {files.map((x) => (
-            <a key={x.name} href={x.url} target="_blank" rel="noopener">
-              {f.protected ? x.name : <img src={x.thumb} alt={x.name} width="40" height="40" loading="lazy" />}
-            </a>
-          ))}
+          {files.map((x) =>
+            f.protected && !token ? (
+              <span key={x.name}>{x.name}</span>
+            ) : (
+              <a key={x.name} href={f.protected ? withToken(x.url, token) : x.url} target="_blank" rel="noopener">
+                <img src={f.protected ? withToken(x.thumb, token) : x.thumb} alt={x.name} width="40" height="40" loading="lazy" />
+              </a>
+            ),
+          )}
         </span>
       );
     }
     case 'JSON':
     case 'GEOPOINT':
       return <code>{truncate(JSON.stringify(v), 60)}</code>;
+    case 'EDITOR':
+      return truncate(new DOMParser().parseFromString(String(v), 'text/html').body.textContent || '', 80);
     default:
       return Array.isArray(v) ? v.join(', ') : truncate(String(v), 80);
   }
@@ -274,11 +348,11 @@ function toInput(f, v) {
       return !!v;
     case 'JSON':
       if (v.trim() === '') return null;
-      try {
-        return JSON.parse(v);
-      } catch (err) {
-        throw new Error(`not valid JSON: ${err.message}`);
+      {
+        const bad = jsonError(v);
+        if (bad) throw new Error(jsonErrorText(bad));
       }
+      return JSON.parse(v);
     case 'DATE':
       return v ? new Date(v).toISOString() : null;
     case 'GEOPOINT':
@@ -300,6 +374,7 @@ function RecordForm({ collection: c, names: n, record, done }) {
   const [fe, setFe] = useState({});
   const [confirm, setConfirm] = useState(false);
   const auth = c.type === 'AUTH';
+  const token = useFileToken(c);
   const set = (k, v) => setValues((x) => ({ ...x, [k]: v }));
 
   async function save(e) {
@@ -374,6 +449,7 @@ function RecordForm({ collection: c, names: n, record, done }) {
           record={record}
           removed={removed[f.name] || []}
           setRemoved={(list) => setRemoved((x) => ({ ...x, [f.name]: list }))}
+          token={token}
         />
       ))}
       {auth && (
@@ -419,7 +495,7 @@ function RecordForm({ collection: c, names: n, record, done }) {
   );
 }
 
-function FieldInput({ f, value, set, error, record, removed, setRemoved }) {
+function FieldInput({ f, value, set, error, record, removed, setRemoved, token }) {
   const label = `${f.name}${f.required ? ' *' : ''}`;
   switch (f.type) {
     case 'BOOL':
@@ -427,9 +503,9 @@ function FieldInput({ f, value, set, error, record, removed, setRemoved }) {
     case 'NUMBER':
       return <Input label={label} type="number" step="any" value={value} onInput={set} error={error} />;
     case 'EDITOR':
-      return <Input label={label} textarea rows={6} value={value} onInput={set} error={error} />;
+      return <RichText label={label} value={value} onInput={set} error={error} />;
     case 'JSON':
-      return <Input label={label} textarea rows={4} value={value} onInput={set} error={error} spellcheck={false} class="mono" hint="Any JSON value." />;
+      return <JsonEditor label={label} name={f.name} value={value} onInput={set} error={error} />;
     case 'EMAIL':
       return <Input label={label} type="email" value={value} onInput={set} error={error} />;
     case 'URL':
@@ -447,7 +523,7 @@ function FieldInput({ f, value, set, error, record, removed, setRemoved }) {
         </fieldset>
       );
     case 'FILE':
-      return <FileInput f={f} label={label} set={set} error={error} record={record} removed={removed} setRemoved={setRemoved} />;
+      return <FileInput f={f} label={label} set={set} error={error} record={record} removed={removed} setRemoved={setRemoved} token={token} />;
     case 'RELATION':
       return <RelationPicker f={f} label={label} value={value} set={set} error={error} />;
     default:
@@ -479,7 +555,7 @@ function SelectInput({ f, label, value, set, error }) {
   );
 }
 
-function FileInput({ f, label, set, error, record, removed, setRemoved }) {
+function FileInput({ f, label, set, error, record, removed, setRemoved, token }) {
   const id = useId();
   const [previews, setPreviews] = useState([]);
   useEffect(() => () => previews.forEach((p) => URL.revokeObjectURL(p.url)), [previews]);
@@ -491,8 +567,8 @@ function FileInput({ f, label, set, error, record, removed, setRemoved }) {
         <ul class="files">
           {stored.map((x) => (
             <li key={x.name}>
-              {!f.protected && <img src={x.thumb} alt="" width="48" height="48" />}
-              <a href={x.url} target="_blank" rel="noopener">
+              {(!f.protected || token) && <img src={f.protected ? withToken(x.thumb, token) : x.thumb} alt="" width="48" height="48" />}
+              <a href={f.protected ? withToken(x.url, token) : x.url} target="_blank" rel="noopener">
                 {x.name}
               </a>
               <Check

@@ -73,7 +73,7 @@ export function Alert({ error }) {
   );
 }
 
-/** Runs load() on mount and when deps change: { data, error, loading, reload }. */
+/** Runs load() on mount and when deps change: { data, error, loading, reload, setData }. */
 export function useLoad(load, deps) {
   const [state, setState] = useState({ data: undefined, error: null, loading: true });
   const seq = useRef(0);
@@ -86,7 +86,10 @@ export function useLoad(load, deps) {
     );
   }, deps);
   useEffect(reload, [reload]);
-  return { ...state, reload };
+  // setData replaces the loaded data in place (a live update); a load
+  // under way still wins when it ends.
+  const setData = useCallback((data) => setState((s) => ({ ...s, data })), []);
+  return { ...state, reload, setData };
 }
 
 /** Splits "a, b ,c" into ["a","b","c"]; "" gives []. */
