@@ -38,11 +38,11 @@ cd "$(dirname "$0")/../.."
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "== in process: $PAIRS pairs of 2,000 reads, rules off and on (BenchmarkRateLimitsReadByID)"
-go test ./cmd/monobase -run '^$' -bench 'RateLimitsReadByID$' -benchtime "${PAIRS}x" 2>/dev/null |
+go test ./internal/server -run '^$' -bench 'RateLimitsReadByID$' -benchtime "${PAIRS}x" 2>/dev/null |
 	awk '/^BenchmarkRateLimitsReadByID/ {for (i = 3; i < NF; i += 2) printf "  %s %s\n", $(i+1), $i}'
 
 echo "== the limiter's share of the CPU samples of reads with the rules on (BenchmarkRateLimitsOnReadByID, ${PROFILE:-20s})"
-go test -c -o "$work/mb.test" ./cmd/monobase
+go test -c -o "$work/mb.test" ./internal/server
 (cd "$work" && ./mb.test -test.run '^$' -test.bench 'RateLimitsOnReadByID$' -test.benchtime "${PROFILE:-20s}" -test.cpuprofile "$work/cpu.out" 2>/dev/null | grep '^Benchmark' | sed 's/^/  /')
 go tool pprof -top -focus 'ratelimit\.(ClientIP|\(\*Rules\)\.Operation|\(\*ruleSet\)\.path|\(\*limitRule\)\.take|\(\*Limiter\)\.Allow|\(\*labelRules\)\.forCaller)' \
 	"$work/mb.test" "$work/cpu.out" 2>/dev/null | sed -n 's/^Showing nodes accounting for \(.*\)/  limiter: \1/p'
