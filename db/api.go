@@ -25,6 +25,16 @@ type DB struct {
 	// (the application schema is swapped there).
 	OnSchemaChange func(ctx context.Context, all []*Collection) (apply func(), err error)
 
+	// Automigrate, when set, is called inside every collection change of
+	// CreateCollection, UpdateCollection, DeleteCollection and
+	// ImportCollections (not of ApplyMigration and RevertMigration), after
+	// OnSchemaChange, with the collections before and after the change
+	// (system ones included). A name it returns is recorded as an applied
+	// migration in the same transaction; an error rolls the change back
+	// and is returned as is; discard, when not nil, is called when the
+	// change does not commit.
+	Automigrate func(ctx context.Context, before, after []*Collection) (name string, discard func(), err error)
+
 	// OnRecordChange, when set, receives every committed record change, in
 	// commit order, after the commit (never for a rolled-back transaction).
 	OnRecordChange func(ev RecordEvent)
@@ -121,6 +131,10 @@ type Tx struct {
 	db     *DB
 	events []RecordEvent
 	ctx    context.Context
+	// schema, when set, is the collections the transaction writes under
+	// (a migration's, changed in the same transaction); nil: the current
+	// snapshot.
+	schema *snapshot
 }
 
 // Context returns ctx carrying tx, so that Find and friends read through it.

@@ -74,6 +74,7 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 		dirty:     map[string]bool{},
 		fieldKeys: map[*Field]string{},
 	}
+	before := d.Collections()
 	if err := fn(s); err != nil {
 		return err
 	}
@@ -85,6 +86,24 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 		apply, err = d.OnSchemaChange(ctx, s.cols)
 		if err != nil {
 			return err
+		}
+	}
+	if d.Automigrate != nil {
+		name, discard, err := d.Automigrate(ctx, before, s.cols)
+		if discard != nil {
+			defer func() {
+				if !done {
+					discard()
+				}
+			}()
+		}
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			if err := recordMigration(ctx, s.q, name, true); err != nil {
+				return err
+			}
 		}
 	}
 	if err := btx.Commit(); err != nil {
@@ -327,64 +346,11 @@ func (d *DB) DeleteCollection(ctx context.Context, idOrName string) error {
 // and, with deleteMissing, deletes the non-system collections not in cs,
 // all in one transaction.
 func (d *DB) ImportCollections(ctx context.Context, cs []*Collection, deleteMissing bool) ([]*Collection, error) {
-	defs := make([]*Collection, len(cs))
 	var ids []string
 	err := d.changeSchema(ctx, func(s *schemaTx) error {
-		var fe apperr.FieldErrors
-		olds := make([]*Collection, len(cs))
-		for i, in := range cs {
-			if in == nil {
-				fe.Add(fmt.Sprintf("collections.%d", i), "required", "a collection must not be null")
-				continue
-			}
-			c := cloneCollection(in)
-			defs[i] = c
-			var old *Collection
-			if c.ID != "" {
-				old = s.byID(c.ID)
-			}
-			if old == nil && c.Name != "" {
-				old = s.byName(c.Name)
-			}
-			olds[i] = old
-			if old != nil {
-				c.ID = old.ID
-			} else if c.ID == "" {
-				for c.ID == "" || s.find(c.ID) != nil {
-					c.ID = NewID()
-				}
-			}
-		}
-		if err := fe.Err(invalidCollection); err != nil {
-			return err
-		}
-		s.pending = slices.Clone(defs)
-		for i, c := range defs {
-			prefix := fmt.Sprintf("collections.%d.", i)
-			if olds[i] != nil {
-				s.update(olds[i], c, prefix, &fe)
-			} else {
-				s.create(c, prefix, false, &fe)
-			}
-		}
-		if deleteMissing && len(fe) == 0 {
-			keep := map[string]bool{}
-			for _, c := range defs {
-				keep[c.ID] = true
-			}
-			for _, c := range slices.Clone(s.cols) {
-				if !keep[c.ID] && !c.System {
-					s.remove(c, "delete."+c.Name+".", &fe)
-				}
-			}
-		}
-		if err := fe.Err(invalidCollection); err != nil {
-			return err
-		}
-		for _, c := range defs {
-			ids = append(ids, c.ID)
-		}
-		return nil
+		var err error
+		ids, err = s.importDefs(cs, deleteMissing)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -398,6 +364,68 @@ func (d *DB) ImportCollections(ctx context.Context, cs []*Collection, deleteMiss
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// importDefs is the body of ImportCollections on s: it returns the ids of
+// the collections of cs, or apperr.Invalid with per-field messages.
+func (s *schemaTx) importDefs(cs []*Collection, deleteMissing bool) ([]string, error) {
+	defs := make([]*Collection, len(cs))
+	var fe apperr.FieldErrors
+	olds := make([]*Collection, len(cs))
+	for i, in := range cs {
+		if in == nil {
+			fe.Add(fmt.Sprintf("collections.%d", i), "required", "a collection must not be null")
+			continue
+		}
+		c := cloneCollection(in)
+		defs[i] = c
+		var old *Collection
+		if c.ID != "" {
+			old = s.byID(c.ID)
+		}
+		if old == nil && c.Name != "" {
+			old = s.byName(c.Name)
+		}
+		olds[i] = old
+		if old != nil {
+			c.ID = old.ID
+		} else if c.ID == "" {
+			for c.ID == "" || s.find(c.ID) != nil {
+				c.ID = NewID()
+			}
+		}
+	}
+	if err := fe.Err(invalidCollection); err != nil {
+		return nil, err
+	}
+	s.pending = slices.Clone(defs)
+	for i, c := range defs {
+		prefix := fmt.Sprintf("collections.%d.", i)
+		if olds[i] != nil {
+			s.update(olds[i], c, prefix, &fe)
+		} else {
+			s.create(c, prefix, false, &fe)
+		}
+	}
+	if deleteMissing && len(fe) == 0 {
+		keep := map[string]bool{}
+		for _, c := range defs {
+			keep[c.ID] = true
+		}
+		for _, c := range slices.Clone(s.cols) {
+			if !keep[c.ID] && !c.System {
+				s.remove(c, "delete."+c.Name+".", &fe)
+			}
+		}
+	}
+	if err := fe.Err(invalidCollection); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(defs))
+	for _, c := range defs {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
 }
 
 func (s *schemaTx) byID(id string) *Collection {

@@ -86,3 +86,25 @@ func cloneRecord(r Record) Record {
 	}
 	return out
 }
+
+// snapshot returns the collection definitions tx writes under.
+func (tx *Tx) snapshot() *snapshot {
+	if tx.schema != nil {
+		return tx.schema
+	}
+	return tx.db.snap.Load()
+}
+
+// collection returns the collection with that id or name among tx's
+// definitions, or apperr.NotFound.
+func (tx *Tx) collection(idOrName string) (*Collection, error) {
+	if s := tx.snapshot(); s != nil {
+		if c := s.byID[idOrName]; c != nil {
+			return c, nil
+		}
+		if c := s.byName[idOrName]; c != nil {
+			return c, nil
+		}
+	}
+	return nil, apperr.New(apperr.NotFound, "collection %q not found", idOrName)
+}

@@ -335,7 +335,7 @@ func (tx *Tx) checkRelations(c *Collection, rec Record, only map[string]bool, fe
 		if len(ids) == 0 {
 			continue
 		}
-		target, err := tx.db.Collection(f.Collection)
+		target, err := tx.collection(f.Collection)
 		if err != nil {
 			fe.Add(f.Name, "not_found", "the related collection no longer exists")
 			continue
@@ -423,7 +423,7 @@ func (tx *Tx) deleteRec(c *Collection, id string, visited map[string]bool) (Reco
 		return nil, err
 	}
 	var refs []fieldRef
-	if s := tx.db.snap.Load(); s != nil {
+	if s := tx.snapshot(); s != nil {
 		refs = s.refs[c.ID]
 	}
 	for _, ref := range refs {
