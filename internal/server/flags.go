@@ -79,6 +79,7 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve https on --http with this PEM certificate (chain) file (env MONOBASE_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the PEM private key file of --tls-cert (env MONOBASE_TLS_KEY)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format on stderr: text (readable, the default) or json (one object per line) (env MONOBASE_LOG_FORMAT)")
+	c.migrationFlags(fs, getenv) // migrate.go
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
 		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--log-format text|json] [--origins LIST] [--max-sockets-per-ip N] [--metrics ADDR|off]\n"+

@@ -5,6 +5,7 @@
 //	monobase superuser ...       create, update or delete superusers
 //	monobase schema ...          export or import the collections as JSON
 //	monobase files migrate ...   move the stored files between the disk and S3
+//	monobase migrate ...         create, apply and revert the app's migrations
 //	monobase version             print the version
 //
 // --dir (env MONOBASE_DIR, default ./mb_data) is accepted by every command.
@@ -32,6 +33,7 @@ import (
 	"syscall"
 
 	"github.com/monobase/monobase/hook"
+	"github.com/monobase/monobase/migrate"
 	"github.com/monobase/monobase/secrets"
 )
 
@@ -108,6 +110,8 @@ type Extensions struct {
 	DataDir string
 	// Commands are the app's own commands, by name.
 	Commands map[string]Command
+	// Migrations are the app's Go migrations (`migrate`, and `serve` at start).
+	Migrations []migrate.Migration
 }
 
 // Command is a command an app adds to the command line.
@@ -155,6 +159,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "serve":
 		c := NewServeCommand(m.Stdout, m.Stderr)
 		c.Dir = *dir
+		c.Migrations.Go = m.goMigrations()
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err
 		}
@@ -197,6 +202,17 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		}
 		c.Secrets = box
 		return c.Run(ctx)
+	case "migrate":
+		c := &MigrateCommand{Dir: *dir, Go: m.goMigrations(), Stdout: m.Stdout, Stderr: m.Stderr}
+		if err := c.ParseFlags(args, m.Getenv); err != nil {
+			return err
+		}
+		box, err := m.secrets(name)
+		if err != nil {
+			return err
+		}
+		c.Secrets = box
+		return c.Run(ctx)
 	case "version", "--version":
 		return (&VersionCommand{Stdout: m.Stdout}).Run()
 	case "help", "-h", "--help":
@@ -211,6 +227,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "monobase: unknown command %q\n\n%s", name, m.usage())
 		return fmt.Errorf("unknown command %q: %w", name, errUsage)
 	}
+}
+
+// goMigrations returns the app's Go migrations (nil: none).
+func (m *Main) goMigrations() []migrate.Migration {
+	if m.Ext == nil {
+		return nil
+	}
+	return m.Ext.Migrations
 }
 
 // secrets returns the Box of MONOBASE_ENCRYPTION_KEY for the command
@@ -302,6 +326,12 @@ Commands:
   files migrate --to s3|local            move the stored files to the bucket of settings.s3 or
                                          back to the disk, then switch settings.s3.enabled
                                          (--delete-source: remove each verified original)
+  migrate create NAME                    write an empty JSON migration into the migrations folder
+  migrate up                             apply the pending migrations (JSON files and the app's Go ones)
+  migrate down [N]                       revert the last N applied migrations (default 1)
+  migrate status                         list the applied and pending migrations
+                                         (--migrations DIR: the folder, env MONOBASE_MIGRATIONS,
+                                         default mb_migrations beside the data folder)
   version                                print the version
   help                                   print this help
 
@@ -313,6 +343,8 @@ Serve flags:
   --dev        development mode: access log, debug logging (env MONOBASE_DEV=1)
   --log-format text|json  the log on stderr (env MONOBASE_LOG_FORMAT, default text)
   --max-sockets-per-ip N  open WebSockets per client IP (env MONOBASE_MAX_SOCKETS_PER_IP, default 1000)
+  --migrations DIR        the migrations folder; pending migrations are applied at start (env MONOBASE_MIGRATIONS)
+  --automigrate           write a migration for every collection change on the admin API (env MONOBASE_AUTOMIGRATE=1)
 
 Environment (every command):
   MONOBASE_ENCRYPTION_KEY  32 characters: encrypt the stored secrets at rest (AES-256-GCM)

@@ -148,6 +148,10 @@ func (c *ServeCommand) startData(ctx context.Context) error {
 		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
 	}
 	c.Startup.DB = time.Since(t0)
+	if err := c.startMigrations(ctx, d); err != nil { // migrate.go
+		_ = d.Close()
+		return err
+	}
 	c.genCtx, c.genCancel = context.WithCancel(c.shutdown)
 	h, err := c.buildHandler(ctx, d)
 	if err != nil {

@@ -96,6 +96,10 @@ type ServeCommand struct {
 	// they are, and a data folder holding encrypted ones does not start.
 	Secrets *secrets.Box
 
+	// Migrations are applied at start; Auto writes one for every
+	// collection change (migrate.go).
+	Migrations MigrationOptions
+
 	// LogFormat is how logs are written to Stderr: "text" (the default,
 	// readable) or "json" (one object per line).
 	LogFormat string
