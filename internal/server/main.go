@@ -31,6 +31,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/hook"
 	"github.com/monobase/monobase/secrets"
 )
@@ -108,6 +109,8 @@ type Extensions struct {
 	DataDir string
 	// Commands are the app's own commands, by name.
 	Commands map[string]Command
+	// Schema are the app's custom GraphQL root fields (extensions.go).
+	Schema []dynschema.Extension
 }
 
 // Command is a command an app adds to the command line.
@@ -155,6 +158,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "serve":
 		c := NewServeCommand(m.Stdout, m.Stderr)
 		c.Dir = *dir
+		c.Schema = m.schema()
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err
 		}
