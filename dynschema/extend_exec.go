@@ -224,6 +224,7 @@ func asString(val any) (string, bool) {
 // asObject returns an object value as a map: maps with string keys as they
 // are, structs as encoding/json names their fields (json tags).
 func asObject(val any) (map[string]any, error) {
+	val = indirect(val)
 	switch v := val.(type) {
 	case map[string]any:
 		return v, nil

@@ -428,3 +428,28 @@ func TestExtendQueryCost(t *testing.T) {
 		t.Fatalf("over the complexity limit: got %s, want refused", r)
 	}
 }
+
+func TestAsObject(t *testing.T) {
+	type Base struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	type post struct {
+		Base
+		Title  string `json:"title"` // the outer field wins
+		Secret string `json:"-"`
+		Plain  int
+		hidden int
+	}
+	got, err := asObject(&post{Base: Base{ID: "p1", Title: "inner"}, Title: "outer", Secret: "s", Plain: 2, hidden: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"id": "p1", "title": "outer", "Plain": 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if _, err := asObject(42); err == nil {
+		t.Fatal("a number is not an object")
+	}
+}

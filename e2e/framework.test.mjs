@@ -128,6 +128,10 @@ describe('custom GraphQL fields of a Go app', () => {
   });
 
   test('introspection and schemaSDL show the custom fields beside the generated ones, after a rebuild too', async () => {
+    // No collection has a subscription yet: schemaSDL declares the
+    // Subscription type the extension extends.
+    const before = buildSchema((await server.admin('{ schemaSDL }')).schemaSDL);
+    assert.ok(before.getSubscriptionType().getFields().countdown);
     await server.admin(`mutation { createCollection(input: {name: "posts", listRule: "", viewRule: "", createRule: "",
       fields: [{name: "title", type: TEXT}]}) { id } }`);
     const intro = await server.gql(getIntrospectionQuery());
