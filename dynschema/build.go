@@ -46,14 +46,15 @@ func merge(dst, src *ast.SchemaDocument) {
 // loadSchema compiles the collections and loads the SDL with gqlparser
 // (without a cache: every fragment is parsed).
 func loadSchema(colls []*db.Collection) (*model, *ast.Schema, error) {
-	m, s, _, err := loadSchemaCached(colls, fragmentCache{})
+	m, s, _, err := loadSchemaCached(colls, fragmentCache{}, nil)
 	return m, s, err
 }
 
 // loadSchemaCached compiles the collections and loads the SDL with
 // gqlparser, reusing the parsed fragments of cache; it returns the cache
-// for the next build. A schema that gqlparser refuses is apperr.Invalid.
-func loadSchemaCached(colls []*db.Collection, cache fragmentCache) (*model, *ast.Schema, fragmentCache, error) {
+// for the next build, with the Go schema extensions exts (nil: none). A
+// schema that gqlparser refuses is apperr.Invalid.
+func loadSchemaCached(colls []*db.Collection, cache fragmentCache, exts *extSet) (*model, *ast.Schema, fragmentCache, error) {
 	m, err := compile(colls)
 	if err != nil {
 		return nil, nil, nil, err
@@ -83,6 +84,9 @@ func loadSchemaCached(colls []*db.Collection, cache fragmentCache) (*model, *ast
 		return nil, nil, nil, invalid(err)
 	}
 	merge(doc, roots)
+	if err := exts.merge(doc, m); err != nil {
+		return nil, nil, nil, err
+	}
 	s, err := validator.ValidateSchemaDocument(doc)
 	if err != nil {
 		return nil, nil, nil, invalid(err)

@@ -122,6 +122,10 @@ type Config struct {
 	// version from the first one on, after the engine's own (Use adds one
 	// later, at the cost of a rebuild).
 	Extensions []func() graphql.HandlerExtension
+	// Schema are the app's custom root fields resolved in Go (extend.go),
+	// part of every schema version: a collection change that clashes with
+	// them is refused.
+	Schema []Extension
 }
 
 // Engine serves the application schema at /graphql.
@@ -137,6 +141,7 @@ type Engine struct {
 	fieldMW bool // a field interceptor is installed: run every field through it
 	seq     uint64
 	frags   fragmentCache // parsed SDL of the last build
+	custom  *extSet       // cfg.Schema, checked (nil: none)
 
 	batches subBatches // running subscriptions (sub_batch.go)
 
@@ -163,6 +168,11 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("dynschema: Config.DB is required")
 	}
 	e := newEngine(cfg)
+	custom, err := checkExtensions(cfg.Schema)
+	if err != nil {
+		return nil, err
+	}
+	e.custom = custom
 	v, err := e.build(cfg.DB.Collections())
 	if err != nil {
 		return nil, fmt.Errorf("dynschema: build the application schema: %w", err)
@@ -245,12 +255,16 @@ func (e *Engine) PrepareSchema(ctx context.Context, all []*db.Collection) (func(
 // change) make a valid application: every rule compiles
 // (access.ValidateRules) and they compile into a valid GraphQL schema.
 // It builds no engine and touches no database; a refusal is
-// BAD_USER_INPUT naming the rule or the clash.
-func Validate(all []*db.Collection) error {
+// BAD_USER_INPUT naming the rule or the clash (with exts too, when given).
+func Validate(all []*db.Collection, exts ...Extension) error {
 	if err := access.ValidateRules(all); err != nil {
 		return err
 	}
-	_, _, err := loadSchema(all)
+	set, err := checkExtensions(exts)
+	if err != nil {
+		return err
+	}
+	_, _, _, err = loadSchemaCached(all, fragmentCache{}, set)
 	return err
 }
 
@@ -278,7 +292,7 @@ func (e *Engine) build(colls []*db.Collection) (*version, error) {
 // buildLocked compiles the collections into a new version with its own
 // executor and query cache.
 func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
-	m, s, cache, err := loadSchemaCached(colls, e.frags)
+	m, s, cache, err := loadSchemaCached(colls, e.frags, e.custom)
 	if err != nil {
 		return nil, err
 	}

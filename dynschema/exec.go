@@ -333,6 +333,9 @@ func (x *operation) queryField(f graphql.CollectedField) bool {
 	if f.Name == "me" {
 		rf = &rootField{kind: rkMe}
 	}
+	if ef := x.v.m.custom["Query."+f.Name]; rf == nil && ef != nil {
+		return x.customField("Query", f, ef) // extend.go
+	}
 	if rf == nil {
 		x.fail(apperr.New(apperr.Internal, "unknown field Query.%s", f.Name), f.Field)
 		return x.nullFor(f.Field, false, true)

@@ -117,6 +117,9 @@ func (x *operation) mutationField(f graphql.CollectedField) bool {
 	if f.Name == "fileToken" {
 		rf = &rootField{kind: rkFileToken}
 	}
+	if ef := x.v.m.custom["Mutation."+f.Name]; rf == nil && ef != nil {
+		return x.customField("Mutation", f, ef) // extend.go
+	}
 	if rf == nil {
 		x.fail(apperr.New(apperr.Internal, "unknown field Mutation.%s", f.Name), f.Field)
 		return x.nullFor(f.Field, true, true)

@@ -72,6 +72,9 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 		// ctx is the operation's: it ends when the subscription does.
 		context.AfterFunc(ctx, link.releaseSub)
 	}
+	if f, ef := v.customSubscription(oc); ef != nil {
+		return v.subscribeCustom(ctx, oc, f, ef) // extend.go
+	}
 	s := &subscription{}
 	resp, err := s.setup(ctx, v, oc)
 	if err != nil {

@@ -130,6 +130,7 @@ type model struct {
 	mutation     map[string]*rootField
 	subscription map[string]*rootField
 	sdl          string
-	fragments    []string // per collection: its types and root fields (as root type extensions), parsed and cached
-	roots        string   // the root types without the collections' fields
+	fragments    []string             // per collection: its types and root fields (as root type extensions), parsed and cached
+	roots        string               // the root types without the collections' fields
+	custom       map[string]*extField // the Go schema extensions' root fields by "Root.name" (extend.go)
 }

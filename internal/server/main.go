@@ -32,6 +32,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/hook"
 	"github.com/monobase/monobase/migrate"
 	"github.com/monobase/monobase/secrets"
@@ -112,6 +113,8 @@ type Extensions struct {
 	Commands map[string]Command
 	// Migrations are the app's Go migrations (`migrate`, and `serve` at start).
 	Migrations []migrate.Migration
+	// Schema are the app's custom GraphQL root fields (extensions.go).
+	Schema []dynschema.Extension
 }
 
 // Command is a command an app adds to the command line.
@@ -160,6 +163,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		c := NewServeCommand(m.Stdout, m.Stderr)
 		c.Dir = *dir
 		c.Migrations.Go = m.goMigrations()
+		c.Schema = m.schema()
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err
 		}

@@ -72,6 +72,9 @@ type ServeCommand struct {
 	// Jobs are scheduled besides the system jobs (crons.go); Close waits
 	// for them as for those.
 	Jobs []cron.Job
+	// Schema are custom GraphQL root fields resolved in Go, part of the
+	// /graphql schema (dynschema.Extension).
+	Schema []dynschema.Extension
 	// Origins, when not nil, are the allowed CORS origins (--origins,
 	// MONOBASE_ORIGINS): they replace settings.cors.allowedOrigins for the
 	// life of the process, and updateSettings refuses to change them.
@@ -323,7 +326,7 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
 		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules,
-		AllowOrigin: origins.Allowed, ClientIP: socketClientIP, Extensions: c.metricsExtensions()})
+		AllowOrigin: origins.Allowed, ClientIP: socketClientIP, Extensions: c.metricsExtensions(), Schema: c.Schema})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
