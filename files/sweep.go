@@ -193,13 +193,17 @@ func (s *Store) deletesHeld() bool {
 }
 
 // backendCutoff returns cutoff on b's clock. Modification times come from
-// the backend's clock (an S3 service's, a network file system's), which
-// may run behind ours: a probe object is written and its time read back.
+// the backend's clock (an S3 service's), which
+// may run behind ours: a probe object is written and its time read back
+// (the local disk is on our clock: no probe).
 // The offset found is a lower bound (the probe's time is at or before the
 // moment it was stored, and S3 gives whole seconds, so the cutoff is then
 // rounded down to one): the cutoff may come a little early, never late,
 // and a file stored after cutoff is never taken as older.
 func backendCutoff(ctx context.Context, b Backend, cutoff time.Time) (time.Time, error) {
+	if _, local := b.(*Disk); local {
+		return cutoff, nil // the server's own clock
+	}
 	key := "monobase_clock_probe_" + randomString(12)
 	if err := b.Put(ctx, key, strings.NewReader("probe"), 5, "text/plain"); err != nil {
 		return time.Time{}, fmt.Errorf("files: sweep: write a clock probe: %w", err)
