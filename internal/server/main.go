@@ -155,6 +155,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "serve":
 		c := NewServeCommand(m.Stdout, m.Stderr)
 		c.Dir = *dir
+		c.Hooks = m.hooks()
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err
 		}
