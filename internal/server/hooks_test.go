@@ -102,7 +102,9 @@ func (c *counter) get(k string) int {
 
 func TestHooksRecordWrites(t *testing.T) {
 	s := newHookServer(t, nil)
-	posts := func(h *hook.Hook[*hook.RecordEvent]) *hook.TaggedHook[*hook.RecordEvent] { return hook.NewTagged(h, "posts") }
+	posts := func(h *hook.Hook[*hook.RecordEvent]) *hook.TaggedHook[*hook.RecordEvent] {
+		return hook.NewTagged(h, "posts")
+	}
 
 	t.Run("a before-create hook changes the record that is stored", func(t *testing.T) {
 		bind(t, posts(&s.reg.RecordCreate), func(e *hook.RecordEvent) error {
@@ -297,7 +299,9 @@ func TestHooksRecordWrites(t *testing.T) {
 func TestHooksSignIn(t *testing.T) {
 	s := newHookServer(t, nil)
 	mustGQL(t, s.base+"/graphql", "", `mutation { createUser(input: {email: "bob@example.com", password: "bob-password-1", passwordConfirm: "bob-password-1"}) { id } }`, nil)
-	users := func(h *hook.Hook[*hook.AuthEvent]) *hook.TaggedHook[*hook.AuthEvent] { return hook.NewTagged(h, "users") }
+	users := func(h *hook.Hook[*hook.AuthEvent]) *hook.TaggedHook[*hook.AuthEvent] {
+		return hook.NewTagged(h, "users")
+	}
 	var methods counter
 	bind(t, users(&s.reg.RecordAuth), func(e *hook.AuthEvent) error {
 		methods.add(e.Method)
