@@ -27,6 +27,7 @@ import (
 	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/hook"
 	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/querycost"
 	"github.com/monobase/monobase/subscriptions"
@@ -126,6 +127,10 @@ type Config struct {
 	// part of every schema version: a collection change that clashes with
 	// them is refused.
 	Schema []Extension
+	// Hooks are the app's hooks (monobase as a Go framework): the record
+	// hooks run around the mutations' writes, the auth hooks around
+	// sign-ins (hooks.go). nil: none.
+	Hooks *hook.Registry
 }
 
 // Engine serves the application schema at /graphql.

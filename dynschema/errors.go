@@ -13,6 +13,7 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/gqlerr"
+	"github.com/monobase/monobase/hook"
 	"github.com/monobase/monobase/querycost"
 )
 
@@ -45,6 +46,15 @@ func present(ctx context.Context, err error) *gqlerror.Error {
 }
 
 func presentOne(ctx context.Context, err error) *gqlerror.Error {
+	var pe *hook.PanicError
+	if errors.As(err, &pe) {
+		// A hook of the app panicked: the request fails with an internal
+		// error that names the hook (not what it panicked with, which is
+		// logged).
+		slog.ErrorContext(ctx, "hook panicked", "hook", pe.Hook, "panic", fmt.Sprint(pe.Value))
+		return &gqlerror.Error{Err: err, Message: "hook " + pe.Hook + " panicked", Path: graphql.GetPath(ctx),
+			Extensions: map[string]any{"code": string(apperr.Internal)}}
+	}
 	if apperr.As(err) != nil {
 		return gqlerr.Present(ctx, err)
 	}

@@ -87,6 +87,7 @@ func (x *operation) keepFirstFactor() bool {
 		slog.ErrorContext(x.ctx, "auth: commit the first factor of a multi-factor sign-in", "err", err)
 		return false
 	}
+	x.committed() // an OAuth2 sign-up's after-commit hooks (hooks.go)
 	return true
 }
 

@@ -31,6 +31,8 @@ type mutation struct {
 	// keep: commit despite the failure, which is MFA_REQUIRED after a
 	// sign-in method's own writes (exec_mfa.go).
 	wroteBefore, keep bool
+
+	commits []pendingHook // after-commit hooks of the writes (hooks.go)
 }
 
 // runMutation executes the root fields serially in one transaction. Any
@@ -69,6 +71,7 @@ func (x *operation) runMutation() *graphql.Response {
 		for _, sf := range x.mut.orphans {
 			x.deleteFile(sf)
 		}
+		x.committed() // the after-commit hooks (hooks.go)
 	}
 	x.deleteUnusedUploads()
 	return &graphql.Response{Data: x.buf}
@@ -185,8 +188,7 @@ func (x *operation) create(t *objType, args map[string]any) (db.Record, error) {
 	if _, err := x.acc.Require(t.coll, access.Create); err != nil {
 		return nil, err
 	}
-	tx, err := x.tx()
-	if err != nil {
+	if _, err := x.tx(); err != nil {
 		return nil, err
 	}
 	in := inputArg(args)
@@ -203,7 +205,7 @@ func (x *operation) create(t *objType, args map[string]any) (db.Record, error) {
 	if id != "" {
 		rin["id"] = id
 	}
-	rec, err := tx.Insert(t.coll, rin)
+	rec, err := x.insert(t, rin) // through the create hooks (hooks.go)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +278,7 @@ func (x *operation) update(t *objType, args map[string]any) (db.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := x.mut.tx.Update(t.coll, id, patch)
+	rec, err := x.updateRec(t, old, patch) // through the update hooks (hooks.go)
 	if err != nil {
 		return nil, err
 	}
@@ -292,12 +294,13 @@ func (x *operation) update(t *objType, args map[string]any) (db.Record, error) {
 
 func (x *operation) delete(t *objType, args map[string]any) (db.Record, error) {
 	id, _ := args["id"].(string)
-	if _, err := x.guard(t, access.Delete, id, nil); err != nil {
+	old, err := x.guard(t, access.Delete, id, nil)
+	if err != nil {
 		return nil, err
 	}
 	// Its files, and those of the records its delete cascades to, are
 	// scheduled for deletion before the commit (orphanDeleted).
-	return x.mut.tx.Delete(t.coll, id)
+	return x.deleteRec(t, old) // through the delete hooks (hooks.go)
 }
 
 // orphanDeleted schedules the files of every record tx deleted, cascade
@@ -413,7 +416,8 @@ func (x *operation) finishSignIn(rf *rootField, rec db.Record, args map[string]a
 	if err := x.multiFactor(rf, rec, args); err != nil { // exec_mfa.go
 		return signIn{}, err
 	}
-	token, err := a.IssueToken(rf.t.coll, rec)
+	// The auth hooks run around the issue of the token (hooks.go).
+	token, err := x.signInHooks(rf, rec, func() (string, error) { return a.IssueToken(rf.t.coll, rec) })
 	if err != nil {
 		return signIn{}, err
 	}

@@ -190,7 +190,7 @@ func (x *operation) oauth2Create(t *objType, u oauth.User, createData map[string
 	if email, _ := rin["email"].(string); u.EmailVerified && strings.EqualFold(email, u.Email) {
 		rin["verified"] = true
 	}
-	rec, err := x.mut.tx.Insert(c, rin)
+	rec, err := x.insert(t, rin) // a sign-up runs the create hooks (hooks.go)
 	if err != nil {
 		if e := apperr.As(err); e != nil && u.Email == "" && e.Fields["email"].Code == "required" {
 			e.Fields["email"] = apperr.FieldError{Code: "required", Message: "the " + u.Provider + " account has no email: pass createData.email"}
@@ -359,6 +359,8 @@ func (e *Engine) OAuth2SignIn(ctx context.Context, r *http.Request, c *db.Collec
 	if err == nil && x.mut.tx != nil {
 		if err = x.mut.tx.Commit(); err != nil {
 			err = fmt.Errorf("commit: %w", err)
+		} else {
+			x.committed() // the after-commit hooks (hooks.go)
 		}
 	}
 	if err != nil {

@@ -164,6 +164,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		c.Dir = *dir
 		c.Migrations.Go = m.goMigrations()
 		c.Schema = m.schema()
+		c.Hooks = m.hooks()
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err
 		}

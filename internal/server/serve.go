@@ -25,6 +25,7 @@ import (
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/graph"
+	"github.com/monobase/monobase/hook"
 	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/playground"
@@ -161,6 +162,12 @@ type ServeCommand struct {
 
 	// Startup holds how long each start-up stage took (logged in --dev).
 	Startup StartupTimings
+
+	// Hooks are the app's hooks (root package monobase): the record and
+	// auth hooks go to the engine, Request, Serve and Terminate are run
+	// here (hooks.go). nil: none.
+	Hooks  *hook.Registry
+	appMux *http.ServeMux // the routes of the Serve hooks (hooks.go)
 }
 
 // StartupTimings are the durations of the start-up stages of Run.
@@ -267,6 +274,9 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		c.hub.Close()
 		c.cancelShutdown()
 	})
+	if err := c.triggerServe(); err != nil { // the app's routes (hooks.go)
+		return fail(err)
+	}
 	if err := c.listenMetrics(); err != nil {
 		return fail(err)
 	}
@@ -326,7 +336,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	engine, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: authSvc, Files: store, Hub: c.hub, Dev: c.Dev,
 		Limits: dynschema.Limits{Transport: transport.Limits{MaxSocketsPerIP: c.MaxSocketsPerIP}},
 		Mail:   &mail.Outbox{Queue: c.mail, Settings: settings}, OAuth2: c.oauth2, RateLimits: rules,
-		AllowOrigin: origins.Allowed, ClientIP: socketClientIP, Extensions: c.metricsExtensions(), Schema: c.Schema})
+		AllowOrigin: origins.Allowed, ClientIP: socketClientIP, Extensions: c.metricsExtensions(), Schema: c.Schema,
+		Hooks: c.hookRegistry()})
 	if err != nil {
 		c.mail.Close(ctx)
 		c.hub.Close()
@@ -371,14 +382,14 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	mux.Handle(playground.Prefix+"/", playground.Handler())
 	mux.Handle("/_/", dashboard.Handler())
 	mux.Handle("/_", dashboard.Handler())
-	mux.Handle("/{$}", dashboard.RedirectRoot())
-	mux.HandleFunc("/", notFound)
+	mux.Handle("/{$}", c.withAppRoutes(origins, dashboard.RedirectRoot())) // the app's routes take what no built-in one claims (hooks.go)
+	mux.Handle("/", c.withAppRoutes(origins, http.HandlerFunc(notFound)))
 	c.wireMetrics(d, engine, mux)
 
 	// The path rules run once the viewer is known (their audience) and
 	// before any handler reads a body.
 	caller := func(r *http.Request) ratelimit.Caller { return auth.ViewerFrom(r.Context()).RateLimitCaller() }
-	var h http.Handler = authSvc.Middleware(logViewer(rules.Paths(caller, mux)))
+	var h http.Handler = authSvc.Middleware(logViewer(rules.Paths(caller, c.requestHooks(mux)))) // the Request hooks (hooks.go)
 	// CORS answers preflights before the token and the rate limits are
 	// looked at, and puts its headers on every answer, errors included.
 	h = origins.Handler(h, corsPaths...)
@@ -500,6 +511,9 @@ func (c *ServeCommand) close() error {
 		errs = append(errs, fmt.Errorf("serve: %w", err))
 	}
 	if err := <-cronStopped; err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.triggerTerminate(ctx); err != nil { // serving stopped, the database is open (hooks.go)
 		errs = append(errs, err)
 	}
 	if c.mail != nil {
