@@ -19,6 +19,7 @@ var belowEngine = []string{
 	"./db/...", "./access/...", "./auth/...", "./files/...",
 	"./subscriptions/...", "./ratelimit/...", "./apperr/...",
 	"./backup/...", "./cron/...", "./cors/...", "./metrics/...", "./logs/...",
+	"./hook/...", "./migrate/...",
 }
 
 // graphQLModules are the import path prefixes of the GraphQL libraries.

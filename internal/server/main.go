@@ -30,6 +30,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/monobase/monobase/dynschema"
@@ -115,6 +116,8 @@ type Extensions struct {
 	Migrations []migrate.Migration
 	// Schema are the app's custom GraphQL root fields (extensions.go).
 	Schema []dynschema.Extension
+	// Engine is the GraphQL engine `serve` runs now (nil before it starts).
+	Engine atomic.Pointer[dynschema.Engine]
 }
 
 // Command is a command an app adds to the command line.
@@ -164,6 +167,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		c.Dir = *dir
 		c.Migrations.Go = m.goMigrations()
 		c.Schema = m.schema()
+		if m.Ext != nil {
+			c.Engine = &m.Ext.Engine
+		}
 		c.Hooks = m.hooks()
 		if err := c.ParseFlags(args, m.Getenv); err != nil {
 			return err

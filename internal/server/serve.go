@@ -76,6 +76,9 @@ type ServeCommand struct {
 	// Schema are custom GraphQL root fields resolved in Go, part of the
 	// /graphql schema (dynschema.Extension).
 	Schema []dynschema.Extension
+	// Engine, when set, is given the GraphQL engine of each handler tree
+	// built (a restore builds a new one): the app's Execute runs on it.
+	Engine *atomic.Pointer[dynschema.Engine]
 	// Origins, when not nil, are the allowed CORS origins (--origins,
 	// MONOBASE_ORIGINS): they replace settings.cors.allowedOrigins for the
 	// life of the process, and updateSettings refuses to change them.
@@ -342,6 +345,9 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		c.mail.Close(ctx)
 		c.hub.Close()
 		return nil, fmt.Errorf("build the application schema: %w", err)
+	}
+	if c.Engine != nil {
+		c.Engine.Store(engine) // the app's Execute runs on the tree being served
 	}
 	if err := c.applyLimits(ctx, d, engine); err != nil {
 		c.mail.Close(ctx)
