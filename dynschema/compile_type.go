@@ -99,6 +99,7 @@ func (cp *compiler) compileType(t *objType) {
 		b.addUpdate(-1, "passwordConfirm", "String", &inPlan{kind: inPassword, col: "passwordConfirm", field: pw})
 		b.addUpdate(-1, "oldPassword", "String", &inPlan{kind: inPassword, col: "oldPassword", field: pw})
 	}
+	b.nestedInputs() // nested.go
 	cp.derivedTypes(b)
 	cp.rootFields(t)
 }
@@ -271,7 +272,8 @@ func (b *typeBuilder) inputs(idx int, f *db.Field, inType string, multi bool, sc
 		b.addCreate(idx, "id", "ID", scalarIn)
 		return
 	}
-	required := f.Required && f.AutogeneratePattern == ""
+	// A relation with a nested create (<relation>Create) may be left out.
+	required := f.Required && f.AutogeneratePattern == "" && b.nestTarget(f) == nil
 	b.addCreate(idx, f.Name, nn(in, required), scalarIn)
 	b.addUpdate(idx, f.Name, in, scalarIn)
 	if f.Type == db.FieldNumber {

@@ -32,6 +32,8 @@ type mutation struct {
 	// sign-in method's own writes (exec_mfa.go).
 	wroteBefore, keep bool
 
+	nested int // records created by nested inputs (nested.go)
+
 	commits []pendingHook // after-commit hooks of the writes (hooks.go)
 }
 
@@ -191,29 +193,22 @@ func (x *operation) create(t *objType, args map[string]any) (db.Record, error) {
 	if _, err := x.tx(); err != nil {
 		return nil, err
 	}
-	in := inputArg(args)
+	in, err := x.nestedInput(t, inputArg(args), false) // the nested records first (nested.go)
+	if err != nil {
+		return nil, err
+	}
 	id, _ := in["id"].(string)
 	if su := x.mut.cur; su != nil {
 		id = su.id // the files were stored under it
 	} else if id == "" && hasUploads(t.create, in) {
 		id = newID()
 	}
-	rin, err := x.createInput(t, in, id)
-	if err != nil {
-		return nil, err
-	}
-	if id != "" {
-		rin["id"] = id
-	}
-	rec, err := x.insert(t, rin) // through the create hooks (hooks.go)
+	rec, err := x.createRecord(t, in, id)
 	if err != nil {
 		return nil, err
 	}
 	if x.mut.cur != nil {
 		x.mut.cur.used = true
-	}
-	if err := x.acc.CheckCreated(x.dbctx, t.coll, rec.ID(), x.ruleBody(t, access.Create, in, nil)); err != nil {
-		return nil, err
 	}
 	return rec, nil
 }
@@ -266,6 +261,17 @@ func (x *operation) guard(t *objType, o access.Op, id string, body map[string]an
 func (x *operation) update(t *objType, args map[string]any) (db.Record, error) {
 	id, _ := args["id"].(string)
 	in := inputArg(args)
+	if hasNested(t.update, in) {
+		// A missing or forbidden record fails before its nested records
+		// are created (nested.go).
+		if err := x.updatable(t, id); err != nil {
+			return nil, err
+		}
+		var err error
+		if in, err = x.nestedInput(t, in, true); err != nil {
+			return nil, err
+		}
+	}
 	old, err := x.guard(t, access.Update, id, in)
 	if err != nil {
 		return nil, err

@@ -57,6 +57,7 @@ const (
 	inAppend                 // update: <multi>Append
 	inRemove                 // update: <multi>Remove
 	inPassword               // auth: password, passwordConfirm, oldPassword (plain text)
+	inNested                 // create and update: <relation>Create, records of target to create (nested.go)
 )
 
 // inPlan is one field of a Where, OrderBy, create or update input.
@@ -65,7 +66,7 @@ type inPlan struct {
 	col    string // the db field name
 	field  *db.Field
 	multi  bool     // multi-value field (any-of semantics in where)
-	target *objType // inRelation
+	target *objType // inRelation, inNested
 	upload bool     // a FILE field: the value is graphql.Upload(s), converted by asUpload
 }
 
