@@ -135,11 +135,20 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		})
 		return
 	}
-	rc := http.NewResponseController(w)
+	// A subscription joins its events here, before the response's head is
+	// sent: a client that sees the head is subscribed.
+	var responses graphql.ResponseHandler
+	opCtx := ctx
+	s := newSSEStream(w, http.NewResponseController(w))
+	if errs == nil {
+		if oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+			oc.Stats.SetExtension(routeExt, &Route{q: s, head: sseNextHead, tail: sseTail})
+		}
+		responses, opCtx = exec.DispatchOperation(graphql.WithOperationContext(ctx, oc), oc)
+	}
 	// The body is read: the stream may outlast the body's read deadline
 	// (a read deadline that passes would cancel the request).
-	_ = rc.SetReadDeadline(time.Time{})
-	s := newSSEStream(w, rc)
+	_ = s.rc.SetReadDeadline(time.Time{})
 	if err := s.start(); err != nil {
 		slog.DebugContext(ctx, "sse: start the stream", "err", err)
 		return
@@ -147,16 +156,17 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runSSE(ctx, exec, oc, errs, s)
+		runSSE(opCtx, exec, oc, errs, responses, s)
 	}()
 	s.serve(ctx, done, lim.SSEKeepAlive)
 	cancel()
 	<-done
 }
 
-// runSSE runs the operation oc (or reports errs, its errors before
-// execution) onto s: each result a next event, then complete.
-func runSSE(ctx context.Context, exec graphql.GraphExecutor, oc *graphql.OperationContext, errs gqlerror.List, s *sseStream) {
+// runSSE writes the results of responses (or errs, the operation's errors
+// before execution) onto s: each a next event, then complete.
+func runSSE(ctx context.Context, exec graphql.GraphExecutor, oc *graphql.OperationContext, errs gqlerror.List,
+	responses graphql.ResponseHandler, s *sseStream) {
 	defer func() {
 		if rec := recover(); rec != nil {
 			slog.ErrorContext(ctx, "panic in a GraphQL SSE operation", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
@@ -172,10 +182,6 @@ func runSSE(ctx context.Context, exec graphql.GraphExecutor, oc *graphql.Operati
 		}
 		return
 	}
-	if oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
-		oc.Stats.SetExtension(routeExt, &Route{q: s, head: sseNextHead, tail: sseTail})
-	}
-	responses, ctx := exec.DispatchOperation(graphql.WithOperationContext(ctx, oc), oc)
 	for {
 		resp := responses(ctx)
 		if resp == nil {
