@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -32,9 +33,26 @@ func RouteID(r *Route) string {
 	if r == nil {
 		return ""
 	}
+	if string(r.head) == string(sseNextHead) {
+		return "sse"
+	}
 	var m struct{ ID string }
 	if err := json.Unmarshal(append([]byte(`{"payload":null`), r.tail...), &m); err != nil {
 		return "invalid route tail: " + err.Error()
 	}
 	return m.ID
+}
+
+// SetSSEKeepAlive sets the interval of h's SSE keep-alive comments.
+func SetSSEKeepAlive(h *Handler, d time.Duration) {
+	l := *h.limits.Load()
+	l.SSEKeepAlive = d
+	h.limits.Store(&l)
+}
+
+// SetMaxSocketsPerIP sets h's cap on sockets and SSE streams per IP.
+func SetMaxSocketsPerIP(h *Handler, n int) {
+	l := *h.limits.Load()
+	l.MaxSocketsPerIP = n
+	h.limits.Store(&l)
 }

@@ -71,8 +71,9 @@ func New(eng Engine, cfg Config) *Handler {
 			PingPongInterval:      25 * time.Second,
 		},
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
+		sseTransport{h: h}, // Accept: text/event-stream (sse.go)
 		gqltransport.GET{},
-		postJSON{}, // gqltransport.POST with a raw response writer (post.go)
+		postJSON{limits: &h.limits}, // gqltransport.POST with a raw response writer (post.go), and batches (batch.go)
 		multipartForm{ // multipart.go
 			limits:    &h.limits,
 			maxMemory: 8 << 20,

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -26,9 +27,10 @@ import (
 // the whole data document again. Errors and status codes are gqlgen's,
 // except that a body that is not JSON is never echoed in the error (gqlgen
 // quotes the whole body), and a body that cannot be read answers 413, 408
-// or 400 (gqlgen: 200).
+// or 400 (gqlgen: 200). A body that is a JSON array is a batch (batch.go).
 type postJSON struct {
-	post gqltransport.POST
+	post   gqltransport.POST
+	limits *atomic.Pointer[Limits] // the Handler's, for the batch cap (nil: the default)
 }
 
 var _ graphql.Transport = postJSON{}
@@ -47,6 +49,10 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		status, msg := readErrorStatus(err)
 		w.WriteHeader(status)
 		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{msg}))
+		return
+	}
+	if isBatch(body) {
+		t.doBatch(w, r, exec, body, graphql.TraceTiming{Start: start, End: graphql.Now()})
 		return
 	}
 	params := &graphql.RawParams{}

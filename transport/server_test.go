@@ -35,9 +35,12 @@ type server struct {
 	t     *testing.T
 	ctx   context.Context
 	d     *db.DB
+	a     *auth.Service
 	e     *dynschema.Engine
 	posts *db.Collection
 	srv   *httptest.Server
+	h     *transport.Handler
+	hub   *subscriptions.Hub
 
 	mu         sync.Mutex
 	dispatched map[string]string // raw query -> the id of its Route ("" without)
@@ -47,6 +50,13 @@ type server struct {
 // transport.New on the engine, which records what each dispatched
 // operation was handed (see recordingEngine).
 func newServer(t *testing.T) *server {
+	t.Helper()
+	return newServerWith(t, nil)
+}
+
+// newServerWith is newServer with the engine's config changed by edit
+// (nil: as it is).
+func newServerWith(t *testing.T, edit func(*dynschema.Config)) *server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -61,7 +71,11 @@ func newServer(t *testing.T) *server {
 	}
 	hub := subscriptions.New(subscriptions.Options{})
 	t.Cleanup(hub.Close)
-	e, err := dynschema.New(ctx, dynschema.Config{DB: d, Auth: a, Files: files.NewLocal(filepath.Join(dir, "storage")), Hub: hub})
+	cfg := dynschema.Config{DB: d, Auth: a, Files: files.NewLocal(filepath.Join(dir, "storage")), Hub: hub}
+	if edit != nil {
+		edit(&cfg)
+	}
+	e, err := dynschema.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
@@ -70,7 +84,7 @@ func newServer(t *testing.T) *server {
 		e.RecordChanged(ev)
 		hub.Publish(ev)
 	}
-	s := &server{t: t, ctx: ctx, d: d, e: e, dispatched: map[string]string{}}
+	s := &server{t: t, ctx: ctx, d: d, a: a, e: e, dispatched: map[string]string{}}
 	public := ""
 	s.posts, err = d.CreateCollection(ctx, &db.Collection{Name: "posts", Type: db.TypeBase,
 		ListRule: &public, ViewRule: &public, CreateRule: &public, UpdateRule: &public, DeleteRule: &public,
@@ -80,6 +94,7 @@ func newServer(t *testing.T) *server {
 	}
 	h := transport.New(recordingEngine{e, s}, transport.Config{Shutdown: hub.Done()})
 	mux := http.NewServeMux()
+	s.h, s.hub = h, hub
 	mux.Handle("/graphql", a.Middleware(h))
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)

@@ -56,16 +56,25 @@ func (s *socketExec) CreateOperationContext(ctx context.Context, params *graphql
 // routeExt is the operation stats extension that holds a *Route.
 const routeExt = "monobase.wsRoute"
 
-// Route is where a subscription's results go on a WebSocket: the socket's
-// write queue, and the end of each message (the subscription's id and the
-// message type of the socket's protocol).
+// Route is where a subscription's results go: the write queue of its
+// WebSocket or Server-Sent Events stream, and what frames each message (on
+// a WebSocket, the subscription's id and the message type of the socket's
+// protocol; on SSE, the "next" event's lines).
 type Route struct {
-	conn *gorillaConn
-	tail []byte // `,"id":"<id>","type":"next"}` (or "data" on graphql-ws)
+	q    routeQueue
+	head []byte // before the payload: `{"payload":` on a WebSocket
+	tail []byte // after it: `,"id":"<id>","type":"next"}` (or "data" on graphql-ws)
 }
 
-// RouteOf returns the route of a subscription read from a WebSocket, nil
-// for any other operation.
+// routeQueue is a connection's write queue as a Route uses it: queue one
+// message without waiting, or fail with errQueueFull when the connection
+// has too much unsent.
+type routeQueue interface {
+	queueMessage(head, body, tail []byte) error
+}
+
+// RouteOf returns the route of a subscription read from a WebSocket or
+// an SSE request, nil for any other operation.
 func RouteOf(oc *graphql.OperationContext) *Route {
 	if oc == nil {
 		return nil
@@ -89,17 +98,17 @@ func newRoute(conn *gorillaConn, id string) *Route {
 	}
 	tail = append(tail, `,"type":"`...)
 	tail = append(tail, conn.nextMessageType()...)
-	return &Route{conn: conn, tail: append(tail, `"}`...)}
+	return &Route{q: conn, head: payloadHead, tail: append(tail, `"}`...)}
 }
 
 // Send queues the message that carries payload, a response encoded as
-// AppendResponse does, without waiting. It reports false when the socket
-// has too much unsent (a slow consumer: the caller ends the
-// subscription); a socket that is going away takes nothing, silently
-// (gqlgen ends its subscriptions), and Send reports true.
+// AppendResponse does, without waiting. It reports false when the
+// connection has too much unsent (a slow consumer: the caller ends the
+// subscription); a connection that is going away takes nothing, silently
+// (its transport ends its subscriptions), and Send reports true.
 func (r *Route) Send(payload []byte) bool {
-	err := r.conn.queueMessage(payloadHead, payload, r.tail)
-	return !errors.Is(err, errWSQueueFull)
+	err := r.q.queueMessage(r.head, payload, r.tail)
+	return !errors.Is(err, errQueueFull)
 }
 
 // wsInit authenticates a WebSocket from its connection_init payload

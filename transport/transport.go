@@ -1,8 +1,10 @@
 // Package transport owns how GraphQL operations reach a server over HTTP:
-// it picks a transport per request (POST with a JSON body, GET, multipart
-// uploads per the GraphQL multipart request spec, WebSocket with
+// it picks a transport per request (POST with a JSON body, a batch of
+// them as a JSON array, GET, multipart uploads per the GraphQL multipart
+// request spec, Server-Sent Events per graphql-sse, WebSocket with
 // graphql-transport-ws and the legacy graphql-ws), enforces the body
-// limits, the WebSocket origin check and the per-IP socket cap, speaks the
+// limits, the batch cap, the WebSocket origin check and the per-IP cap on
+// sockets and event streams, speaks the
 // WebSocket protocols on gorilla/websocket through gqlgen's transport
 // (close codes, batched writes, 1001 on shutdown) and hands each operation
 // to an engine through the Engine interface it declares. It knows nothing
@@ -30,16 +32,17 @@ type Engine interface {
 	RequestContext(ctx context.Context, r *http.Request) context.Context
 
 	// OpenSocket starts the engine's session of a WebSocket request, just
-	// before the upgrade: it returns the context of the socket's
-	// operations and the func that ends the session when the socket
-	// closes.
+	// before the upgrade, or of an SSE request: it returns the context of
+	// the connection's operations and the func that ends the session when
+	// the connection closes.
 	OpenSocket(ctx context.Context) (context.Context, func())
 
 	// AuthenticateSocket authenticates the token a socket sent in its
-	// connection_init, on the session of ctx (from OpenSocket). It returns
-	// the context of the socket's operations from then on, or the error
-	// that refuses the socket (sent to the client, which is then closed
-	// with 4403).
+	// connection_init (or an SSE request in its Authorization header), on
+	// the session of ctx (from OpenSocket). It returns the context of the
+	// connection's operations from then on, or the error that refuses it
+	// (sent to the client: a socket is then closed with 4403, an SSE
+	// request answered with its HTTP status).
 	AuthenticateSocket(ctx context.Context, token string) (context.Context, error)
 }
 
@@ -48,12 +51,19 @@ type Limits struct {
 	MaxBodyBytes   int64 // request body including uploads (default 32 MiB)
 	MaxUploadBytes int64 // multipart body (default MaxBodyBytes, at most MaxBodyBytes)
 	MaxJSONBytes   int64 // a JSON or GET request (default 8 MiB, at most MaxBodyBytes)
-	// MaxSocketsPerIP bounds the open WebSockets from one client IP
-	// (default 1000); one more is refused with HTTP 429 before the upgrade.
+	// MaxSocketsPerIP bounds the open WebSockets and SSE streams from one
+	// client IP, together (default 1000); one more is refused with HTTP
+	// 429 before the upgrade or the stream.
 	MaxSocketsPerIP int
 	// WSInitTimeout is how long a new WebSocket may take to send
 	// connection_init (default 30 s); then it is closed with 4408.
 	WSInitTimeout time.Duration
+	// SSEKeepAlive is how often an SSE stream with nothing else to send
+	// gets a comment line (default 15 s), so that proxies keep it open.
+	SSEKeepAlive time.Duration
+	// MaxBatchOperations bounds the operations of one batched request
+	// (default DefaultMaxBatchOperations, 20); more is refused with 400.
+	MaxBatchOperations int
 }
 
 // withDefaults returns l with every zero (or out of range) limit set to
@@ -74,6 +84,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.WSInitTimeout <= 0 {
 		l.WSInitTimeout = 30 * time.Second
+	}
+	if l.SSEKeepAlive <= 0 {
+		l.SSEKeepAlive = 15 * time.Second
+	}
+	if l.MaxBatchOperations <= 0 {
+		l.MaxBatchOperations = DefaultMaxBatchOperations
 	}
 	return l
 }

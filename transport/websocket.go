@@ -302,13 +302,13 @@ func (g *gorillaConn) WriteJSON(v any) error {
 	return err
 }
 
-// errWSQueueFull is returned by queueMessage when the connection has
-// wsMaxQueued bytes unsent.
-var errWSQueueFull = errors.New("websocket: the client does not read its messages fast enough")
+// errQueueFull is returned by queueMessage when the connection (a
+// WebSocket, or an SSE stream) has its maximum unsent.
+var errQueueFull = errors.New("transport: the client does not read its messages fast enough")
 
 // queueMessage queues one message made of the concatenation of head, body
 // and tail, like WriteJSON but without waiting: it fails with
-// errWSQueueFull when the connection has wsMaxQueued bytes unsent, so that
+// errQueueFull when the connection has wsMaxQueued bytes unsent, so that
 // the caller (the subscription fan-out, through Route.Send) never waits
 // for one client.
 func (g *gorillaConn) queueMessage(head, body, tail []byte) error {
@@ -320,7 +320,7 @@ func (g *gorillaConn) queueMessage(head, body, tail []byte) error {
 	case g.closeSent:
 		return errWSClosed
 	case len(g.buf) >= wsMaxQueued:
-		return errWSQueueFull
+		return errQueueFull
 	}
 	g.buf = appendFrameHeader(g.buf, len(head)+len(body)+len(tail))
 	g.buf = append(append(append(g.buf, head...), body...), tail...)
