@@ -101,6 +101,7 @@ func (cp *compiler) compileType(t *objType) {
 	}
 	cp.derivedTypes(b)
 	cp.rootFields(t)
+	cp.groupBy(t)
 }
 
 // fieldTypes are the GraphQL types one field compiles to; "" where the
