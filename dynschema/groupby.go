@@ -6,6 +6,7 @@ package dynschema
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/monobase/monobase/db"
 )
@@ -13,17 +14,40 @@ import (
 // groupByKey is one value of <Type>GroupField: a key of the grouping and the
 // field of <Type>GroupKey that holds it.
 type groupByKey struct {
+	name string
 	key  db.GroupKey
-	plan *fieldPlan // how the value is written; col is the key's name
-	typ  string     // its GraphQL type
+	typ  string // its GraphQL type
+	kind fieldKind
+	enum map[string]bool // fkEnum
 }
 
-// groupPlan is the grouping of one collection: its keys by name, in SDL
-// order, and the type the keys are written as.
+// groupPlan is the grouping of one collection: its keys in SDL order and,
+// made on first use (a schema build only writes the SDL), the keys by name
+// and the type the keys are written as.
 type groupPlan struct {
+	list []groupByKey
+	t    *objType
+
+	once    sync.Once
 	keys    map[string]*groupByKey
-	names   []string
 	keyType *objType // <Type>GroupKey, for writeRecord
+}
+
+// lookup returns the keys by name and the key type, making them once.
+func (gp *groupPlan) lookup() (map[string]*groupByKey, *objType) {
+	gp.once.Do(func() {
+		t := gp.t
+		gp.keys = make(map[string]*groupByKey, len(gp.list))
+		kt := &objType{name: t.name + "GroupKey", coll: t.coll, n: t.n, fields: make(map[string]*fieldPlan, len(gp.list))}
+		kt.satisfies = []string{kt.name}
+		for i := range gp.list {
+			k := &gp.list[i]
+			gp.keys[k.name] = k
+			kt.fields[k.name] = &fieldPlan{name: k.name, kind: k.kind, col: k.name, field: t.coll.FieldByName(k.key.Field), enum: k.enum}
+		}
+		gp.keyType = kt
+	})
+	return gp.keys, gp.keyType
 }
 
 // groupSuffixes are the suffixes of the types a collection's groupBy adds
@@ -62,12 +86,12 @@ func (cp *compiler) groupBy(t *objType) {
 		ws(ex, "  sum: ", num, "\n  avg: ", num, "\n  min: ", num, "\n  max: ", num, "\n")
 	}
 	ws(ex, "}\n\n\"\"\"The values a group is grouped by (null: not grouped by, or no value).\"\"\"\ntype ", t.name, "GroupKey {\n")
-	for _, n := range gp.names {
-		line(ex, n, gp.keys[n].typ)
+	for i := range gp.list {
+		line(ex, gp.list[i].name, gp.list[i].typ)
 	}
 	ws(ex, "}\n\n\"\"\"A key of ", t.name, "GroupKey to group by.\"\"\"\nenum ", t.name, "GroupField {\n")
-	for _, n := range gp.names {
-		ws(ex, "  ", n, "\n")
+	for i := range gp.list {
+		ws(ex, "  ", gp.list[i].name, "\n")
 	}
 	ws(ex, "}\n\n\"\"\"One field per item.\"\"\"\ninput ", t.name, "GroupOrderBy @oneOf {\n  key: ", t.name, "GroupKeyOrderBy\n  count: OrderDirection\n")
 	if len(t.numbers) > 0 {
@@ -75,8 +99,8 @@ func (cp *compiler) groupBy(t *objType) {
 		ws(ex, "  sum: ", o, "\n  avg: ", o, "\n  min: ", o, "\n  max: ", o, "\n")
 	}
 	ws(ex, "}\n\n\"\"\"One field per item.\"\"\"\ninput ", t.name, "GroupKeyOrderBy @oneOf {\n")
-	for _, n := range gp.names {
-		line(ex, n, "OrderDirection")
+	for i := range gp.list {
+		line(ex, gp.list[i].name, "OrderDirection")
 	}
 	ex.WriteString("}\n")
 	if len(t.numbers) > 0 {
@@ -95,7 +119,8 @@ func (cp *compiler) groupBy(t *objType) {
 
 // groupNamesFree reports whether the type names and the root field of t's
 // groupBy are free: not defined yet, and not names that another
-// collection's own types or root fields will take (those win).
+// collection's own types or root fields will take (those win). It looks
+// names up by their prefixes, so a build stays linear in the collections.
 func (cp *compiler) groupNamesFree(t *objType) bool {
 	root := t.n.List + "GroupBy"
 	if _, taken := cp.roots["Query"][root]; taken {
@@ -106,17 +131,20 @@ func (cp *compiler) groupNamesFree(t *objType) bool {
 		if _, taken := cp.owners[name]; taken {
 			return false
 		}
-		for _, o := range cp.types {
-			if o == t || !strings.HasPrefix(name, o.name) {
-				continue
-			}
-			if derivedByOther(o, name[len(o.name):]) {
+		for i := 1; i < len(name); i++ {
+			if o := cp.m.types[name[:i]]; o != nil && o != t && derivedByOther(o, name[i:]) {
 				return false
 			}
 		}
 	}
 	for _, o := range cp.types {
-		if o != t && (o.n.Single == root || o.n.List == root || o.n.List+"Aggregate" == root || o.n.List+"Connection" == root) {
+		if o == t {
+			continue
+		}
+		if o.n.Single == root || o.n.List == root {
+			return false
+		}
+		if rest, ok := strings.CutPrefix(root, o.n.List); ok && (rest == "Aggregate" || rest == "Connection") {
 			return false
 		}
 	}
@@ -131,8 +159,18 @@ func derivedByOther(o *objType, rest string) bool {
 			return true
 		}
 	}
+	if rest == "" || rest[0] < 'A' || rest[0] > 'Z' {
+		return false // o's name ends inside a word of t's
+	}
 	for _, f := range o.coll.Fields {
-		if f.Type == db.FieldSelect && (rest == pascal(f.Name) || rest == pascal(f.Name)+"Filter") {
+		if f.Type != db.FieldSelect {
+			continue
+		}
+		n := len(f.Name) - strings.Count(f.Name, "_") // pascal's length, without making it
+		if len(rest) != n && len(rest) != n+len("Filter") {
+			continue
+		}
+		if p := pascal(f.Name); rest == p || rest == p+"Filter" {
 			return true
 		}
 	}
@@ -141,28 +179,30 @@ func derivedByOther(o *objType, rest string) bool {
 
 // groupPlanOf returns the keys t may be grouped by, nil for none: every
 // visible single-valued field of the object type that is text (not
-// editor), number, bool, select, date or a relation's id, and for dates
-// their year, month, day and hour. A part whose name a field has is left
-// out.
+// editor), number, bool, select or a relation's id, and the year, month,
+// day and hour of dates. A part whose name a field has is left out.
 func groupPlanOf(t *objType) *groupPlan {
-	gp := &groupPlan{keys: map[string]*groupByKey{}}
-	add := func(name string, k db.GroupKey, kind fieldKind, f *db.Field, typ string, enum map[string]bool) {
-		if _, dup := gp.keys[name]; dup || name == "true" || name == "false" || name == "null" {
+	gp := &groupPlan{t: t}
+	add := func(name string, k db.GroupKey, kind fieldKind, typ string, enum map[string]bool) {
+		if name == "true" || name == "false" || name == "null" {
 			return
 		}
-		gp.keys[name] = &groupByKey{key: k, typ: typ, plan: &fieldPlan{name: name, kind: kind, col: name, field: f, enum: enum}}
-		gp.names = append(gp.names, name)
+		for i := range gp.list {
+			if gp.list[i].name == name {
+				return
+			}
+		}
+		gp.list = append(gp.list, groupByKey{name: name, key: k, typ: typ, kind: kind, enum: enum})
 	}
 	var dates []*db.Field
 	for _, f := range t.coll.Fields {
 		if f.Hidden || f.Multiple() || (f.System && f.Name == "id") || isAuthSystem(t.coll, f) {
 			continue
 		}
-		name := f.Name
+		p := t.fields[f.Name]
 		if f.Type == db.FieldRelation {
-			name += "Id"
+			p = t.fields[f.Name+"Id"]
 		}
-		p := t.fields[name]
 		if p == nil || p.field != f {
 			continue
 		}
@@ -183,29 +223,23 @@ func groupPlanOf(t *objType) *groupPlan {
 			typ = t.name + pascal(f.Name)
 		case fkRelID:
 			typ = "ID"
-		case fkDateTime:
-			typ = "DateTime"
+		case fkDateTime: // by its parts only: exact instants rarely repeat
 			dates = append(dates, f)
+			continue
 		default:
 			continue
 		}
-		add(name, db.GroupKey{Field: f.Name}, p.kind, f, typ, p.enum)
+		add(p.name, db.GroupKey{Field: f.Name}, p.kind, typ, p.enum)
 	}
 	for _, f := range dates {
 		for _, d := range datePartKeys {
 			if t.fields[f.Name+d.suffix] == nil {
-				add(f.Name+d.suffix, db.GroupKey{Field: f.Name, Part: d.part}, fkDateTime, f, "DateTime", nil)
+				add(f.Name+d.suffix, db.GroupKey{Field: f.Name, Part: d.part}, fkDateTime, "DateTime", nil)
 			}
 		}
 	}
-	if len(gp.names) == 0 {
+	if len(gp.list) == 0 {
 		return nil
 	}
-	kt := &objType{name: t.name + "GroupKey", coll: t.coll, n: t.n, fields: make(map[string]*fieldPlan, len(gp.names))}
-	kt.satisfies = []string{kt.name}
-	for _, n := range gp.names {
-		kt.fields[n] = gp.keys[n].plan
-	}
-	gp.keyType = kt
 	return gp
 }

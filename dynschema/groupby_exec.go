@@ -28,19 +28,20 @@ func (x *operation) groupBy(t *objType, f graphql.CollectedField) bool {
 	if err := x.readFilters(spec, args); err != nil {
 		return fail(err)
 	}
-	g, by, err := x.grouping(t, args)
+	keys, keyType := t.group.lookup()
+	g, by, err := x.grouping(t, keys, args)
 	if err != nil {
 		return fail(err)
 	}
 	fields := graphql.CollectFields(x.oc, f.Selections, []string{t.name + "Group"})
-	keys := make([]*level, len(fields))                   // the selections of key
+	sel := make([]*level, len(fields))                    // the selections of key
 	subs := make([][]graphql.CollectedField, len(fields)) // of sum, avg, min and max
 	numbers := map[string]int{}
 	for i, cf := range fields {
 		switch cf.Name {
 		case "key":
-			keys[i] = x.collect(t.group.keyType, cf.Selections)
-			for _, lf := range keys[i].fields {
+			sel[i] = x.collect(keyType, cf.Selections)
+			for _, lf := range sel[i].fields {
 				if _, ok := by[lf.f.Name]; lf.plan != nil && !ok {
 					return fail(apperr.InvalidFields("invalid by", map[string]apperr.FieldError{"by": {Code: "invalid",
 						Message: fmt.Sprintf("key.%s is selected but %s is not in by", lf.f.Name, lf.f.Name)}}))
@@ -86,7 +87,7 @@ func (x *operation) groupBy(t *objType, f graphql.CollectedField) bool {
 			case "__typename":
 				x.buf = appendString(x.buf, t.name+"Group")
 			case "key":
-				return x.writeRecord(keys[i], rec)
+				return x.writeRecord(sel[i], rec)
 			case "count":
 				x.buf = strconv.AppendInt(x.buf, grp.Count, 10)
 			case "sum", "avg", "min", "max":
@@ -137,7 +138,7 @@ func opIndex(op string) int {
 // grouping reads the by, orderBy, limit and offset arguments of a groupBy
 // of t: the db grouping (without its numbers) and the index of each key
 // name in its keys. Bad values are BAD_USER_INPUT keyed by the argument.
-func (x *operation) grouping(t *objType, args map[string]any) (*db.Grouping, map[string]int, error) {
+func (x *operation) grouping(t *objType, keys map[string]*groupByKey, args map[string]any) (*db.Grouping, map[string]int, error) {
 	bad := func(arg, msg string) error {
 		return apperr.InvalidFields("invalid "+arg, map[string]apperr.FieldError{arg: {Code: "invalid", Message: msg}})
 	}
@@ -145,7 +146,7 @@ func (x *operation) grouping(t *objType, args map[string]any) (*db.Grouping, map
 	by := map[string]int{}
 	for _, v := range asList(args["by"]) {
 		name, _ := v.(string)
-		k := t.group.keys[name]
+		k := keys[name]
 		if k == nil {
 			return nil, nil, bad("by", fmt.Sprintf("%q is not a value of %sGroupField", name, t.name))
 		}
