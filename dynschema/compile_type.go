@@ -102,6 +102,7 @@ func (cp *compiler) compileType(t *objType) {
 	b.nestedInputs() // nested.go
 	cp.derivedTypes(b)
 	cp.rootFields(t)
+	cp.groupBy(t)
 }
 
 // fieldTypes are the GraphQL types one field compiles to; "" where the

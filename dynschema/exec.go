@@ -49,7 +49,7 @@ func (v *version) Complexity(ctx context.Context, typeName, fieldName string, ch
 			return 0, false
 		}
 		switch rf.kind {
-		case rkList:
+		case rkList, rkGroupBy:
 			mul = intArg(args, "limit", defaultLimit)
 		case rkConnection:
 			mul = intArg(args, "first", 0)
@@ -349,6 +349,8 @@ func (x *operation) queryField(f graphql.CollectedField) bool {
 			return x.list(rf.t, f)
 		case rkAggregate:
 			return x.aggregate(rf.t, f)
+		case rkGroupBy:
+			return x.groupBy(rf.t, f)
 		case rkConnection:
 			return x.connection(rf.t, f)
 		case rkMe:

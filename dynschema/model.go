@@ -86,6 +86,7 @@ type objType struct {
 	update  map[string]*inPlan
 	numbers []*db.Field // NUMBER fields for aggregates
 	files   bool        // it has a FILE field: its inputs may carry uploads
+	group   *groupPlan  // <list>GroupBy (groupby.go); nil: none
 }
 
 // rootKind says what a root field does.
@@ -95,6 +96,7 @@ const (
 	rkSingle rootKind = iota
 	rkList
 	rkAggregate
+	rkGroupBy // <list>GroupBy (groupby.go)
 	rkConnection
 	rkMe
 	rkCreate

@@ -26,6 +26,7 @@ var rateActions = [...][]string{
 	rkSingle:               {"view"},
 	rkList:                 {"list"},
 	rkAggregate:            {"list"},
+	rkGroupBy:              {"list"},
 	rkConnection:           {"list"},
 	rkCreate:               {"create"},
 	rkUpdate:               {"update"},
