@@ -42,8 +42,15 @@ const memCacheMax = 4096
 type memMatchState struct {
 	off   atomic.Bool
 	hits  atomic.Uint64 // ReadMatch calls answered in memory
-	mu    sync.Mutex
-	cache map[memKey]*MemMatch // nil value: not supported
+	mu    sync.Mutex    // serializes the cache's replacement
+	cache atomic.Pointer[memCache]
+}
+
+// memCache maps a memKey to its *MemMatch (nil: not supported); reads
+// take no lock, as every batch of an event asks at once.
+type memCache struct {
+	m sync.Map
+	n atomic.Int64
 }
 
 type memKey struct {
@@ -66,18 +73,22 @@ func (d *DB) MatchedInMemory() uint64 { return d.mem.hits.Load() }
 func (d *DB) memMatch(c *Collection, e filter.Expr, trusted bool) *MemMatch {
 	k := memKey{c, e, trusted}
 	st := &d.mem
-	st.mu.Lock()
-	m, ok := st.cache[k]
-	st.mu.Unlock()
-	if ok {
-		return m
+	mc := st.cache.Load()
+	if mc != nil {
+		if v, ok := mc.m.Load(k); ok {
+			return v.(*MemMatch)
+		}
 	}
-	m = CompileMemMatch(c, e, trusted)
+	m := CompileMemMatch(c, e, trusted)
 	st.mu.Lock()
-	if st.cache == nil || len(st.cache) >= memCacheMax {
-		st.cache = make(map[memKey]*MemMatch)
+	mc = st.cache.Load()
+	if mc == nil || mc.n.Load() >= memCacheMax {
+		mc = &memCache{}
+		st.cache.Store(mc)
 	}
-	st.cache[k] = m
+	if _, loaded := mc.m.LoadOrStore(k, m); !loaded {
+		mc.n.Add(1)
+	}
 	st.mu.Unlock()
 	return m
 }

@@ -330,8 +330,8 @@ func memEq(eq bool, l, r *filterValue, lv, rv sqlv) (tri, bool) {
 	return 0, false // COALESCE of two columns: not compiled
 }
 
-// memIsEmpty is filterIsEmpty evaluated: (v = ” OR v IS NULL), or
-// (v IS NOT ” AND v IS NOT NULL).
+// memIsEmpty is filterIsEmpty evaluated: v is the empty string or NULL,
+// or (not eq) neither.
 func memIsEmpty(eq bool, v sqlv) (tri, bool) {
 	empty := sqlv{k: kText}
 	if eq {

@@ -321,7 +321,7 @@ func sqlIsNot(l, r sqlv) (tri, bool) {
 const likeMaxPattern = 50000
 
 // sqlLike is `v LIKE pat ESCAPE '\'`, or with not
-// `COALESCE(v, ”) NOT LIKE pat ESCAPE '\'`.
+// the same on COALESCE(v, the empty string) with NOT LIKE.
 func sqlLike(v sqlv, pat string, not bool) (tri, bool) {
 	if v.k == kNull {
 		if !not {
