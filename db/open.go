@@ -30,6 +30,8 @@ type impl struct {
 	closed   atomic.Bool
 	// reads holds the reader pool's prepared statements (records.go).
 	reads readState
+	// mem holds the in-memory matching of ReadMatch (memmatch.go).
+	mem memMatchState
 }
 
 // snapshot is an immutable view of the collection definitions.

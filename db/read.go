@@ -133,11 +133,14 @@ func (d *DB) ReadAggregate(ctx context.Context, r *Read, fields []string) (map[s
 }
 
 // ReadMatch reports whether the values rec meet r's rule and filters, as
-// MatchValues does (no statement when there is nothing to check); errors
-// as ReadRecords.
+// MatchValues does (no statement when there is nothing to check, nor when
+// memory can evaluate them: memmatch.go); errors as ReadRecords.
 func (d *DB) ReadMatch(ctx context.Context, r *Read, rec Record) (bool, error) {
 	if r.Rule == nil && len(r.Filters) == 0 {
 		return true, nil
+	}
+	if match, ok := d.readMatchInMemory(r, rec); ok { // memmatch.go
+		return match, nil
 	}
 	conds, err := d.compileConds(r, "r", nil)
 	if err != nil {

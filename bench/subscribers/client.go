@@ -23,6 +23,7 @@ type client struct {
 	wmu  sync.Mutex  // one writer at a time (pongs vs. the final close)
 	warm atomic.Bool // received at least one event
 	done atomic.Bool // the server ended the subscription or the socket
+	idx  int         // its number (the owner's in owners mode)
 }
 
 // wsMessage is a graphql-transport-ws message.
@@ -103,7 +104,7 @@ func connect(ctx context.Context, cfg *config, i int, st *stats) (*client, error
 		conn.Close()
 		return nil, fmt.Errorf("server chose subprotocol %q", conn.Subprotocol())
 	}
-	c := &client{conn: conn}
+	c := &client{conn: conn, idx: i}
 	if err := c.handshake(cfg); err != nil {
 		conn.Close()
 		return nil, err
@@ -115,7 +116,10 @@ func connect(ctx context.Context, cfg *config, i int, st *stats) (*client, error
 // handshake sends connection_init, waits for connection_ack and subscribes.
 func (c *client) handshake(cfg *config) error {
 	init := map[string]any{}
-	if cfg.token != "" {
+	switch {
+	case cfg.owners:
+		init["Authorization"] = "Bearer " + cfg.ownerList[c.idx].token
+	case cfg.token != "":
 		init["Authorization"] = "Bearer " + cfg.token
 	}
 	payload, _ := json.Marshal(init)
@@ -170,6 +174,9 @@ func (c *client) read(st *stats) {
 		if id, ok := fastNextID(data); ok {
 			c.warm.Store(true)
 			st.received(id, recv)
+			if st.owners != nil {
+				st.owners.record(id, c.idx)
+			}
 			continue
 		}
 		var m wsMessage
@@ -193,6 +200,9 @@ func (c *client) read(st *stats) {
 			}
 			c.warm.Store(true)
 			st.received(p.Data.PostChanged.Record.ID, recv)
+			if st.owners != nil {
+				st.owners.record(p.Data.PostChanged.Record.ID, c.idx)
+			}
 		case "ping":
 			c.wmu.Lock()
 			err := c.conn.WriteJSON(wsMessage{Type: "pong"})
@@ -262,10 +272,11 @@ func closeAll(clients []*client) {
 
 // writer sends the GraphQL mutations over HTTP.
 type writer struct {
-	http     *http.Client
-	appURL   string
-	adminURL string
-	token    string
+	http       *http.Client
+	appURL     string
+	adminURL   string
+	token      string
+	adminToken string // set by ensurePosts
 }
 
 func newWriter(cfg *config) *writer {
@@ -317,6 +328,9 @@ func (w *writer) post(ctx context.Context, endpoint, token, query string, vars m
 	if len(r.Errors) > 0 {
 		return r.Errors, fmt.Errorf("POST %s: %s", endpoint, r.Errors[0].Message)
 	}
+	if out == nil {
+		return nil, nil
+	}
 	if err := json.Unmarshal(r.Data, out); err != nil {
 		return nil, fmt.Errorf("POST %s: decode data: %w", endpoint, err)
 	}
@@ -336,6 +350,7 @@ func (w *writer) ensurePosts(ctx context.Context, email, password string) error 
 		map[string]any{"email": email, "password": password}, &auth); err != nil {
 		return fmt.Errorf("superuser sign-in: %w", err)
 	}
+	w.adminToken = auth.AuthWithPassword.Token
 	// Every socket and write comes from 127.0.0.1: the rate limit rules (on
 	// by default) would refuse most of them. The change is saved.
 	if _, err := w.post(ctx, w.adminURL, auth.AuthWithPassword.Token,
@@ -434,7 +449,17 @@ func (w *writer) sendEvents(ctx context.Context, cfg *config, st *stats) (sent, 
 		wg.Go(func() {
 			for i := range tokens {
 				t0 := time.Now()
-				id, err := w.createPost(ctx, fmt.Sprintf("bench %d", i))
+				var id string
+				var err error
+				if cfg.owners {
+					o := i % len(cfg.ownerList)
+					id, err = w.createMemo(ctx, cfg.ownerList[o], fmt.Sprintf("bench %d", i))
+					if err == nil {
+						st.owners.ownerOf.Store(id, o)
+					}
+				} else {
+					id, err = w.createPost(ctx, fmt.Sprintf("bench %d", i))
+				}
 				if err != nil {
 					bad.Add(1)
 					st.fail("write: " + err.Error())

@@ -49,6 +49,8 @@ type config struct {
 	adminPassword string
 	pid           int
 	query         string
+	owners        bool    // each subscriber is a distinct user (owners.go)
+	ownerList     []owner // their ids and tokens, filled by run
 }
 
 // portsPerSource is how many connections one source address carries before
@@ -74,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.adminPassword, "admin-password", "", "superuser password")
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to report its VmRSS per subscriber")
 	fs.StringVar(&c.query, "query", "subscription { postChanged { action record { id } } }", "the subscription document (must select postChanged.record.id)")
+	fs.BoolVar(&c.owners, "owners", false, "each subscriber is a distinct signed-in user subscribed to memos under `author = @request.auth.id`; each write is one owner's memo and must reach that owner only (needs -admin-email)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -98,6 +101,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-sources must be within 0..254")
 	case (c.adminEmail == "") != (c.adminPassword == ""):
 		return nil, errors.New("-admin-email and -admin-password go together")
+	case c.owners && c.adminEmail == "":
+		return nil, errors.New("-owners needs -admin-email and -admin-password (to create the users and sign them in)")
+	}
+	if c.owners {
+		c.query = ownersQuery
 	}
 	if c.sources == 0 {
 		c.sources = 1
@@ -209,6 +217,17 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 			return false, err
 		}
 	}
+	var owners *ownerStats
+	if cfg.owners {
+		t0 := time.Now()
+		list, err := w.ensureOwners(ctx, cfg, w.adminToken)
+		if err != nil {
+			return false, err
+		}
+		cfg.ownerList, owners = list, &ownerStats{}
+		w.token = w.adminToken // the superuser writes every owner's memos
+		fmt.Fprintf(out, "owners: %d users ready in %v\n", len(list), time.Since(t0).Round(time.Millisecond))
+	}
 
 	var rssBefore int64
 	if cfg.pid > 0 {
@@ -219,6 +238,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 	}
 
 	st := newStats()
+	st.owners = owners
 	clients, failed := connectAll(ctx, cfg, st)
 	fmt.Fprintf(out, "subscribers: %d connected, %d failed, in %v over %d source address(es)\n",
 		len(clients), failed, time.Since(start).Round(time.Millisecond), cfg.sources)
@@ -228,7 +248,12 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 		return false, nil
 	}
 
-	warmed := warmUp(ctx, w, clients, st)
+	var warmed int
+	if cfg.owners {
+		warmed = warmUpOwners(ctx, w, cfg, clients, st)
+	} else {
+		warmed = warmUp(ctx, w, clients, st)
+	}
 	fmt.Fprintf(out, "warm-up: %d/%d subscriptions confirmed by a probe event\n", warmed, len(clients))
 
 	if cfg.pid > 0 {
@@ -246,6 +271,9 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 	sendTime := time.Since(sendStart)
 	alive := st.alive(clients)
 	expected := int64(sent) * int64(alive)
+	if cfg.owners {
+		expected = int64(sent) // each to its owner only
+	}
 	waitDeliveries(ctx, st, expected, cfg.settle)
 	cpu1 := readCPU(cfg.pid)
 	rss := sampler.stop()
@@ -280,11 +308,16 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 		}
 		fmt.Fprintf(out, "server VmRSS every 5 s (MiB): %s\n", strings.Join(series, " "))
 	}
+	wrong, dup := 0, 0
+	if owners != nil {
+		wrong, dup = owners.check()
+		fmt.Fprintf(out, "owners: %d deliveries to another user than the memo's owner, %d duplicates\n", wrong, dup)
+	}
 	st.printFailures(out)
 	if ctx.Err() != nil {
 		fmt.Fprintf(out, "stopped early: %v (cap -duration %v)\n", context.Cause(ctx), cfg.duration)
 	}
-	return failed == 0 && sendErrs == 0 && delivered == expected && alive == len(clients), nil
+	return failed == 0 && sendErrs == 0 && delivered == expected && alive == len(clients) && wrong == 0 && dup == 0, nil
 }
 
 // warmUp sends probe writes until every client has received an event (its
@@ -309,6 +342,35 @@ func warmUp(ctx context.Context, w *writer, clients []*client, st *stats) int {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	return countWarm(clients)
+}
+
+// warmUpOwners writes one memo per owner and waits (10 s at most) until
+// every client received its own; it returns how many did.
+func warmUpOwners(ctx context.Context, w *writer, cfg *config, clients []*client, st *stats) int {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range cfg.writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(cfg.ownerList) || ctx.Err() != nil {
+					return
+				}
+				id, err := w.createMemo(ctx, cfg.ownerList[i], "warm-up")
+				if err != nil {
+					st.fail("warm-up write: " + err.Error())
+					continue
+				}
+				st.warm.Store(id, struct{}{})
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil && countWarm(clients) < len(clients) {
+		time.Sleep(10 * time.Millisecond)
 	}
 	return countWarm(clients)
 }
@@ -348,6 +410,7 @@ type stats struct {
 	delivered atomic.Int64 // measured events received (matched or pending)
 	unmatched atomic.Int64 // received ids that no write of ours produced
 	sent      sync.Map     // record id -> time.Time the write was sent
+	owners    *ownerStats  // owners mode only
 	warm      sync.Map     // record ids of warm-up writes
 
 	mu       sync.Mutex
