@@ -56,3 +56,6 @@ func SetMaxSocketsPerIP(h *Handler, n int) {
 	l.MaxSocketsPerIP = n
 	h.limits.Store(&l)
 }
+
+// PrefersEventStream exposes prefersEventStream to the tests.
+var PrefersEventStream = prefersEventStream

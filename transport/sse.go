@@ -71,9 +71,11 @@ type sseTransport struct{ h *Handler }
 var _ graphql.Transport = sseTransport{}
 
 // Supports implements graphql.Transport: a GET, or a POST with a JSON
-// body, that accepts text/event-stream.
+// body, whose Accept names text/event-stream first. Clients such as urql
+// list text/event-stream after the JSON types for incremental delivery;
+// they want JSON.
 func (t sseTransport) Supports(r *http.Request) bool {
-	if r.Header.Get("Upgrade") != "" || !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if r.Header.Get("Upgrade") != "" || !prefersEventStream(r.Header.Get("Accept")) {
 		return false
 	}
 	return r.Method == http.MethodGet || r.Method == http.MethodPost && isJSON(r)
@@ -243,4 +245,12 @@ func bearerToken(header string) string {
 		tok = strings.TrimSpace(tok[7:])
 	}
 	return tok
+}
+
+// prefersEventStream reports whether the first media type of an Accept
+// header is text/event-stream.
+func prefersEventStream(accept string) bool {
+	first, _, _ := strings.Cut(accept, ",")
+	first, _, _ = strings.Cut(first, ";")
+	return strings.EqualFold(strings.TrimSpace(first), "text/event-stream")
 }

@@ -412,3 +412,18 @@ func TestSSELimits(t *testing.T) {
 		}
 	})
 }
+
+func TestPrefersEventStream(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"text/event-stream":                     true,
+		"Text/Event-Stream; charset=utf-8":      true,
+		" text/event-stream , application/json": true,
+		"application/json":                      false,
+		"":                                      false,
+		"application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed": false, // urql
+	} {
+		if got := transport.PrefersEventStream(accept); got != want {
+			t.Errorf("prefersEventStream(%q) = %v, want %v", accept, got, want)
+		}
+	}
+}
