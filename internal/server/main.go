@@ -182,48 +182,16 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return c.RunUntil(ctx, m.Started)
 	case "superuser":
 		c := &SuperuserCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
-		if err := c.ParseFlags(args); err != nil {
-			return err
-		}
-		box, err := m.secrets(name)
-		if err != nil {
-			return err
-		}
-		c.Secrets = box
-		return c.Run(ctx)
+		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "schema":
 		c := &SchemaCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
-		if err := c.ParseFlags(args); err != nil {
-			return err
-		}
-		box, err := m.secrets(name)
-		if err != nil {
-			return err
-		}
-		c.Secrets = box
-		return c.Run(ctx)
+		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "files":
 		c := &FilesCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
-		if err := c.ParseFlags(args); err != nil {
-			return err
-		}
-		box, err := m.secrets(name)
-		if err != nil {
-			return err
-		}
-		c.Secrets = box
-		return c.Run(ctx)
+		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "migrate":
 		c := &MigrateCommand{Dir: *dir, Go: m.goMigrations(), Stdout: m.Stdout, Stderr: m.Stderr}
-		if err := c.ParseFlags(args, m.Getenv); err != nil {
-			return err
-		}
-		box, err := m.secrets(name)
-		if err != nil {
-			return err
-		}
-		c.Secrets = box
-		return c.Run(ctx)
+		return m.runData(ctx, name, func() error { return c.ParseFlags(args, m.Getenv) }, &c.Secrets, c.Run)
 	case "version", "--version":
 		return (&VersionCommand{Stdout: m.Stdout}).Run()
 	case "help", "-h", "--help":
@@ -246,6 +214,20 @@ func (m *Main) goMigrations() []migrate.Migration {
 		return nil
 	}
 	return m.Ext.Migrations
+}
+
+// runData runs a command on the data folder: parse its flags, give it the
+// secrets box of MONOBASE_ENCRYPTION_KEY (into box), then run.
+func (m *Main) runData(ctx context.Context, name string, parse func() error, box **secrets.Box, run func(context.Context) error) error {
+	if err := parse(); err != nil {
+		return err
+	}
+	b, err := m.secrets(name)
+	if err != nil {
+		return err
+	}
+	*box = b
+	return run(ctx)
 }
 
 // secrets returns the Box of MONOBASE_ENCRYPTION_KEY for the command
