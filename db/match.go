@@ -17,25 +17,12 @@ func (d *DB) MatchValues(ctx context.Context, c *Collection, rec Record, conds [
 	}
 	var sb strings.Builder
 	args := make([]any, 0, len(c.Fields)+4)
-	sb.WriteString(`SELECT 1 FROM (SELECT `)
-	for i, f := range c.Fields {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		// The CAST gives the column the affinity of the stored one, so that
-		// comparisons convert operands as they would on the table.
-		sb.WriteString(`CAST(? AS `)
-		sb.WriteString(ColumnType(f))
-		sb.WriteString(`) AS "`)
-		sb.WriteString(f.Name) // validated name: ^[a-zA-Z][a-zA-Z0-9_]*$
-		sb.WriteString(`"`)
-		v, err := SQLValue(f, rec[f.Name])
-		if err != nil {
-			return false, fmt.Errorf("match %s: %w", c.Name, err)
-		}
-		args = append(args, v)
+	sb.WriteString(`SELECT 1 FROM `)
+	args, err := writeValuesRow(&sb, args, c, rec)
+	if err != nil {
+		return false, fmt.Errorf("match %s: %w", c.Name, err)
 	}
-	sb.WriteString(`) AS "r" WHERE 1`)
+	sb.WriteString(` WHERE 1`)
 	for _, cd := range conds {
 		sb.WriteString(" AND (")
 		sb.WriteString(cd.SQL)

@@ -257,9 +257,10 @@ func (s *subscription) endError(err error) error {
 	return apperr.New(apperr.Conflict, "the subscription ended: %v", err)
 }
 
-// compute checks that the viewer may see the event's record and writes the
+// compute checks that the viewer may see the event's record (with the
+// other batches of the event when b is set: sub_match.go) and writes the
 // selection for it.
-func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *eventResult {
+func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event, b *subBatch) *eventResult {
 	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
 	x := s.v.newOperation(ctx, s.oc)
 	if s.link == nil {
@@ -272,7 +273,11 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event) *ev
 	if rec == nil {
 		return &eventResult{skip: true}
 	}
-	visible, err := x.eventVisible(s.spec, ev)
+	var shared func(r *db.Read) (bool, bool)
+	if b != nil {
+		shared = func(r *db.Read) (bool, bool) { return b.sharedMatch(x, s, r, ev) }
+	}
+	visible, err := x.eventVisible(s.spec, ev, shared)
 	if err != nil {
 		errs := gqlerror.List{present(ctx, err)}
 		return &eventResult{errs: errs, data: []byte("null"), payload: responseJSON([]byte("null"), errs)}
@@ -326,13 +331,20 @@ func responseJSON(data []byte, errs gqlerror.List) []byte {
 // against the record as the event carries it (its state at that commit:
 // the new values for creates and updates, the last values for deletes,
 // so a delete reaches those who could see the record before it went),
-// with one SQL statement and none when there is nothing to check.
-// Relations in the rule are read as they are now.
-func (x *operation) eventVisible(spec *listSpec, ev *subscriptions.Event) (bool, error) {
+// with one SQL statement and none when there is nothing to check (or
+// shared, when set, answers it: found). Relations in the rule are read as
+// they are now.
+func (x *operation) eventVisible(spec *listSpec, ev *subscriptions.Event, shared func(*db.Read) (match, found bool)) (bool, error) {
 	if spec.rule == nil && len(spec.exprs) == 0 {
 		return true, nil
 	}
-	ok, err := x.d.ReadMatch(x.dbctx, x.withRequest(x.read(spec)), ev.Record)
+	r := x.withRequest(x.read(spec))
+	if shared != nil {
+		if ok, found := shared(r); found {
+			return ok, nil
+		}
+	}
+	ok, err := x.d.ReadMatch(x.dbctx, r, ev.Record)
 	if err != nil {
 		return false, readErr(spec.t.coll, err)
 	}

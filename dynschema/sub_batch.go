@@ -44,6 +44,9 @@ type subBatches struct {
 	// start runs a new batch; nil means go b.run(). Tests set it to drive
 	// a batch by hand.
 	start func(b *subBatch)
+
+	groups matchGroups // one check of an event for all batches (sub_match.go)
+	solo   bool        // each batch checks alone (benchmarks compare)
 }
 
 // subBatch is the subscriptions that share a group key.
@@ -57,6 +60,8 @@ type subBatch struct {
 	mu      sync.Mutex
 	members []*member
 	done    bool // out of reg: a new subscription starts another batch
+
+	check atomic.Pointer[batchCheck] // what other batches' leaders check it with
 
 	// Owned by the batch goroutine.
 	scratch []*member
@@ -109,6 +114,7 @@ func (r *subBatches) join(e *Engine, s *subscription, ctx context.Context, route
 			r.m = make(map[string]*subBatch)
 		}
 		r.m[key] = b
+		b.publishCheck(s, m.ctx)
 		if r.start != nil {
 			r.start(b)
 		} else {
@@ -172,6 +178,9 @@ func (b *subBatch) handle(ev *subscriptions.Event) {
 				b.drop(m, errorResponse(m.ctx, err), false)
 				continue
 			}
+			if s.memoKey == b.key {
+				b.publishCheck(s, m.ctx)
+			}
 		}
 		if !s.wants(ev) {
 			continue
@@ -183,7 +192,7 @@ func (b *subBatch) handle(ev *subscriptions.Event) {
 		res := lastRes
 		if res == nil || k != lastKey {
 			if res = b.results[k]; res == nil {
-				res = s.compute(m.ctx, ev)
+				res = s.compute(m.ctx, ev, b.sharer())
 				b.results[k] = res
 			}
 			lastKey, lastRes = k, res

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -32,16 +33,42 @@ type viewersFixture struct {
 }
 
 func newViewersFixture(tb testing.TB, n int, shared bool) *viewersFixture {
+	return newViewersFixtureRule(tb, n, shared, false)
+}
+
+// newViewersFixtureRule is newViewersFixture; with relPath, posts relate
+// to writers (one per viewer, with the viewer's id as handle) and the
+// rule is `author.handle = @request.auth.id`, a relation path memory
+// cannot evaluate: every batch needs SQL.
+func newViewersFixtureRule(tb testing.TB, n int, shared, relPath bool) *viewersFixture {
 	en := newEnv(tb)
 	users, err := en.d.Collection("users")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	rule, target := "author = @request.auth.id", users.ID
+	if relPath {
+		writers := en.create(&db.Collection{Name: "writers", Type: db.TypeBase,
+			Fields: []*db.Field{{Name: "handle", Type: db.FieldText}}})
+		tx, err := en.d.Begin(en.ctx)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for i := range n {
+			if _, err := tx.Insert(writers, db.RecordInput{"id": fmtID(i), "handle": fmtID(i)}); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			tb.Fatal(err)
+		}
+		rule, target = "author.handle = @request.auth.id", writers.ID
+	}
 	posts := en.create(&db.Collection{Name: "posts", Type: db.TypeBase,
-		ListRule: sp("author = @request.auth.id"), ViewRule: sp("author = @request.auth.id"),
+		ListRule: sp(rule), ViewRule: sp(rule),
 		Fields: []*db.Field{
 			{Name: "title", Type: db.FieldText},
-			{Name: "author", Type: db.FieldRelation, Collection: users.ID, MaxSelect: 1},
+			{Name: "author", Type: db.FieldRelation, Collection: target, MaxSelect: 1},
 		}})
 	fx := &viewersFixture{en: en, posts: posts, users: users}
 	en.e.batches.start = func(b *subBatch) { fx.batches = append(fx.batches, b) }
@@ -139,11 +166,62 @@ func TestSubscriptionsDistinctViewersInMemory(t *testing.T) {
 	}
 }
 
+// TestSubscriptionsDistinctViewersOneStatement: under a rule with a
+// relation path (no in-memory answer), the batches of n distinct viewers
+// check each event in ceil(n/db.MatchManyMax) statements, and each event
+// still reaches exactly its author, as when every batch checks alone.
+func TestSubscriptionsDistinctViewersOneStatement(t *testing.T) {
+	for _, n := range []int{50, 2*db.MatchManyMax + 1} {
+		for _, solo := range []bool{false, true} {
+			t.Run(fmt.Sprintf("n=%d solo=%v", n, solo), func(t *testing.T) {
+				fx := newViewersFixtureRule(t, n, false, true)
+				fx.en.e.batches.solo = solo
+				if len(fx.batches) != n {
+					t.Fatalf("%d batches, want %d", len(fx.batches), n)
+				}
+				want := int64((n + db.MatchManyMax - 1) / db.MatchManyMax)
+				if solo {
+					want = int64(n)
+				}
+				events := 6
+				for i := range events {
+					owner := (i * 37) % n
+					author := fx.ids[owner]
+					if i == events-1 {
+						owner, author = -1, "nobody" // no such writer: reaches nobody
+					}
+					before := fx.reads.Load()
+					fx.publish(t, i, author)
+					if got := fx.reads.Load() - before; got != want {
+						t.Fatalf("event %d: %d statements for %d viewers, want %d", i, got, n, want)
+					}
+					for k := range n {
+						resp := fx.received(k)
+						switch {
+						case k == owner && (resp == nil || !strings.Contains(string(resp.Data), fmt.Sprintf(`"title":"t%d"`, i))):
+							t.Fatalf("event %d: the author %d got %v", i, k, resp)
+						case k != owner && resp != nil:
+							t.Fatalf("event %d of viewer %d reached viewer %d: %s", i, owner, k, resp.Data)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
 // benchViewers measures one event fanned out to n subscriptions (distinct
 // viewers, or one shared viewer), memory on or off, and reports the
 // statements per event.
 func benchViewers(b *testing.B, n int, shared, inMemory bool) {
-	fx := newViewersFixture(b, n, shared)
+	benchViewersRule(b, n, shared, inMemory, false, false)
+}
+
+// benchViewersRule is benchViewers, under the relation-path rule when
+// relPath, each batch checking alone when solo.
+func benchViewersRule(b *testing.B, n int, shared, inMemory, relPath, solo bool) {
+	fx := newViewersFixtureRule(b, n, shared, relPath)
+	fx.en.e.batches.solo = solo
 	fx.en.d.SetMatchInMemory(inMemory)
 	fx.publish(b, -1, "nobody") // warm up: upgrades, statement caches
 	start := fx.reads.Load()
@@ -170,7 +248,54 @@ func BenchmarkSubscriptionDistinctViewers1k(b *testing.B) {
 	b.Run("memory", func(b *testing.B) { benchViewers(b, 1000, false, true) })
 }
 
+// BenchmarkSubscriptionDistinctViewersRelation1k: 1000 distinct viewers
+// under `author.handle = @request.auth.id` (SQL for every batch): each
+// batch's own statement against one statement per 200 batches.
+func BenchmarkSubscriptionDistinctViewersRelation1k(b *testing.B) {
+	b.Run("per-batch", func(b *testing.B) { benchViewersRule(b, 1000, false, true, true, true) })
+	b.Run("grouped", func(b *testing.B) { benchViewersRule(b, 1000, false, true, true, false) })
+}
+
 func BenchmarkSubscriptionSharedViewer1k(b *testing.B) {
 	b.Run("sql", func(b *testing.B) { benchViewers(b, 1000, true, false) })
 	b.Run("memory", func(b *testing.B) { benchViewers(b, 1000, true, true) })
+}
+
+// TestSubscriptionsOneStatementConcurrent: the batches run on their own
+// goroutines (as in the server): the first to check an event leads, the
+// others wait for its answer, and each event still takes one statement
+// and reaches its author.
+func TestSubscriptionsOneStatementConcurrent(t *testing.T) {
+	const n, events = 30, 10
+	fx := newViewersFixtureRule(t, n, false, true)
+	for _, b := range fx.batches {
+		go b.run()
+	}
+	before := fx.reads.Load()
+	for i := range events {
+		owner := (i * 7) % n
+		rec := db.Record{"id": fmt.Sprintf("p%014d", i), "title": fmt.Sprint("t", i), "author": fx.ids[owner],
+			"created": "2024-01-01T00:00:00.000Z", "updated": "2024-01-01T00:00:00.000Z"}
+		fx.en.hub.Publish(db.RecordEvent{Action: db.ActionCreate, Collection: fx.posts, Record: rec})
+		b := fx.batches[owner]
+		b.mu.Lock()
+		m := b.members[0]
+		b.mu.Unlock()
+		select {
+		case r := <-m.out:
+			if !strings.Contains(string(r.Data), fmt.Sprintf(`"title":"t%d"`, i)) {
+				t.Fatalf("event %d: the author got %s", i, r.Data)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d did not reach its author", i)
+		}
+	}
+	for k := range n {
+		if r := fx.received(k); r != nil {
+			t.Fatalf("viewer %d got another's event: %s", k, r.Data)
+		}
+	}
+	if got := fx.reads.Load() - before; got != events {
+		t.Errorf("%d statements for %d events to %d viewers, want one per event", got, events, n)
+	}
 }
