@@ -10,18 +10,13 @@
 package dashboard
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"net/http"
-	"path"
-	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/monobase/monobase/internal/embedded"
 )
 
 //go:embed all:dist
@@ -51,7 +46,10 @@ func RedirectRoot() http.Handler {
 	})
 }
 
-var defaultHandler = &handler{files: mustSub(dist, "dist"), cache: map[string]*asset{}}
+var defaultHandler = func() *handler {
+	files := mustSub(dist, "dist")
+	return &handler{files: files, cache: embedded.New(files, "application/octet-stream")}
+}()
 
 func mustSub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)
@@ -63,17 +61,7 @@ func mustSub(f fs.FS, dir string) fs.FS {
 
 type handler struct {
 	files fs.FS
-	mu    sync.Mutex
-	cache map[string]*asset
-}
-
-// asset is one embedded file with its ETag and, for compressible types, a
-// gzip copy made on first use (not at start-up, to keep cold start fast).
-type asset struct {
-	body  []byte
-	gz    []byte
-	etag  string
-	ctype string
+	cache *embedded.Files
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,15 +88,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	a, err := h.load(name)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
 	hd := w.Header()
-	hd.Set("Content-Type", a.ctype)
-	hd.Set("ETag", a.etag)
-	hd.Set("X-Content-Type-Options", "nosniff")
 	switch {
 	case hashed:
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -120,21 +100,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
 	}
-	hd.Add("Vary", "Accept-Encoding")
-	if match := r.Header.Get("If-None-Match"); match != "" && match == a.etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	body := a.body
-	if a.gz != nil && acceptsGzip(r) {
-		hd.Set("Content-Encoding", "gzip")
-		body = a.gz
-	}
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
-		_, _ = w.Write(body)
-	}
+	h.cache.Serve(w, r, name)
 }
 
 // isTopLevelFile reports whether name is a file at the top of dist other
@@ -145,67 +111,4 @@ func isTopLevelFile(f fs.FS, name string) bool {
 	}
 	st, err := fs.Stat(f, name)
 	return err == nil && !st.IsDir()
-}
-
-// load returns the asset, reading (and compressing) it on first use; it
-// fails when the file is not embedded.
-func (h *handler) load(name string) (*asset, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if a, ok := h.cache[name]; ok {
-		return a, nil
-	}
-	body, err := fs.ReadFile(h.files, name)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	a := &asset{body: body, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: contentType(name)}
-	if len(body) > 1024 && compressible(a.ctype) {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		if _, err := zw.Write(body); err == nil && zw.Close() == nil && buf.Len() < len(body) {
-			a.gz = buf.Bytes()
-		}
-	}
-	h.cache[name] = a
-	return a, nil
-}
-
-// contentType returns the type of the files Vite writes, from a fixed
-// table (the system's MIME tables differ from machine to machine).
-func contentType(name string) string {
-	switch path.Ext(name) {
-	case ".html":
-		return "text/html; charset=utf-8"
-	case ".js", ".mjs":
-		return "text/javascript; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	case ".svg":
-		return "image/svg+xml"
-	case ".json", ".map":
-		return "application/json"
-	case ".png":
-		return "image/png"
-	case ".ico":
-		return "image/x-icon"
-	case ".woff2":
-		return "font/woff2"
-	}
-	return "application/octet-stream"
-}
-
-func compressible(ctype string) bool {
-	return strings.HasPrefix(ctype, "text/") || ctype == "image/svg+xml" || ctype == "application/json"
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }
