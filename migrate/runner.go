@@ -95,6 +95,30 @@ func (r *Runner) known() ([]known, error) {
 // the order they were applied, then the pending ones in the order Up
 // applies them.
 func (r *Runner) Status(ctx context.Context) ([]Status, error) {
+	st, err := r.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	for _, a := range st.applied {
+		k, ok := st.byName[a.Name]
+		out = append(out, Status{Name: a.Name, Source: cmp.Or(k.path, "go"), Applied: a.Applied, Missing: !ok})
+	}
+	for _, k := range st.pending() {
+		out = append(out, Status{Name: k.name, Source: cmp.Or(k.path, "go")})
+	}
+	return out, nil
+}
+
+// state is what a runner knows and what the data folder has applied.
+type state struct {
+	known   []known // in name order
+	byName  map[string]known
+	applied []db.AppliedMigration // in the order they were applied
+}
+
+// state reads the runner's migrations (known) and the applied ones.
+func (r *Runner) state(ctx context.Context) (*state, error) {
 	ks, err := r.known()
 	if err != nil {
 		return nil, err
@@ -103,23 +127,39 @@ func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]known{}
+	st := &state{known: ks, byName: make(map[string]known, len(ks)), applied: applied}
 	for _, k := range ks {
-		byName[k.name] = k
+		st.byName[k.name] = k
 	}
-	done := map[string]bool{}
-	var out []Status
-	for _, a := range applied {
+	return st, nil
+}
+
+// pending returns the known migrations not applied, in name order.
+func (st *state) pending() []known {
+	done := make(map[string]bool, len(st.applied))
+	for _, a := range st.applied {
 		done[a.Name] = true
-		k, ok := byName[a.Name]
-		out = append(out, Status{Name: a.Name, Source: cmp.Or(k.path, "go"), Applied: a.Applied, Missing: !ok})
 	}
-	for _, k := range ks {
+	var out []known
+	for _, k := range st.known {
 		if !done[k.name] {
-			out = append(out, Status{Name: k.name, Source: cmp.Or(k.path, "go")})
+			out = append(out, k)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// load returns k with its up and down, reading its JSON file when it
+// has one.
+func (k known) load() (known, error) {
+	if k.path != "" {
+		f, err := ReadFile(k.path)
+		if err != nil {
+			return k, err
+		}
+		k.m = fileMigration(k.name, f)
+	}
+	return k, nil
 }
 
 // Up applies the pending migrations in name order, each in its own
@@ -128,29 +168,15 @@ func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 // with the error. The JSON files are all read and checked before any
 // migration runs.
 func (r *Runner) Up(ctx context.Context) ([]string, error) {
-	ks, err := r.known()
+	st, err := r.state(ctx)
 	if err != nil {
 		return nil, err
-	}
-	applied, err := r.DB.AppliedMigrations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	done := map[string]bool{}
-	for _, a := range applied {
-		done[a.Name] = true
 	}
 	var pending []known
-	for _, k := range ks {
-		if done[k.name] {
-			continue
-		}
-		if k.path != "" {
-			f, err := ReadFile(k.path)
-			if err != nil {
-				return nil, err
-			}
-			k.m = fileMigration(k.name, f)
+	for _, k := range st.pending() {
+		k, err := k.load()
+		if err != nil {
+			return nil, err
 		}
 		pending = append(pending, k)
 	}
@@ -175,31 +201,19 @@ func (r *Runner) Down(ctx context.Context, n int) ([]string, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("migrate: down needs a count of at least 1, not %d", n)
 	}
-	ks, err := r.known()
+	st, err := r.state(ctx)
 	if err != nil {
 		return nil, err
-	}
-	applied, err := r.DB.AppliedMigrations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]known{}
-	for _, k := range ks {
-		byName[k.name] = k
 	}
 	var names []string
-	for i := len(applied) - 1; i >= 0 && len(names) < n; i-- {
-		name := applied[i].Name
-		k, ok := byName[name]
+	for i := len(st.applied) - 1; i >= 0 && len(names) < n; i-- {
+		name := st.applied[i].Name
+		k, ok := st.byName[name]
 		if !ok {
 			return names, fmt.Errorf("migrate: can't revert %s: no file %s.json in %s and no Go migration of that name", name, name, r.Dir)
 		}
-		if k.path != "" {
-			f, err := ReadFile(k.path)
-			if err != nil {
-				return names, err
-			}
-			k.m = fileMigration(name, f)
+		if k, err = k.load(); err != nil {
+			return names, err
 		}
 		if k.m.Down == nil {
 			return names, fmt.Errorf("migrate: can't revert %s: it has no down", name)
