@@ -16,52 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startServer } from './harness.mjs';
+import { startSmtp } from './smtp.mjs';
 
 const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `dashboard-${name}.png`), fullPage: true });
-const MAIL_WAIT_MS = 15_000; // a safety net, not a timing assertion
-
-/** Starts an SMTP server on 127.0.0.1 that keeps every message for next() (as in authflows.test.mjs). */
-async function startSmtp() {
-  const queue = [];
-  const waiting = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk) => { raw += chunk; });
-      stream.on('end', () => {
-        const msg = { to: session.envelope.rcptTo.map((r) => r.address), raw };
-        const w = waiting.shift();
-        if (w) w(msg); else queue.push(msg);
-        callback();
-      });
-    },
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  return {
-    port: server.server.address().port,
-    pending: () => queue.length,
-    next() {
-      if (queue.length) return Promise.resolve(queue.shift());
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no email arrived')), MAIL_WAIT_MS);
-        waiting.push((m) => { clearTimeout(timer); resolve(m); });
-      });
-    },
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
 
 describe('dashboard settings, logs and backups in a browser', () => {
   let server;
