@@ -76,6 +76,21 @@ func (x *operation) listSpec(t *objType, args map[string]any, relation bool) (*l
 	return s, nil
 }
 
+// filteredSpec returns the records the viewer may list (the list rule),
+// narrowed by the where and filter arguments, without paging: where
+// aggregates, connections and groups start.
+func (x *operation) filteredSpec(t *objType, args map[string]any) (*listSpec, error) {
+	dec, err := x.acc.Require(t.coll, access.List)
+	if err != nil {
+		return nil, err
+	}
+	spec := &listSpec{t: t, rule: dec.Where}
+	if err := x.readFilters(spec, args); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
 // readFilters adds the where and filter arguments to s.
 func (x *operation) readFilters(s *listSpec, args map[string]any) error {
 	if w, ok := args["where"].(map[string]any); ok && len(w) > 0 {
@@ -269,14 +284,8 @@ func (x *operation) me(f graphql.CollectedField) bool {
 
 // aggregate writes `postsAggregate`: only what is selected is computed.
 func (x *operation) aggregate(t *objType, f graphql.CollectedField) bool {
-	args := f.ArgumentMap(x.oc.Variables)
-	dec, err := x.acc.Require(t.coll, access.List)
+	spec, err := x.filteredSpec(t, f.ArgumentMap(x.oc.Variables))
 	if err != nil {
-		x.fail(err, f.Field)
-		return x.nullFor(f.Field, true, true)
-	}
-	spec := &listSpec{t: t, rule: dec.Where}
-	if err := x.readFilters(spec, args); err != nil {
 		x.fail(err, f.Field)
 		return x.nullFor(f.Field, true, true)
 	}

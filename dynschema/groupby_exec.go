@@ -6,7 +6,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/monobase/monobase/access"
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/db"
 )
@@ -20,12 +19,8 @@ func (x *operation) groupBy(t *objType, f graphql.CollectedField) bool {
 		return x.nullFor(f.Field, true, true)
 	}
 	args := f.ArgumentMap(x.oc.Variables)
-	dec, err := x.acc.Require(t.coll, access.List)
+	spec, err := x.filteredSpec(t, args)
 	if err != nil {
-		return fail(err)
-	}
-	spec := &listSpec{t: t, rule: dec.Where}
-	if err := x.readFilters(spec, args); err != nil {
 		return fail(err)
 	}
 	keys, keyType := t.group.lookup()
