@@ -373,3 +373,32 @@ func (s *defScanner) field() *Field {
 	})
 	return f
 }
+
+// Portable returns copies of the collections in cs as `schema export` and
+// the migration files write them: relation targets by the name they have
+// among all (so that the definition imports into another data folder),
+// OAuth2 client secrets left out (write-only; an import keeps the stored
+// ones).
+func Portable(all []*Collection, cs ...*Collection) []*Collection {
+	names := make(map[string]string, len(all))
+	for _, c := range all {
+		names[c.ID] = c.Name
+	}
+	out := make([]*Collection, len(cs))
+	for i, c := range cs {
+		cp := *c
+		cp.Auth = c.Auth.WithoutSecrets()
+		cp.Fields = make([]*Field, len(c.Fields))
+		for j, f := range c.Fields {
+			fc := *f
+			if fc.Type == FieldRelation {
+				if name, ok := names[fc.Collection]; ok {
+					fc.Collection = name
+				}
+			}
+			cp.Fields[j] = &fc
+		}
+		out[i] = &cp
+	}
+	return out
+}

@@ -152,23 +152,7 @@ func diff(before, after []*db.Collection) (*fileOut, string, bool) {
 // portable returns c as `schema export` writes it: relation targets by the
 // name they have in all, no OAuth2 client secrets, no timestamps.
 func portable(c *db.Collection, all []*db.Collection) defOut {
-	names := make(map[string]string, len(all))
-	for _, o := range all {
-		names[o.ID] = o.Name
-	}
-	cp := *c
-	cp.Auth = c.Auth.WithoutSecrets()
-	cp.Fields = make([]*db.Field, len(c.Fields))
-	for i, f := range c.Fields {
-		fc := *f
-		if fc.Type == db.FieldRelation {
-			if name, ok := names[fc.Collection]; ok {
-				fc.Collection = name
-			}
-		}
-		cp.Fields[i] = &fc
-	}
-	return defOut{Collection: &cp}
+	return defOut{Collection: db.Portable(all, c)[0]}
 }
 
 func sameDef(a, b defOut) bool {

@@ -117,29 +117,13 @@ func (c *SchemaCommand) Run(ctx context.Context) error {
 // secrets are left out.
 func ExportCollections(d *db.DB) ([]byte, error) {
 	all := d.Collections()
-	names := make(map[string]string, len(all))
+	var mine []*db.Collection
 	for _, col := range all {
-		names[col.ID] = col.Name
-	}
-	out := make([]*db.Collection, 0, len(all))
-	for _, col := range all {
-		if strings.HasPrefix(col.Name, "_") {
-			continue
+		if !strings.HasPrefix(col.Name, "_") {
+			mine = append(mine, col)
 		}
-		cp := *col
-		cp.Auth = col.Auth.WithoutSecrets() // secrets are write-only; an import keeps the stored ones
-		cp.Fields = make([]*db.Field, len(col.Fields))
-		for i, f := range col.Fields {
-			fc := *f
-			if fc.Type == db.FieldRelation {
-				if name, ok := names[fc.Collection]; ok {
-					fc.Collection = name
-				}
-			}
-			cp.Fields[i] = &fc
-		}
-		out = append(out, &cp)
 	}
+	out := db.Portable(all, mine...)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
