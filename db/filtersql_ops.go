@@ -256,18 +256,7 @@ func filterOp(w *filterSQL, c *filter.Compare, l, r *filterValue) error {
 		if !r.constant || r.sql == "NULL" {
 			return filterErr(c.Pos, "%s needs a text value", c.Op)
 		}
-		v := r.constText()
-		var pat string
-		switch c.Op {
-		case filter.Contains, filter.NotContains:
-			pat = "%" + filterLikeEscape(v) + "%"
-		case filter.StartsWith:
-			pat = filterLikeEscape(v) + "%"
-		case filter.EndsWith:
-			pat = "%" + filterLikeEscape(v)
-		default:
-			pat = v
-		}
+		pat := likePattern(c.Op, r.constText())
 		if c.Op == filter.NotContains {
 			w.s("COALESCE(").arg(l.sql, l.args...).s(", '') NOT LIKE ")
 		} else {
@@ -505,6 +494,21 @@ func filterNormDates(v, other *filterValue) *filterValue {
 		if t, err := time.Parse(layout, v.text); err == nil {
 			return filterConst(t.UTC().Format(filterDateLayout))
 		}
+	}
+	return v
+}
+
+// likePattern is the LIKE pattern of a text operator's value: contains
+// (and its negation), startsWith and endsWith escape it and add their
+// wildcards; a raw like takes it as written.
+func likePattern(op filter.Op, v string) string {
+	switch op {
+	case filter.Contains, filter.NotContains:
+		return "%" + filterLikeEscape(v) + "%"
+	case filter.StartsWith:
+		return filterLikeEscape(v) + "%"
+	case filter.EndsWith:
+		return "%" + filterLikeEscape(v)
 	}
 	return v
 }

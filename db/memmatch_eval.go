@@ -286,19 +286,7 @@ func (ev *memEval) compare(n *memCmp) (tri, bool) {
 		if !r.constant || r.sql == "NULL" {
 			return 0, false
 		}
-		v := r.constText()
-		var pat string
-		switch n.c.Op {
-		case filter.Contains, filter.NotContains:
-			pat = "%" + filterLikeEscape(v) + "%"
-		case filter.StartsWith:
-			pat = filterLikeEscape(v) + "%"
-		case filter.EndsWith:
-			pat = "%" + filterLikeEscape(v)
-		default:
-			pat = v
-		}
-		return sqlLike(lv, pat, n.c.Op == filter.NotContains)
+		return sqlLike(lv, likePattern(n.c.Op, r.constText()), n.c.Op == filter.NotContains)
 	}
 	return 0, false
 }
