@@ -5,16 +5,10 @@ import (
 	"strings"
 )
 
-// dialect is what the read writer (read.go) spells differently on each
+// dialect is what the SQL of this package spells differently on each
 // database engine: the physical row key, lists bound as one parameter,
-// null-safe equality and the place of NULL in an order. SQLite is the only
-// implementation today; PostgreSQL comes next.
-//
-// Not yet behind it (still SQLite-specific elsewhere in db): the filter
-// compiler's json_each, date functions and LIKE escaping
-// (filtersql_ops.go, filtersql_path.go), column types and DDL (ddl.go,
-// fieldtypes.go), RETURNING in writes (write.go), FindByIDs, MatchValues'
-// CASTs and the open/pragma code.
+// null-safe equality, the place of NULL in an order, column types and
+// case-insensitive equality. sqliteDialect and pgDialect implement it.
 type dialect interface {
 	// rowKey returns the expression of alias's physical row key, in
 	// insertion order, or "" when c has none (views).
@@ -34,10 +28,19 @@ type dialect interface {
 	nullsFirst() bool
 	// noLimit is the LIMIT argument that means no limit.
 	noLimit() any
+	// columnType is the column type of the field f.
+	columnType(f *Field) string
+	// foldEq returns "expr equals ?, ignoring ASCII case".
+	foldEq(expr string) string
 }
 
 // sql returns the dialect of d's database.
-func (d *DB) sql() dialect { return sqliteDialect{} }
+func (d *DB) sql() dialect {
+	if d.pgDSN != "" {
+		return pgDialect{}
+	}
+	return sqliteDialect{}
+}
 
 // sqliteDialect is SQLite's dialect.
 type sqliteDialect struct{}
@@ -69,6 +72,57 @@ func (sqliteDialect) isSame() string { return " IS ?" }
 func (sqliteDialect) nullsFirst() bool { return true }
 
 func (sqliteDialect) noLimit() any { return -1 }
+
+func (sqliteDialect) columnType(f *Field) string { return ColumnType(f) }
+
+func (sqliteDialect) foldEq(expr string) string { return expr + " = ? COLLATE NOCASE" }
+
+// pgDialect is PostgreSQL's dialect. Values are stored as on SQLite (text,
+// JSON text, dates as sortable text, booleans as 0/1) so that both engines
+// hold and return the same things; every user table has a "rowid"
+// identity column as its physical row key.
+type pgDialect struct{}
+
+func (pgDialect) rowKey(c *Collection, alias string) string {
+	if c.Type == TypeView {
+		return ""
+	}
+	return `"` + alias + `"."rowid"`
+}
+
+func (d pgDialect) idIn(alias string, ids []string) Cond {
+	if len(ids) == 1 {
+		return Cond{SQL: `"` + alias + `"."id" = ?`, Args: []any{ids[0]}}
+	}
+	return Cond{SQL: d.inList(`"` + alias + `"."id"`), Args: []any{encodeList(ids)}}
+}
+
+func (pgDialect) inList(expr string) string {
+	return expr + ` IN (SELECT json_array_elements_text(?::json))`
+}
+
+func (pgDialect) listValues(alias, col, as string) (string, string) {
+	a := quoteIdent(as)
+	return `json_array_elements_text(COALESCE(NULLIF("` + alias + `".` + col + `, ''), '[]')::json) AS ` + a + `("value")`, a + `."value"`
+}
+
+func (pgDialect) isSame() string { return " IS NOT DISTINCT FROM ?" }
+
+func (pgDialect) nullsFirst() bool { return false }
+
+func (pgDialect) noLimit() any { return nil }
+
+func (pgDialect) columnType(f *Field) string {
+	switch ColumnType(f) {
+	case "REAL":
+		return "DOUBLE PRECISION"
+	case "INTEGER":
+		return "BIGINT"
+	}
+	return "TEXT"
+}
+
+func (pgDialect) foldEq(expr string) string { return "lower(" + expr + ") = lower(?)" }
 
 // encodeList is a string list bound as one parameter (see dialect.inList).
 func encodeList(l []string) string {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/internal/testdb"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -22,7 +23,11 @@ func openTest(t testing.TB) *DB {
 
 func openDir(t testing.TB, dir string) *DB {
 	t.Helper()
-	d, err := Open(context.Background(), dir)
+	var opts []Option
+	if u := testdb.URL(t, dir); u != "" {
+		opts = append(opts, WithPostgres(u))
+	}
+	d, err := Open(context.Background(), dir, opts...)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -29,11 +29,11 @@ func (d *DB) FindAuthRecordByIdentity(ctx context.Context, c *Collection, fields
 		if identity == "" {
 			continue
 		}
-		collate := ""
+		cond := `"r".` + quoteIdent(name) + ` = ?`
 		if f.Type == FieldEmail {
-			collate = " COLLATE NOCASE"
+			cond = d.sql().foldEq(`"r".` + quoteIdent(name))
 		}
-		recs, err := d.queryRecords(ctx, c, `SELECT "r".* FROM `+quoteIdent(c.Name)+` AS "r" WHERE "r".`+quoteIdent(name)+` = ?`+collate+` LIMIT 1`, identity)
+		recs, err := d.queryRecords(ctx, c, `SELECT "r".* FROM `+quoteIdent(c.Name)+` AS "r" WHERE `+cond+` LIMIT 1`, identity)
 		if err != nil {
 			return nil, err
 		}

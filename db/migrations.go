@@ -14,11 +14,18 @@ import (
 // <version>_<name>.tx.up.sql, each run in its own transaction). Add a new
 // file for every change; never edit an applied one.
 //
-//go:embed migrations/*.sql
+// PostgreSQL has its own copy of each file in migrations_pg, with its
+// types.
+//
+//go:embed migrations/*.sql migrations_pg/*.sql
 var migrationFiles embed.FS
 
-func systemMigrations() (*migrate.Migrations, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
+func systemMigrations(e Engine) (*migrate.Migrations, error) {
+	folder := "migrations"
+	if e == EnginePostgres {
+		folder = "migrations_pg"
+	}
+	sub, err := fs.Sub(migrationFiles, folder)
 	if err != nil {
 		return nil, fmt.Errorf("migrations folder: %w", err)
 	}
@@ -30,8 +37,8 @@ func systemMigrations() (*migrate.Migrations, error) {
 }
 
 // runMigrations applies the system migrations that the database lacks.
-func runMigrations(ctx context.Context, w *bun.DB) error {
-	ms, err := systemMigrations()
+func runMigrations(ctx context.Context, w *bun.DB, e Engine) error {
+	ms, err := systemMigrations(e)
 	if err != nil {
 		return err
 	}

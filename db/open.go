@@ -28,6 +28,8 @@ type impl struct {
 	// commitMu makes record events leave in commit order.
 	commitMu sync.Mutex
 	closed   atomic.Bool
+	// pgDSN is the PostgreSQL database of WithPostgres ("" for SQLite).
+	pgDSN string
 	// reads holds the reader pool's prepared statements (records.go).
 	reads readState
 	// mem holds the in-memory matching of ReadMatch (memmatch.go).
@@ -112,6 +114,17 @@ func openPool(dsn string, conns int) (*sql.DB, error) {
 // folder or database cannot be opened, or when a stored secret cannot be
 // read with the Secrets of WithSecrets.
 func Open(ctx context.Context, dir string, opts ...Option) (*DB, error) {
+	d := &DB{Dir: dir}
+	for _, o := range opts {
+		o(d)
+	}
+	if d.pgDSN != "" {
+		if err := d.openPostgres(ctx); err != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return d, nil
+	}
 	path, err := dataFile(dir, FileName, "database")
 	if err != nil {
 		return nil, err
@@ -121,15 +134,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 
-	d := &DB{Dir: dir, writer: bun.NewDB(wsql, sqlitedialect.New())}
-	for _, o := range opts {
-		o(d)
-	}
+	d.writer = bun.NewDB(wsql, sqlitedialect.New())
 	if err := wsql.PingContext(ctx); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if err := runMigrations(ctx, d.writer); err != nil {
+	if err := runMigrations(ctx, d.writer, EngineSQLite); err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -167,9 +177,11 @@ func (d *DB) Close() error {
 	if d.writer != nil {
 		// A checkpoint folds the WAL back into the main file; it is skipped
 		// when a transaction still holds the writer.
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, _ = d.writer.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-		cancel()
+		if d.Engine() == EngineSQLite {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			_, _ = d.writer.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+			cancel()
+		}
 		if err := d.writer.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer: %w", err))
 		}

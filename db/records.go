@@ -303,7 +303,7 @@ func (d *DB) FindAuthRecord(ctx context.Context, c *Collection, email string) (R
 	if c == nil || !c.IsAuth() {
 		return nil, apperr.New(apperr.Invalid, "not an auth collection")
 	}
-	recs, err := d.queryRecords(ctx, c, `SELECT "r".* FROM `+quoteIdent(c.Name)+` AS "r" WHERE "r"."email" = ? COLLATE NOCASE LIMIT 1`, strings.TrimSpace(email))
+	recs, err := d.queryRecords(ctx, c, `SELECT "r".* FROM `+quoteIdent(c.Name)+` AS "r" WHERE `+d.sql().foldEq(`"r"."email"`)+` LIMIT 1`, strings.TrimSpace(email))
 	if err != nil {
 		return nil, err
 	}

@@ -371,7 +371,7 @@ func (tx *Tx) checkUnique(c *Collection, rec Record, self string, fe *apperr.Fie
 	}
 	if c.IsAuth() {
 		if email, _ := rec["email"].(string); email != "" {
-			err := q.QueryRowContext(tx.ctx, `SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE "email" = ? COLLATE NOCASE AND "id" != ? LIMIT 1`, email, self).Scan(&one)
+			err := q.QueryRowContext(tx.ctx, `SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE `+tx.db.sql().foldEq(`"email"`)+` AND "id" != ? LIMIT 1`, email, self).Scan(&one)
 			if err == nil {
 				fe.Add("email", "duplicate", "this email is already in use")
 			}
