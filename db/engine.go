@@ -102,4 +102,3 @@ func redactDSN(msg, dsn string) string {
 	}
 	return strings.ReplaceAll(msg, cfg.Password, "xxxxx")
 }
-
