@@ -30,6 +30,7 @@ import (
 // first, or run the command again after the restart.
 type FilesCommand struct {
 	Dir          string
+	Database     string // --db: a PostgreSQL URL, "" for SQLite in Dir
 	Action       string // migrate
 	To           string // s3 or local
 	DeleteSource bool
@@ -85,9 +86,9 @@ func (c *FilesCommand) ParseFlags(args []string) error {
 // before copying anything when settings.s3 is incomplete (the error names
 // each missing or invalid field).
 func (c *FilesCommand) Run(ctx context.Context) error {
-	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
+	d, err := openData(ctx, c.Dir, c.Database, c.Secrets)
 	if err != nil {
-		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+		return err
 	}
 	err = c.migrate(ctx, d)
 	if cerr := d.Close(); cerr != nil && err == nil {

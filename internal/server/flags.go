@@ -25,6 +25,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_DIR"); v != "" && c.Dir == DefaultDir {
 		c.Dir = v
 	}
+	if v := getenv("MONOBASE_DB"); v != "" && c.Database == "" {
+		c.Database = v
+	}
 	if v := getenv("MONOBASE_DEV"); v != "" {
 		c.Dev = envBool(v)
 	}
@@ -69,6 +72,7 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"open WebSockets allowed per client IP, 0 for the default of 1000 (env MONOBASE_MAX_SOCKETS_PER_IP)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
+	fs.StringVar(&c.Database, "db", c.Database, "the database: a postgres:// URL, or empty for SQLite in the data folder (env MONOBASE_DB)")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics,
 		"also serve GET /metrics without authentication on this address, e.g. 127.0.0.1:9090 (bind it to a private address), or \"off\" for no metrics (env MONOBASE_METRICS)")
 	fs.StringVar(&httpsList, "https", httpsList,

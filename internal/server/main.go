@@ -151,6 +151,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	global := flag.NewFlagSet("monobase", flag.ContinueOnError)
 	global.SetOutput(m.Stderr)
 	dir := global.String("dir", m.defaultDir(), "data folder (env MONOBASE_DIR)")
+	dbURL := global.String("db", m.Getenv("MONOBASE_DB"), "the database: a postgres:// URL, or empty for SQLite in the data folder (env MONOBASE_DB)")
 	global.Usage = func() { fmt.Fprint(m.Stderr, m.usage()) }
 	if err := global.Parse(args); err != nil {
 		return usageErr(err)
@@ -164,7 +165,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch name {
 	case "serve":
 		c := NewServeCommand(m.Stdout, m.Stderr)
-		c.Dir = *dir
+		c.Dir, c.Database = *dir, *dbURL
 		c.Migrations.Go = m.goMigrations()
 		c.Schema = m.schema()
 		if m.Ext != nil {
@@ -181,16 +182,16 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		slog.SetDefault(c.logger())
 		return c.RunUntil(ctx, m.Started)
 	case "superuser":
-		c := &SuperuserCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
+		c := &SuperuserCommand{Dir: *dir, Database: *dbURL, Stdout: m.Stdout, Stderr: m.Stderr}
 		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "schema":
-		c := &SchemaCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
+		c := &SchemaCommand{Dir: *dir, Database: *dbURL, Stdout: m.Stdout, Stderr: m.Stderr}
 		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "files":
-		c := &FilesCommand{Dir: *dir, Stdout: m.Stdout, Stderr: m.Stderr}
+		c := &FilesCommand{Dir: *dir, Database: *dbURL, Stdout: m.Stdout, Stderr: m.Stderr}
 		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "migrate":
-		c := &MigrateCommand{Dir: *dir, Go: m.goMigrations(), Stdout: m.Stdout, Stderr: m.Stderr}
+		c := &MigrateCommand{Dir: *dir, Database: *dbURL, Go: m.goMigrations(), Stdout: m.Stdout, Stderr: m.Stderr}
 		return m.runData(ctx, name, func() error { return c.ParseFlags(args, m.Getenv) }, &c.Secrets, c.Run)
 	case "version", "--version":
 		return (&VersionCommand{Stdout: m.Stdout}).Run()

@@ -40,6 +40,7 @@ func DefaultMigrationsDir(dataDir string) string {
 // by another process until it restarts.
 type MigrateCommand struct {
 	Dir        string // the data folder
+	Database   string // --db: a PostgreSQL URL, "" for SQLite in Dir
 	Migrations string // the migrations folder ("": DefaultMigrationsDir(Dir))
 	Action     string // create, up, down or status
 	Name       string // create
@@ -123,9 +124,9 @@ func (c *MigrateCommand) Run(ctx context.Context) error {
 		fmt.Fprintln(c.Stdout, path)
 		return nil
 	}
-	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
+	d, err := openData(ctx, c.Dir, c.Database, c.Secrets)
 	if err != nil {
-		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+		return err
 	}
 	d.OnSchemaChange = validateSchema
 	r := &migrate.Runner{DB: d, Dir: c.Migrations, Go: c.Go}

@@ -143,9 +143,9 @@ func (c *ServeCommand) newBackups() (*backup.Service, error) {
 // the server then serves. It fails with the database closed again.
 func (c *ServeCommand) startData(ctx context.Context) error {
 	t0 := time.Now()
-	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
+	d, err := openData(ctx, c.Dir, c.Database, c.Secrets)
 	if err != nil {
-		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+		return err
 	}
 	c.Startup.DB = time.Since(t0)
 	if err := c.startMigrations(ctx, d); err != nil { // migrate.go

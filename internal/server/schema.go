@@ -32,6 +32,7 @@ import (
 // another process until it restarts.
 type SchemaCommand struct {
 	Dir           string
+	Database      string // --db: a PostgreSQL URL, "" for SQLite in Dir
 	Action        string // export or import
 	File          string // "" or "-" means stdout for export
 	DeleteMissing bool
@@ -92,9 +93,9 @@ func (c *SchemaCommand) ParseFlags(args []string) error {
 // Run exports or imports. An import that fails validation changes nothing
 // and returns the database's *apperr.Error (with per-field messages), wrapped.
 func (c *SchemaCommand) Run(ctx context.Context) error {
-	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
+	d, err := openData(ctx, c.Dir, c.Database, c.Secrets)
 	if err != nil {
-		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+		return err
 	}
 	switch c.Action {
 	case "export":

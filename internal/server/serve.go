@@ -52,6 +52,7 @@ const DefaultShutdownTimeout = 10 * time.Second
 // WebSockets get a close frame) and closes the database.
 type ServeCommand struct {
 	Dir             string
+	Database        string // --db: a PostgreSQL URL, "" for SQLite in Dir
 	HTTP            string
 	Dev             bool
 	ShutdownTimeout time.Duration

@@ -19,9 +19,10 @@ import (
 // It works while the server runs (SQLite in WAL mode allows the second
 // process).
 type SuperuserCommand struct {
-	Dir    string
-	Action string // upsert, create or delete
-	Email  string
+	Dir      string
+	Database string // --db: a PostgreSQL URL, "" for SQLite in Dir
+	Action   string // upsert, create or delete
+	Email    string
 	// Password is the new password (upsert, create).
 	Password string
 	// Secrets opens the data folder's encrypted secrets
@@ -76,9 +77,9 @@ func (c *SuperuserCommand) ParseFlags(args []string) error {
 // existing email for create) and a missing superuser for delete come back
 // as the database's *apperr.Error, wrapped.
 func (c *SuperuserCommand) Run(ctx context.Context) error {
-	d, err := db.Open(ctx, c.Dir, db.WithSecrets(c.Secrets))
+	d, err := openData(ctx, c.Dir, c.Database, c.Secrets)
 	if err != nil {
-		return fmt.Errorf("open data folder %s: %w", c.Dir, err)
+		return err
 	}
 	if err := c.apply(ctx, d); err != nil {
 		_ = d.Close()
