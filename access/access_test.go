@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"github.com/monobase/monobase/internal/dbtest"
 	"net/http"
 	"testing"
 
@@ -26,7 +27,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/monobase/monobase/internal/dbtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(t, ctx, dir)
 	if err != nil {
 		t.Fatalf("open db: %v", err)
 	}
@@ -244,7 +245,7 @@ func TestRevocation(t *testing.T) {
 		if err := e.db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		d, err := db.Open(ctx, e.dir)
+		d, err := dbtest.Open(t, ctx, e.dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"github.com/monobase/monobase/internal/dbtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 			e.open(t)
 			return err
 		}
-		if e.d, err = db.Open(ctx, e.dir); err != nil {
+		if e.d, err = dbtest.Open(t, ctx, e.dir); err != nil {
 			if uerr := undo(); uerr != nil {
 				t.Fatalf("undo: %v", uerr)
 			}
@@ -64,7 +65,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) open(t *testing.T) {
 	t.Helper()
-	d, err := db.Open(context.Background(), e.dir)
+	d, err := dbtest.Open(t, context.Background(), e.dir)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

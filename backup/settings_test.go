@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"slices"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestSettingsLoadSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.Open(ctx, dir, db.WithSecrets(b))
+	d, err := dbtest.Open(t, ctx, dir, db.WithSecrets(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestSettingsLoadSave(t *testing.T) {
 	}
 	other, _ := secrets.New(strings.Repeat("z", 32))
 	_ = d.Close()
-	d2, err := db.Open(ctx, dir, db.WithSecrets(other))
+	d2, err := dbtest.Open(t, ctx, dir, db.WithSecrets(other))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package cors
 
 import (
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/monobase/monobase/apperr"
-	"github.com/monobase/monobase/db"
 )
 
 // invalidFields returns the fields a BAD_USER_INPUT error names, sorted.
@@ -144,7 +144,7 @@ func TestSetLiveAndFixed(t *testing.T) {
 
 func TestLoadSave(t *testing.T) {
 	ctx := t.Context()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/monobase/monobase/internal/dbtest"
 	"strings"
 	"testing"
 	"time"
@@ -385,7 +386,7 @@ func TestExtendChecks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d, err := db.Open(context.Background(), t.TempDir())
+			d, err := dbtest.Open(t, context.Background(), t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -397,7 +398,7 @@ func TestExtendChecks(t *testing.T) {
 		})
 	}
 	t.Run("a clash with a collection at start", func(t *testing.T) {
-		d, err := db.Open(context.Background(), t.TempDir())
+		d, err := dbtest.Open(t, context.Background(), t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +49,7 @@ func newConfigEnv(t testing.TB, opts subscriptions.Options, set func(*Config)) *
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(t, ctx, dir)
 	if err != nil {
 		t.Fatalf("open db: %v", err)
 	}

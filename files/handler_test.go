@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/monobase/monobase/internal/dbtest"
 	"image"
 	"io"
 	"net/http"
@@ -51,7 +52,7 @@ func newFixture(t testing.TB, kind string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(t, ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"slices"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestS3SettingsStoredSealed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := db.Open(ctx, dir, db.WithSecrets(b))
+		d, err := dbtest.Open(t, ctx, dir, db.WithSecrets(b))
 		if err != nil {
 			t.Fatal(err)
 		}

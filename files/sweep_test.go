@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/monobase/monobase/internal/dbtest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +40,7 @@ func newSweepEnv(t testing.TB) *sweepEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(t, ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

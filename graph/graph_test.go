@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/monobase/monobase/internal/dbtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -36,7 +37,7 @@ type server struct {
 func newServer(t *testing.T) *server {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatalf("open db: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/monobase/monobase/internal/dbtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/monobase/monobase/auth"
-	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/graph"
 	"github.com/monobase/monobase/ratelimit"
 )
@@ -86,7 +86,7 @@ func TestSignInLimitPerIdentity(t *testing.T) {
 
 func TestSignInLimitPerIP(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/monobase/monobase/internal/dbtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -358,7 +359,7 @@ func TestListBounds(t *testing.T) {
 }
 
 func TestSettingsStored(t *testing.T) {
-	d, err := db.Open(context.Background(), t.TempDir())
+	d, err := dbtest.Open(t, context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

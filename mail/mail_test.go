@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"strings"
 	"sync"
 	"testing"
@@ -184,7 +185,7 @@ func TestRenderPlaceholders(t *testing.T) {
 
 func TestSettingsRoundTripAndValidation(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestSMTPPasswordEncryptedAtRest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return db.Open(ctx, dir, db.WithSecrets(b))
+		return dbtest.Open(t, ctx, dir, db.WithSecrets(b))
 	}
 	d, err := open(key)
 	if err != nil {

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,7 @@ import (
 
 func openDB(t *testing.T, dir string) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), dir)
+	d, err := dbtest.Open(t, context.Background(), dir)
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)
 	}
@@ -113,7 +114,7 @@ func TestJSONMigrationUpAndDown(t *testing.T) {
 		if err := d.Close(); err != nil {
 			st.Fatal(err)
 		}
-		nd, err := db.Open(ctx, data)
+		nd, err := dbtest.Open(t, ctx, data)
 		if err != nil {
 			st.Fatal(err)
 		}

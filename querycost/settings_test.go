@@ -3,11 +3,11 @@ package querycost
 import (
 	"context"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"slices"
 	"testing"
 
 	"github.com/monobase/monobase/apperr"
-	"github.com/monobase/monobase/db"
 )
 
 func TestLimitSettingsValidate(t *testing.T) {
@@ -61,7 +61,7 @@ func TestLimitSettingsValidate(t *testing.T) {
 
 func TestLimitSettingsLoadSave(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/monobase/monobase/apperr"
-	"github.com/monobase/monobase/db"
 )
 
 func TestProxySettingsValidate(t *testing.T) {
@@ -146,7 +146,7 @@ func TestProxyBudgets(t *testing.T) {
 
 func TestProxyLoadSave(t *testing.T) {
 	ctx := t.Context()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,12 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
+	"github.com/monobase/monobase/internal/dbtest"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/monobase/monobase/apperr"
-	"github.com/monobase/monobase/db"
 )
 
 func TestSettingsValidate(t *testing.T) {
@@ -101,7 +101,7 @@ func sameSet(a, b []string) bool {
 
 func TestSettingsLoadSave(t *testing.T) {
 	ctx := t.Context()
-	d, err := db.Open(ctx, t.TempDir())
+	d, err := dbtest.Open(t, ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

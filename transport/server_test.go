@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -60,7 +61,7 @@ func newServerWith(t *testing.T, edit func(*dynschema.Config)) *server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(t, ctx, dir)
 	if err != nil {
 		t.Fatalf("open db: %v", err)
 	}

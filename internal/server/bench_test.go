@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/monobase/monobase/internal/dbtest"
 	"io"
 	"net/http"
 	"slices"
@@ -17,7 +18,7 @@ import (
 func seedCollections(tb testing.TB, dir string, n int) {
 	tb.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(tb, ctx, dir)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/monobase/monobase/internal/dbtest"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -18,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/internal/filestest"
 	"github.com/monobase/monobase/internal/s3test"
 )
@@ -274,7 +274,7 @@ type storageReport struct {
 func storageVersusRecords(t *testing.T, dir string, stored []string) storageReport {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, dir)
+	d, err := dbtest.Open(t, ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

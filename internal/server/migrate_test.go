@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/monobase/monobase/internal/dbtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -256,7 +257,7 @@ func TestGoMigrationsOfTheApp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("migrate up: %v", err)
 	}
-	d, err := db.Open(context.Background(), dir)
+	d, err := dbtest.Open(t, context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
