@@ -51,6 +51,7 @@ type config struct {
 	query         string
 	owners        bool    // each subscriber is a distinct user (owners.go)
 	ownerList     []owner // their ids and tokens, filled by run
+	seedDir       string  // -seed-owners: create the owners in this data folder and exit (seed.go)
 }
 
 // portsPerSource is how many connections one source address carries before
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to report its VmRSS per subscriber")
 	fs.StringVar(&c.query, "query", "subscription { postChanged { action record { id } } }", "the subscription document (must select postChanged.record.id)")
 	fs.BoolVar(&c.owners, "owners", false, "each subscriber is a distinct signed-in user subscribed to memos under `author = @request.auth.id`; each write is one owner's memo and must reach that owner only (needs -admin-email)")
+	fs.StringVar(&c.seedDir, "seed-owners", "", "create the -n owners of -owners in this data folder (the server stopped) with cheap password hashes, then exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -101,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-sources must be within 0..254")
 	case (c.adminEmail == "") != (c.adminPassword == ""):
 		return nil, errors.New("-admin-email and -admin-password go together")
-	case c.owners && c.adminEmail == "":
+	case c.owners && c.adminEmail == "" && c.seedDir == "":
 		return nil, errors.New("-owners needs -admin-email and -admin-password (to create the users and sign them in)")
 	}
 	if c.owners {
@@ -196,6 +198,13 @@ func main() {
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	if cfg.seedDir != "" {
+		if err := seedOwners(ctx, cfg.seedDir, cfg.n, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "subscribers:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ok, err := run(ctx, cfg, os.Stdout)
 	if err != nil {

@@ -113,7 +113,7 @@ func (w *writer) ensureOwners(ctx context.Context, cfg *config, adminToken strin
 
 // ensureOwner creates user i unless it exists and impersonates it.
 func (w *writer) ensureOwner(ctx context.Context, adminToken string, i int) (owner, error) {
-	email := fmt.Sprintf("bench-owner-%d@example.com", i)
+	email := ownerEmail(i)
 	var found struct {
 		Users []struct {
 			ID string `json:"id"`
@@ -133,7 +133,7 @@ func (w *writer) ensureOwner(ctx context.Context, adminToken string, i int) (own
 			} `json:"createUser"`
 		}
 		if _, err := w.post(ctx, w.appURL, adminToken, `mutation($input: UserCreateInput!) { createUser(input: $input) { id } }`,
-			map[string]any{"input": map[string]any{"email": email, "password": "bench-password-1", "passwordConfirm": "bench-password-1"}},
+			map[string]any{"input": map[string]any{"email": email, "password": ownerPassword, "passwordConfirm": ownerPassword}},
 			&created); err != nil {
 			return owner{}, fmt.Errorf("create %s: %w", email, err)
 		}
