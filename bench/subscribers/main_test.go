@@ -244,3 +244,17 @@ func TestSeedOwners(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnerStatsShared: a shared memo may reach every owner once; an
+// owner's memo only its owner.
+func TestOwnerStatsShared(t *testing.T) {
+	o := &ownerStats{}
+	o.ownerOf.Store("shared", anyOwner)
+	o.ownerOf.Store("mine", 1)
+	for _, d := range []ownerDelivery{{"shared", 0}, {"shared", 1}, {"shared", 1}, {"mine", 1}, {"mine", 2}} {
+		o.record(d.id, d.client)
+	}
+	if wrong, dup := o.check(); wrong != 1 || dup != 1 {
+		t.Fatalf("wrong %d, dup %d; want 1 and 1", wrong, dup)
+	}
+}
