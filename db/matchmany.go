@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -18,13 +19,17 @@ const MatchManyMax = 200
 // hold on rec (CASE WHEN, so NULL is false as in MatchValues' WHERE).
 // errs[i] is the error ReadMatch would return for reads[i] (a rule that
 // does not compile), or the failed statement's error for every read it
-// checked.
+// checked. The reads of a collection go into its statements in the
+// order of their conditions' SQL text, so that the statement's text
+// depends on which checks there are, not on the order of reads (the
+// batches come from a map): the statement cache then holds one text.
 func (d *DB) ReadMatchMany(ctx context.Context, reads []*Read, rec Record) (match []bool, errs []error) {
 	match = make([]bool, len(reads))
 	errs = make([]error, len(reads))
 	type pending struct {
 		i     int
 		conds []Cond
+		key   string // the conditions' SQL text
 	}
 	var byColl map[*Collection][]pending
 	var order []*Collection
@@ -48,10 +53,11 @@ func (d *DB) ReadMatchMany(ctx context.Context, reads []*Read, rec Record) (matc
 		if _, seen := byColl[r.Collection]; !seen {
 			order = append(order, r.Collection)
 		}
-		byColl[r.Collection] = append(byColl[r.Collection], pending{i, conds})
+		byColl[r.Collection] = append(byColl[r.Collection], pending{i, conds, condsKey(conds)})
 	}
 	for _, c := range order {
 		list := byColl[c]
+		slices.SortStableFunc(list, func(a, b pending) int { return strings.Compare(a.key, b.key) })
 		for len(list) > 0 {
 			n := min(len(list), MatchManyMax)
 			chunk := list[:n]
@@ -71,6 +77,19 @@ func (d *DB) ReadMatchMany(ctx context.Context, reads []*Read, rec Record) (matc
 		}
 	}
 	return match, errs
+}
+
+// condsKey is the SQL text of conds, for ordering them.
+func condsKey(conds []Cond) string {
+	if len(conds) == 1 {
+		return conds[0].SQL
+	}
+	var sb strings.Builder
+	for _, cd := range conds {
+		sb.WriteString(cd.SQL)
+		sb.WriteByte(0)
+	}
+	return sb.String()
 }
 
 // matchColumns evaluates each list of conditions of sets on rec bound as

@@ -127,3 +127,48 @@ func TestReadMatchManyMixedCollections(t *testing.T) {
 		t.Fatalf("%d statements, want one per collection: %q", len(stmts), stmts)
 	}
 }
+
+// TestReadMatchManyStatementText: the statement's text does not depend on
+// the order of the reads (the batches come from a map), so the statement
+// cache holds one text per set of checks; the answers follow the reads.
+func TestReadMatchManyStatementText(t *testing.T) {
+	fx := fsqlOpen(t)
+	d := fx.d
+	rec := findAll(t, d, fx.posts)[0]
+	super := &RequestInfo{Superuser: true}
+	var reads []*Read
+	for _, src := range []string{"author.name != 'nobody'", "author.name = 'nobody'", "views > 1 && author.name != ''", "title ~ 'a' || author.id != ''"} {
+		e, err := filter.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads = append(reads, &Read{Collection: fx.posts, Request: super, Rule: e})
+	}
+	var stmts []string
+	d.ObserveReads(func(q string) { stmts = append(stmts, q) })
+	defer d.ObserveReads(nil)
+	d.SetMatchInMemory(false)
+	defer d.SetMatchInMemory(true)
+	ctx := context.Background()
+	want, _ := d.ReadMatchMany(ctx, reads, rec)
+	for _, perm := range [][]int{{3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}} {
+		shuffled := make([]*Read, len(perm))
+		for k, i := range perm {
+			shuffled[k] = reads[i]
+		}
+		got, errs := d.ReadMatchMany(ctx, shuffled, rec)
+		for k, i := range perm {
+			if errs[k] != nil || got[k] != want[i] {
+				t.Fatalf("order %v: read %d got %v (%v), want %v", perm, i, got[k], errs[k], want[i])
+			}
+		}
+	}
+	if len(stmts) != 4 {
+		t.Fatalf("%d statements, want 4", len(stmts))
+	}
+	for _, s := range stmts[1:] {
+		if s != stmts[0] {
+			t.Fatalf("the statement's text changed with the order of the reads:\n%s\n%s", stmts[0], s)
+		}
+	}
+}

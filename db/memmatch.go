@@ -129,3 +129,74 @@ func (d *DB) readMatchInMemory(r *Read, rec Record) (match, ok bool) {
 	d.mem.hits.Add(1)
 	return match, true
 }
+
+// MatchPlan is a read's check prepared for in-memory evaluation on many
+// records (a realtime subscription's rule and filters, event after
+// event): the expressions compiled and the @request values resolved
+// once. Match answers exactly as MatchInMemory would for the same read.
+type MatchPlan struct {
+	d      *DB
+	always bool // nothing to check: every record matches
+	ok     bool // memory can evaluate the read
+	items  []matchPlanItem
+}
+
+type matchPlanItem struct {
+	m    *MemMatch
+	vals []*filterValue // m's @request values for the read's request
+}
+
+// PrepareMatch prepares r's rule and filters for Match. The plan holds r's
+// @request as it is now: prepare again when the viewer changes.
+func (d *DB) PrepareMatch(r *Read) *MatchPlan {
+	p := &MatchPlan{d: d}
+	if r.Rule == nil && len(r.Filters) == 0 {
+		p.always, p.ok = true, true
+		return p
+	}
+	add := func(e filter.Expr, trusted bool) bool {
+		m := d.memMatch(r.Collection, e, trusted)
+		if m == nil {
+			return false
+		}
+		vals, ok := m.resolve(r.Request)
+		p.items = append(p.items, matchPlanItem{m, vals})
+		return ok
+	}
+	if r.Rule != nil && !add(r.Rule, true) {
+		return p
+	}
+	trusted := r.Request != nil && r.Request.Superuser
+	for _, e := range r.Filters {
+		if !add(e, trusted) {
+			return p
+		}
+	}
+	p.ok = true
+	return p
+}
+
+// Match evaluates the plan's read on rec in memory; ok is false when a
+// statement is needed (or matching in memory is off), as for
+// MatchInMemory.
+func (p *MatchPlan) Match(rec Record) (match, ok bool) {
+	if p.always {
+		return true, true
+	}
+	if !p.ok || p.d.mem.off.Load() {
+		return false, false
+	}
+	match = true
+	for _, it := range p.items {
+		ev := memEval{m: it.m, rec: rec, vals: it.vals}
+		t, ok := ev.node(it.m.root)
+		if !ok {
+			return false, false
+		}
+		if t != triTrue {
+			match = false
+		}
+	}
+	p.d.mem.hits.Add(1)
+	return match, true
+}

@@ -13,6 +13,7 @@ type MemMatch struct {
 	c       *Collection
 	trusted bool
 	root    memNode
+	reqs    []memOperand // the @request operands, by memOperand.ri
 }
 
 // memNode is *memGroup, *memNot or *memCmp.
@@ -37,6 +38,7 @@ type memOperand struct {
 	col   *Field
 	req   *filter.Ident
 	anyOp bool
+	ri    int // index of req in MemMatch.reqs
 }
 
 var errMemUnsupported = apperr.New(apperr.Internal, "not evaluated in memory")
@@ -62,7 +64,45 @@ func CompileMemMatch(c *Collection, e filter.Expr, trusted bool) *MemMatch {
 	if !ok {
 		return nil
 	}
-	return &MemMatch{c: c, trusted: trusted, root: root}
+	m := &MemMatch{c: c, trusted: trusted, root: root}
+	m.indexRequest(root)
+	return m
+}
+
+// indexRequest numbers the @request operands under n into m.reqs.
+func (m *MemMatch) indexRequest(n memNode) {
+	switch n := n.(type) {
+	case *memGroup:
+		for _, it := range n.items {
+			m.indexRequest(it)
+		}
+	case *memNot:
+		m.indexRequest(n.x)
+	case *memCmp:
+		for _, o := range []*memOperand{&n.l, &n.r} {
+			if o.req != nil {
+				o.ri = len(m.reqs)
+				m.reqs = append(m.reqs, *o)
+			}
+		}
+	}
+}
+
+// resolve returns the compiled values of m's @request operands for req
+// (by memOperand.ri); ok is false when one of them needs the statement,
+// as every evaluation with req would then.
+func (m *MemMatch) resolve(req *RequestInfo) (vals []*filterValue, ok bool) {
+	if len(m.reqs) == 0 {
+		return nil, true
+	}
+	ev := memEval{m: m, req: req}
+	vals = make([]*filterValue, len(m.reqs))
+	for i, o := range m.reqs {
+		if vals[i], ok = ev.operand(o); !ok {
+			return nil, false
+		}
+	}
+	return vals, true
 }
 
 func (s *filterScope) memNode(e filter.Expr) (memNode, bool) {
@@ -166,7 +206,8 @@ type memEval struct {
 	m     *MemMatch
 	rec   Record
 	req   *RequestInfo
-	scope *filterScope // for @request values, built on first use
+	scope *filterScope   // for @request values, built on first use
+	vals  []*filterValue // the @request values resolved already (MatchPlan), or nil
 }
 
 func (ev *memEval) node(n memNode) (tri, bool) {
@@ -201,6 +242,9 @@ func (ev *memEval) node(n memNode) (tri, bool) {
 func (ev *memEval) operand(o memOperand) (*filterValue, bool) {
 	if o.req == nil {
 		return o.v, true
+	}
+	if ev.vals != nil {
+		return ev.vals[o.ri], true
 	}
 	if ev.scope == nil {
 		fc := newFilterCompiler(memLookup, ev.req, ev.m.trusted)

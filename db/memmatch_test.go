@@ -45,6 +45,7 @@ func (md *memDiff) check(label string, e filter.Expr, trusted bool, rec Record, 
 		}
 		return
 	}
+	md.checkPlan(label, e, trusted, rec, req)
 	want, sqlErr := d.MatchValues(context.Background(), c, rec, []Cond{cond})
 	if m == nil {
 		return
@@ -74,6 +75,24 @@ func (md *memDiff) check(label string, e filter.Expr, trusted bool, rec Record, 
 	d.SetMatchInMemory(true)
 	if on != off || (err1 == nil) != (err2 == nil) {
 		t.Fatalf("%s: ReadMatch in memory %v (%v), by statement %v (%v)", label, on, err1, off, err2)
+	}
+}
+
+// checkPlan: a MatchPlan of the read answers as MatchInMemory does,
+// whether memory answers or not.
+func (md *memDiff) checkPlan(label string, e filter.Expr, trusted bool, rec Record, req *RequestInfo) {
+	t := md.t
+	t.Helper()
+	r := &Read{Collection: md.fx.posts, Request: req}
+	if trusted {
+		r.Rule = e
+	} else {
+		r.Filters = []filter.Expr{e}
+	}
+	want, wantOK := md.fx.d.MatchInMemory(r, rec)
+	got, gotOK := md.fx.d.PrepareMatch(r).Match(rec)
+	if got != want || gotOK != wantOK {
+		t.Fatalf("%s: plan %v (ok %v), MatchInMemory %v (ok %v)", label, got, gotOK, want, wantOK)
 	}
 }
 

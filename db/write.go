@@ -18,6 +18,15 @@ import (
 // bcryptCost is the cost of password hashes; tests lower it.
 var bcryptCost = bcrypt.DefaultCost
 
+// SetPasswordCost sets the bcrypt cost of the password hashes this
+// process writes from now on (bcrypt.DefaultCost unless set; clamped to
+// bcrypt's range). It is for tools that seed test users into a data
+// folder, such as bench/subscribers -seed-owners; the server never calls
+// it. A hash records its cost, so any server verifies it.
+func SetPasswordCost(cost int) {
+	bcryptCost = min(max(cost, bcrypt.MinCost), bcrypt.MaxCost)
+}
+
 const validationFailed = "validation failed"
 
 func hashPassword(plain string) (string, error) {

@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.cur.Store(v)
 	e.handler = e.newHandler()
-	e.live.Store(new(limitSettingsOf(e.limits, e.tr.Limits().MaxBodyBytes)))
+	e.live.Store(new(limitSettingsOf(e.limits, e.tr.Limits())))
 	return e, nil
 }
 
@@ -192,7 +192,7 @@ func newEngine(cfg Config) *Engine {
 	l := cfg.Limits.withDefaults()
 	q := querycost.NewCurrent(l.Query)
 	e := &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuardOn(q), qlimits: q}
-	e.live.Store(new(limitSettingsOf(l, l.Transport.MaxBodyBytes)))
+	e.live.Store(new(limitSettingsOf(l, l.Transport)))
 	for _, ext := range cfg.Extensions {
 		e.exts = append(e.exts, ext)
 		if _, ok := ext().(graphql.FieldInterceptor); ok {

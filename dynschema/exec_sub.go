@@ -31,9 +31,10 @@ type subscription struct {
 	link    *wsLink      // the WebSocket session it runs on, nil for other transports
 	id      string
 	actions map[string]bool
-	spec    *listSpec // rule (view for one id, list otherwise) and where/filter
-	memoKey string    // subscriptions with equal keys see the same for every event
-	tried   uint64    // the last version seq an upgrade was tried for
+	spec    *listSpec   // rule (view for one id, list otherwise) and where/filter
+	memoKey string      // subscriptions with equal keys see the same for every event
+	tried   uint64      // the last version seq an upgrade was tried for
+	chk     *eventCheck // the event check for the last viewer (sub_match.go)
 }
 
 // eventResult is the outcome of one event for one memo key: skipped, or
@@ -257,34 +258,31 @@ func (s *subscription) endError(err error) error {
 	return apperr.New(apperr.Conflict, "the subscription ended: %v", err)
 }
 
+// skipped is the result of an event the subscription does not see.
+var skipped = &eventResult{skip: true}
+
 // compute checks that the viewer may see the event's record (with the
 // other batches of the event when b is set: sub_match.go) and writes the
-// selection for it.
+// selection for it. The check comes first and builds nothing: most
+// events of a collection are not a given viewer's.
 func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event, b *subBatch) *eventResult {
-	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
-	x := s.v.newOperation(ctx, s.oc)
-	if s.link == nil {
-		x.viewer = s.viewer
-	} else {
-		x.viewer = s.link.currentViewer()
-	}
-	x.setAccess("realtime")
 	rec := ev.Record
 	if rec == nil {
-		return &eventResult{skip: true}
+		return skipped
 	}
-	var shared func(r *db.Read) (bool, bool)
-	if b != nil {
-		shared = func(r *db.Read) (bool, bool) { return b.sharedMatch(x, s, r, ev) }
+	chk := s.check(ctx, b)
+	visible, err := chk.visible(ctx, s, ev, b.sharer())
+	if err == nil && !visible {
+		return skipped
 	}
-	visible, err := x.eventVisible(s.spec, ev, shared)
+	ctx = graphql.WithFreshResponseContext(context.WithoutCancel(ctx))
 	if err != nil {
 		errs := gqlerror.List{present(ctx, err)}
 		return &eventResult{errs: errs, data: []byte("null"), payload: responseJSON([]byte("null"), errs)}
 	}
-	if !visible {
-		return &eventResult{skip: true}
-	}
+	x := s.v.newOperation(ctx, s.oc)
+	x.viewer = chk.viewer
+	x.setAccess("realtime")
 	f := s.f
 	x.buf = append(x.buf, '{')
 	x.buf = appendKey(x.buf, f.Alias)
@@ -325,28 +323,4 @@ func (s *subscription) compute(ctx context.Context, ev *subscriptions.Event, b *
 // {"errors":[…],"data":…}, errors only when there are some.
 func responseJSON(data []byte, errs gqlerror.List) []byte {
 	return transport.AppendResponse(make([]byte, 0, len(data)+16), data, errs)
-}
-
-// eventVisible evaluates the rule and the where/filter of the subscription
-// against the record as the event carries it (its state at that commit:
-// the new values for creates and updates, the last values for deletes,
-// so a delete reaches those who could see the record before it went),
-// with one SQL statement and none when there is nothing to check (or
-// shared, when set, answers it: found). Relations in the rule are read as
-// they are now.
-func (x *operation) eventVisible(spec *listSpec, ev *subscriptions.Event, shared func(*db.Read) (match, found bool)) (bool, error) {
-	if spec.rule == nil && len(spec.exprs) == 0 {
-		return true, nil
-	}
-	r := x.withRequest(x.read(spec))
-	if shared != nil {
-		if ok, found := shared(r); found {
-			return ok, nil
-		}
-	}
-	ok, err := x.d.ReadMatch(x.dbctx, r, ev.Record)
-	if err != nil {
-		return false, readErr(spec.t.coll, err)
-	}
-	return ok, nil
 }

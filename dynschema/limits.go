@@ -3,13 +3,14 @@ package dynschema
 import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/querycost"
+	"github.com/monobase/monobase/transport"
 )
 
 // limitSettingsOf returns the settings group limits as l (defaults filled
-// in) and the transport's body size set them.
-func limitSettingsOf(l Limits, maxBody int64) querycost.LimitSettings {
+// in) and the transport's limits tl set them.
+func limitSettingsOf(l Limits, tl transport.Limits) querycost.LimitSettings {
 	return querycost.LimitSettings{MaxDepth: l.Query.MaxDepth, MaxComplexity: l.Query.MaxComplexity, MaxLimit: l.MaxLimit,
-		MaxBodySize: maxBody, Introspection: true}
+		MaxBodySize: tl.MaxBodyBytes, MaxBatch: tl.MaxBatchOperations, Introspection: true}
 }
 
 // LimitSettings returns the group in force.
@@ -17,7 +18,7 @@ func (e *Engine) LimitSettings() querycost.LimitSettings { return *e.live.Load()
 
 // SetLimits puts s in force at once, for the operations and requests that
 // follow: the depth and complexity checks, the largest limit/first/last,
-// the body size and anonymous introspection. Operations already running
+// the body size, the batch size and anonymous introspection. Operations already running
 // keep the limits they were checked under. Invalid settings are refused
 // with Validate's error and change nothing.
 func (e *Engine) SetLimits(s querycost.LimitSettings) error {
@@ -30,7 +31,7 @@ func (e *Engine) SetLimits(s querycost.LimitSettings) error {
 	q.MaxDepth, q.MaxComplexity = s.MaxDepth, s.MaxComplexity
 	e.qlimits.Set(q)
 	if e.tr != nil {
-		e.tr.SetMaxBodyBytes(s.MaxBodySize)
+		e.tr.SetLimits(s.MaxBodySize, s.MaxBatch)
 	}
 	e.live.Store(&s)
 	return nil

@@ -3,6 +3,7 @@ package dynschema
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -89,6 +90,37 @@ func TestSetLimitsAppliesAtOnce(t *testing.T) {
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		if r := en.do(req); r.Status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("a 4 KiB multipart body under maxBodySize 2048: %d %s", r.Status, r)
+		}
+	})
+	t.Run("maxBatch", func(t *testing.T) {
+		batch := func(n int) *http.Request {
+			ops := strings.TrimSuffix(strings.Repeat(`{"query":"{ __typename }"},`, n), ",")
+			req, _ := http.NewRequest("POST", en.srv.URL+"/graphql", strings.NewReader("["+ops+"]"))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		}
+		status := func(req *http.Request) (int, string) {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, body := status(batch(20)); code != http.StatusOK || strings.Count(body, `"Query"`) != 20 {
+			t.Fatalf("20 operations under the default: %d %s", code, body)
+		}
+		set(func(s *querycost.LimitSettings) { s.MaxBatch = 3 })
+		if code, body := status(batch(4)); code != http.StatusBadRequest || !strings.Contains(body, "at most 3 operations") {
+			t.Fatalf("4 operations under maxBatch 3: %d %s", code, body)
+		}
+		if code, body := status(batch(3)); code != http.StatusOK || strings.Count(body, `"Query"`) != 3 {
+			t.Fatalf("3 operations under maxBatch 3: %d %s", code, body)
+		}
+		set(func(s *querycost.LimitSettings) { s.MaxBatch = 25 })
+		if code, _ := status(batch(25)); code != http.StatusOK {
+			t.Fatalf("25 operations under maxBatch 25: %d", code)
 		}
 	})
 	t.Run("introspection off", func(t *testing.T) {

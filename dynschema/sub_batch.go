@@ -192,7 +192,7 @@ func (b *subBatch) handle(ev *subscriptions.Event) {
 		res := lastRes
 		if res == nil || k != lastKey {
 			if res = b.results[k]; res == nil {
-				res = s.compute(m.ctx, ev, b.sharer())
+				res = s.compute(m.ctx, ev, b)
 				b.results[k] = res
 			}
 			lastKey, lastRes = k, res

@@ -114,51 +114,128 @@ func (r *subBatches) otherChecks(b *subBatch) []*batchCheck {
 	return out
 }
 
-// sharedMatch answers the check of read r (of x, for s) on ev's record in
-// memory or from the event's shared statement; found is false when the
-// batch must run its own.
-func (b *subBatch) sharedMatch(x *operation, s *subscription, r *db.Read, ev *subscriptions.Event) (match, found bool) {
-	if m, ok := x.d.MatchInMemory(r, ev.Record); ok {
-		return m, true
+// eventCheck is how a subscription checks events for one viewer: the
+// read of its rule and where/filter with that viewer's @request, and the
+// read prepared for memory (db.MatchPlan). It is built once per viewer
+// and schema version (an upgrade drops it; a changed viewer record is a
+// new *auth.Viewer) and never changed after, so other batches' leaders
+// may read it.
+type eventCheck struct {
+	viewer *auth.Viewer
+	read   *db.Read // nil: nothing to check, every event is visible
+	plan   *db.MatchPlan
+}
+
+// currentViewer returns the viewer events are checked for now: the
+// socket's (kept up to date with its record), else the one at subscribe.
+func (s *subscription) currentViewer() *auth.Viewer {
+	if s.link != nil {
+		return s.link.currentViewer()
 	}
+	return s.viewer
+}
+
+// check returns s's event check for its viewer now, s running on ctx in
+// batch b. A new check is published to b's leaders with s.
+func (s *subscription) check(ctx context.Context, b *subBatch) *eventCheck {
+	viewer := s.currentViewer()
+	if c := s.chk; c != nil && c.viewer == viewer {
+		return c
+	}
+	c := &eventCheck{viewer: viewer, read: s.checkRead(ctx, viewer)}
+	if c.read != nil {
+		c.plan = s.v.eng.cfg.DB.PrepareMatch(c.read)
+	}
+	s.chk = c
+	if s.memoKey == b.key {
+		b.publishCheck(s, ctx)
+	}
+	return c
+}
+
+// checkRead returns the read that checks events for s run on ctx, as
+// seen by viewer: its rule and where/filter with @request; nil when there
+// is nothing to check.
+func (s *subscription) checkRead(ctx context.Context, viewer *auth.Viewer) *db.Read {
+	if s.spec.rule == nil && len(s.spec.exprs) == 0 {
+		return nil
+	}
+	x := s.eventOperation(ctx, viewer)
+	return x.withRequest(x.read(s.spec))
+}
+
+// visible evaluates the rule and the where/filter of s against the
+// record as the event carries it (its state at that commit: the new
+// values for creates and updates, the last values for deletes, so a
+// delete reaches those who could see the record before it went): in
+// memory when it can, else from the event's shared statement (b set and
+// it answers), else with a statement of its own. Relations in the rule
+// are read as they are now.
+func (c *eventCheck) visible(ctx context.Context, s *subscription, ev *subscriptions.Event, b *subBatch) (bool, error) {
+	if c.read == nil {
+		return true, nil
+	}
+	if m, ok := c.plan.Match(ev.Record); ok {
+		return m, nil
+	}
+	if b != nil {
+		if m, found := b.sharedMatch(ctx, s, c, ev); found {
+			return m, nil
+		}
+	}
+	ok, err := s.v.eng.cfg.DB.ReadMatch(ctx, c.read, ev.Record)
+	if err != nil {
+		return false, readErr(s.spec.t.coll, err)
+	}
+	return ok, nil
+}
+
+// sharedMatch answers the check c of s on ev's record from the event's
+// shared statement; found is false when the batch must run its own.
+func (b *subBatch) sharedMatch(ctx context.Context, s *subscription, c *eventCheck, ev *subscriptions.Event) (match, found bool) {
 	g, leader := b.reg.groups.group(b.collID, ev)
 	if g == nil {
 		return false, false
 	}
 	if leader {
-		b.lead(g, x, s, r, ev)
+		b.lead(ctx, g, s, c, ev)
 	} else {
 		<-g.done
 	}
 	res, ok := g.res[matchKey{s.v, s.memoKey}]
-	if !ok || res.viewer != x.viewer {
+	if !ok || res.viewer != c.viewer {
 		return false, false
 	}
 	return res.match, true
 }
 
-// lead checks ev's record for this batch (read r) and every other batch
-// of the collection that wants the event, in as few statements as
-// db.ReadMatchMany takes, and publishes the answers in g.
-func (b *subBatch) lead(g *matchGroup, x *operation, s *subscription, r *db.Read, ev *subscriptions.Event) {
+// lead checks ev's record for this batch (s, check c) and every other
+// batch of the collection that wants the event, in as few statements as
+// db.ReadMatchMany takes, and publishes the answers in g. A batch's
+// published check is reused while its viewer stays.
+func (b *subBatch) lead(ctx context.Context, g *matchGroup, s *subscription, c *eventCheck, ev *subscriptions.Event) {
 	defer close(g.done)
 	keys := []matchKey{{s.v, s.memoKey}}
-	viewers := []*auth.Viewer{x.viewer}
-	reads := []*db.Read{r}
+	viewers := []*auth.Viewer{c.viewer}
+	reads := []*db.Read{c.read}
 	seen := map[matchKey]bool{keys[0]: true}
-	for _, c := range b.reg.otherChecks(b) {
-		cs := &c.s
+	for _, o := range b.reg.otherChecks(b) {
+		cs := &o.s
 		k := matchKey{cs.v, cs.memoKey}
 		if seen[k] || !cs.wants(ev) || (cs.spec.rule == nil && len(cs.spec.exprs) == 0) {
 			continue
 		}
 		seen[k] = true
-		y := cs.eventOperation(c.ctx)
+		viewer := cs.currentViewer()
+		r := cs.chk.readFor(viewer)
+		if r == nil {
+			r = cs.checkRead(o.ctx, viewer)
+		}
 		keys = append(keys, k)
-		viewers = append(viewers, y.viewer)
-		reads = append(reads, y.withRequest(y.read(cs.spec)))
+		viewers = append(viewers, viewer)
+		reads = append(reads, r)
 	}
-	matches, errs := x.d.ReadMatchMany(x.dbctx, reads, ev.Record)
+	matches, errs := s.v.eng.cfg.DB.ReadMatchMany(ctx, reads, ev.Record)
 	g.res = make(map[matchKey]matchResult, len(keys))
 	for i, k := range keys {
 		if errs[i] == nil {
@@ -167,13 +244,18 @@ func (b *subBatch) lead(g *matchGroup, x *operation, s *subscription, r *db.Read
 	}
 }
 
-// eventOperation returns the operation, without a response, that checks
-// an event for s run on ctx: the viewer and access compute uses.
-func (s *subscription) eventOperation(ctx context.Context) *operation {
-	x := &operation{v: s.v, d: s.v.eng.cfg.DB, ctx: ctx, dbctx: ctx, fctx: ctx, oc: s.oc, viewer: s.viewer}
-	if s.link != nil {
-		x.viewer = s.link.currentViewer()
+// readFor returns c's read when c (which may be nil) is viewer's.
+func (c *eventCheck) readFor(viewer *auth.Viewer) *db.Read {
+	if c == nil || c.viewer != viewer {
+		return nil
 	}
+	return c.read
+}
+
+// eventOperation returns the operation, without a response, that checks
+// an event for s run on ctx as seen by viewer.
+func (s *subscription) eventOperation(ctx context.Context, viewer *auth.Viewer) *operation {
+	x := &operation{v: s.v, d: s.v.eng.cfg.DB, ctx: ctx, dbctx: ctx, fctx: ctx, oc: s.oc, viewer: viewer}
 	x.setAccess("realtime")
 	return x
 }

@@ -138,7 +138,8 @@ func (fx *viewersFixture) received(k int) *graphql.Response {
 }
 
 // TestSubscriptionsDistinctViewersInMemory: 50 viewers, each with its own
-// batch; every event reaches exactly its author, with no statement at all;
+// batch; every event reaches exactly its author, with no statement at all
+// and with each subscription's check prepared once for its viewer;
 // a rule memory cannot evaluate (a relation path) still works through
 // the statement.
 func TestSubscriptionsDistinctViewersInMemory(t *testing.T) {
@@ -148,9 +149,21 @@ func TestSubscriptionsDistinctViewersInMemory(t *testing.T) {
 		t.Fatalf("%d batches, want one per viewer (%d)", len(fx.batches), n)
 	}
 	before := fx.reads.Load()
+	var checks []*eventCheck // each subscription's, after the first event
 	for i := range 2 * n {
 		owner := (i * 7) % n
 		fx.publish(t, i, fx.ids[owner])
+		for k, b := range fx.batches {
+			c := b.members[0].s.chk
+			switch {
+			case c == nil || c.plan == nil:
+				t.Fatalf("event %d: viewer %d has no prepared check", i, k)
+			case i == 0:
+				checks = append(checks, c)
+			case c != checks[k]:
+				t.Fatalf("event %d: viewer %d's check was built again", i, k)
+			}
+		}
 		for k := range n {
 			resp := fx.received(k)
 			switch {

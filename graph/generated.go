@@ -145,6 +145,7 @@ type ComplexityRoot struct {
 
 	LimitSettings struct {
 		Introspection func(childComplexity int) int
+		MaxBatch      func(childComplexity int) int
 		MaxBodySize   func(childComplexity int) int
 		MaxComplexity func(childComplexity int) int
 		MaxDepth      func(childComplexity int) int
@@ -832,6 +833,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LimitSettings.Introspection(childComplexity), true
+	case "LimitSettings.maxBatch":
+		if e.ComplexityRoot.LimitSettings.MaxBatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LimitSettings.MaxBatch(childComplexity), true
 	case "LimitSettings.maxBodySize":
 		if e.ComplexityRoot.LimitSettings.MaxBodySize == nil {
 			break
@@ -1970,6 +1977,8 @@ func (ec *executionContext) childFields_LimitSettings(ctx context.Context, field
 		return ec.fieldContext_LimitSettings_maxLimit(ctx, field)
 	case "maxBodySize":
 		return ec.fieldContext_LimitSettings_maxBodySize(ctx, field)
+	case "maxBatch":
+		return ec.fieldContext_LimitSettings_maxBatch(ctx, field)
 	case "introspection":
 		return ec.fieldContext_LimitSettings_introspection(ctx, field)
 	}
@@ -4683,6 +4692,29 @@ func (ec *executionContext) _LimitSettings_maxBodySize(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_LimitSettings_maxBodySize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LimitSettings_maxBatch(ctx context.Context, field graphql.CollectedField, obj *model.LimitSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LimitSettings_maxBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxBatch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LimitSettings_maxBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LimitSettings", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
@@ -9444,7 +9476,7 @@ func (ec *executionContext) unmarshalInputLimitSettingsInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"maxDepth", "maxComplexity", "maxLimit", "maxBodySize", "introspection"}
+	fieldsInOrder := [...]string{"maxDepth", "maxComplexity", "maxLimit", "maxBodySize", "maxBatch", "introspection"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9479,6 +9511,13 @@ func (ec *executionContext) unmarshalInputLimitSettingsInput(ctx context.Context
 				return it, err
 			}
 			it.MaxBodySize = data
+		case "maxBatch":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxBatch"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxBatch = data
 		case "introspection":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("introspection"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -10988,6 +11027,11 @@ func (ec *executionContext) _LimitSettings(ctx context.Context, sel ast.Selectio
 			}
 		case "maxBodySize":
 			out.Values[i] = ec._LimitSettings_maxBodySize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxBatch":
+			out.Values[i] = ec._LimitSettings_maxBatch(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -150,6 +150,7 @@ func applyLimitsInput(s *querycost.LimitSettings, in *model.LimitSettingsInput) 
 	if in.MaxBodySize != nil {
 		s.MaxBodySize = int64(*in.MaxBodySize)
 	}
+	setIf(&s.MaxBatch, in.MaxBatch)
 	setIf(&s.Introspection, in.Introspection)
 }
 
@@ -166,7 +167,7 @@ func applyS3Input(s *files.S3Settings, in *model.S3SettingsInput) {
 
 func limitsOut(s querycost.LimitSettings) *model.LimitSettings {
 	return &model.LimitSettings{MaxDepth: s.MaxDepth, MaxComplexity: s.MaxComplexity, MaxLimit: s.MaxLimit,
-		MaxBodySize: int(s.MaxBodySize), Introspection: s.Introspection}
+		MaxBodySize: int(s.MaxBodySize), MaxBatch: s.MaxBatch, Introspection: s.Introspection}
 }
 
 // s3Out returns the admin API view of s: the secret is replaced by

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-const opsSettingsQuery = `{ settings { limits { maxDepth maxComplexity maxLimit maxBodySize introspection }
+const opsSettingsQuery = `{ settings { limits { maxDepth maxComplexity maxLimit maxBodySize maxBatch introspection }
   s3 { enabled bucket region endpoint accessKey secretSet forcePathStyle }
   backups { cron maxKeep s3 { enabled secretSet } } } }`
 
@@ -18,7 +18,7 @@ func TestSettingsLimitsS3Backups(t *testing.T) {
 		s.mustDo(t, s.rootToken, opsSettingsQuery, nil, &out)
 		return string(out.Settings)
 	}
-	const defaults = `{"limits":{"maxDepth":12,"maxComplexity":5000,"maxLimit":1000,"maxBodySize":33554432,"introspection":true},` +
+	const defaults = `{"limits":{"maxDepth":12,"maxComplexity":5000,"maxLimit":1000,"maxBodySize":33554432,"maxBatch":20,"introspection":true},` +
 		`"s3":{"enabled":false,"bucket":"","region":"","endpoint":"","accessKey":"","secretSet":false,"forcePathStyle":false},` +
 		`"backups":{"cron":"","maxKeep":3,"s3":{"enabled":false,"secretSet":false}}}`
 	if got := get(); got != defaults {
@@ -26,11 +26,11 @@ func TestSettingsLimitsS3Backups(t *testing.T) {
 	}
 	// Without a Limiter (WithLimits) the group is stored and read back.
 	s.mustDo(t, s.rootToken, `mutation { updateSettings(input: {
-		limits: {maxDepth: 8, introspection: false},
+		limits: {maxDepth: 8, maxBatch: 4, introspection: false},
 		s3: {enabled: true, bucket: "b-1", region: "auto", endpoint: "https://s3.example.com", accessKey: "ak", secret: "top-secret-1"},
 		backups: {cron: "@daily", maxKeep: 9}}) { limits { maxDepth } } }`, nil, nil)
 	got := get()
-	for _, want := range []string{`"maxDepth":8`, `"maxComplexity":5000`, `"introspection":false`, `"bucket":"b-1"`, `"secretSet":true`, `"cron":"@daily"`, `"maxKeep":9`} {
+	for _, want := range []string{`"maxDepth":8`, `"maxBatch":4`, `"maxComplexity":5000`, `"introspection":false`, `"bucket":"b-1"`, `"secretSet":true`, `"cron":"@daily"`, `"maxKeep":9`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("after the update %s lacks %s", got, want)
 		}

@@ -31,6 +31,9 @@ type LimitSettings struct {
 	// (transport.Limits.MaxBodyBytes; default 32 MiB); a JSON or GET
 	// request is also held to 8 MiB.
 	MaxBodySize int64 `json:"maxBodySize"`
+	// MaxBatch bounds the operations of one batched request
+	// (transport.Limits.MaxBatchOperations; default 20).
+	MaxBatch int `json:"maxBatch"`
 	// Introspection off refuses __schema and __type to anonymous callers;
 	// signed-in records and superusers may still introspect.
 	Introspection bool `json:"introspection"`
@@ -43,6 +46,7 @@ const (
 	MaxLimitLimit      = 100_000
 	MinBodySize        = 1 << 10 // 1 KiB
 	MaxBodySizeLimit   = 1 << 30 // 1 GiB
+	MaxBatchLimit      = 1000
 )
 
 // DefaultLimitSettings returns the group before anything is saved: the
@@ -50,7 +54,7 @@ const (
 // tests hold them in step), introspection on.
 func DefaultLimitSettings() LimitSettings {
 	l := Limits{}.WithDefaults()
-	return LimitSettings{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxLimit: 1000, MaxBodySize: 32 << 20, Introspection: true}
+	return LimitSettings{MaxDepth: l.MaxDepth, MaxComplexity: l.MaxComplexity, MaxLimit: 1000, MaxBodySize: 32 << 20, MaxBatch: 20, Introspection: true}
 }
 
 // Validate returns a BAD_USER_INPUT *apperr.Error naming each invalid
@@ -68,6 +72,9 @@ func (s LimitSettings) Validate() error {
 	}
 	if s.MaxBodySize < MinBodySize || s.MaxBodySize > MaxBodySizeLimit {
 		fe.Add("limits.maxBodySize", "invalid", "must be between %d (1 KiB) and %d (1 GiB) bytes", MinBodySize, MaxBodySizeLimit)
+	}
+	if s.MaxBatch < 1 || s.MaxBatch > MaxBatchLimit {
+		fe.Add("limits.maxBatch", "invalid", "must be between 1 and %d", MaxBatchLimit)
 	}
 	return fe.Err("invalid settings")
 }

@@ -15,7 +15,7 @@ func TestLimitSettingsValidate(t *testing.T) {
 		t.Fatalf("the defaults are invalid: %v", err)
 	}
 	def := DefaultLimitSettings()
-	if def != (LimitSettings{MaxDepth: 12, MaxComplexity: 5000, MaxLimit: 1000, MaxBodySize: 32 << 20, Introspection: true}) {
+	if def != (LimitSettings{MaxDepth: 12, MaxComplexity: 5000, MaxLimit: 1000, MaxBodySize: 32 << 20, MaxBatch: 20, Introspection: true}) {
 		t.Fatalf("the defaults are not today's fixed limits: %+v", def)
 	}
 	for _, tc := range []struct {
@@ -24,13 +24,13 @@ func TestLimitSettingsValidate(t *testing.T) {
 		want []string
 	}{
 		{"smallest", func(s *LimitSettings) {
-			*s = LimitSettings{MaxDepth: 1, MaxComplexity: 1, MaxLimit: 1, MaxBodySize: MinBodySize}
+			*s = LimitSettings{MaxDepth: 1, MaxComplexity: 1, MaxLimit: 1, MaxBodySize: MinBodySize, MaxBatch: 1}
 		}, nil},
 		{"largest", func(s *LimitSettings) {
-			*s = LimitSettings{MaxDepth: MaxDepthLimit, MaxComplexity: MaxComplexityLimit, MaxLimit: MaxLimitLimit, MaxBodySize: MaxBodySizeLimit}
+			*s = LimitSettings{MaxDepth: MaxDepthLimit, MaxComplexity: MaxComplexityLimit, MaxLimit: MaxLimitLimit, MaxBodySize: MaxBodySizeLimit, MaxBatch: MaxBatchLimit}
 		}, nil},
 		{"zeros", func(s *LimitSettings) { *s = LimitSettings{} },
-			[]string{"limits.maxBodySize", "limits.maxComplexity", "limits.maxDepth", "limits.maxLimit"}},
+			[]string{"limits.maxBatch", "limits.maxBodySize", "limits.maxComplexity", "limits.maxDepth", "limits.maxLimit"}},
 		{"negative depth", func(s *LimitSettings) { s.MaxDepth = -1 }, []string{"limits.maxDepth"}},
 		{"absurd depth", func(s *LimitSettings) { s.MaxDepth = MaxDepthLimit + 1 }, []string{"limits.maxDepth"}},
 		{"absurd complexity", func(s *LimitSettings) { s.MaxComplexity = MaxComplexityLimit + 1 }, []string{"limits.maxComplexity"}},
@@ -38,6 +38,8 @@ func TestLimitSettingsValidate(t *testing.T) {
 		{"absurd limit", func(s *LimitSettings) { s.MaxLimit = MaxLimitLimit + 1 }, []string{"limits.maxLimit"}},
 		{"tiny body", func(s *LimitSettings) { s.MaxBodySize = MinBodySize - 1 }, []string{"limits.maxBodySize"}},
 		{"huge body", func(s *LimitSettings) { s.MaxBodySize = MaxBodySizeLimit + 1 }, []string{"limits.maxBodySize"}},
+		{"no batch", func(s *LimitSettings) { s.MaxBatch = 0 }, []string{"limits.maxBatch"}},
+		{"huge batch", func(s *LimitSettings) { s.MaxBatch = MaxBatchLimit + 1 }, []string{"limits.maxBatch"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := DefaultLimitSettings()
@@ -70,12 +72,19 @@ func TestLimitSettingsLoadSave(t *testing.T) {
 	if got, err := LoadLimitSettings(ctx, d, def); err != nil || got != def {
 		t.Fatalf("never saved: %+v, %v", got, err)
 	}
-	want := LimitSettings{MaxDepth: 5, MaxComplexity: 300, MaxLimit: 50, MaxBodySize: 1 << 20, Introspection: false}
+	want := LimitSettings{MaxDepth: 5, MaxComplexity: 300, MaxLimit: 50, MaxBodySize: 1 << 20, MaxBatch: 3, Introspection: false}
 	if err := SaveLimitSettings(ctx, d, want); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := LoadLimitSettings(ctx, d, def); err != nil || got != want {
 		t.Fatalf("Load = %+v, %v; want %+v", got, err, want)
+	}
+	// A group saved before maxBatch existed keeps the default batch size.
+	if err := d.SetParam(ctx, limitsParam, []byte(`{"maxDepth":5,"maxComplexity":300,"maxLimit":50,"maxBodySize":1048576,"introspection":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadLimitSettings(ctx, d, def); err != nil || got.MaxBatch != 20 || got.MaxDepth != 5 {
+		t.Fatalf("an older group: %+v, %v; want maxBatch 20", got, err)
 	}
 	if err := SaveLimitSettings(ctx, d, LimitSettings{MaxDepth: -1}); apperr.CodeOf(err) != apperr.Invalid {
 		t.Fatalf("an invalid save: %v", err)

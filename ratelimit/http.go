@@ -23,6 +23,10 @@ type request struct {
 	peerAddr   string       // the connection's peer, "host:port"
 	https      bool         // a trusted proxy says the client used https
 	wait       atomic.Int64 // nanoseconds; 0 while nothing was refused
+	// The path rule that admitted the request and its budget's key (set
+	// by Paths, for TakeMore); nil when none applied.
+	pathRule *limitRule
+	pathKey  string
 }
 
 type requestKey struct{}
@@ -199,12 +203,29 @@ func (r *Rules) Paths(caller func(*http.Request) Caller, next http.Handler) http
 			next.ServeHTTP(w, req)
 			return
 		}
-		if err := rule.take(req.Context(), key, ""); err != nil {
+		if err := rule.take(req.Context(), key, "", 1); err != nil {
 			writeLimited(w, err)
 			return
 		}
+		if rq, _ := req.Context().Value(requestKey{}).(*request); rq != nil {
+			rq.pathRule, rq.pathKey = rule, key
+		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// TakeMore takes n more units of the budget of the path rule that
+// admitted the request of ctx (Paths), for a request that turns out to
+// carry n more operations (a batched GraphQL request: one unit each). It
+// returns nil when no path rule applied; when the n units do not fit it
+// counts none, marks the response for HTTP 429 and returns the
+// RATE_LIMITED error.
+func TakeMore(ctx context.Context, n int) error {
+	req, _ := ctx.Value(requestKey{}).(*request)
+	if req == nil || req.pathRule == nil || n <= 0 {
+		return nil
+	}
+	return req.pathRule.take(ctx, req.pathKey, "", n)
 }
 
 // writeLimited answers a refused request: HTTP 429 with Retry-After and a

@@ -126,9 +126,17 @@ func (l *Limiter) Charge(key string) {
 // true. Otherwise it counts nothing and returns how long until the event
 // fits.
 func (l *Limiter) Allow(key string) (wait time.Duration, ok bool) {
+	return l.AllowN(key, 1)
+}
+
+// AllowN is Allow for n events at once (n >= 1): all of them are counted
+// when they all fit now, none otherwise. More than the limit's Burst
+// never fit.
+func (l *Limiter) AllowN(key string, n int) (wait time.Duration, ok bool) {
 	if l.interval == 0 {
 		return 0, true
 	}
+	n = max(n, 1)
 	now := int64(l.now().Sub(l.base))
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -137,10 +145,13 @@ func (l *Limiter) Allow(key string) (wait time.Duration, ok bool) {
 	if e != nil {
 		tat = e.tat
 	}
-	if over := max(tat, now) + l.interval - now - l.burst; over > 0 {
+	if over := max(tat, now) + int64(n)*l.interval - now - l.burst; over > 0 {
 		return time.Duration(over), false
 	}
-	l.charge(key, e, now)
+	for range n {
+		l.charge(key, e, now)
+		e = l.keys[key]
+	}
 	return 0, true
 }
 

@@ -166,3 +166,28 @@ func TestLimiterConcurrent(t *testing.T) {
 		t.Fatalf("Len = %d, want the cap 100", n)
 	}
 }
+
+// TestLimiterAllowN: n events are counted all together or not at all.
+func TestLimiterAllowN(t *testing.T) {
+	c := newClock()
+	l := New(Limit{Burst: 10, Per: 10 * time.Second}, 10, c.now)
+	if _, ok := l.AllowN("k", 7); !ok {
+		t.Fatal("7 of 10: refused")
+	}
+	if wait, ok := l.AllowN("k", 4); ok || wait != time.Second {
+		t.Fatalf("4 more of the 3 left: ok %v, wait %v; want refused, 1 s", ok, wait)
+	}
+	if _, ok := l.AllowN("k", 3); !ok {
+		t.Fatal("the 3 left: refused (the refused 4 were counted)")
+	}
+	if _, ok := l.Allow("k"); ok {
+		t.Fatal("an 11th: allowed")
+	}
+	if _, ok := l.AllowN("other", 11); ok {
+		t.Fatal("more than the burst at once: allowed")
+	}
+	c.advance(2 * time.Second)
+	if _, ok := l.AllowN("k", 2); !ok {
+		t.Fatal("2 after 2 s: refused")
+	}
+}

@@ -261,7 +261,7 @@ func (r *Rules) Operation(ctx context.Context, caller Caller, collection string,
 	if !ok {
 		return nil
 	}
-	return rule.take(ctx, key, collection)
+	return rule.take(ctx, key, collection, 1)
 }
 
 // path returns the rule for a request to path by caller: an exact path
@@ -282,10 +282,11 @@ func (rs *ruleSet) path(path string, caller Caller) *limitRule {
 	return nil
 }
 
-// take takes one unit of key's budget, or returns the RATE_LIMITED error
-// (what names the budget: the collection, or "" for a path).
-func (lr *limitRule) take(ctx context.Context, key, what string) error {
-	wait, ok := lr.lim.Allow(key)
+// take takes n units of key's budget, or none and returns the
+// RATE_LIMITED error (what names the budget: the collection, or "" for a
+// path).
+func (lr *limitRule) take(ctx context.Context, key, what string, n int) error {
+	wait, ok := lr.lim.AllowN(key, n)
 	if ok {
 		return nil
 	}

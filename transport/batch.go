@@ -13,11 +13,18 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/gqlerr"
+	"github.com/monobase/monobase/ratelimit"
 )
 
 // Batched requests: a POST whose JSON body is an array of operations (as
 // Apollo's BatchHttpLink sends) is answered with an array of their
-// results, in the same order. Each operation runs on its own, one after
+// results, in the same order. The batch costs one unit of the /graphql
+// path rate rule per operation (a 20-operation batch costs 20): the
+// first when the request arrives, as for any request, the others once the
+// array is read and before any operation runs; when they do not fit the
+// whole batch is refused with HTTP 429 and RATE_LIMITED. Each operation
+// then runs on its own, one after
 // the other: its own cost limits, rate limits and errors (a parse error or
 // a refused field in one leaves the others alone), and its own
 // transaction for a mutation. The body limits apply to the whole body; an
@@ -60,6 +67,11 @@ func (t postJSON) doBatch(w http.ResponseWriter, r *http.Request, exec graphql.G
 		w.WriteHeader(http.StatusBadRequest)
 		writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: msg,
 			Extensions: map[string]any{"code": string(apperr.Invalid)}}}})
+		return
+	}
+	if err := ratelimit.TakeMore(ctx, len(ops)-1); err != nil {
+		// The rate limiter's Middleware answers it with 429 and Retry-After.
+		writeResponse(w, &graphql.Response{Errors: gqlerror.List{gqlerr.Present(ctx, err)}})
 		return
 	}
 	out := make([]byte, 0, 256*len(ops))

@@ -2,10 +2,13 @@ package transport_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
 	"github.com/monobase/monobase/querycost"
 	"github.com/monobase/monobase/ratelimit"
@@ -129,8 +132,8 @@ func TestBatch(t *testing.T) {
 		}
 	})
 	t.Run("the body limit applies to the whole batch", func(t *testing.T) {
-		s.h.SetMaxBodyBytes(2048)
-		defer s.h.SetMaxBodyBytes(0)
+		s.h.SetLimits(2048, 0)
+		defer s.h.SetLimits(0, 0)
 		op := `{"query":"{ posts { id } }","extensions":{"pad":"` + strings.Repeat("p", 200) + `"}}`
 		body := "[" + strings.TrimSuffix(strings.Repeat(op+",", 12), ",") + "]"
 		if status, _ := s.postBatch(body); status != http.StatusRequestEntityTooLarge {
@@ -174,5 +177,56 @@ func TestBatchRateLimits(t *testing.T) {
 	}
 	if status != http.StatusTooManyRequests {
 		t.Fatalf("status %d, want 429 (an operation was refused)", status)
+	}
+}
+
+// TestBatchPathRule: a batch takes one unit of the /graphql path rule per
+// operation, before any of them runs; a batch that does not fit is
+// refused whole with 429 and RATE_LIMITED, and counts only the unit its
+// request took on arrival.
+func TestBatchPathRule(t *testing.T) {
+	s := newServer(t)
+	rules := ratelimit.NewRules(ratelimit.Settings{Enabled: true, Rules: []ratelimit.Rule{
+		{Label: "/graphql", MaxRequests: 10, Duration: 60},
+	}}, 0, nil)
+	guest := func(*http.Request) ratelimit.Caller { return ratelimit.Guest }
+	srv := httptest.NewServer(ratelimit.Middleware(rules.Paths(guest, s.h)))
+	defer srv.Close()
+	post := func(n int) (int, string, string) {
+		t.Helper()
+		list := make([]string, n)
+		for i := range list {
+			list[i] = `{"query":"mutation { createPost(input: {title: \"b\"}) { id } }"}`
+		}
+		resp, err := http.Post(srv.URL+"/graphql", "application/json", strings.NewReader("["+strings.Join(list, ",")+"]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	count := func() int64 {
+		n, err := s.d.Count(s.ctx, &db.Query{Collection: s.posts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if code, _, body := post(7); code != http.StatusOK || strings.Count(body, `"id"`) != 7 {
+		t.Fatalf("7 operations of 10: %d %s", code, body)
+	}
+	code, retry, body := post(4) // 3 units left
+	if code != http.StatusTooManyRequests || retry == "" || !strings.Contains(body, "RATE_LIMITED") {
+		t.Fatalf("4 operations with 3 units left: %d (Retry-After %q) %s", code, retry, body)
+	}
+	if n := count(); n != 7 {
+		t.Fatalf("%d posts after the refused batch, want 7: nothing of it may run", n)
+	}
+	if code, _, body := post(2); code != http.StatusOK || strings.Count(body, `"id"`) != 2 {
+		t.Fatalf("2 operations with 2 units left (the refused batch took its request's unit only): %d %s", code, body)
+	}
+	if code, _, _ := post(1); code != http.StatusTooManyRequests {
+		t.Fatalf("one more request: %d, want 429", code)
 	}
 }

@@ -28,7 +28,7 @@ type Handler struct {
 	eng  Engine
 	exec graphql.GraphExecutor // eng, converted once
 	// cfgLimits are the limits of Config, as given; limits are those in
-	// force (defaults filled in, the body size changed by SetMaxBodyBytes),
+	// force (defaults filled in, the body and batch sizes changed by SetLimits),
 	// read with one atomic load per request.
 	cfgLimits  Limits
 	limits     atomic.Pointer[Limits]
@@ -173,16 +173,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Limits returns the limits in force, defaults filled in.
 func (h *Handler) Limits() Limits { return *h.limits.Load() }
 
-// SetMaxBodyBytes makes n the largest request body, uploads included, for
-// the requests that follow (settings.limits.maxBodySize): the multipart
-// limit becomes n (or Config's MaxUploadBytes when that is set and
-// smaller) and the JSON limit the smaller of n and Config's MaxJSONBytes
-// (8 MiB by default). n <= 0 puts Config's limit back. Requests already
-// reading their body keep the limit they started with.
-func (h *Handler) SetMaxBodyBytes(n int64) {
+// SetLimits makes n the largest request body, uploads included, and
+// batch the most operations of a batched request, for the requests that
+// follow (settings.limits.maxBodySize and maxBatch): the multipart limit
+// becomes n (or Config's MaxUploadBytes when that is set and smaller) and
+// the JSON limit the smaller of n and Config's MaxJSONBytes (8 MiB by
+// default). n or batch <= 0 puts Config's limit back. Requests already
+// reading their body keep the limits they started with.
+func (h *Handler) SetLimits(n int64, batch int) {
 	l := h.cfgLimits
 	if n > 0 {
 		l.MaxBodyBytes = n
+	}
+	if batch > 0 {
+		l.MaxBatchOperations = batch
 	}
 	l = l.withDefaults()
 	h.limits.Store(&l)

@@ -453,8 +453,10 @@ func (w *writer) sendEvents(ctx context.Context, cfg *config, st *stats) (sent, 
 				var err error
 				if cfg.owners {
 					o := i % len(cfg.ownerList)
-					id, err = w.createMemo(ctx, cfg.ownerList[o], fmt.Sprintf("bench %d", i))
-					if err == nil {
+					id, err = w.createMemo(ctx, cfg.ownerList[o], fmt.Sprintf("bench %d", i), cfg.broadcast)
+					if err == nil && cfg.broadcast {
+						st.owners.ownerOf.Store(id, anyOwner)
+					} else if err == nil {
 						st.owners.ownerOf.Store(id, o)
 					}
 				} else {

@@ -51,6 +51,8 @@ type config struct {
 	query         string
 	owners        bool    // each subscriber is a distinct user (owners.go)
 	ownerList     []owner // their ids and tokens, filled by run
+	broadcast     bool    // -owners: every write is a memo all owners see
+	seedDir       string  // -seed-owners: create the owners in this data folder and exit (seed.go)
 }
 
 // portsPerSource is how many connections one source address carries before
@@ -77,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to report its VmRSS per subscriber")
 	fs.StringVar(&c.query, "query", "subscription { postChanged { action record { id } } }", "the subscription document (must select postChanged.record.id)")
 	fs.BoolVar(&c.owners, "owners", false, "each subscriber is a distinct signed-in user subscribed to memos under `author = @request.auth.id`; each write is one owner's memo and must reach that owner only (needs -admin-email)")
+	fs.BoolVar(&c.broadcast, "broadcast", false, "with -owners: every write is a shared memo that reaches every owner (one rendering per distinct viewer); the warm-up is one such memo")
+	fs.StringVar(&c.seedDir, "seed-owners", "", "create the -n owners of -owners in this data folder (the server stopped) with cheap password hashes, then exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -101,7 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-sources must be within 0..254")
 	case (c.adminEmail == "") != (c.adminPassword == ""):
 		return nil, errors.New("-admin-email and -admin-password go together")
-	case c.owners && c.adminEmail == "":
+	case c.broadcast && !c.owners:
+		return nil, errors.New("-broadcast goes with -owners")
+	case c.owners && c.adminEmail == "" && c.seedDir == "":
 		return nil, errors.New("-owners needs -admin-email and -admin-password (to create the users and sign them in)")
 	}
 	if c.owners {
@@ -196,6 +202,13 @@ func main() {
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	if cfg.seedDir != "" {
+		if err := seedOwners(ctx, cfg.seedDir, cfg.n, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "subscribers:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ok, err := run(ctx, cfg, os.Stdout)
 	if err != nil {
@@ -249,10 +262,15 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 	}
 
 	var warmed int
-	if cfg.owners {
+	switch {
+	case cfg.broadcast:
+		warmed = warmUp(ctx, clients, st, func() (string, error) {
+			return w.createMemo(ctx, cfg.ownerList[0], "warm-up", true)
+		})
+	case cfg.owners:
 		warmed = warmUpOwners(ctx, w, cfg, clients, st)
-	} else {
-		warmed = warmUp(ctx, w, clients, st)
+	default:
+		warmed = warmUp(ctx, clients, st, func() (string, error) { return w.createPost(ctx, "warm-up") })
 	}
 	fmt.Fprintf(out, "warm-up: %d/%d subscriptions confirmed by a probe event\n", warmed, len(clients))
 
@@ -271,7 +289,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 	sendTime := time.Since(sendStart)
 	alive := st.alive(clients)
 	expected := int64(sent) * int64(alive)
-	if cfg.owners {
+	if cfg.owners && !cfg.broadcast {
 		expected = int64(sent) // each to its owner only
 	}
 	waitDeliveries(ctx, st, expected, cfg.settle)
@@ -320,13 +338,13 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 	return failed == 0 && sendErrs == 0 && delivered == expected && alive == len(clients) && wrong == 0 && dup == 0, nil
 }
 
-// warmUp sends probe writes until every client has received an event (its
-// subscription is live on the server) or 20 probes went by; it returns how
-// many clients are confirmed. graphql-transport-ws does not acknowledge a
-// subscribe, so this is the only way to know.
-func warmUp(ctx context.Context, w *writer, clients []*client, st *stats) int {
+// warmUp sends probe writes (probe) until every client has received an
+// event (its subscription is live on the server) or 20 probes went by; it
+// returns how many clients are confirmed. graphql-transport-ws does not
+// acknowledge a subscribe, so this is the only way to know.
+func warmUp(ctx context.Context, clients []*client, st *stats, probe func() (string, error)) int {
 	for range 20 {
-		id, err := w.createPost(ctx, "warm-up")
+		id, err := probe()
 		if err != nil {
 			st.fail("warm-up write: " + err.Error())
 		} else {
@@ -358,7 +376,7 @@ func warmUpOwners(ctx context.Context, w *writer, cfg *config, clients []*client
 				if i >= len(cfg.ownerList) || ctx.Err() != nil {
 					return
 				}
-				id, err := w.createMemo(ctx, cfg.ownerList[i], "warm-up")
+				id, err := w.createMemo(ctx, cfg.ownerList[i], "warm-up", false)
 				if err != nil {
 					st.fail("warm-up write: " + err.Error())
 					continue

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/monobase/monobase/db"
 )
 
 func TestCheckLocalURL(t *testing.T) {
@@ -195,5 +201,60 @@ func TestParseStatCPU(t *testing.T) {
 	}
 	if _, err := parseStatCPU("4242 (x) S 1"); err == nil {
 		t.Error("a short line was accepted")
+	}
+}
+
+// TestSeedOwners: -seed-owners creates the missing owners in a data
+// folder with password hashes a server verifies, and a second run creates
+// none.
+func TestSeedOwners(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out strings.Builder
+	if err := seedOwners(ctx, dir, 7, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedOwners(ctx, dir, 9, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "seed: 7 owners created, 0 were there") ||
+		!strings.Contains(out.String(), "seed: 2 owners created, 7 were there") {
+		t.Fatalf("output %q", out.String())
+	}
+	d, err := db.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	users, err := d.Collection("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := d.Find(ctx, &db.Query{Collection: users, Alias: "r", Columns: []string{"email", "password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 9 {
+		t.Fatalf("%d users, want 9", len(recs))
+	}
+	for _, r := range recs {
+		hash := fmt.Sprint(r["password"])
+		if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(ownerPassword)); err != nil {
+			t.Fatalf("%v: the hash %q does not verify: %v", r["email"], hash, err)
+		}
+	}
+}
+
+// TestOwnerStatsShared: a shared memo may reach every owner once; an
+// owner's memo only its owner.
+func TestOwnerStatsShared(t *testing.T) {
+	o := &ownerStats{}
+	o.ownerOf.Store("shared", anyOwner)
+	o.ownerOf.Store("mine", 1)
+	for _, d := range []ownerDelivery{{"shared", 0}, {"shared", 1}, {"shared", 1}, {"mine", 1}, {"mine", 2}} {
+		o.record(d.id, d.client)
+	}
+	if wrong, dup := o.check(); wrong != 1 || dup != 1 {
+		t.Fatalf("wrong %d, dup %d; want 1 and 1", wrong, dup)
 	}
 }

@@ -13,14 +13,17 @@ import (
 // the admin mutation impersonate), subscribed to the "memos" collection
 // whose list and view rules are `author = @request.auth.id`. Each write
 // creates a memo for one owner, round-robin, and must reach that owner
-// and nobody else.
+// and nobody else. With -broadcast, each write is a shared memo
+// (shared = true), which every owner sees: n deliveries per write, each
+// rendered for a distinct viewer.
 
 // ownersQuery is the owners' subscription; the alias keeps the response
 // key the load script reads.
 const ownersQuery = "subscription { postChanged: memoChanged { action record { id } } }"
 
-// ownerRule is the rule of the memos collection.
-const ownerRule = "author = @request.auth.id"
+// ownerRule is the rule of the memos collection: evaluated in memory for
+// each viewer.
+const ownerRule = "author = @request.auth.id || shared = true"
 
 // owner is one user of owners mode.
 type owner struct {
@@ -46,8 +49,11 @@ func (o *ownerStats) record(id string, client int) {
 	o.mu.Unlock()
 }
 
+// anyOwner is the owner of a shared memo in ownerOf: every owner gets it.
+const anyOwner = -1
+
 // check returns how many deliveries went to someone else than the owner
-// and how many memos reached their owner more than once.
+// and how many memos reached an owner more than once.
 func (o *ownerStats) check() (wrong, dup int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -57,14 +63,15 @@ func (o *ownerStats) check() (wrong, dup int) {
 		if !ok {
 			continue // a warm-up memo or not ours: counted as unmatched elsewhere
 		}
-		if want.(int) != d.client {
+		if w := want.(int); w != anyOwner && w != d.client {
 			wrong++
 			continue
 		}
-		if seen[d.id] {
+		k := fmt.Sprint(d.id, "/", d.client)
+		if seen[k] {
 			dup++
 		}
-		seen[d.id] = true
+		seen[k] = true
 	}
 	return wrong, dup
 }
@@ -74,7 +81,8 @@ func (o *ownerStats) check() (wrong, dup int) {
 func (w *writer) ensureOwners(ctx context.Context, cfg *config, adminToken string) ([]owner, error) {
 	gqlErrs, err := w.post(ctx, w.adminURL, adminToken,
 		`mutation($rule: String) { createCollection(input: {name: "memos", type: BASE, listRule: $rule, viewRule: $rule, createRule: "",
-			fields: [{name: "title", type: TEXT}, {name: "author", type: RELATION, collection: "users", maxSelect: 1}]}) { id } }`,
+			fields: [{name: "title", type: TEXT}, {name: "author", type: RELATION, collection: "users", maxSelect: 1},
+				{name: "shared", type: BOOL}]}) { id } }`,
 		map[string]any{"rule": ownerRule}, &struct{}{})
 	if err != nil && !alreadyExists(gqlErrs) {
 		return nil, fmt.Errorf("create the memos collection: %w", err)
@@ -113,7 +121,7 @@ func (w *writer) ensureOwners(ctx context.Context, cfg *config, adminToken strin
 
 // ensureOwner creates user i unless it exists and impersonates it.
 func (w *writer) ensureOwner(ctx context.Context, adminToken string, i int) (owner, error) {
-	email := fmt.Sprintf("bench-owner-%d@example.com", i)
+	email := ownerEmail(i)
 	var found struct {
 		Users []struct {
 			ID string `json:"id"`
@@ -133,7 +141,7 @@ func (w *writer) ensureOwner(ctx context.Context, adminToken string, i int) (own
 			} `json:"createUser"`
 		}
 		if _, err := w.post(ctx, w.appURL, adminToken, `mutation($input: UserCreateInput!) { createUser(input: $input) { id } }`,
-			map[string]any{"input": map[string]any{"email": email, "password": "bench-password-1", "passwordConfirm": "bench-password-1"}},
+			map[string]any{"input": map[string]any{"email": email, "password": ownerPassword, "passwordConfirm": ownerPassword}},
 			&created); err != nil {
 			return owner{}, fmt.Errorf("create %s: %w", email, err)
 		}
@@ -154,9 +162,9 @@ func (w *writer) ensureOwner(ctx context.Context, adminToken string, i int) (own
 	return owner{id: id, token: imp.Impersonate.Token}, nil
 }
 
-// createMemo creates a memo of the owner o (as the superuser) and returns
-// its id.
-func (w *writer) createMemo(ctx context.Context, o owner, title string) (string, error) {
+// createMemo creates a memo of the owner o (as the superuser), shared
+// with every owner or not, and returns its id.
+func (w *writer) createMemo(ctx context.Context, o owner, title string, shared bool) (string, error) {
 	var out struct {
 		CreateMemo struct {
 			ID string `json:"id"`
@@ -164,7 +172,7 @@ func (w *writer) createMemo(ctx context.Context, o owner, title string) (string,
 	}
 	if _, err := w.post(ctx, w.appURL, w.token,
 		`mutation($input: MemoCreateInput!) { createMemo(input: $input) { id } }`,
-		map[string]any{"input": map[string]any{"title": title, "author": o.id}}, &out); err != nil {
+		map[string]any{"input": map[string]any{"title": title, "author": o.id, "shared": shared}}, &out); err != nil {
 		return "", err
 	}
 	if out.CreateMemo.ID == "" {

@@ -152,6 +152,8 @@ type LimitSettings struct {
 	MaxLimit int `json:"maxLimit"`
 	// The largest request body in bytes, uploads included (1 KiB to 1 GiB; default 32 MiB); a JSON or GET request is also held to 8 MiB.
 	MaxBodySize int `json:"maxBodySize"`
+	// The most operations in one batched request, a JSON array of operations (1 to 1,000; default 20).
+	MaxBatch int `json:"maxBatch"`
 	// When false, anonymous callers may not use __schema and __type; signed-in records and superusers still may (default true).
 	Introspection bool `json:"introspection"`
 }
@@ -161,6 +163,7 @@ type LimitSettingsInput struct {
 	MaxComplexity *int  `json:"maxComplexity,omitempty"`
 	MaxLimit      *int  `json:"maxLimit,omitempty"`
 	MaxBodySize   *int  `json:"maxBodySize,omitempty"`
+	MaxBatch      *int  `json:"maxBatch,omitempty"`
 	Introspection *bool `json:"introspection,omitempty"`
 }
 
