@@ -78,6 +78,7 @@ func (c *control) connect(ctx context.Context, first bool) (*pgx.Conn, error) {
 	// A deadline ends a wait for notifications without a cancel request
 	// (which could cancel the next statement instead) and leaves the
 	// connection usable.
+	cfg.RuntimeParams["application_name"] = "monobase-node-" + c.n.id // seen in pg_stat_activity
 	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
 	}

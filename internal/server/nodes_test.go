@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -187,6 +188,13 @@ func testEventsAcrossNodes(t *testing.T, events string) {
 		t.Fatalf("big event on B = %.200s", m.Payload)
 	}
 
+	if events == "" {
+		// B's control connection dropped (terminated by the server): B
+		// reconnects and events flow again.
+		dropControl(t, b)
+		waitSubscribed(t, onB, a)
+	}
+
 	// And the other way round.
 	onA := connectWS(t, a.Addr(), "")
 	onA.subscribe("1", `subscription { postChanged { action record { title } } }`)
@@ -333,5 +341,21 @@ func TestNodesRefuseLocalFiles(t *testing.T) {
 	c, _ := startServerWith(t, dirB, func(c *ServeCommand) { c.Database = dsn })
 	if n, err := c.node.LiveNodes(ctx); err != nil || n != 1 {
 		t.Fatalf("live nodes = %d, %v; want 1", n, err)
+	}
+}
+
+// dropControl terminates the PostgreSQL control connection of node c.
+func dropControl(t *testing.T, c *ServeCommand) {
+	t.Helper()
+	db, err := sql.Open("pgx", c.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		"monobase-node-"+c.node.ID()).Scan(&n)
+	if err != nil || n != 1 {
+		t.Fatalf("terminated %d control connections: %v", n, err)
 	}
 }
