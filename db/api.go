@@ -39,6 +39,12 @@ type DB struct {
 	// commit order, after the commit (never for a rolled-back transaction).
 	OnRecordChange func(ev RecordEvent)
 
+	// BeforeCommit, when set, receives the record changes of a write
+	// transaction inside it, just before the commit (several nodes:
+	// PostgreSQL NOTIFY then leaves in commit order). An error rolls the
+	// transaction back and is returned by Commit.
+	BeforeCommit func(ctx context.Context, tx *Tx, events []RecordEvent) error
+
 	// FieldLimits bound the values of fields that set no max of their own
 	// (zero values: the defaults). Set it before serving requests.
 	FieldLimits FieldLimits

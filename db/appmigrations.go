@@ -186,10 +186,14 @@ func (d *DB) runMigration(ctx context.Context, name string, up bool, fn func(m *
 	}()
 	tx := &Tx{Tx: btx, db: d}
 	tx.ctx = context.WithValue(ctx, txKey{}, tx)
+	base, err := d.schemaBase(ctx, btx.Tx) // cluster.go
+	if err != nil {
+		return err
+	}
 	m := &MigrationTx{tx: tx, s: &schemaTx{
 		d: d, ctx: tx.ctx, tx: btx, q: btx.Tx,
 		now:       time.Now().UTC().Truncate(time.Millisecond),
-		cols:      slices.Clone(d.Collections()),
+		cols:      slices.Clone(base),
 		dirty:     map[string]bool{},
 		fieldKeys: map[*Field]string{},
 	}}
@@ -214,6 +218,9 @@ func (d *DB) runMigration(ctx context.Context, name string, up bool, fn func(m *
 	defer d.commitMu.Unlock()
 	events := tx.events
 	tx.events = nil
+	if err := d.beforeCommit(tx, events); err != nil {
+		return fmt.Errorf("commit migration %s: %w", name, err)
+	}
 	if err := btx.Commit(); err != nil {
 		return fmt.Errorf("commit migration %s: %w", name, err)
 	}

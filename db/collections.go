@@ -67,14 +67,17 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 			_ = btx.Rollback()
 		}
 	}()
+	before, err := d.schemaBase(ctx, btx.Tx) // cluster.go: the latest definitions on PostgreSQL
+	if err != nil {
+		return err
+	}
 	s := &schemaTx{
 		d: d, ctx: ctx, tx: btx, q: btx.Tx,
 		now:       time.Now().UTC().Truncate(time.Millisecond),
-		cols:      slices.Clone(d.Collections()),
+		cols:      slices.Clone(before),
 		dirty:     map[string]bool{},
 		fieldKeys: map[*Field]string{},
 	}
-	before := d.Collections()
 	if err := fn(s); err != nil {
 		return err
 	}
@@ -446,21 +449,31 @@ func (s *schemaTx) byName(name string) *Collection {
 
 // load reads the collection definitions into the snapshot.
 func (d *DB) load(ctx context.Context) error {
-	rows, err := d.writer.DB.QueryContext(ctx, `SELECT "data" FROM "_collections" ORDER BY "rowid"`)
+	list, err := d.readCollections(ctx, d.writer.DB)
 	if err != nil {
-		return fmt.Errorf("load collections: %w", err)
+		return err
+	}
+	d.snap.Store(newSnapshot(list))
+	return nil
+}
+
+// readCollections reads and decodes the collection definitions through q.
+func (d *DB) readCollections(ctx context.Context, q querier) ([]*Collection, error) {
+	rows, err := q.QueryContext(ctx, `SELECT "data" FROM "_collections" ORDER BY "rowid"`)
+	if err != nil {
+		return nil, fmt.Errorf("load collections: %w", err)
 	}
 	defer rows.Close()
 	var raw [][]byte
 	for rows.Next() {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
-			return fmt.Errorf("load collections: %w", err)
+			return nil, fmt.Errorf("load collections: %w", err)
 		}
 		raw = append(raw, data)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load collections: %w", err)
+		return nil, fmt.Errorf("load collections: %w", err)
 	}
 	// Decoding the definitions dominates a cold open: spread it over the
 	// cores.
@@ -483,13 +496,12 @@ func (d *DB) load(ctx context.Context) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
 	if err := d.openCollectionSecrets(list); err != nil {
-		return fmt.Errorf("load collections: %w", err)
+		return nil, fmt.Errorf("load collections: %w", err)
 	}
-	d.snap.Store(newSnapshot(list))
-	return nil
+	return list, nil
 }
 
 // bootstrap creates the system collections on first start: "_superusers"

@@ -33,6 +33,10 @@ func (tx *Tx) Commit() error {
 	defer d.commitMu.Unlock()
 	events := tx.events
 	tx.events = nil
+	if err := d.beforeCommit(tx, events); err != nil {
+		_ = tx.Tx.Rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
 	if err := tx.Tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -285,8 +285,8 @@ func newWriter(cfg *config) *writer {
 			Timeout:   10 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: cfg.writers, Proxy: nil},
 		},
-		appURL:   httpURL(cfg.url, ""),
-		adminURL: httpURL(cfg.url, "/admin"),
+		appURL:   httpURL(cfg.writeURL, ""),
+		adminURL: httpURL(cfg.writeURL, "/admin"),
 		token:    cfg.token,
 	}
 }

@@ -12,6 +12,10 @@
 //	    -admin-email admin@example.com -admin-password secret123
 //	go run ./bench/subscribers -n 1000 -events 30000 -rate 1000 -writers 8 -pid ...
 //	go run ./bench/subscribers -n 1000 -events 100000 -rate 1000 -send-for 20s -duration 90s -pid ...
+//
+// With several nodes on one database, -write-url sends the writes to
+// another node than the subscribers' (-url): the latency is then the
+// cross-node delivery (see bench/README.md, "Several nodes").
 package main
 
 import (
@@ -35,6 +39,7 @@ import (
 // config is the command line.
 type config struct {
 	url           string
+	writeURL      string // the node the writes and the admin calls go to (default url)
 	n             int
 	token         string
 	sources       int
@@ -64,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("subscribers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8090/graphql", "the server's GraphQL WebSocket URL (127.0.0.1 only)")
+	fs.StringVar(&c.writeURL, "write-url", "", "the GraphQL WebSocket URL of the node the writes (and admin calls) go to, 127.0.0.1 only (default: -url)")
 	fs.IntVar(&c.n, "n", 1000, "number of subscribers (one WebSocket each)")
 	fs.StringVar(&c.token, "token", "", "auth token for the subscribers and the writes")
 	fs.IntVar(&c.sources, "sources", 0, "source addresses 127.0.0.1..127.0.0.K to spread connections over (0: one per 20,000 connections when -n > 20000)")
@@ -89,6 +95,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if err := checkLocalURL(c.url); err != nil {
 		return nil, err
+	}
+	if c.writeURL == "" {
+		c.writeURL = c.url
+	}
+	if err := checkLocalURL(c.writeURL); err != nil {
+		return nil, fmt.Errorf("-write-url: %w", err)
 	}
 	switch {
 	case c.n < 1:

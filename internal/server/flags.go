@@ -28,6 +28,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_DB"); v != "" && c.Database == "" {
 		c.Database = v
 	}
+	if v := getenv("MONOBASE_EVENTS"); v != "" && c.Events == "" {
+		c.Events = v
+	}
 	if v := getenv("MONOBASE_DEV"); v != "" {
 		c.Dev = envBool(v)
 	}
@@ -73,6 +76,8 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "listen address (env MONOBASE_HTTP)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "data folder (env MONOBASE_DIR)")
 	fs.StringVar(&c.Database, "db", c.Database, "the database: a postgres:// URL, or empty for SQLite in the data folder (env MONOBASE_DB)")
+	fs.StringVar(&c.Events, "events", c.Events,
+		"with several nodes on one PostgreSQL database: where record changes travel, \"postgres\" (LISTEN/NOTIFY, the default) or a nats:// URL (env MONOBASE_EVENTS)")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics,
 		"also serve GET /metrics without authentication on this address, e.g. 127.0.0.1:9090 (bind it to a private address), or \"off\" for no metrics (env MONOBASE_METRICS)")
 	fs.StringVar(&httpsList, "https", httpsList,

@@ -181,6 +181,7 @@ func (c *ServeCommand) stopData(timeout time.Duration) {
 	defer cancel()
 	c.mail.Close(ctx)
 	c.closeLogs(ctx)
+	c.closeNode()
 	if err := c.db.Close(); err != nil {
 		c.logger().Error("restore: close the database", "err", err)
 	}

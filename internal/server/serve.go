@@ -18,6 +18,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/auth/oauth"
 	"github.com/monobase/monobase/backup"
+	"github.com/monobase/monobase/cluster"
 	"github.com/monobase/monobase/cors"
 	"github.com/monobase/monobase/cron"
 	"github.com/monobase/monobase/dashboard"
@@ -51,8 +52,12 @@ const DefaultShutdownTimeout = 10 * time.Second
 // serving, Close shuts down gracefully (in-flight requests finish,
 // WebSockets get a close frame) and closes the database.
 type ServeCommand struct {
-	Dir             string
-	Database        string // --db: a PostgreSQL URL, "" for SQLite in Dir
+	Dir      string
+	Database string // --db: a PostgreSQL URL, "" for SQLite in Dir
+	// Events is where record changes travel between nodes (--events, env
+	// MONOBASE_EVENTS): "" for PostgreSQL LISTEN/NOTIFY, a nats:// URL for
+	// NATS. PostgreSQL only (package cluster).
+	Events          string
 	HTTP            string
 	Dev             bool
 	ShutdownTimeout time.Duration
@@ -122,8 +127,10 @@ type ServeCommand struct {
 	// replaces them all (reload.go) while holding genMu.
 	db        *db.DB
 	hub       *subscriptions.Hub
-	mail      *mail.Queue  // the emails of the auth flows, sent in the background
-	store     *files.Store // the stored files
+	mail      *mail.Queue   // the emails of the auth flows, sent in the background
+	store     *files.Store  // the stored files
+	node      *cluster.Node // the other nodes of a PostgreSQL database (nil on SQLite)
+	deliverMu sync.Mutex    // one record event at a time to the sessions and the hub
 	root      atomic.Pointer[http.Handler]
 	genMu     sync.Mutex
 	genCtx    context.Context // ends the WebSockets of the current data
@@ -242,6 +249,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 
 	ln, err := c.listen()
 	if err != nil {
+		c.closeNode()
 		c.hub.Close()
 		c.mail.Close(ctx)
 		c.closeLogs(ctx)
@@ -255,6 +263,7 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 		if c.dev != nil {
 			c.dev.Close()
 		}
+		c.closeNode()
 		c.hub.Close()
 		c.mail.Close(ctx)
 		c.closeLogs(ctx)
@@ -368,9 +377,26 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	c.store = store
 	d.OnSchemaChange = engine.PrepareSchema
 	hub := c.hub
-	d.OnRecordChange = func(ev db.RecordEvent) {
+	deliver := func(ev db.RecordEvent) {
+		c.deliverMu.Lock() // local and other nodes' events, one at a time
+		defer c.deliverMu.Unlock()
 		engine.RecordChanged(ev) // sessions first: a revoked viewer gets no event
 		hub.Publish(ev)
+	}
+	// Other nodes' events arrive through the node (cluster.go).
+	node, err := c.startCluster(ctx, liveSettings{d: d, engine: engine, store: store, rules: rules, origins: origins, proxy: proxy, logs: reqLogs}, deliver)
+	if err != nil {
+		c.closeLogs(ctx)
+		c.mail.Close(ctx)
+		c.hub.Close()
+		return nil, err
+	}
+	c.node = node
+	d.OnRecordChange = func(ev db.RecordEvent) {
+		deliver(ev)
+		if node != nil {
+			node.Committed(ev) // NATS: publish after the commit
+		}
 	}
 	c.Startup.Schema = time.Since(t0)
 
@@ -530,6 +556,7 @@ func (c *ServeCommand) close() error {
 	if c.dev != nil {
 		c.dev.Close()
 	}
+	c.closeNode()
 	if err := c.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
 	}

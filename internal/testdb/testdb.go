@@ -37,10 +37,42 @@ var (
 // Monobase on open, dropped at the end of t).
 func URL(t testing.TB, dir string) string {
 	t.Helper()
-	base := os.Getenv(Env)
 	if !Postgres() {
 		return ""
 	}
+	return schemaURL(t, dir, os.Getenv(Env))
+}
+
+// LocalPostgres is the server PostgresURL uses when MONOBASE_TEST_DB
+// names none.
+const LocalPostgres = "postgres://postgres@127.0.0.1:5432/postgres"
+
+// PostgresURL is URL on PostgreSQL whatever the run's engine: the server
+// of MONOBASE_TEST_DB, else LocalPostgres. Tests of what exists only on
+// PostgreSQL (several nodes) use it; it fails t when the server does not
+// answer.
+func PostgresURL(t testing.TB, dir string) string {
+	t.Helper()
+	base := LocalPostgres
+	if Postgres() {
+		base = os.Getenv(Env)
+	}
+	db, err := sql.Open("pgx", base)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = db.PingContext(ctx)
+		cancel()
+		db.Close()
+	}
+	if err != nil {
+		t.Fatalf("this test needs PostgreSQL at %s (set %s to another server): %v", base, Env, err)
+	}
+	return schemaURL(t, dir, base)
+}
+
+// schemaURL returns base with the search_path of dir's schema.
+func schemaURL(t testing.TB, dir, base string) string {
+	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
 	if u, ok := schemas[dir]; ok {

@@ -1,0 +1,351 @@
+package cluster
+
+// The PostgreSQL side: the control connection (LISTEN, the node lock),
+// the triggers that announce collection and settings changes, the
+// _events table of changes too big for a NOTIFY, and the NOTIFY itself.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+
+	"github.com/monobase/monobase/db"
+)
+
+// keys are the names and lock keys of one database+schema.
+type keys struct {
+	channel string // the NOTIFY channel, e.g. monobase_1f2e3d4c5b6a7988
+	lock    int32  // second key of the node lock (the first is lockSpace)
+	setup   int32  // second key of the start-up lock
+}
+
+// lockSpace is the first key of Monobase's two-key advisory locks.
+const lockSpace = 0x4d6f6e6f // "Mono"
+
+func keysOf(database, schema string) keys {
+	h := fnv.New64a()
+	h.Write([]byte(database + "\x00" + schema))
+	sum := h.Sum64()
+	return keys{
+		channel: fmt.Sprintf("monobase_%016x", sum),
+		lock:    int32(sum & 0x7fffffff),
+		setup:   int32((sum >> 32) & 0x7fffffff),
+	}
+}
+
+// eventsTTL is how long a row of _events is kept for the nodes to read.
+const eventsTTL = 5 * time.Minute
+
+// control is the dedicated connection of a node: it LISTENs and holds the
+// node lock (shared: every live node holds it; released by PostgreSQL when
+// the connection ends, a crash included).
+type control struct {
+	n    *Node
+	mu   sync.Mutex // guards conn between the listener and other callers
+	conn *pgx.Conn
+	// stop ends a WaitForNotification in progress.
+	stop context.CancelFunc
+}
+
+// openControl connects, installs the triggers and tables, takes the node
+// lock and listens.
+func openControl(ctx context.Context, n *Node) (*control, error) {
+	c := &control{n: n}
+	conn, err := c.connect(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	c.conn = conn
+	return c, nil
+}
+
+// connect opens the connection, takes the node lock (first: refusing
+// when another node is live and files are local) and LISTENs.
+func (c *control) connect(ctx context.Context, first bool) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(c.n.cfg.DSN)
+	if err != nil {
+		return nil, errors.New("cluster: parse the PostgreSQL URL")
+	}
+	// A deadline ends a wait for notifications without a cancel request
+	// (which could cancel the next statement instead) and leaves the
+	// connection usable.
+	cfg.RuntimeParams["application_name"] = "monobase-node-" + c.n.id // seen in pg_stat_activity
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect to PostgreSQL: %w", err)
+	}
+	fail := func(err error) (*pgx.Conn, error) {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	var database, schema string
+	if err := conn.QueryRow(ctx, `SELECT current_database(), COALESCE(current_schema(), '')`).Scan(&database, &schema); err != nil {
+		return fail(fmt.Errorf("cluster: %w", err))
+	}
+	if first {
+		c.n.keys = keysOf(database, schema)
+	}
+	k := c.n.keys
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: %w", err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit: a no-op
+	// One node at a time installs the triggers and counts the live nodes.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpace, k.setup); err != nil {
+		return fail(fmt.Errorf("cluster: lock: %w", err))
+	}
+	if first {
+		if err := install(ctx, tx, k.channel); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_lock_shared($1, $2)`, lockSpace, k.lock); err != nil {
+		return fail(fmt.Errorf("cluster: take the node lock: %w", err))
+	}
+	live, err := countNodes(ctx, tx, k)
+	if err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fail(fmt.Errorf("cluster: %w", err))
+	}
+	if live > 1 && c.n.cfg.LocalFiles {
+		if first {
+			return fail(ErrOtherNode)
+		}
+		c.n.log.Error("cluster: several nodes run while files are stored on the local disk; configure S3 (settings.s3)", "nodes", live)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{k.channel}.Sanitize()); err != nil {
+		return fail(fmt.Errorf("cluster: listen: %w", err))
+	}
+	return conn, nil
+}
+
+// countNodes returns how many sessions hold the node lock.
+func countNodes(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, k keys) (int, error) {
+	var live int
+	err := q.QueryRow(ctx, `SELECT count(DISTINCT pid) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2`, int64(lockSpace), int64(k.lock)).Scan(&live)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: count the live nodes: %w", err)
+	}
+	return live, nil
+}
+
+// liveNodes returns how many nodes hold the node lock now.
+func (c *control) liveNodes(ctx context.Context) (int, error) {
+	conn, err := pgx.Connect(ctx, c.n.cfg.DSN)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return countNodes(ctx, conn, c.n.keys)
+}
+
+// install creates the _events table and the triggers that bump the
+// schema and settings versions in _params and NOTIFY the channel.
+func install(ctx context.Context, tx pgx.Tx, channel string) error {
+	ch := strings.ReplaceAll(channel, "'", "''") // [a-z0-9_] only; quoted anyway
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS "_events" (
+  "id" BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  "created" TIMESTAMPTZ NOT NULL DEFAULT now(),
+  "payload" TEXT NOT NULL)`,
+		`CREATE OR REPLACE FUNCTION "_monobase_bump"() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;
+  INSERT INTO "_params" ("key", "value", "updated")
+    VALUES (TG_ARGV[0], convert_to(txid_current()::text, 'UTF8'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+    ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated";
+  PERFORM pg_notify(TG_ARGV[1], TG_ARGV[2]);
+  RETURN NULL;
+END $f$`,
+		`CREATE OR REPLACE TRIGGER "_monobase_schema" AFTER INSERT OR UPDATE OR DELETE ON "_collections"
+  FOR EACH STATEMENT EXECUTE FUNCTION "_monobase_bump"('` + schemaVersionKey + `', '` + ch + `', '{"k":"s"}')`,
+		`CREATE OR REPLACE TRIGGER "_monobase_settings" AFTER INSERT OR UPDATE OR DELETE ON "_params"
+  FOR EACH STATEMENT EXECUTE FUNCTION "_monobase_bump"('` + settingsVersionKey + `', '` + ch + `', '{"k":"p"}')`,
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("cluster: install the triggers: %w", err)
+		}
+	}
+	return nil
+}
+
+// interrupt ends a WaitForNotification in progress (Close).
+func (c *control) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+func (c *control) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		_ = c.conn.Close(context.Background())
+		c.conn = nil
+	}
+}
+
+// listen receives the notifications of the channel until Close, and
+// reconnects (with a growing pause, up to 5 s) when the connection drops.
+func (n *Node) listen() {
+	defer n.wg.Done()
+	c := n.ctl
+	pause := 100 * time.Millisecond
+	lastClean := time.Now()
+	for n.ctx.Err() == nil {
+		c.mu.Lock()
+		conn := c.conn
+		c.mu.Unlock()
+		if conn == nil {
+			fresh, err := c.connect(n.ctx, false)
+			if err != nil {
+				if n.ctx.Err() != nil {
+					return
+				}
+				n.log.Warn("cluster: reconnect to PostgreSQL", "err", err, "retry", pause)
+				select {
+				case <-n.ctx.Done():
+				case <-time.After(pause):
+				}
+				pause = min(2*pause, 5*time.Second)
+				continue
+			}
+			pause = 100 * time.Millisecond
+			c.mu.Lock()
+			c.conn = fresh
+			c.mu.Unlock()
+			conn = fresh
+			n.log.Info("cluster: reconnected to PostgreSQL")
+			select { // what changed while disconnected
+			case n.kick <- struct{}{}:
+			default:
+			}
+		}
+		ctx, stop := context.WithTimeout(n.ctx, time.Minute)
+		c.mu.Lock()
+		c.stop = stop
+		c.mu.Unlock()
+		note, err := conn.WaitForNotification(ctx)
+		stop()
+		if err != nil {
+			if n.ctx.Err() != nil {
+				return
+			}
+			if pgconn.Timeout(err) && !conn.IsClosed() {
+				if time.Since(lastClean) > eventsTTL {
+					lastClean = time.Now()
+					n.cleanEvents(conn)
+				}
+				continue
+			}
+			n.log.Warn("cluster: the PostgreSQL connection dropped; reconnecting", "err", err)
+			c.close()
+			continue
+		}
+		var m message
+		if err := json.Unmarshal([]byte(note.Payload), &m); err != nil {
+			n.log.Error("cluster: a notification that does not decode is ignored", "err", err)
+			continue
+		}
+		if m.Kind == kindRef {
+			if m.Node == n.id {
+				continue
+			}
+			if !n.readRef(conn, &m) {
+				continue
+			}
+		}
+		n.handle(n.ctx, &m)
+	}
+}
+
+// readRef replaces m, a kindRef, by the message stored in _events.
+func (n *Node) readRef(conn *pgx.Conn, m *message) bool {
+	var payload string
+	err := conn.QueryRow(n.ctx, `SELECT "payload" FROM "_events" WHERE "id" = $1`, m.Ref).Scan(&payload)
+	if err == nil {
+		err = json.Unmarshal([]byte(payload), m)
+	}
+	if err != nil {
+		n.log.Error("cluster: read a stored event", "id", m.Ref, "err", err)
+		return false
+	}
+	return true
+}
+
+// cleanEvents deletes the rows of _events older than eventsTTL.
+func (n *Node) cleanEvents(conn *pgx.Conn) {
+	_, err := conn.Exec(n.ctx, `DELETE FROM "_events" WHERE "created" < now() - $1::interval`, eventsTTL.String())
+	if err != nil && n.ctx.Err() == nil {
+		n.log.Warn("cluster: clean _events", "err", err)
+	}
+}
+
+// notifyBatch is how many NOTIFYs one statement sends.
+const notifyBatch = 64
+
+// notify NOTIFYs events inside tx: small ones carry the change, bigger
+// ones a reference to a row of _events written in the same transaction.
+func (n *Node) notify(ctx context.Context, tx *db.Tx, events []db.RecordEvent) error {
+	var sql strings.Builder
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := tx.Exec(ctx, sql.String(), args...)
+		sql.Reset()
+		args = args[:0]
+		if err != nil {
+			return fmt.Errorf("notify the other nodes: %w", err)
+		}
+		return nil
+	}
+	for _, ev := range events {
+		payload, err := encodeEvent(n.id, ev)
+		if err != nil {
+			return err
+		}
+		if len(payload) > maxNotify {
+			var id int64
+			if err := tx.QueryRow(ctx, `INSERT INTO "_events" ("payload") VALUES (?) RETURNING "id"`, []any{string(payload)}, &id); err != nil {
+				return fmt.Errorf("store a big event for the other nodes: %w", err)
+			}
+			payload, _ = json.Marshal(message{Node: n.id, Kind: kindRef, Ref: id})
+		}
+		if sql.Len() == 0 {
+			sql.WriteString("SELECT pg_notify(?::text, ?::text)")
+		} else {
+			sql.WriteString(", pg_notify(?::text, ?::text)")
+		}
+		args = append(args, n.keys.channel, string(payload))
+		if len(args) >= 2*notifyBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}

@@ -1,0 +1,75 @@
+package db
+
+// Several nodes on one PostgreSQL database: what db offers the cluster
+// package (events that leave inside the write transaction, a reload of the
+// collection definitions changed by another node) and the lock that keeps
+// collection changes of different nodes from building on stale
+// definitions.
+
+import (
+	"context"
+	"fmt"
+)
+
+// schemaBase returns the collections a collection change starts from. On
+// SQLite (one process) it is the snapshot. On PostgreSQL another node may
+// have changed them since the snapshot was taken: the change takes a
+// transaction-scoped advisory lock (collection changes of all nodes then
+// run one at a time) and reads the definitions through q, its transaction.
+func (d *DB) schemaBase(ctx context.Context, q querier) ([]*Collection, error) {
+	if d.Engine() != EnginePostgres {
+		return d.Collections(), nil
+	}
+	if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('monobase-schema:' || current_database() || ':' || COALESCE(current_schema(), '')))`); err != nil {
+		return nil, fmt.Errorf("lock the collections: %w", err)
+	}
+	return d.readCollections(ctx, q)
+}
+
+// Reload reads the collection definitions again (another node changed
+// them) and makes them current: OnSchemaChange prepares the application
+// schema first, then the snapshot and the schema are swapped one after
+// the other, as after a local change. A definition set that
+// OnSchemaChange refuses leaves everything as it was and is returned.
+func (d *DB) Reload(ctx context.Context) error {
+	d.schemaMu.Lock()
+	defer d.schemaMu.Unlock()
+	list, err := d.readCollections(ctx, d.readers.DB)
+	if err != nil {
+		return err
+	}
+	var apply func()
+	if d.OnSchemaChange != nil {
+		if apply, err = d.OnSchemaChange(ctx, list); err != nil {
+			return fmt.Errorf("reload collections: %w", err)
+		}
+	}
+	d.snap.Store(newSnapshot(list))
+	if apply != nil {
+		apply()
+	}
+	return nil
+}
+
+// Exec runs a statement on the transaction (for packages that add to a
+// commit, such as a BeforeCommit hook). Placeholders are "?" on both
+// engines.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) error {
+	if _, err := tx.Tx.Tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	return nil
+}
+
+// QueryRow runs a query on the transaction and scans its one row into dst.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args []any, dst ...any) error {
+	return tx.Tx.Tx.QueryRowContext(ctx, query, args...).Scan(dst...)
+}
+
+// beforeCommit hands events to BeforeCommit inside tx.
+func (d *DB) beforeCommit(tx *Tx, events []RecordEvent) error {
+	if d.BeforeCommit == nil || len(events) == 0 {
+		return nil
+	}
+	return d.BeforeCommit(tx.ctx, tx, events)
+}
