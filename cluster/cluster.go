@@ -18,7 +18,9 @@
 // versions (PollInterval), so a lost notification delays a change by at
 // most one poll.
 //
-// A node delivers its own changes locally (the wiring's OnRecordChange)
+// With LISTEN/NOTIFY a node delivers its own changes when they come back
+// from PostgreSQL (EchoesOwn), so that every node's subscribers get all
+// changes in the same commit order; with NATS it delivers them locally
 // and ignores its own echoes. The control connection (a dedicated pgx
 // connection: LISTEN, the node lock) reconnects after a drop; events sent
 // while it was down are lost, schema and settings are read again.
@@ -159,6 +161,12 @@ func (n *Node) BeforeCommit(ctx context.Context, tx *db.Tx, events []db.RecordEv
 	return n.notify(ctx, tx, events)
 }
 
+// EchoesOwn reports whether this node's own record changes come back
+// through the cluster to be delivered (LISTEN/NOTIFY): they then reach
+// its subscribers in the one global commit order, interleaved with the
+// other nodes' changes. With NATS the wiring delivers them locally.
+func (n *Node) EchoesOwn() bool { return n.nats == nil }
+
 // Committed is called with each committed local change (from the
 // wiring's OnRecordChange, in commit order): with NATS it publishes it.
 func (n *Node) Committed(ev db.RecordEvent) {
@@ -177,7 +185,7 @@ func (n *Node) handle(ctx context.Context, m *message) {
 	case kindSchema, kindSettings:
 		n.sync(ctx)
 	case kindRecord:
-		if m.Node == n.id {
+		if m.Node == n.id && !n.EchoesOwn() {
 			return
 		}
 		n.deliver(ctx, m)

@@ -270,9 +270,6 @@ func (n *Node) listen() {
 			continue
 		}
 		if m.Kind == kindRef {
-			if m.Node == n.id {
-				continue
-			}
 			if !n.readRef(conn, &m) {
 				continue
 			}

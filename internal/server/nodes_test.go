@@ -359,3 +359,61 @@ func dropControl(t *testing.T, c *ServeCommand) {
 		t.Fatalf("terminated %d control connections: %v", n, err)
 	}
 }
+
+// TestNodesSameOrderEverywhere: with LISTEN/NOTIFY, writes made on both
+// nodes at once reach the subscribers of both nodes in one order, the
+// commit order (a node's own changes come back through PostgreSQL too).
+func TestNodesSameOrderEverywhere(t *testing.T) {
+	a, b, _ := startNodes(t, "")
+	onA := connectWS(t, a.Addr(), "")
+	onA.subscribe("1", `subscription { postChanged { action record { title } } }`)
+	waitSubscribed(t, onA, b)
+	onB := connectWS(t, b.Addr(), "")
+	onB.subscribe("1", `subscription { postChanged { action record { title } } }`)
+	waitSubscribed(t, onB, a)
+	drain := func(c *wsClient) {
+		for {
+			select {
+			case <-c.msgs:
+			case <-time.After(300 * time.Millisecond):
+				return
+			}
+		}
+	}
+	drain(onA)
+
+	const n = 40
+	done := make(chan struct{}, 2)
+	for _, node := range []*ServeCommand{a, b} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range n {
+				mustGQL(t, node.URL()+"/graphql", "", `mutation($t: String!) { createPost(input: {title: $t}) { id } }`,
+					map[string]any{"t": fmt.Sprintf("%s %02d", node.Addr(), i)})
+			}
+		}()
+	}
+	<-done
+	<-done
+	titles := func(c *wsClient) []string {
+		out := make([]string, 0, 2*n)
+		for range 2 * n {
+			var p struct {
+				Data struct {
+					PostChanged struct {
+						Record struct{ Title string } `json:"record"`
+					} `json:"postChanged"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(c.next().Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p.Data.PostChanged.Record.Title)
+		}
+		return out
+	}
+	gotA, gotB := titles(onA), titles(onB)
+	if strings.Join(gotA, "|") != strings.Join(gotB, "|") {
+		t.Fatalf("the nodes delivered in different orders:\nA: %v\nB: %v", gotA, gotB)
+	}
+}

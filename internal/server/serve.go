@@ -393,7 +393,9 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 	}
 	c.node = node
 	d.OnRecordChange = func(ev db.RecordEvent) {
-		deliver(ev)
+		if node == nil || !node.EchoesOwn() {
+			deliver(ev) // with LISTEN/NOTIFY it comes back in commit order
+		}
 		if node != nil {
 			node.Committed(ev) // NATS: publish after the commit
 		}
