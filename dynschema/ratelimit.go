@@ -74,3 +74,7 @@ func (x *operation) rateLimit(fields []graphql.CollectedField, roots map[string]
 	}
 	return true
 }
+
+// TakeBatch is transport.BatchCoster: a batched request's n extra
+// operations take n more units of the path rule that admitted it.
+func (e *Engine) TakeBatch(ctx context.Context, n int) error { return ratelimit.TakeMore(ctx, n) }

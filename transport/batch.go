@@ -14,7 +14,6 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/gqlerr"
-	"github.com/monobase/monobase/ratelimit"
 )
 
 // Batched requests: a POST whose JSON body is an array of operations (as
@@ -69,7 +68,7 @@ func (t postJSON) doBatch(w http.ResponseWriter, r *http.Request, exec graphql.G
 			Extensions: map[string]any{"code": string(apperr.Invalid)}}}})
 		return
 	}
-	if err := ratelimit.TakeMore(ctx, len(ops)-1); err != nil {
+	if err := takeBatch(exec, ctx, len(ops)-1); err != nil {
 		// The rate limiter's Middleware answers it with 429 and Retry-After.
 		writeResponse(w, &graphql.Response{Errors: gqlerror.List{gqlerr.Present(ctx, err)}})
 		return
@@ -85,6 +84,21 @@ func (t postJSON) doBatch(w http.ResponseWriter, r *http.Request, exec graphql.G
 	out = append(out, ']')
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	_, _ = w.Write(out)
+}
+
+// BatchCoster is what an Engine implements when a batch's extra
+// operations cost rate-limit units: TakeBatch takes n more units for the
+// request of ctx, or returns the error that refuses the whole batch.
+type BatchCoster interface {
+	TakeBatch(ctx context.Context, n int) error
+}
+
+// takeBatch takes the n extra units of a batch when exec counts them.
+func takeBatch(exec graphql.GraphExecutor, ctx context.Context, n int) error {
+	if c, ok := exec.(BatchCoster); ok {
+		return c.TakeBatch(ctx, n)
+	}
+	return nil
 }
 
 // runBatched runs one operation of a batch and returns its response.
