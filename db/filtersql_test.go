@@ -35,11 +35,7 @@ type fsqlFixture struct {
 func fsqlOpen(t testing.TB) *fsqlFixture {
 	t.Helper()
 	ctx := context.Background()
-	d, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	d := openTest(t)
 	create := func(c *Collection) *Collection {
 		t.Helper()
 		out, err := d.CreateCollection(ctx, c)
@@ -757,7 +753,16 @@ func TestCompileFilterGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s\n  %s\n  [%s]\n\n", c.src, cond.SQL, strings.Join(args, ", "))
 	}
-	checkGolden(t, "filtersql.golden", "filtersql.update", *fsqlUpdate, b.String())
+	checkGolden(t, goldenName(fx.d, "filtersql"), "filtersql.update", *fsqlUpdate, b.String())
+}
+
+// goldenName is the golden file of name for d's engine: SQLite's SQL in
+// name.golden, PostgreSQL's in name.pg.golden.
+func goldenName(d *DB, name string) string {
+	if d.Engine() == EnginePostgres {
+		return name + ".pg.golden"
+	}
+	return name + ".golden"
 }
 
 // checkGolden compares got with testdata/name, first writing it there when
