@@ -24,9 +24,9 @@ type filterValue struct {
 	notNull    bool // never NULL nor '': compare directly
 	noFallback bool // JSON values: = and != become IS and IS NOT
 	emptyArray bool // a bare multi-valued column: '[]' is empty too
-	field      *Field
 	pt         byte // its type on strict engines: ptText, ptNum, ptInt, ptJSON, 0 (NULL)
 	vsText     bool // strict engines: a number compared with text that is no number
+	field      *Field
 
 	multi *filterChain // set on multi-valued paths: the values one by one
 	guard string       // SQL ANDed to every comparison (email visibility)
@@ -330,9 +330,9 @@ func filterEq(w *filterSQL, dl queryDialect, eq bool, l, r *filterValue) {
 	}
 }
 
-// filterEmptyFor is the empty value compared with v: ”, or NULL for a
-// number on a strict engine (where, as ” on SQLite, it equals no number
-// and differs from every one).
+// filterEmptyFor is the empty value compared with v: the empty string, or
+// NULL for a number on a strict engine (where, as the empty string on
+// SQLite, it equals no number and differs from every one).
 func filterEmptyFor(dl queryDialect, v *filterValue) string {
 	if dl.strict() && pgNumeric(v) {
 		return "NULL"

@@ -53,11 +53,17 @@ func pgLikeOp(op filter.Op) bool {
 // pgOperands converts the operands of l op r for a strict engine.
 func pgOperands(l, r *filterValue, op filter.Op) (*filterValue, *filterValue) {
 	like := pgLikeOp(op)
-	l, r = pgJSONAs(l, r, like), pgJSONAs(r, l, like)
+	eq := op == filter.Eq || op == filter.Neq || op == filter.AnyEq || op == filter.AnyNeq
+	l, r = pgJSONAs(l, r, like, eq), pgJSONAs(r, l, like, eq)
 	if like {
 		// the value is cast to text, a constant pattern bound as text
 		if l.constant && pgNumeric(l) {
 			l = pgConstText(l)
+		} else if pgNumeric(l) {
+			l = pgAsText(l)
+		}
+		if !r.constant && pgNumeric(r) {
+			r = pgAsText(r)
 		}
 		return l, r
 	}
@@ -78,9 +84,9 @@ func pgOperands(l, r *filterValue, op filter.Op) (*filterValue, *filterValue) {
 	case r.constant:
 		r, l = pgConstFor(r, l)
 	case pgNumeric(l) && r.pt == ptText:
-		l = pgWrap(l, pgCastText, 1, ptText)
+		l = pgAsText(l)
 	case pgNumeric(r) && l.pt == ptText:
-		r = pgWrap(r, pgCastText, 1, ptText)
+		r = pgAsText(r)
 	}
 	return pgTyped(l, r), pgTyped(r, l)
 }
@@ -187,13 +193,18 @@ func pgTyped(v, other *filterValue) *filterValue {
 // pgJSONAs converts a JSON value to the type of what it is compared with:
 // a number (JSON numbers, and booleans as 1 and 0, as SQLite's
 // json_extract returns them) against numbers, else its text (a JSON
-// string unquoted; JSON null is NULL).
-func pgJSONAs(v, other *filterValue, like bool) *filterValue {
+// string unquoted; JSON null is NULL). eq: for = and != with a text
+// constant, where a JSON number or boolean equals no text (SQLite does
+// not convert between the two), it is NULL.
+func pgJSONAs(v, other *filterValue, like, eq bool) *filterValue {
 	if v.pt != ptJSON {
 		return v
 	}
-	if !like && pgNumeric(other) {
+	switch {
+	case !like && pgNumeric(other):
 		return pgWrap(v, pgJSONNumber, 3, ptNum)
+	case eq && other.constant && other.pt == ptText:
+		return pgWrap(v, pgJSONNoNumber, 2, ptText)
 	}
 	return pgWrap(v, pgJSONText, 1, ptText)
 }
@@ -212,7 +223,26 @@ func pgJSONNumber(x string) string {
 
 func pgJSONText(x string) string { return "((" + x + ") #>> '{}')" }
 
+func pgJSONNoNumber(x string) string {
+	return "(CASE WHEN jsonb_typeof(" + x + ") IN ('number', 'boolean') THEN NULL ELSE (" + x + ") #>> '{}' END)"
+}
+
 func pgCastText(x string) string { return "CAST(" + x + " AS TEXT)" }
+
+// pgRealText is the text of the DOUBLE PRECISION x as SQLite writes a REAL
+// (5.0, not PostgreSQL's 5).
+func pgRealText(x string) string {
+	return "(CASE WHEN " + x + " = trunc(" + x + ") AND abs(" + x + ") < 1e15 THEN CAST(CAST(" + x +
+		" AS BIGINT) AS TEXT) || '.0' ELSE CAST(" + x + " AS TEXT) END)"
+}
+
+// pgAsText is the number v as SQLite converts it to text.
+func pgAsText(v *filterValue) *filterValue {
+	if v.pt == ptNum {
+		return pgWrap(v, pgRealText, 5, ptText)
+	}
+	return pgWrap(v, pgCastText, 1, ptText)
+}
 
 // pgWrap returns v with its SQL (and its chain's value) wrapped by wrap,
 // which writes its operand n times (the arguments repeat), of type pt.
@@ -258,7 +288,7 @@ func pgList(l *filterValue, vals []any) (*filterValue, []any, []string) {
 		}
 	}
 	if pgNumeric(l) && !numbers {
-		l = pgWrap(l, pgCastText, 1, ptText)
+		l = pgAsText(l)
 	}
 	out := make([]any, len(vals))
 	marks := make([]string, len(vals))
