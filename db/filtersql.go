@@ -66,6 +66,7 @@ const filterMaxRelDepth = 6
 // non-superusers and apply related collections' list rules.
 func (d *DB) CompileRule(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, true)
+	fc.dl = d.qsql()
 	return fc.compile(c, alias, e)
 }
 
@@ -101,12 +102,14 @@ func ValidateRule(all []*Collection, c *Collection, rule string) error {
 // subqueries, so the result never multiplies rows.
 func (d *DB) CompileFilter(c *Collection, alias string, e filter.Expr, req *RequestInfo) (Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
+	fc.dl = d.qsql()
 	return fc.compile(c, alias, e)
 }
 
 // CompileSort compiles sort items into ORDER BY terms for c aliased as alias.
 func (d *DB) CompileSort(c *Collection, alias string, items []filter.SortItem, req *RequestInfo) ([]Cond, error) {
 	fc := newFilterCompiler(d.Collection, req, req != nil && req.Superuser)
+	fc.dl = d.qsql()
 	return fc.compileSort(c, alias, items)
 }
 
@@ -115,6 +118,7 @@ func (d *DB) CompileSort(c *Collection, alias string, items []filter.SortItem, r
 // aliases never shadow outer ones.
 type filterCompiler struct {
 	lookup   func(idOrName string) (*Collection, error)
+	dl       queryDialect // SQLite's unless the DB's is set
 	req      *RequestInfo
 	trusted  bool
 	now      time.Time
@@ -155,7 +159,7 @@ func newFilterCompiler(lookup func(string) (*Collection, error), req *RequestInf
 	if req == nil {
 		req = filterNoRequest
 	}
-	return &filterCompiler{lookup: lookup, req: req, trusted: trusted, now: filterNow().UTC(), n: new(int)}
+	return &filterCompiler{lookup: lookup, dl: sqliteDialect{}, req: req, trusted: trusted, now: filterNow().UTC(), n: new(int)}
 }
 
 // alias returns a fresh table alias, quoted.
@@ -286,11 +290,7 @@ func (s *filterScope) top(w *filterSQL, e filter.Expr) error {
 		}
 		defer s.fc.leave()
 		if len(g.Items) == 0 {
-			if g.Op == filter.Or {
-				w.s("0")
-			} else {
-				w.s("1")
-			}
+			w.s(s.fc.dl.boolLit(g.Op != filter.Or))
 			return nil
 		}
 		items, op = g.Items, g.Op
@@ -353,11 +353,7 @@ func (s *filterScope) expr(w *filterSQL, e filter.Expr) error {
 		}
 		defer s.fc.leave()
 		if len(e.Items) == 0 {
-			if e.Op == filter.Or {
-				w.s("0")
-			} else {
-				w.s("1")
-			}
+			w.s(s.fc.dl.boolLit(e.Op != filter.Or))
 			return nil
 		}
 		sep := " AND "
@@ -391,7 +387,7 @@ func (s *filterScope) expr(w *filterSQL, e filter.Expr) error {
 		if err := s.child().top(w, e.X); err != nil {
 			return err
 		}
-		w.s(") IS NOT 1)")
+		w.s(")" + s.fc.dl.notTrue() + ")")
 		return nil
 	case *filter.Compare:
 		if err := s.fc.enter(false); err != nil {
@@ -421,10 +417,7 @@ func (fc *filterCompiler) compileSort(c *Collection, alias string, items []filte
 		if it.Ident == nil || len(it.Ident.Parts) == 0 {
 			return nil, filterErr(0, "empty sort term")
 		}
-		dir := " ASC"
-		if it.Desc {
-			dir = " DESC"
-		}
+		dir := fc.dl.order(it.Desc)
 		if len(it.Ident.Parts) == 1 && it.Ident.Parts[0] == filter.Random {
 			out = append(out, Cond{SQL: "RANDOM()"})
 			continue

@@ -24,6 +24,8 @@ type filterValue struct {
 	notNull    bool // never NULL nor '': compare directly
 	noFallback bool // JSON values: = and != become IS and IS NOT
 	emptyArray bool // a bare multi-valued column: '[]' is empty too
+	pt         byte // its type on strict engines: ptText, ptNum, ptInt, ptJSON, 0 (NULL)
+	vsText     bool // strict engines: a number compared with text that is no number
 	field      *Field
 
 	multi *filterChain // set on multi-valued paths: the values one by one
@@ -57,9 +59,11 @@ func filterConst(v any) *filterValue {
 	case nil:
 		return &filterValue{sql: "NULL", constant: true, empty: true}
 	case string:
-		return &filterValue{sql: "?", args: []any{v}, constant: true, empty: v == "", str: true, text: v}
+		return &filterValue{sql: "?", args: []any{v}, constant: true, empty: v == "", str: true, text: v, pt: ptText}
+	case int64:
+		return &filterValue{sql: "?", args: []any{v}, constant: true, notNull: true, pt: ptInt}
 	default:
-		return &filterValue{sql: "?", args: []any{v}, constant: true, notNull: true}
+		return &filterValue{sql: "?", args: []any{v}, constant: true, notNull: true, pt: ptNum}
 	}
 }
 
@@ -177,13 +181,17 @@ func (s *filterScope) compare(w *filterSQL, c *filter.Compare) error {
 		return err
 	}
 	l, r = filterNormDates(l, r), filterNormDates(r, l)
+	dl := s.fc.dl
+	if dl.strict() {
+		l, r = pgOperands(l, r, c.Op)
+	}
 
 	guarded := l.guard != "" || r.guard != ""
 	all := !anyOp && (l.multi != nil || r.multi != nil)
 	if guarded || all {
 		w.s("(")
 	}
-	if err := filterOp(w, c, l, r); err != nil {
+	if err := filterOp(w, dl, c, l, r); err != nil {
 		return err
 	}
 	if all {
@@ -194,7 +202,7 @@ func (s *filterScope) compare(w *filterSQL, c *filter.Compare) error {
 			a := s.fc.alias("v")
 			l.multi.write(w)
 			w.s(" " + a)
-			lv = &filterValue{sql: a + `."v"`, noFallback: l.noFallback, field: l.field}
+			lv = &filterValue{sql: a + `."v"`, noFallback: l.noFallback, field: l.field, pt: l.pt, vsText: l.vsText}
 		}
 		if r.multi != nil {
 			if l.multi != nil {
@@ -203,13 +211,13 @@ func (s *filterScope) compare(w *filterSQL, c *filter.Compare) error {
 			a := s.fc.alias("v")
 			r.multi.write(w)
 			w.s(" " + a)
-			rv = &filterValue{sql: a + `."v"`, noFallback: r.noFallback, field: r.field}
+			rv = &filterValue{sql: a + `."v"`, noFallback: r.noFallback, field: r.field, pt: r.pt, vsText: r.vsText}
 		}
 		w.s(" WHERE (")
-		if err := filterOp(w, c, lv, rv); err != nil {
+		if err := filterOp(w, dl, c, lv, rv); err != nil {
 			return err
 		}
-		w.s(") IS NOT 1)")
+		w.s(")" + dl.notTrue() + ")")
 	}
 	if l.guard != "" {
 		w.s(" AND ").arg(l.guard, l.gargs...)
@@ -224,12 +232,15 @@ func (s *filterScope) compare(w *filterSQL, c *filter.Compare) error {
 }
 
 // filterOp writes `l op r` for one pair of values.
-func filterOp(w *filterSQL, c *filter.Compare, l, r *filterValue) error {
+func filterOp(w *filterSQL, dl queryDialect, c *filter.Compare, l, r *filterValue) error {
+	if (l.vsText || r.vsText) && pgNumberVsText(w, dl, c.Op, l, r) {
+		return nil
+	}
 	switch c.Op {
 	case filter.Eq, filter.AnyEq:
-		filterEq(w, true, l, r)
+		filterEq(w, dl, true, l, r)
 	case filter.Neq, filter.AnyNeq:
-		filterEq(w, false, l, r)
+		filterEq(w, dl, false, l, r)
 	case filter.Gt, filter.AnyGt:
 		filterBin(w, l, " > ", r)
 	case filter.Gte, filter.AnyGte:
@@ -240,11 +251,12 @@ func filterOp(w *filterSQL, c *filter.Compare, l, r *filterValue) error {
 		filterBin(w, l, " <= ", r)
 	case filter.Like, filter.AnyLike, filter.NotLike, filter.AnyNotLike:
 		not := c.Op == filter.NotLike || c.Op == filter.AnyNotLike
-		if not {
-			w.s("COALESCE(").arg(l.sql, l.args...).s(", '') NOT LIKE ")
-		} else {
-			w.arg(l.sql, l.args...).s(" LIKE ")
+		if r.constant && dl.strict() && likeLoneEscape(filterLikeWrap(r.constText())) {
+			w.s(dl.boolLit(not)) // matches nothing, as on SQLite (PostgreSQL refuses it)
+			return nil
 		}
+		pre, post := dl.like(not)
+		w.s(pre).arg(l.sql, l.args...).s(post)
 		switch {
 		case r.constant:
 			w.arg("?", filterLikeWrap(r.constText()))
@@ -257,11 +269,12 @@ func filterOp(w *filterSQL, c *filter.Compare, l, r *filterValue) error {
 			return filterErr(c.Pos, "%s needs a text value", c.Op)
 		}
 		pat := likePattern(c.Op, r.constText())
-		if c.Op == filter.NotContains {
-			w.s("COALESCE(").arg(l.sql, l.args...).s(", '') NOT LIKE ")
-		} else {
-			w.arg(l.sql, l.args...).s(" LIKE ")
+		if dl.strict() && likeLoneEscape(pat) {
+			w.s(dl.boolLit(c.Op == filter.NotContains))
+			return nil
 		}
+		pre, post := dl.like(c.Op == filter.NotContains)
+		w.s(pre).arg(l.sql, l.args...).s(post)
 		w.arg("?", pat).s(` ESCAPE '\'`)
 	default:
 		return filterErr(c.Pos, "operator %q needs a list", c.Op)
@@ -275,65 +288,78 @@ func filterBin(w *filterSQL, l *filterValue, op string, r *filterValue) {
 
 // filterEq writes = (eq) or != with PocketBase's empty-value rules: NULL and
 // the empty string are equal; != matches NULLs.
-func filterEq(w *filterSQL, eq bool, l, r *filterValue) {
+func filterEq(w *filterSQL, dl queryDialect, eq bool, l, r *filterValue) {
 	if l.noFallback || r.noFallback {
-		op := " IS "
-		if !eq {
-			op = " IS NOT "
-		}
-		filterBin(w, l, op, r)
+		filterBin(w, l, dl.is(!eq), r)
 		return
 	}
 	lEmpty, rEmpty := l.constant && l.empty, r.constant && r.empty
 	switch {
 	case lEmpty && rEmpty:
-		if eq {
-			w.s("1")
-		} else {
-			w.s("0")
-		}
+		w.s(dl.boolLit(eq))
 	case l.notNull || l.constant && !l.empty || r.notNull || r.constant && !r.empty:
 		if lEmpty {
-			w.s("''")
+			w.s(filterEmptyFor(dl, r))
 		} else {
 			w.arg(l.sql, l.args...)
 		}
 		if eq {
 			w.s(" = ")
 		} else {
-			w.s(" IS NOT ")
+			w.s(dl.is(true))
 		}
 		if rEmpty {
-			w.s("''")
+			w.s(filterEmptyFor(dl, l))
 		} else {
 			w.arg(r.sql, r.args...)
 		}
 	case lEmpty:
-		filterIsEmpty(w, eq, r)
+		filterIsEmpty(w, dl, eq, r)
 	case rEmpty:
-		filterIsEmpty(w, eq, l)
+		filterIsEmpty(w, dl, eq, l)
+	case dl.strict() && (pgNumeric(l) || pgNumeric(r)):
+		filterBin(w, l, dl.is(!eq), r) // no '' among numbers
 	default:
 		w.s("COALESCE(").arg(l.sql, l.args...).s(", '')")
 		if eq {
 			w.s(" = ")
 		} else {
-			w.s(" IS NOT ")
+			w.s(dl.is(true))
 		}
 		w.s("COALESCE(").arg(r.sql, r.args...).s(", '')")
 	}
 }
 
+// filterEmptyFor is the empty value compared with v: the empty string, or
+// NULL for a number on a strict engine (where, as the empty string on
+// SQLite, it equals no number and differs from every one).
+func filterEmptyFor(dl queryDialect, v *filterValue) string {
+	if dl.strict() && pgNumeric(v) {
+		return "NULL"
+	}
+	return "''"
+}
+
 // filterIsEmpty writes whether v is empty (eq) or not.
-func filterIsEmpty(w *filterSQL, eq bool, v *filterValue) {
+func filterIsEmpty(w *filterSQL, dl queryDialect, eq bool, v *filterValue) {
+	if dl.strict() && pgNumeric(v) {
+		w.s("(").arg(v.sql, v.args...)
+		if eq {
+			w.s(" IS NULL)")
+		} else {
+			w.s(" IS NOT NULL)")
+		}
+		return
+	}
 	if eq {
 		w.s("(").arg(v.sql, v.args...).s(" = '' OR ").arg(v.sql, v.args...).s(" IS NULL")
 		if v.emptyArray {
 			w.s(" OR ").arg(v.sql, v.args...).s(" = '[]'")
 		}
 	} else {
-		w.s("(").arg(v.sql, v.args...).s(" IS NOT '' AND ").arg(v.sql, v.args...).s(" IS NOT NULL")
+		w.s("(").arg(v.sql, v.args...).s(dl.is(true)+"'' AND ").arg(v.sql, v.args...).s(" IS NOT NULL")
 		if v.emptyArray {
-			w.s(" AND ").arg(v.sql, v.args...).s(" IS NOT '[]'")
+			w.s(" AND ").arg(v.sql, v.args...).s(dl.is(true) + "'[]'")
 		}
 	}
 	w.s(")")
@@ -365,11 +391,19 @@ func (s *filterScope) inList(w *filterSQL, c *filter.Compare, l *filterValue, li
 		w.s("(")
 	}
 	in := c.Op == filter.In
+	dl := s.fc.dl
+	marks := make([]string, len(vals))
+	for i := range marks {
+		marks[i] = "?"
+	}
+	if dl.strict() {
+		l, vals, marks = pgList(l, vals)
+	}
 	switch {
 	case len(vals) == 0 && in && !hasNull:
-		w.s("0")
+		w.s(dl.boolLit(false))
 	case len(vals) == 0 && !in && !hasNull:
-		w.s("1")
+		w.s(dl.boolLit(true))
 	case len(vals) == 0 && in:
 		w.arg(l.sql, l.args...).s(" IS NULL")
 	case len(vals) == 0:
@@ -391,7 +425,7 @@ func (s *filterScope) inList(w *filterSQL, c *filter.Compare, l *filterValue, li
 			if i > 0 {
 				w.s(", ")
 			}
-			w.arg("?", v)
+			w.arg(marks[i], v)
 		}
 		w.s(")")
 		if in && hasNull {
@@ -455,6 +489,20 @@ func filterLikeWrap(v string) string {
 	}
 	b.WriteByte('%')
 	return b.String()
+}
+
+// likeLoneEscape reports whether the LIKE pattern pat ends in an escape
+// character that escapes nothing.
+func likeLoneEscape(pat string) bool {
+	for i := 0; i < len(pat); i++ {
+		if pat[i] == '\\' {
+			if i == len(pat)-1 {
+				return true
+			}
+			i++
+		}
+	}
+	return false
 }
 
 // filterLikeEscape escapes \, % and _ so that v matches literally.

@@ -1,7 +1,6 @@
 package db
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/monobase/monobase/apperr"
@@ -154,7 +153,7 @@ func (s *filterScope) vis(w *filterSQL, c *Collection, alias string, id *filter.
 	if err != nil {
 		return apperr.Wrap(err, "list rule of %q", c.Name)
 	}
-	child := &filterCompiler{lookup: s.fc.lookup, req: s.fc.req, trusted: true, now: s.fc.now, n: s.fc.n}
+	child := &filterCompiler{lookup: s.fc.lookup, dl: s.fc.dl, req: s.fc.req, trusted: true, now: s.fc.now, n: s.fc.n}
 	cs := &filterScope{fc: child, base: c, alias: alias}
 	var rw filterSQL
 	if err := cs.top(&rw, e); err != nil {
@@ -202,7 +201,7 @@ func (s *filterScope) relation(cur filterCursor, f *Field, id *filter.Ident) (fi
 		if j == nil {
 			je := s.fc.alias("j")
 			var js filterSQL
-			js.s("LEFT JOIN json_each(").arg(colSQL, colArgs...).s(") " + je)
+			js.arg(s.fc.dl.eachFrom(colSQL, je, false, true), colArgs...)
 			s.addJoin(next.key+"#", je, js.String(), js.args)
 			a := s.fc.alias("j")
 			js = filterSQL{}
@@ -235,10 +234,10 @@ func (s *filterScope) chainEach(cur filterCursor, f *Field, colSQL string, colAr
 	ch := cur.chain
 	if ch == nil {
 		ch = &filterChain{}
-		ch.from.WriteString("json_each(" + colSQL + ") " + me)
+		ch.from.WriteString(s.fc.dl.eachFrom(colSQL, me, false, false))
 		ch.fargs = append(ch.fargs, colArgs...)
 	} else {
-		ch.from.WriteString(" JOIN json_each(" + filterCol(cur.calias, f.Name) + ") " + me)
+		ch.from.WriteString(s.fc.dl.eachFrom(filterCol(cur.calias, f.Name), me, true, false))
 	}
 	return ch, me
 }
@@ -279,7 +278,7 @@ func (s *filterScope) backJoin(cur filterCursor, src *Collection, sf *Field, par
 	sfq := filterQuote(sf.Name)
 	match := func(w *filterSQL, a, idSQL string, idArgs []any) {
 		if sf.Multiple() {
-			w.arg(idSQL, idArgs...).s(` IN (SELECT "value" FROM json_each(`, a, ".", sfq, "))")
+			w.arg(idSQL, idArgs...).s(s.fc.dl.eachIn(a + "." + sfq))
 		} else {
 			w.s(a, ".", sfq, " = ").arg(idSQL, idArgs...)
 		}
@@ -334,23 +333,26 @@ func (s *filterScope) final(cur filterCursor, f *Field, id *filter.Ident, anyOp 
 	}
 	listy := f.Type == FieldSelect || f.Type == FieldRelation || f.Type == FieldFile
 	wrap := func(x string) string { return x }
-	v := &filterValue{field: f}
+	v := &filterValue{field: f, pt: fieldPT(f)}
 	switch id.Modifier {
 	case "":
 		if f.Multiple() && anyOp {
 			return s.each(cur, f, colSQL, nil), nil
 		}
 		if f.Type == FieldJSON {
-			wrap = func(x string) string { return "json_extract(" + x + ", '$')" }
+			wrap = s.fc.dl.jsonRoot
 			v.noFallback = true
+			v.pt = ptJSON
 		}
 		v.emptyArray = f.Multiple()
 	case filter.ModLower:
-		wrap = func(x string) string { return "LOWER(" + x + ")" }
+		wrap = s.fc.dl.lower
+		v.pt = ptText
 	case filter.ModLength:
+		v.pt = ptInt
 		switch {
 		case f.Multiple():
-			wrap = func(x string) string { return "json_array_length(COALESCE(" + x + ", '[]'))" }
+			wrap = s.fc.dl.jsonLength
 		case listy:
 			wrap = func(x string) string { return "(CASE WHEN " + x + " IS NULL OR " + x + " = '' THEN 0 ELSE 1 END)" }
 		default:
@@ -392,19 +394,17 @@ func (s *filterScope) each(cur filterCursor, f *Field, colSQL string, colArgs []
 	if j == nil {
 		a := s.fc.alias("j")
 		var js filterSQL
-		js.s("LEFT JOIN json_each(").arg(colSQL, colArgs...).s(") " + a)
+		js.arg(s.fc.dl.eachFrom(colSQL, a, false, true), colArgs...)
 		j = s.addJoin(key, a, js.String(), js.args)
 	}
 	s.used = true
 	ch, me := s.chainEach(cur, f, colSQL, colArgs)
 	ch.value = me + `."value"`
-	return &filterValue{sql: j.alias + `."value"`, multi: ch}
+	return &filterValue{sql: j.alias + `."value"`, multi: ch, pt: ptText}
 }
 
 // jsonPath compiles a path into a JSON or GEOPOINT field.
 func (s *filterScope) jsonPath(cur filterCursor, f *Field, id *filter.Ident, rest []string) (*filterValue, error) {
-	var path strings.Builder
-	path.WriteByte('$')
 	for _, p := range rest {
 		if p == "" {
 			return nil, filterErr(id.Pos, "invalid path %q", id.String())
@@ -413,11 +413,6 @@ func (s *filterScope) jsonPath(cur filterCursor, f *Field, id *filter.Ident, res
 			if c := p[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
 				return nil, filterErr(id.Pos, "invalid path %q", id.String())
 			}
-		}
-		if _, err := strconv.Atoi(p); err == nil {
-			path.WriteString("[" + p + "]")
-		} else {
-			path.WriteString("." + p)
 		}
 	}
 	if cur.alias == "" {
@@ -428,16 +423,29 @@ func (s *filterScope) jsonPath(cur filterCursor, f *Field, id *filter.Ident, res
 		return s.static(id, raw, present)
 	}
 	colSQL, _ := s.col(cur, f)
-	wrap := func(x string) string { return "json_extract(" + x + ", ?)" }
+	var p any
+	wrap := func(x string) string {
+		var e string
+		e, p = s.fc.dl.jsonPath(x, rest)
+		return e
+	}
+	pt := byte(ptJSON)
 	switch id.Modifier {
 	case "":
 	case filter.ModLower:
-		wrap = func(x string) string { return "LOWER(json_extract(" + x + ", ?))" }
+		wrap = func(x string) string {
+			var e string
+			e, p = s.fc.dl.jsonPath(x, rest)
+			if s.fc.dl.strict() {
+				e += " #>> '{}'"
+			}
+			return s.fc.dl.lower(e)
+		}
+		pt = ptText
 	default:
 		return nil, filterErr(id.Pos, "modifier :%s is not supported on %q", id.Modifier, id.String())
 	}
-	p := path.String()
-	v := &filterValue{sql: wrap(colSQL), args: []any{p}, noFallback: true}
+	v := &filterValue{sql: wrap(colSQL), args: []any{p}, noFallback: true, pt: pt}
 	if cur.chain != nil {
 		cur.chain.value = wrap(filterCol(cur.calias, f.Name))
 		cur.chain.vargs = []any{p}
@@ -459,7 +467,7 @@ func (s *filterScope) collection(id *filter.Ident, anyOp bool) (*filterValue, er
 	j := s.findJoin(key)
 	if j == nil {
 		a := s.fc.alias("j")
-		j = s.addJoin(key, a, "LEFT JOIN "+cq+" "+a+" ON 1", nil)
+		j = s.addJoin(key, a, "LEFT JOIN "+cq+" "+a+" ON "+s.fc.dl.boolLit(true), nil)
 	}
 	m := s.fc.alias("m")
 	ch := &filterChain{}

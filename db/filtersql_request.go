@@ -70,17 +70,20 @@ func (s *filterScope) finalStatic(cur filterCursor, f *Field, id *filter.Ident, 
 		if !present {
 			return filterBoolConst(false), nil
 		}
-		stored := &filterValue{sql: filterCol(s.alias, f.Name), field: f, emptyArray: f.Multiple()}
+		dl := s.fc.dl
+		stored := &filterValue{sql: filterCol(s.alias, f.Name), field: f, emptyArray: f.Multiple(), pt: fieldPT(f)}
 		if f.Type == FieldJSON {
-			stored.sql = "json_extract(" + stored.sql + ", '$')"
+			stored.sql = dl.jsonRoot(stored.sql)
 			stored.noFallback = true
+			stored.pt = ptJSON
 		}
 		body := filterNormDates(s.staticConst(f, raw), stored)
+		if dl.strict() {
+			body, stored = pgOperands(body, stored, filter.Neq)
+		}
 		var w filterSQL
-		w.s("(")
-		filterEq(&w, false, body, stored)
-		w.s(")")
-		return &filterValue{sql: w.String(), args: w.args, notNull: true}, nil
+		filterEq(&w, dl, false, body, stored)
+		return &filterValue{sql: dl.condValue(w.String()), args: w.args, notNull: true, pt: ptInt}, nil
 	case filter.ModLength:
 		n := len(filterStaticList(raw))
 		switch {
@@ -102,7 +105,8 @@ func (s *filterScope) finalStatic(cur filterCursor, f *Field, id *filter.Ident, 
 		return s.staticConst(f, raw), nil
 	case filter.ModLower:
 		c := s.staticConst(f, raw)
-		c.sql = "LOWER(" + c.sql + ")"
+		c.sql = s.fc.dl.lower(c.sql)
+		c.pt = ptText
 		return c, nil
 	case "":
 		c := s.staticConst(f, raw)
@@ -135,7 +139,8 @@ func (s *filterScope) static(id *filter.Ident, v any, present bool) (*filterValu
 	case filter.ModLower:
 		c := filterConstOf(v)
 		if c.sql != "NULL" {
-			c.sql = "LOWER(" + c.sql + ")"
+			c.sql = s.fc.dl.lower(c.sql)
+			c.pt = ptText
 		}
 		return c, nil
 	}
@@ -339,14 +344,19 @@ func (s *filterScope) call(c *filter.Call) (*filterValue, error) {
 		}
 		vals[i] = v
 	}
+	if s.fc.dl.strict() {
+		for i, v := range vals {
+			vals[i] = pgNumber(v)
+		}
+	}
 	lonA, latA, lonB, latB := vals[0], vals[1], vals[2], vals[3]
 	var w filterSQL
-	w.s("(12742.0 * asin(min(1.0, sqrt(pow(sin((radians(").arg(latB.sql, latB.args...).
+	w.s("(12742.0 * asin("+s.fc.dl.least()+"(1.0, sqrt(pow(sin((radians(").arg(latB.sql, latB.args...).
 		s(") - radians(").arg(latA.sql, latA.args...).
 		s(")) / 2.0), 2) + cos(radians(").arg(latA.sql, latA.args...).
 		s(")) * cos(radians(").arg(latB.sql, latB.args...).
 		s(")) * pow(sin((radians(").arg(lonB.sql, lonB.args...).
 		s(") - radians(").arg(lonA.sql, lonA.args...).
 		s(")) / 2.0), 2)))))")
-	return &filterValue{sql: w.String(), args: w.args, noFallback: true}, nil
+	return &filterValue{sql: w.String(), args: w.args, noFallback: true, pt: ptNum}, nil
 }

@@ -35,11 +35,7 @@ type fsqlFixture struct {
 func fsqlOpen(t testing.TB) *fsqlFixture {
 	t.Helper()
 	ctx := context.Background()
-	d, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	d := openTest(t)
 	create := func(c *Collection) *Collection {
 		t.Helper()
 		out, err := d.CreateCollection(ctx, c)
@@ -236,6 +232,21 @@ func TestCompileFilterMatches(t *testing.T) {
 		{name: "date prefix", filter: "published >= '2024-01-15' && published < '2024-01-16'", want: "p1"},
 		{name: "lower modifier", filter: "title:lower = 'hello world'", want: "p1"},
 		{name: "literal on the left", filter: "10 = views", want: "p1"},
+
+		// SQLite's conversions, on every engine
+		{name: "number against text that is a number", filter: "views = '10'", want: "p1"},
+		{name: "number against a decimal text", filter: "views > ' 5.25'", want: "p1 p3 p4"},
+		{name: "numbers sort before other text", filter: "views < 'abc'", want: "p1 p2 p3 p4"},
+		{name: "no number is above text", filter: "views >= 'abc'", want: ""},
+		{name: "no number equals other text", filter: "views = 'abc'", want: ""},
+		{name: "every number differs from other text", filter: "views != 'abc'", want: "p1 p2 p3 p4"},
+		{name: "text against a number compares text", filter: "status != 1 && views = 0", want: "p2"},
+		{name: "like on a number reads its text (5.0)", filter: "views ~ '.0'", want: "p1 p2 p4"},
+		{name: "like on a decimal", filter: "views ~ '5.5'", want: "p3"},
+		{name: "bool against a number", filter: "public = 1", want: "p1"},
+		{name: "json number against numeric text is text", filter: "meta.n = 5 && meta.n != '5'", want: "p1"},
+		{name: "constants: a number is below text", filter: "1 < 'a' && 2 < '1' && views = 0", want: "p2"},
+		{name: "like pattern ending in a lone escape matches nothing", filter: `title ~ 'a\\%'`, want: ""},
 
 		// JSON and geo
 		{name: "json path", filter: "meta.a.b = 2", want: "p2"},
@@ -757,7 +768,16 @@ func TestCompileFilterGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s\n  %s\n  [%s]\n\n", c.src, cond.SQL, strings.Join(args, ", "))
 	}
-	checkGolden(t, "filtersql.golden", "filtersql.update", *fsqlUpdate, b.String())
+	checkGolden(t, goldenName(fx.d, "filtersql"), "filtersql.update", *fsqlUpdate, b.String())
+}
+
+// goldenName is the golden file of name for d's engine: SQLite's SQL in
+// name.golden, PostgreSQL's in name.pg.golden.
+func goldenName(d *DB, name string) string {
+	if d.Engine() == EnginePostgres {
+		return name + ".pg.golden"
+	}
+	return name + ".golden"
 }
 
 // checkGolden compares got with testdata/name, first writing it there when

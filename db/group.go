@@ -182,13 +182,13 @@ func (d *DB) groupSQL(c *Collection, where []Cond, g *Grouping) (string, []any, 
 			return "", nil, err
 		}
 		for _, a := range aggOps {
-			b.WriteString(", " + a.fn + "(" + col + ")")
+			b.WriteString(", " + aggSQL(d.qsql(), a.fn, col))
 		}
 	}
 	b.WriteString(" FROM " + quoteIdent(c.Name) + ` AS "r"`)
 	args := writeWhere(&b, nil, where)
 	b.WriteString(" GROUP BY " + strings.Join(keys, ", "))
-	terms, err := groupOrder(c, keys, g.Order)
+	terms, err := groupOrder(d.qsql(), c, keys, g.Order)
 	if err != nil {
 		return "", nil, err
 	}
@@ -206,7 +206,7 @@ func (d *DB) groupSQL(c *Collection, where []Cond, g *Grouping) (string, []any, 
 
 // groupOrder returns the ORDER BY terms of a grouping: order's, then
 // every key not ordered yet, ascending.
-func groupOrder(c *Collection, keys []string, order []GroupOrder) ([]string, error) {
+func groupOrder(dl queryDialect, c *Collection, keys []string, order []GroupOrder) ([]string, error) {
 	terms := make([]string, 0, len(order)+len(keys))
 	ordered := make([]bool, len(keys))
 	for _, o := range order {
@@ -234,19 +234,36 @@ func groupOrder(c *Collection, keys []string, order []GroupOrder) ([]string, err
 			if err != nil {
 				return nil, err
 			}
-			term = fn + "(" + col + ")"
+			term = aggSQL(dl, fn, col)
 		}
-		if o.Desc {
-			term += " DESC"
-		}
-		terms = append(terms, term)
+		terms = append(terms, term+groupDir(dl, o.Desc))
 	}
 	for i, k := range keys {
 		if !ordered[i] {
-			terms = append(terms, k)
+			terms = append(terms, k+groupDir(dl, false))
 		}
 	}
 	return terms, nil
+}
+
+// aggSQL is the aggregate fn (of aggOps) of col.
+func aggSQL(dl queryDialect, fn, col string) string {
+	if fn == "TOTAL" {
+		return dl.total(col)
+	}
+	return fn + "(" + col + ")"
+}
+
+// groupDir is the direction of an order term, NULL first in ascending
+// order on every engine (SQLite's default needs no words).
+func groupDir(dl queryDialect, desc bool) string {
+	if !dl.strict() {
+		if desc {
+			return " DESC"
+		}
+		return ""
+	}
+	return dl.order(desc)
 }
 
 // groupKeyExpr is the expression of one key on "r".

@@ -149,6 +149,11 @@ func TestGroupSQL(t *testing.T) {
 	want := `SELECT "r"."region", substr("r"."at", 1, 7), COUNT(*), TOTAL("r"."amount"), AVG("r"."amount"), MIN("r"."amount"), MAX("r"."amount")` +
 		` FROM "sales" AS "r" WHERE ("r"."region" = ?) GROUP BY "r"."region", substr("r"."at", 1, 7)` +
 		` ORDER BY COUNT(*) DESC, "r"."region", substr("r"."at", 1, 7) LIMIT ? OFFSET ?`
+	if fx.d.Engine() == EnginePostgres {
+		want = `SELECT "r"."region", substr("r"."at", 1, 7), COUNT(*), COALESCE(SUM("r"."amount"), 0.0), AVG("r"."amount"), MIN("r"."amount"), MAX("r"."amount")` +
+			` FROM "sales" AS "r" WHERE ("r"."region" = ?) GROUP BY "r"."region", substr("r"."at", 1, 7)` +
+			` ORDER BY COUNT(*) DESC NULLS LAST, "r"."region" ASC NULLS FIRST, substr("r"."at", 1, 7) ASC NULLS FIRST LIMIT ? OFFSET ?`
+	}
 	if q != want {
 		t.Errorf("got  %s\nwant %s", q, want)
 	}

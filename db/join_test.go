@@ -55,7 +55,7 @@ func TestFindJoined(t *testing.T) {
 	})
 	t.Run("a related record failing On reads as nil, the record stays", func(t *testing.T) {
 		q := &Query{Collection: notes, Alias: "r", OrderBy: order, Limit: 2,
-			Joins: []Join{{Field: "author", Collection: people, Alias: "a", On: []Cond{{SQL: `"a"."secret" IS NOT ?`, Args: []any{true}}}}}}
+			Joins: []Join{{Field: "author", Collection: people, Alias: "a", On: []Cond{{SQL: `COALESCE("a"."secret", 0) = ?`, Args: []any{int64(0)}}}}}}
 		recs, joined, err := d.FindJoined(ctx, q)
 		if err != nil {
 			t.Fatal(err)

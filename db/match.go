@@ -18,11 +18,11 @@ func (d *DB) MatchValues(ctx context.Context, c *Collection, rec Record, conds [
 	var sb strings.Builder
 	args := make([]any, 0, len(c.Fields)+4)
 	sb.WriteString(`SELECT 1 FROM `)
-	args, err := writeValuesRow(&sb, args, c, rec)
+	args, err := writeValuesRow(&sb, args, d.qsql(), c, rec)
 	if err != nil {
 		return false, fmt.Errorf("match %s: %w", c.Name, err)
 	}
-	sb.WriteString(` WHERE 1`)
+	sb.WriteString(` WHERE ` + d.qsql().boolLit(true))
 	for _, cd := range conds {
 		sb.WriteString(" AND (")
 		sb.WriteString(cd.SQL)

@@ -102,7 +102,7 @@ func (d *DB) matchColumns(ctx context.Context, c *Collection, rec Record, sets [
 		if k > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(`CASE WHEN 1`)
+		sb.WriteString(`CASE WHEN ` + d.qsql().boolLit(true))
 		for _, cd := range conds {
 			sb.WriteString(" AND (")
 			sb.WriteString(cd.SQL)
@@ -112,7 +112,7 @@ func (d *DB) matchColumns(ctx context.Context, c *Collection, rec Record, sets [
 		sb.WriteString(` THEN 1 ELSE 0 END`)
 	}
 	sb.WriteString(` FROM `)
-	args, err := writeValuesRow(&sb, args, c, rec)
+	args, err := writeValuesRow(&sb, args, d.qsql(), c, rec)
 	if err != nil {
 		return nil, fmt.Errorf("match %s: %w", c.Name, err)
 	}
@@ -148,20 +148,23 @@ func (d *DB) matchColumns(ctx context.Context, c *Collection, rec Record, sets [
 // writeValuesRow writes rec's values of c's fields as the one-row table
 // "r" (each CAST to its column's type, so that comparisons convert
 // operands as on the stored table) and appends their arguments.
-func writeValuesRow(sb *strings.Builder, args []any, c *Collection, rec Record) ([]any, error) {
+func writeValuesRow(sb *strings.Builder, args []any, dl queryDialect, c *Collection, rec Record) ([]any, error) {
 	sb.WriteString(`(SELECT `)
 	for i, f := range c.Fields {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
 		sb.WriteString(`CAST(? AS `)
-		sb.WriteString(ColumnType(f))
+		sb.WriteString(dl.columnType(f))
 		sb.WriteString(`) AS "`)
 		sb.WriteString(f.Name) // validated name: ^[a-zA-Z][a-zA-Z0-9_]*$
 		sb.WriteString(`"`)
 		v, err := SQLValue(f, rec[f.Name])
 		if err != nil {
 			return nil, err
+		}
+		if dl.strict() {
+			v = pgColumnArg(f, v)
 		}
 		args = append(args, v)
 	}

@@ -404,11 +404,7 @@ func (d *DB) keysetCond(keys []SortKey, vals []any, before bool) Cond {
 func (d *DB) keyOrder(k *Keyset) []Cond {
 	out := make([]Cond, len(k.Keys))
 	for i, key := range k.Keys {
-		dir := " ASC"
-		if key.Desc != k.Backward {
-			dir = " DESC"
-		}
-		out[i] = Cond{SQL: keyExpr(key) + dir}
+		out[i] = Cond{SQL: keyExpr(key) + d.qsql().order(key.Desc != k.Backward)}
 	}
 	return out
 }

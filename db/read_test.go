@@ -101,7 +101,7 @@ func TestReadGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s\n  %s\n  [%s]\n\n", c.name, sql, strings.Join(as, ", "))
 	}
-	checkGolden(t, "read.golden", "read.update", *readUpdate, b.String())
+	checkGolden(t, goldenName(fx.d, "read"), "read.update", *readUpdate, b.String())
 }
 
 func TestReadSemantics(t *testing.T) {

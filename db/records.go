@@ -6,7 +6,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -204,18 +203,14 @@ func (d *DB) FindByIDs(ctx context.Context, c *Collection, ids []string, where .
 		var b strings.Builder
 		// One bound parameter whatever the number of ids keeps the SQL
 		// text (and so the cached statement) the same.
-		b.WriteString(`SELECT "r".* FROM ` + quoteIdent(c.Name) + ` AS "r" WHERE "r"."id" `)
+		b.WriteString(`SELECT "r".* FROM ` + quoteIdent(c.Name) + ` AS "r" WHERE `)
 		args := make([]any, 1, 1+len(where))
 		if len(chunk) == 1 {
-			b.WriteString("= ?")
+			b.WriteString(`"r"."id" = ?`)
 			args[0] = chunk[0]
 		} else {
-			b.WriteString("IN (SELECT value FROM json_each(?))")
-			list, err := json.Marshal(chunk)
-			if err != nil {
-				return nil, fmt.Errorf("encode ids: %w", err)
-			}
-			args[0] = string(list)
+			b.WriteString(d.sql().inList(`"r"."id"`))
+			args[0] = encodeList(chunk)
 		}
 		for _, w := range where {
 			if strings.TrimSpace(w.SQL) == "" {
@@ -268,7 +263,7 @@ func (d *DB) Aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 			return nil, apperr.New(apperr.Invalid, "%q is not a number field of %s", name, q.Collection.Name)
 		}
 		col := alias + "." + quoteIdent(name)
-		b.WriteString(", TOTAL(" + col + "), AVG(" + col + "), MIN(" + col + "), MAX(" + col + ")")
+		b.WriteString(", " + d.qsql().total(col) + ", AVG(" + col + "), MIN(" + col + "), MAX(" + col + ")")
 	}
 	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
 	args := writeWhere(&b, nil, q.Where)
