@@ -110,7 +110,7 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 		return fmt.Errorf("commit collection change: %w", err)
 	}
 	done = true
-	d.snap.Store(newSnapshot(s.cols))
+	d.storeSnapshot(s.cols)
 	if apply != nil {
 		apply()
 	}
@@ -488,7 +488,7 @@ func (d *DB) load(ctx context.Context) error {
 	if err := d.openCollectionSecrets(list); err != nil {
 		return fmt.Errorf("load collections: %w", err)
 	}
-	d.snap.Store(newSnapshot(list))
+	d.storeSnapshot(list)
 	return nil
 }
 
