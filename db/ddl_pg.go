@@ -247,6 +247,20 @@ ORDER BY 1 LIMIT 1`, name).Scan(&found)
 		}
 		return found, nil
 	}
+	// The catalogs of pg_catalog are pinned: reads of them leave no
+	// pg_depend row. The plan names every relation it scans.
+	var plan string
+	if err := s.q.QueryRowContext(s.ctx, `EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM `+quoteIdent(name)).Scan(&plan); err != nil {
+		return "", fmt.Errorf("explain the view: %s", sqliteMessage(err))
+	}
+	var tree any
+	if err := json.Unmarshal([]byte(plan), &tree); err != nil {
+		return "", fmt.Errorf("explain the view: %w", err)
+	}
+	schema := s.currentSchema()
+	if found := pgPlanReads(tree, func(sch, rel string) bool { return sch != schema || strings.HasPrefix(rel, "_") }); found != "" {
+		return strings.TrimPrefix(found, schema+"."), nil
+	}
 	def, err := s.pgViewDef(name)
 	if err != nil {
 		return "", fmt.Errorf("read the view: %s", sqliteMessage(err))
@@ -255,6 +269,32 @@ ORDER BY 1 LIMIT 1`, name).Scan(&found)
 		return m[1], nil
 	}
 	return "", nil
+}
+
+// pgPlanReads returns "schema.relation" of the first relation scanned in
+// the JSON plan tree for which bad is true, or "".
+func pgPlanReads(tree any, bad func(schema, rel string) bool) string {
+	switch x := tree.(type) {
+	case []any:
+		for _, v := range x {
+			if f := pgPlanReads(v, bad); f != "" {
+				return f
+			}
+		}
+	case map[string]any:
+		if rel, ok := x["Relation Name"].(string); ok {
+			sch, _ := x["Schema"].(string)
+			if bad(sch, rel) {
+				return sch + "." + rel
+			}
+		}
+		for _, v := range x {
+			if f := pgPlanReads(v, bad); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
 }
 
 // currentSchema returns the schema of the transaction ("" when unknown).
