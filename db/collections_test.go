@@ -657,3 +657,58 @@ func TestDefinitionRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+func TestUniqueIndexes(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t)
+	c := mustCreate(t, d, &Collection{Name: "tags", Fields: []*Field{
+		{Name: "name", Type: FieldText}, {Name: "slug", Type: FieldText}, {Name: "kind", Type: FieldText},
+	}, Indexes: []string{
+		`CREATE UNIQUE INDEX idx_tags_name ON tags (name COLLATE NOCASE)`,
+		`CREATE UNIQUE INDEX idx_tags_slug_kind ON tags (slug, kind)`,
+		`CREATE UNIQUE INDEX idx_tags_lower ON tags (lower(kind)) WHERE slug = 'x'`,
+	}})
+	mustInsert(t, d, c, RecordInput{"name": "Go", "slug": "s", "kind": "k"})
+
+	t.Run("COLLATE NOCASE makes a unique index ignore case", func(t *testing.T) {
+		_, err := insert(t, d, c, RecordInput{"name": "GO"})
+		if fe := fieldErrs(t, err); fe["name"].Code != "duplicate" {
+			t.Fatalf("errors = %v, want duplicate on name", fe)
+		}
+	})
+	t.Run("a unique index on columns names each of them", func(t *testing.T) {
+		_, err := insert(t, d, c, RecordInput{"name": "other", "slug": "s", "kind": "k"})
+		fe := fieldErrs(t, err)
+		if fe["slug"].Code != "duplicate" || fe["kind"].Code != "duplicate" {
+			t.Fatalf("errors = %v, want duplicate on slug and kind", fe)
+		}
+	})
+	t.Run("a unique expression index is named in the message", func(t *testing.T) {
+		mustInsert(t, d, c, RecordInput{"name": "a", "slug": "x", "kind": "K"})
+		_, err := insert(t, d, c, RecordInput{"name": "b", "slug": "x", "kind": "k"})
+		fe := fieldErrs(t, err)
+		if fe[""].Code != "duplicate" || !strings.Contains(fe[""].Message, "idx_tags_lower") {
+			t.Fatalf("errors = %v, want duplicate naming idx_tags_lower", fe)
+		}
+	})
+	t.Run("renames keep the indexes working and rewrite their definitions", func(t *testing.T) {
+		n := cloneCollection(c)
+		n.Name = "labels"
+		n.FieldByName("name").Name = "title"
+		got, err := d.UpdateCollection(ctx, c.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Indexes) != 3 || !strings.Contains(got.Indexes[0], `ON "labels"`) || !strings.Contains(got.Indexes[0], "title") {
+			t.Fatalf("indexes: %q", got.Indexes)
+		}
+		_, err = insert(t, d, got, RecordInput{"title": "gO"})
+		if fe := fieldErrs(t, err); fe["title"].Code != "duplicate" {
+			t.Fatalf("errors = %v, want duplicate on title", fe)
+		}
+		same, err := d.UpdateCollection(ctx, got.ID, got)
+		if err != nil || !reflect.DeepEqual(same.Indexes, got.Indexes) {
+			t.Fatalf("an unchanged definition changed its indexes: %q, %v", same.Indexes, err)
+		}
+	})
+}
