@@ -226,7 +226,7 @@ func (d *DB) runMigration(ctx context.Context, name string, up bool, fn func(m *
 	}
 	done = true
 	if m.changed {
-		d.snap.Store(newSnapshot(m.s.cols))
+		d.storeSnapshot(m.s.cols)
 		if apply != nil {
 			apply()
 		}

@@ -148,7 +148,7 @@ func (d *DB) deleteByID(ctx context.Context, table, id string) (bool, error) {
 func (d *DB) RememberAuthOrigin(ctx context.Context, collectionRef, recordRef, fingerprint string, now time.Time) (isNew bool, err error) {
 	q := d.writerFor(ctx)
 	var count, known int
-	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX("fingerprint" = ?), 0) FROM "_authOrigins"
+	err = q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN "fingerprint" = ? THEN 1 ELSE 0 END), 0) FROM "_authOrigins"
 WHERE "collectionRef" = ? AND "recordRef" = ?`, fingerprint, collectionRef, recordRef).Scan(&count, &known)
 	if err != nil {
 		return false, fmt.Errorf("read auth origins: %w", err)
@@ -163,8 +163,8 @@ ON CONFLICT ("collectionRef", "recordRef", "fingerprint") DO NOTHING`,
 		return false, fmt.Errorf("store auth origin: %w", err)
 	}
 	if count >= MaxAuthOrigins {
-		_, err = q.ExecContext(ctx, `DELETE FROM "_authOrigins" WHERE rowid IN (
-SELECT rowid FROM "_authOrigins" WHERE "collectionRef" = ? AND "recordRef" = ? ORDER BY "created", rowid LIMIT ?)`,
+		_, err = q.ExecContext(ctx, `DELETE FROM "_authOrigins" WHERE "rowid" IN (
+SELECT "rowid" FROM "_authOrigins" WHERE "collectionRef" = ? AND "recordRef" = ? ORDER BY "created", "rowid" LIMIT ?)`,
 			collectionRef, recordRef, count+1-MaxAuthOrigins)
 		if err != nil {
 			return false, fmt.Errorf("trim auth origins: %w", err)

@@ -17,6 +17,11 @@ import (
 // FileName is the name of the database file in the data folder.
 const FileName = "data.db"
 
+// ErrNotSQLite is wrapped by VacuumInto's error on a PostgreSQL database:
+// a file copy is SQLite's; PostgreSQL data is backed up with an export
+// (or the server's own tools).
+var ErrNotSQLite = errors.New("the database is PostgreSQL, not an SQLite file")
+
 // ErrNotMonobase is wrapped by CheckFile's error when the file is not a
 // sound Monobase database (not SQLite, corrupt, or without its system
 // tables).
@@ -28,10 +33,13 @@ var ErrNotMonobase = errors.New("not a Monobase database")
 // readers are query_only, which SQLite counts as refusing VACUUM INTO, and
 // the writer would block every write for the copy's duration. path must
 // not exist. It fails with a wrapped error when path exists, the disk is
-// full or ctx ends.
+// full or ctx ends, and with ErrNotSQLite on PostgreSQL.
 func (d *DB) VacuumInto(ctx context.Context, path string) error {
 	if d.closed.Load() {
 		return errors.New("vacuum into: the database is closed")
+	}
+	if d.Engine() != EngineSQLite {
+		return fmt.Errorf("vacuum into %s: %w", path, ErrNotSQLite)
 	}
 	return SnapshotFile(ctx, filepath.Join(d.Dir, FileName), path)
 }

@@ -30,6 +30,26 @@ func TestVacuumIntoAndCheckFile(t *testing.T) {
 
 	dir := t.TempDir()
 	copyPath := filepath.Join(dir, FileName)
+	if d.Engine() == EnginePostgres {
+		t.Run("PostgreSQL refuses a file copy and writes nothing", func(t *testing.T) {
+			err := d.VacuumInto(ctx, copyPath)
+			if !errors.Is(err, ErrNotSQLite) {
+				t.Fatalf("VacuumInto = %v, want ErrNotSQLite", err)
+			}
+			if _, err := os.Stat(copyPath); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("VacuumInto created %s: %v", copyPath, err)
+			}
+		})
+	} else {
+		vacuumCopy(t, d, copyPath, rec.ID())
+	}
+	checkFileRefusals(t)
+}
+
+// vacuumCopy checks the copy VacuumInto writes to copyPath (SQLite).
+func vacuumCopy(t *testing.T, d *DB, copyPath, id string) {
+	ctx := context.Background()
+	dir := filepath.Dir(copyPath)
 	if err := d.VacuumInto(ctx, copyPath); err != nil {
 		t.Fatalf("VacuumInto: %v", err)
 	}
@@ -39,7 +59,7 @@ func TestVacuumIntoAndCheckFile(t *testing.T) {
 		}
 		c := openDir(t, dir)
 		users, _ := c.Collection("users")
-		got, err := c.FindByIDs(ctx, users, []string{rec.ID()})
+		got, err := c.FindByIDs(ctx, users, []string{id})
 		if err != nil || len(got) != 1 || got[0]["email"] != "ann@example.com" {
 			t.Fatalf("record in the copy = %v, %v", got, err)
 		}
@@ -49,6 +69,12 @@ func TestVacuumIntoAndCheckFile(t *testing.T) {
 			t.Fatal("VacuumInto over an existing file succeeded")
 		}
 	})
+}
+
+// checkFileRefusals checks that CheckFile refuses what is not a Monobase
+// database (SQLite files, whatever the engine of the run).
+func checkFileRefusals(t *testing.T) {
+	ctx := context.Background()
 
 	bad := t.TempDir()
 	garbage := filepath.Join(bad, "garbage.db")

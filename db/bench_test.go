@@ -33,7 +33,7 @@ func twentyFields(name, rel string) *Collection {
 func BenchmarkOpen200Collections(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
-	d, err := Open(ctx, dir)
+	d, err := openWith(b, dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func BenchmarkOpen200Collections(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		d, err := Open(ctx, dir)
+		d, err := openWith(b, dir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func BenchmarkOpen200Collections(b *testing.B) {
 // 20-field collection (table, index and definition in one transaction).
 func BenchmarkCreateCollection20Fields(b *testing.B) {
 	ctx := context.Background()
-	d, err := Open(ctx, b.TempDir())
+	d, err := openWith(b, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}

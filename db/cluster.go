@@ -44,7 +44,7 @@ func (d *DB) Reload(ctx context.Context) error {
 			return fmt.Errorf("reload collections: %w", err)
 		}
 	}
-	d.snap.Store(newSnapshot(list))
+	d.storeSnapshot(list)
 	if apply != nil {
 		apply()
 	}

@@ -113,7 +113,7 @@ func (d *DB) changeSchema(ctx context.Context, fn func(s *schemaTx) error) error
 		return fmt.Errorf("commit collection change: %w", err)
 	}
 	done = true
-	d.snap.Store(newSnapshot(s.cols))
+	d.storeSnapshot(s.cols)
 	if apply != nil {
 		apply()
 	}
@@ -453,7 +453,7 @@ func (d *DB) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.snap.Store(newSnapshot(list))
+	d.storeSnapshot(list)
 	return nil
 }
 

@@ -52,18 +52,11 @@ func TestCollectionWithEveryFieldType(t *testing.T) {
 		}
 	})
 	t.Run("every field is a column of the right type", func(t *testing.T) {
-		rows, err := d.readers.DB.QueryContext(ctx, `SELECT "name", "type" FROM pragma_table_info('things')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		got := map[string]string{}
-		for rows.Next() {
-			var n, ty string
-			_ = rows.Scan(&n, &ty)
-			got[n] = ty
-		}
+		got := columnTypes(t, d, "things")
 		want := map[string]string{"id": "TEXT", "created": "TEXT", "updated": "TEXT", "views": "REAL", "published": "INTEGER", "tags": "TEXT", "meta": "TEXT"}
+		if d.Engine() == EnginePostgres {
+			want = map[string]string{"id": "text", "created": "text", "updated": "text", "views": "double precision", "published": "bigint", "tags": "text", "meta": "text"}
+		}
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("column %s: %q, want %q", k, got[k], v)
@@ -397,7 +390,7 @@ func TestOnSchemaChange(t *testing.T) {
 func TestReopenKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := Open(ctx, dir)
+	d, err := openWith(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,10 +463,10 @@ func TestDeleteCollection(t *testing.T) {
 		if err := d.DeleteCollection(ctx, "authors"); err != nil {
 			t.Fatal(err)
 		}
-		var n int
-		_ = d.readers.DB.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('books', 'authors')`).Scan(&n)
-		if n != 0 {
-			t.Fatalf("%d tables left", n)
+		for _, name := range []string{"books", "authors"} {
+			if cols := columnTypes(t, d, name); len(cols) != 0 {
+				t.Fatalf("the table %s is left: %v", name, cols)
+			}
 		}
 	})
 	t.Run("a missing collection is NOT_FOUND", func(t *testing.T) {
@@ -489,8 +482,12 @@ func TestViewCollection(t *testing.T) {
 	posts := mustCreate(t, d, &Collection{Name: "posts", Fields: []*Field{{Name: "title", Type: FieldText}, {Name: "views", Type: FieldNumber}}})
 	mustInsert(t, d, posts, RecordInput{"title": "a", "views": 2})
 	mustInsert(t, d, posts, RecordInput{"title": "b", "views": 5})
+	jsonObject := "json_object" // SQLite's; PostgreSQL's takes arrays
+	if d.Engine() == EnginePostgres {
+		jsonObject = "json_build_object"
+	}
 	v := mustCreate(t, d, &Collection{Name: "popular", Type: TypeView,
-		ViewQuery: "SELECT id, title, views, views * 2 AS doubled, json_object('t', title) AS info FROM posts WHERE views > 3;"})
+		ViewQuery: "SELECT id, title, views, views * 2 AS doubled, " + jsonObject + "('t', title) AS info FROM posts WHERE views > 3;"})
 
 	t.Run("fields are inferred from the columns", func(t *testing.T) {
 		want := map[string]FieldType{"id": FieldText, "title": FieldText, "views": FieldNumber, "doubled": FieldNumber, "info": FieldText}
@@ -657,6 +654,61 @@ func TestDefinitionRoundTrip(t *testing.T) {
 		n.FieldByName("email").Type = FieldText
 		if _, err := d.UpdateCollection(ctx, "users", n); !apperr.Is(err, apperr.Invalid) {
 			t.Fatalf("type change of a system field: %v", err)
+		}
+	})
+}
+
+func TestUniqueIndexes(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t)
+	c := mustCreate(t, d, &Collection{Name: "tags", Fields: []*Field{
+		{Name: "name", Type: FieldText}, {Name: "slug", Type: FieldText}, {Name: "kind", Type: FieldText},
+	}, Indexes: []string{
+		`CREATE UNIQUE INDEX idx_tags_name ON tags (name COLLATE NOCASE)`,
+		`CREATE UNIQUE INDEX idx_tags_slug_kind ON tags (slug, kind)`,
+		`CREATE UNIQUE INDEX idx_tags_lower ON tags (lower(kind)) WHERE slug = 'x'`,
+	}})
+	mustInsert(t, d, c, RecordInput{"name": "Go", "slug": "s", "kind": "k"})
+
+	t.Run("COLLATE NOCASE makes a unique index ignore case", func(t *testing.T) {
+		_, err := insert(t, d, c, RecordInput{"name": "GO"})
+		if fe := fieldErrs(t, err); fe["name"].Code != "duplicate" {
+			t.Fatalf("errors = %v, want duplicate on name", fe)
+		}
+	})
+	t.Run("a unique index on columns names each of them", func(t *testing.T) {
+		_, err := insert(t, d, c, RecordInput{"name": "other", "slug": "s", "kind": "k"})
+		fe := fieldErrs(t, err)
+		if fe["slug"].Code != "duplicate" || fe["kind"].Code != "duplicate" {
+			t.Fatalf("errors = %v, want duplicate on slug and kind", fe)
+		}
+	})
+	t.Run("a unique expression index is named in the message", func(t *testing.T) {
+		mustInsert(t, d, c, RecordInput{"name": "a", "slug": "x", "kind": "K"})
+		_, err := insert(t, d, c, RecordInput{"name": "b", "slug": "x", "kind": "k"})
+		fe := fieldErrs(t, err)
+		if fe[""].Code != "duplicate" || !strings.Contains(fe[""].Message, "idx_tags_lower") {
+			t.Fatalf("errors = %v, want duplicate naming idx_tags_lower", fe)
+		}
+	})
+	t.Run("renames keep the indexes working and rewrite their definitions", func(t *testing.T) {
+		n := cloneCollection(c)
+		n.Name = "labels"
+		n.FieldByName("name").Name = "title"
+		got, err := d.UpdateCollection(ctx, c.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Indexes) != 3 || !strings.Contains(got.Indexes[0], `ON "labels"`) || !strings.Contains(got.Indexes[0], "title") {
+			t.Fatalf("indexes: %q", got.Indexes)
+		}
+		_, err = insert(t, d, got, RecordInput{"title": "gO"})
+		if fe := fieldErrs(t, err); fe["title"].Code != "duplicate" {
+			t.Fatalf("errors = %v, want duplicate on title", fe)
+		}
+		same, err := d.UpdateCollection(ctx, got.ID, got)
+		if err != nil || !reflect.DeepEqual(same.Indexes, got.Indexes) {
+			t.Fatalf("an unchanged definition changed its indexes: %q, %v", same.Indexes, err)
 		}
 	})
 }

@@ -13,8 +13,16 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/monobase/monobase/apperr"
+)
+
+// PostgreSQL error codes this package tells apart.
+const (
+	pgUniqueViolation  = "23505"
+	pgDependentObjects = "2BP01"
 )
 
 func (s *schemaTx) exec(query string, args ...any) error {
@@ -22,9 +30,36 @@ func (s *schemaTx) exec(query string, args ...any) error {
 	return err
 }
 
-// sqliteMessage strips the driver's decoration from an SQLite error for
-// messages shown to admins.
+// try is exec for a statement whose failure the change reports and goes
+// on from: on PostgreSQL it runs inside a savepoint, as a failed statement
+// aborts the rest of the transaction there.
+func (s *schemaTx) try(query string, args ...any) error {
+	if s.d.Engine() != EnginePostgres {
+		return s.exec(query, args...)
+	}
+	if err := s.exec(`SAVEPOINT "_mb_try"`); err != nil {
+		return err
+	}
+	if err := s.exec(query, args...); err != nil {
+		if rerr := s.exec(`ROLLBACK TO SAVEPOINT "_mb_try"`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	return s.exec(`RELEASE SAVEPOINT "_mb_try"`)
+}
+
+// sqliteMessage strips the driver's decoration from a database error for
+// messages shown to admins: SQLite's text without its codes, PostgreSQL's
+// message (with the detail that names the dependent objects when a drop
+// is refused).
 func sqliteMessage(err error) string {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		if pe.Code == pgDependentObjects && pe.Detail != "" {
+			return pe.Message + " (" + strings.ReplaceAll(pe.Detail, "\n", "; ") + ")"
+		}
+		return pe.Message
+	}
 	msg := err.Error()
 	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "SQL logic error") {
 		msg = msg[i+2:]
@@ -107,7 +142,7 @@ func (s *schemaTx) createSystemIndexes(c *Collection) error {
 // message on "indexes.N".
 func (s *schemaTx) createIndexes(c *Collection, prefix string, fe *apperr.FieldErrors) {
 	for i, q := range c.Indexes {
-		if err := s.exec(q); err != nil {
+		if err := s.try(q); err != nil {
 			fe.Add(fmt.Sprintf("%sindexes.%d", prefix, i), "invalid", "%s", sqliteMessage(err))
 		}
 	}
@@ -116,6 +151,21 @@ func (s *schemaTx) createIndexes(c *Collection, prefix string, fe *apperr.FieldE
 // dropUserIndexes drops the indexes of table except the system ones; with
 // columns, only those that use one of them.
 func (s *schemaTx) dropUserIndexes(table string, columns []string) error {
+	if s.d.Engine() == EnginePostgres {
+		if columns != nil {
+			return nil // DROP COLUMN drops the indexes that use the column
+		}
+		names, err := s.pgUserIndexes(table)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := s.exec("DROP INDEX " + quoteIdent(n)); err != nil {
+				return fmt.Errorf("drop index %s: %w", n, err)
+			}
+		}
+		return nil
+	}
 	rows, err := s.q.QueryContext(s.ctx, `SELECT "name" FROM "sqlite_master"
 WHERE "type" = 'index' AND "tbl_name" = ? COLLATE NOCASE AND "sql" IS NOT NULL AND "name" NOT LIKE '\_mb\_%' ESCAPE '\'`, table)
 	if err != nil {
@@ -233,6 +283,13 @@ func (s *schemaTx) alterDDL(old, c *Collection, prefix string, fe *apperr.FieldE
 		}
 	}
 	for _, f := range converts {
+		if s.d.Engine() == EnginePostgres {
+			if err := s.pgConvert(table, f); err != nil {
+				fail("fields", "can't convert the values of %q: %s", f.Name, sqliteMessage(err))
+				return
+			}
+			continue
+		}
 		col := quoteIdent(f.Name)
 		var q string
 		if f.Multiple() {
@@ -263,7 +320,13 @@ func (s *schemaTx) alterDDL(old, c *Collection, prefix string, fe *apperr.FieldE
 		s.createIndexes(c, prefix, fe)
 		return
 	}
-	kept, err := s.indexSQL(c.Name, old.Indexes)
+	var kept []string
+	var err error
+	if s.d.Engine() == EnginePostgres {
+		kept, err = s.pgIndexSQL(c.Name, old.Indexes, old.Name != c.Name || len(renames) > 0)
+	} else {
+		kept, err = s.indexSQL(c.Name, old.Indexes)
+	}
 	if err != nil {
 		fail("indexes", "%v", err)
 		return
@@ -340,12 +403,12 @@ var viewOverrideTypes = []FieldType{FieldText, FieldEditor, FieldNumber, FieldBo
 // fields. old is the previous definition or nil.
 func (s *schemaTx) createView(old, c *Collection, prefix string, fe *apperr.FieldErrors) {
 	if old != nil {
-		if err := s.exec("DROP VIEW IF EXISTS " + quoteIdent(old.Name)); err != nil {
+		if err := s.try("DROP VIEW IF EXISTS " + quoteIdent(old.Name)); err != nil {
 			fe.Add(prefix+"viewQuery", "invalid", "can't replace the view: %s", sqliteMessage(err))
 			return
 		}
 	}
-	if err := s.exec("CREATE VIEW " + quoteIdent(c.Name) + " AS " + c.ViewQuery); err != nil {
+	if err := s.try("CREATE VIEW " + quoteIdent(c.Name) + " AS " + c.ViewQuery); err != nil {
 		fe.Add(prefix+"viewQuery", "invalid", "%s", sqliteMessage(err))
 		return
 	}
@@ -370,6 +433,9 @@ type viewColumn struct {
 }
 
 func (s *schemaTx) viewColumns(name string) ([]viewColumn, error) {
+	if s.d.Engine() == EnginePostgres {
+		return s.pgViewColumns(name)
+	}
 	rows, err := s.q.QueryContext(s.ctx, `SELECT "name", "type" FROM pragma_table_info(?)`, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s", sqliteMessage(err))
@@ -457,16 +523,22 @@ func (s *schemaTx) inferViewFields(name string, old *Collection, given []*Field,
 		}
 		if f.Type == "" {
 			if sample == nil {
-				sample, err = s.sampleRow(name)
+				names := make([]string, len(cols))
+				for i, c := range cols {
+					names[i] = c.name
+				}
+				sample, err = s.sampleRow(name, names)
 				if err != nil {
 					return nil, prefix + "viewQuery", err
 				}
 			}
 			switch sample[vc.name].(type) {
-			case int64, float64:
+			case int64, float64, bool:
 				f.Type = FieldNumber
 			case string, []byte:
 				f.Type = FieldText
+			case time.Time:
+				f.Type = FieldDate
 			default:
 				f.Type = FieldJSON
 			}
@@ -485,17 +557,19 @@ func (s *schemaTx) inferViewFields(name string, old *Collection, given []*Field,
 	return fields, "", nil
 }
 
-// sampleRow returns the first row of the view (empty when it has none).
-func (s *schemaTx) sampleRow(name string) (map[string]any, error) {
-	rows, err := s.q.QueryContext(s.ctx, "SELECT * FROM "+quoteIdent(name)+" LIMIT 1")
+// sampleRow returns the columns cols of the first row of the view (empty
+// when it has none). The columns are named: on PostgreSQL a statement
+// that selects "*" may be a prepared one of the view as it was.
+func (s *schemaTx) sampleRow(name string, cols []string) (map[string]any, error) {
+	list := make([]string, len(cols))
+	for i, c := range cols {
+		list[i] = quoteIdent(c)
+	}
+	rows, err := s.q.QueryContext(s.ctx, "SELECT "+strings.Join(list, ", ")+" FROM "+quoteIdent(name)+" LIMIT 1")
 	if err != nil {
 		return nil, fmt.Errorf("%s", sqliteMessage(err))
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]any{}
 	if rows.Next() {
 		vals := make([]any, len(cols))
@@ -523,19 +597,14 @@ func (s *schemaTx) refreshViews() error {
 		if c.Type != TypeView {
 			continue
 		}
-		var text string
-		err := s.q.QueryRowContext(s.ctx, `SELECT "sql" FROM "sqlite_master" WHERE "type" = 'view' AND "name" = ?`, c.Name).Scan(&text)
+		q, err := s.viewQuery(c)
 		if err != nil {
-			fe.Add(c.Name, "invalid", "the view of the collection %q is missing", c.Name)
+			fe.Add(c.Name, "invalid", "%v", err)
 			continue
-		}
-		q := c.ViewQuery
-		if p := "CREATE VIEW " + quoteIdent(c.Name) + " AS "; strings.HasPrefix(text, p) {
-			q = text[len(p):]
 		}
 		fields, _, err := s.inferViewFields(c.Name, c, nil, "")
 		if err == nil {
-			_, err = s.sampleRow(c.Name)
+			_, err = s.sampleRow(c.Name, fieldNames(&Collection{Fields: fields}))
 		}
 		if err != nil {
 			fe.Add(c.Name, "invalid", "the change breaks the view collection %q: %v", c.Name, err)
@@ -550,6 +619,25 @@ func (s *schemaTx) refreshViews() error {
 		}
 	}
 	return fe.Err(invalidCollection)
+}
+
+// viewQuery returns the query of the view c as the database now has it:
+// SQLite rewrites the stored text on renames, PostgreSQL keeps a parsed
+// form (see pgViewQuery).
+func (s *schemaTx) viewQuery(c *Collection) (string, error) {
+	if s.d.Engine() == EnginePostgres {
+		return s.pgViewQuery(c)
+	}
+	var text string
+	err := s.q.QueryRowContext(s.ctx, `SELECT "sql" FROM "sqlite_master" WHERE "type" = 'view' AND "name" = ?`, c.Name).Scan(&text)
+	if err != nil {
+		return "", fmt.Errorf("the view of the collection %q is missing", c.Name)
+	}
+	q := c.ViewQuery
+	if p := "CREATE VIEW " + quoteIdent(c.Name) + " AS "; strings.HasPrefix(text, p) {
+		q = text[len(p):]
+	}
+	return q, nil
 }
 
 func sameFields(a, b []*Field) bool {
@@ -603,9 +691,13 @@ func (s *schemaTx) indexUses(index string, columns []string) (bool, error) {
 // GraphQL Int), so that turning onlyInt on never makes reads fail.
 func (s *schemaTx) checkIntValues(table, col, key string, fe *apperr.FieldErrors) {
 	c := quoteIdent(col)
+	whole := `CAST(` + c + ` AS INTEGER)`
+	if s.d.Engine() == EnginePostgres {
+		whole = `trunc(` + c + `)`
+	}
 	var id string
-	err := s.q.QueryRowContext(s.ctx, `SELECT "id" FROM `+quoteIdent(table)+` WHERE `+c+` IS NOT NULL AND (`+c+` <> CAST(`+c+` AS INTEGER) OR `+c+` > ? OR `+c+` < ?) LIMIT 1`,
-		math.MaxInt32, math.MinInt32).Scan(&id)
+	err := s.q.QueryRowContext(s.ctx, `SELECT "id" FROM `+quoteIdent(table)+` WHERE `+c+` IS NOT NULL AND (`+c+` <> `+whole+` OR `+c+` > ? OR `+c+` < ?) LIMIT 1`,
+		float64(math.MaxInt32), float64(math.MinInt32)).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -624,6 +716,9 @@ func (s *schemaTx) checkIntValues(table, col, key string, fe *apperr.FieldErrors
 // schema prefixes, subqueries, CTEs and views over views are all seen
 // through.
 func (s *schemaTx) systemTableRead(name string) (string, error) {
+	if s.d.Engine() == EnginePostgres {
+		return s.pgSystemTableRead(name)
+	}
 	forbidden := map[int64]string{1: "sqlite_schema"}
 	rows, err := s.q.QueryContext(s.ctx, `SELECT "tbl_name", "rootpage" FROM "sqlite_schema" WHERE "type" IN ('table', 'index') AND "rootpage" > 0 AND (substr("tbl_name", 1, 1) = '_' OR lower(substr("tbl_name", 1, 7)) = 'sqlite_')`)
 	if err != nil {

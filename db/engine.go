@@ -50,10 +50,13 @@ func (d *DB) openPostgres(ctx context.Context) error {
 		return fmt.Errorf("parse the PostgreSQL URL: %s", redactDSN(err.Error(), d.pgDSN))
 	}
 	schema := firstSchema(cfg.RuntimeParams["search_path"])
-	wsql := openPostgresPool(cfg, 1)
+	wsql := openPostgresPool(cfg, 1, &d.schemaGen)
 	d.writer = bun.NewDB(wsql, pgdialect.New())
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
-	d.readers = bun.NewDB(openPostgresPool(cfg, readers), pgdialect.New())
+	// The readers are read-only, as SQLite's are (query_only).
+	rcfg := cfg.Copy()
+	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
+	d.readers = bun.NewDB(openPostgresPool(rcfg, readers, &d.schemaGen), pgdialect.New())
 	if err := wsql.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to PostgreSQL: %s", redactDSN(err.Error(), d.pgDSN))
 	}

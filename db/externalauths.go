@@ -77,7 +77,7 @@ func (tx *Tx) LinkExternalAuth(c *Collection, recordID, provider, providerID str
 	_, err := tx.Tx.Tx.ExecContext(tx.ctx, `INSERT INTO "_externalAuths" (`+externalAuthColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		NewID(), c.ID, recordID, provider, providerID, now, now)
 	if err != nil {
-		if uniqueFailedRe.MatchString(err.Error()) {
+		if isUniqueViolation(err) {
 			return apperr.New(apperr.Conflict, "the record is already linked to another %s account", provider)
 		}
 		return fmt.Errorf("link external auth: %w", err)

@@ -497,10 +497,19 @@ func SQLValue(f *Field, v any) (any, error) {
 }
 
 // DecodeValue returns the canonical Go value of f for a column value as
-// the driver returned it (nil, int64, float64, string or []byte).
+// the driver returned it (nil, int64, float64, string or []byte; and from
+// PostgreSQL's view columns also bool and time.Time).
 func DecodeValue(f *Field, src any) any {
-	if b, ok := src.([]byte); ok {
-		src = string(b)
+	switch x := src.(type) {
+	case []byte:
+		src = string(x)
+	case bool: // as SQLite stores it
+		src = int64(0)
+		if x {
+			src = int64(1)
+		}
+	case time.Time:
+		src = FormatDate(x)
 	}
 	if f.Multiple() {
 		s, ok := src.(string)

@@ -23,11 +23,7 @@ func openTest(t testing.TB) *DB {
 
 func openDir(t testing.TB, dir string) *DB {
 	t.Helper()
-	var opts []Option
-	if u := testdb.URL(t, dir); u != "" {
-		opts = append(opts, WithPostgres(u))
-	}
-	d, err := Open(context.Background(), dir, opts...)
+	d, err := openWith(t, dir)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -35,13 +31,63 @@ func openDir(t testing.TB, dir string) *DB {
 	return d
 }
 
-// schemaState describes the SQLite schema and the stored definitions, to
-// compare before and after a refused change.
+// openWith is Open of dir on the engine of the test run (the same
+// PostgreSQL schema for the same dir); the caller closes the DB.
+func openWith(t testing.TB, dir string, opts ...Option) (*DB, error) {
+	t.Helper()
+	if u := testdb.URL(t, dir); u != "" {
+		opts = append(opts, WithPostgres(u))
+	}
+	return Open(context.Background(), dir, opts...)
+}
+
+// catalogSQL lists the tables, views and indexes of the database: type,
+// name and definition (SQLite's sqlite_master; on PostgreSQL the current
+// schema's pg_class with columns and deparsed definitions).
+func catalogSQL(d *DB) string {
+	if d.Engine() == EnginePostgres {
+		return `SELECT c.relkind::text, c.relname, COALESCE(CASE c.relkind
+  WHEN 'v' THEN pg_get_viewdef(c."oid") WHEN 'i' THEN pg_get_indexdef(c."oid") END, '') || ' ' || COALESCE((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+  FROM pg_attribute a WHERE a.attrelid = c."oid" AND a.attnum > 0 AND NOT a.attisdropped), '')
+FROM pg_class c WHERE c.relnamespace = (SELECT "oid" FROM pg_namespace WHERE nspname = current_schema()) ORDER BY 1, 2`
+	}
+	return `SELECT "type", "name", COALESCE("sql", '') FROM "sqlite_master" ORDER BY "type", "name"`
+}
+
+// columnTypes returns the declared type of each column of table, without
+// PostgreSQL's physical row key.
+func columnTypes(t testing.TB, d *DB, table string) map[string]string {
+	t.Helper()
+	q := `SELECT "name", "type" FROM pragma_table_info(?)`
+	if d.Engine() == EnginePostgres {
+		q = `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name <> 'rowid'`
+	}
+	rows, err := d.readers.DB.QueryContext(context.Background(), q, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var n, ty string
+		if err := rows.Scan(&n, &ty); err != nil {
+			t.Fatal(err)
+		}
+		got[n] = ty
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// schemaState describes the database schema and the stored definitions,
+// to compare before and after a refused change.
 func schemaState(t testing.TB, d *DB) string {
 	t.Helper()
 	ctx := context.Background()
 	var lines []string
-	rows, err := d.readers.DB.QueryContext(ctx, `SELECT "type", "name", COALESCE("sql", '') FROM "sqlite_master" ORDER BY "type", "name"`)
+	rows, err := d.readers.DB.QueryContext(ctx, catalogSQL(d))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -277,7 +277,7 @@ func TestViewsCantReadSystemTables(t *testing.T) {
 	ctx := context.Background()
 	d := openTest(t)
 	mustCreate(t, d, &Collection{Name: "posts", Fields: []*Field{{Name: "title", Type: FieldText}}})
-	// A plain SQLite view (not a collection) over _superusers: a view
+	// A plain view (not a collection) over _superusers: a view
 	// collection over it reads _superusers too.
 	if _, err := d.writer.DB.ExecContext(ctx, `CREATE VIEW "hidden_admins" AS SELECT "id", "password" FROM "_superusers"`); err != nil {
 		t.Fatal(err)
@@ -297,6 +297,19 @@ func TestViewsCantReadSystemTables(t *testing.T) {
 		"schema":                `SELECT name AS id, sql FROM sqlite_schema`,
 		"schema by an old name": `SELECT name AS id, sql FROM SQLITE_MASTER`,
 		"a view over a view":    `SELECT id, password AS p FROM hidden_admins`,
+	}
+	if d.Engine() == EnginePostgres {
+		// SQLite's names and syntax become PostgreSQL's: the schema
+		// prefix is the current schema, the catalogs are pg_catalog's and
+		// information_schema's, and SQL run from text must not escape.
+		delete(refused, "brackets")
+		delete(refused, "schema by an old name")
+		refused["union"] = `SELECT id, title FROM posts UNION ALL SELECT id, "tokenKey" FROM _superusers`
+		refused["main prefix"] = `SELECT key AS id, value AS v FROM ` + quoteIdent(pgSchemaName(t, d)) + `._params`
+		refused["schema"] = `SELECT relname::text AS id, relkind::text AS k FROM pg_class`
+		refused["information_schema"] = `SELECT table_name::text AS id FROM information_schema.tables`
+		refused["catalog functions"] = `SELECT p.id, pg_catalog.query_to_xml('SELECT password FROM _superusers', true, false, '')::text AS x FROM posts p`
+		refused["another schema"] = `SELECT nspname::text AS id FROM pg_namespace`
 	}
 	for name, q := range refused {
 		t.Run(name, func(t *testing.T) {
@@ -321,6 +334,16 @@ func TestViewsCantReadSystemTables(t *testing.T) {
 			t.Fatalf("update to a system table: %v", err)
 		}
 	})
+}
+
+// pgSchemaName returns the PostgreSQL schema d works in.
+func pgSchemaName(t *testing.T, d *DB) string {
+	t.Helper()
+	var n string
+	if err := d.readers.DB.QueryRow(`SELECT current_schema()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestFieldLimitsErrorsAreBadUserInput(t *testing.T) {

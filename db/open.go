@@ -30,6 +30,9 @@ type impl struct {
 	closed   atomic.Bool
 	// pgDSN is the PostgreSQL database of WithPostgres ("" for SQLite).
 	pgDSN string
+	// schemaGen counts the snapshots stored: PostgreSQL connections drop
+	// their prepared statements when it changes (pgdriver.go).
+	schemaGen atomic.Uint64
 	// reads holds the reader pool's prepared statements (records.go).
 	reads readState
 	// mem holds the in-memory matching of ReadMatch (memmatch.go).
@@ -49,6 +52,12 @@ type snapshot struct {
 type fieldRef struct {
 	c *Collection
 	f *Field
+}
+
+// storeSnapshot makes list the collection definitions of d.
+func (d *DB) storeSnapshot(list []*Collection) {
+	d.snap.Store(newSnapshot(list))
+	d.schemaGen.Add(1)
 }
 
 func newSnapshot(list []*Collection) *snapshot {

@@ -33,8 +33,19 @@ func TestOpen(t *testing.T) {
 		}
 	})
 
-	t.Run("pragmas are set on the writer", func(t *testing.T) {
+	t.Run("pragmas are set on the writer (PostgreSQL: the pools' settings)", func(t *testing.T) {
 		d := openTest(t)
+		if d.Engine() == EnginePostgres {
+			// PostgreSQL: one writer connection (writes serialize per
+			// node), which may write; the readers may not.
+			var w, r string
+			_ = d.writer.DB.QueryRow("SHOW default_transaction_read_only").Scan(&w)
+			_ = d.readers.DB.QueryRow("SHOW default_transaction_read_only").Scan(&r)
+			if n := d.writer.DB.Stats().MaxOpenConnections; n != 1 || w != "off" || r != "on" {
+				t.Fatalf("writer connections %d, writer read-only %q, readers read-only %q", n, w, r)
+			}
+			return
+		}
 		var mode string
 		var fk, busy, sync int
 		w := d.writer.DB

@@ -60,9 +60,8 @@ func providerSecret(t *testing.T, d *DB) string {
 }
 
 func TestClientSecretEncryptedAtRest(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := Open(ctx, dir, WithSecrets(box(t, testKey)))
+	d, err := openWith(t, dir, WithSecrets(box(t, testKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +76,7 @@ func TestClientSecretEncryptedAtRest(t *testing.T) {
 	_ = d.Close()
 
 	t.Run("reopened with the key, the secret reads back", func(t *testing.T) {
-		d, err := Open(ctx, dir, WithSecrets(box(t, testKey)))
+		d, err := openWith(t, dir, WithSecrets(box(t, testKey)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,13 +86,13 @@ func TestClientSecretEncryptedAtRest(t *testing.T) {
 		}
 	})
 	t.Run("without the key, Open fails and says why", func(t *testing.T) {
-		_, err := Open(ctx, dir, WithSecrets(box(t, "")))
+		_, err := openWith(t, dir, WithSecrets(box(t, "")))
 		if !errors.Is(err, secrets.ErrNoKey) || !strings.Contains(err.Error(), "users") || !strings.Contains(err.Error(), "github") {
 			t.Fatalf("Open without the key: %v; want ErrNoKey naming the collection and provider", err)
 		}
 	})
 	t.Run("with another key, Open fails", func(t *testing.T) {
-		_, err := Open(ctx, dir, WithSecrets(box(t, strings.Repeat("k", 32))))
+		_, err := openWith(t, dir, WithSecrets(box(t, strings.Repeat("k", 32))))
 		if !errors.Is(err, secrets.ErrWrongKey) {
 			t.Fatalf("Open with another key: %v; want ErrWrongKey", err)
 		}
@@ -110,7 +109,7 @@ func TestPlainClientSecretSealedOnNextSave(t *testing.T) {
 	}
 	_ = d.Close()
 
-	d, err := Open(ctx, dir, WithSecrets(box(t, testKey)))
+	d, err := openWith(t, dir, WithSecrets(box(t, testKey)))
 	if err != nil {
 		t.Fatalf("a plain secret must open with a key set: %v", err)
 	}

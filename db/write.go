@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/monobase/monobase/apperr"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -390,9 +391,24 @@ func (tx *Tx) checkUnique(c *Collection, rec Record, self string, fe *apperr.Fie
 
 var uniqueFailedRe = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: \(\d+\))?$`)
 
+// isUniqueViolation reports whether err is a unique-constraint failure
+// (of either engine).
+func isUniqueViolation(err error) bool {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.Code == pgUniqueViolation
+	}
+	return uniqueFailedRe.MatchString(err.Error())
+}
+
 // constraintError turns a unique-constraint failure into apperr.Invalid on
 // the fields involved; other errors are wrapped.
 func constraintError(c *Collection, err error, op string) error {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		if pe.Code != pgUniqueViolation {
+			return fmt.Errorf("%s %s: %w", op, c.Name, err)
+		}
+		return pgUniqueError(c, pe).Err(validationFailed)
+	}
 	m := uniqueFailedRe.FindStringSubmatch(err.Error())
 	if m == nil {
 		return fmt.Errorf("%s %s: %w", op, c.Name, err)
@@ -410,6 +426,44 @@ func constraintError(c *Collection, err error, op string) error {
 		fe.Add(part, "duplicate", "this value is already in use")
 	}
 	return fe.Err(validationFailed)
+}
+
+// pgKeyRe matches the detail of a PostgreSQL unique violation:
+// Key (col1, col2)=(v1, v2) already exists.
+var pgKeyRe = regexp.MustCompile(`^Key \((.+?)\)=\(`)
+
+// pgUniqueError is constraintError's field errors for a PostgreSQL unique
+// violation, the same as SQLite's: the primary key and the auth system
+// indexes name their column; an index on plain columns names each of them;
+// an index on expressions is reported by its name.
+func pgUniqueError(c *Collection, pe *pgconn.PgError) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	switch name := pe.ConstraintName; {
+	case name == c.Name+"_pkey":
+		fe.Add("id", "duplicate", "this value is already in use")
+		return fe
+	case strings.HasPrefix(name, "_mb_"+c.ID+"_"):
+		fe.Add(strings.TrimPrefix(name, "_mb_"+c.ID+"_"), "duplicate", "this value is already in use")
+		return fe
+	}
+	var cols []string
+	if m := pgKeyRe.FindStringSubmatch(pe.Detail); m != nil {
+		for _, part := range strings.Split(m[1], ", ") {
+			col := unquoteIdent(part)
+			if c.FieldByName(col) == nil {
+				cols = nil
+				break
+			}
+			cols = append(cols, col)
+		}
+	}
+	if cols == nil {
+		fe.Add("", "duplicate", "the value violates the unique index '%s'", pe.ConstraintName)
+	}
+	for _, col := range cols {
+		fe.Add(col, "duplicate", "this value is already in use")
+	}
+	return fe
 }
 
 // Delete deletes the record and returns it as it was. Relations to it are
@@ -442,7 +496,8 @@ func (tx *Tx) deleteRec(c *Collection, id string, visited map[string]bool) (Reco
 		}
 		var where string
 		if f.Multiple() {
-			where = `EXISTS (SELECT 1 FROM json_each("r".` + quoteIdent(f.Name) + `) WHERE "value" = ?)`
+			from, value := tx.db.sql().listValues("r", quoteIdent(f.Name), "v")
+			where = `EXISTS (SELECT 1 FROM ` + from + ` WHERE ` + value + ` = ?)`
 		} else {
 			where = `"r".` + quoteIdent(f.Name) + ` = ?`
 		}
