@@ -74,7 +74,7 @@ func (s *schemaTx) columnDef(f *Field) string {
 	if f.System && f.Name == "id" {
 		return `"id" TEXT PRIMARY KEY NOT NULL`
 	}
-	def := quoteIdent(f.Name) + " " + s.d.sql().columnType(f)
+	def := quoteIdent(f.Name) + " " + s.d.sql().columnType(f) + s.d.sql().collate(f)
 	if f.Multiple() {
 		def += " DEFAULT '[]'"
 	}

@@ -33,6 +33,8 @@ type dialect interface {
 	columnType(f *Field) string
 	// foldEq returns "expr equals ?, ignoring ASCII case".
 	foldEq(expr string) string
+	// collate is the COLLATE clause of f's column ("" for none).
+	collate(f *Field) string
 }
 
 // sql returns the dialect of d's database.
@@ -77,6 +79,8 @@ func (sqliteDialect) noLimit() any { return -1 }
 func (sqliteDialect) columnType(f *Field) string { return ColumnType(f) }
 
 func (sqliteDialect) foldEq(expr string) string { return expr + " = ? COLLATE NOCASE" }
+
+func (sqliteDialect) collate(*Field) string { return "" }
 
 // pgDialect is PostgreSQL's dialect. Values are stored as on SQLite (text,
 // JSON text, dates as sortable text, booleans as 0/1) so that both engines
@@ -124,6 +128,16 @@ func (pgDialect) columnType(f *Field) string {
 }
 
 func (pgDialect) foldEq(expr string) string { return "lower(" + expr + ") = lower(?)" }
+
+// collate gives text columns byte order ("C"), SQLite's, whatever the
+// database's default collation: sorts, ranges and the in-memory matcher
+// then agree with SQLite.
+func (d pgDialect) collate(f *Field) string {
+	if d.columnType(f) == "TEXT" {
+		return ` COLLATE "C"`
+	}
+	return ""
+}
 
 // encodeList is a string list bound as one parameter (see dialect.inList).
 func encodeList(l []string) string {

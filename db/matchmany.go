@@ -156,7 +156,9 @@ func writeValuesRow(sb *strings.Builder, args []any, dl queryDialect, c *Collect
 		}
 		sb.WriteString(`CAST(? AS `)
 		sb.WriteString(dl.columnType(f))
-		sb.WriteString(`) AS "`)
+		sb.WriteString(`)`)
+		sb.WriteString(dl.collate(f))
+		sb.WriteString(` AS "`)
 		sb.WriteString(f.Name) // validated name: ^[a-zA-Z][a-zA-Z0-9_]*$
 		sb.WriteString(`"`)
 		v, err := SQLValue(f, rec[f.Name])
