@@ -340,6 +340,7 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 			c.Secrets, _ = secrets.New(key)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			withTestDB(t, c)
 			err := c.Run(ctx)
 			if err == nil {
 				_ = c.Close()
