@@ -63,10 +63,26 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if err := a.checkDB(ctx, staged); err != nil {
 		return refuse("name", err)
 	}
+	live, _ := s.source()
+	onPG := live != nil && live.Engine() == db.EnginePostgres
+	if err := s.checkEngine(a); err != nil {
+		return refuse("name", err)
+	}
 	names := liveNames
 	if a.dbOnly() {
 		names = dbNames
-	} else {
+	}
+	if onPG {
+		// The data goes into the live PostgreSQL database in one
+		// transaction; the swap below then moves the auxiliary database
+		// and the files, and the server restarts on them.
+		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.HasPrefix(n, db.FileName) })
+		if err := replaceFrom(ctx, live, filepath.Join(staged, DataFile)); err != nil {
+			return fmt.Errorf("backup: restore %s: %w", name, err)
+		}
+		_ = os.Remove(filepath.Join(staged, DataFile))
+	}
+	if !a.dbOnly() {
 		isStorage := func(n string) bool { return n == StorageDir || strings.HasPrefix(n, storagePrefix) }
 		if err := a.unpack(ctx, staged, isStorage); err != nil {
 			return refuse("name", err)
@@ -151,7 +167,44 @@ func (s *Service) check(ctx context.Context, zipPath, work string) error {
 	if err := a.checkDB(ctx, dir); err != nil {
 		return err
 	}
+	if err := s.checkEngine(a); err != nil {
+		return err
+	}
 	return a.verify(ctx, func(n string) bool { return strings.HasPrefix(n, storagePrefix) })
+}
+
+// checkEngine refuses a backup made on the other engine than the live
+// database's.
+func (s *Service) checkEngine(a *archive) error {
+	live, _ := s.source()
+	onPG := live != nil && live.Engine() == db.EnginePostgres
+	if onPG != a.exported() {
+		return engineMismatch(onPG)
+	}
+	return nil
+}
+
+// engineMismatch is the refusal of a backup made on the other engine.
+func engineMismatch(onPG bool) error {
+	if onPG {
+		return &zipError{msg: "this backup was made on SQLite (it holds " + db.FileName + ") and the server runs on PostgreSQL: " +
+			"move it with `monobase export-data` on the unpacked data folder and `monobase import-data --db ...` (docs/postgres.md)"}
+	}
+	return &zipError{msg: "this backup was made on PostgreSQL (it holds " + DataFile + ") and the server runs on SQLite: " +
+		"load it into a new data folder with `monobase import-data` of its " + DataFile + " (docs/postgres.md)"}
+}
+
+// replaceFrom replaces all data of d with the export in the file p.
+func replaceFrom(ctx context.Context, d *db.DB, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := d.ReplaceData(ctx, f); err != nil {
+		return fmt.Errorf("replace the data: %w", err)
+	}
+	return nil
 }
 
 // copyLimited writes r to the new file p, at most limit bytes

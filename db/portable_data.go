@@ -277,6 +277,37 @@ var ErrNotEmpty = errors.New("the target database is not empty")
 // changes. Settings and the token signing secret come with _params, so
 // tokens issued before the move stay valid.
 func (d *DB) ImportData(ctx context.Context, r io.Reader) (*DataStats, error) {
+	return d.importData(ctx, r, false)
+}
+
+// ReplaceData is ImportData into a database that may hold data: in the
+// same transaction, everything in it is dropped first (collections with
+// their tables and views, the rows of the system tables). A backup
+// restore on PostgreSQL uses it; on any error nothing changes.
+func (d *DB) ReplaceData(ctx context.Context, r io.Reader) (*DataStats, error) {
+	return d.importData(ctx, r, true)
+}
+
+// ReadExportHeader reads and checks the first line of an export.
+func ReadExportHeader(r io.Reader) (*ExportHeader, error) {
+	line, err := bufio.NewReaderSize(r, 64<<10).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read the export header: %w", err)
+	}
+	var h ExportHeader
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, fmt.Errorf("not a Monobase data export: %w", err)
+	}
+	if h.Format != DataFormat {
+		return nil, fmt.Errorf("not a Monobase data export (format %q)", h.Format)
+	}
+	if h.Version != DataVersion {
+		return nil, fmt.Errorf("export format version %d, this build reads %d", h.Version, DataVersion)
+	}
+	return &h, nil
+}
+
+func (d *DB) importData(ctx context.Context, r io.Reader, replace bool) (*DataStats, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 	dec.UseNumber()
 	var h ExportHeader
@@ -302,7 +333,11 @@ func (d *DB) ImportData(ctx context.Context, r io.Reader) (*DataStats, error) {
 	}
 	stats := &DataStats{Collections: len(defs), Rows: map[string]int{}}
 	err := d.changeSchema(ctx, func(s *schemaTx) error {
-		if err := s.checkEmpty(); err != nil {
+		if replace {
+			if err := s.clearSystemTables(); err != nil {
+				return err
+			}
+		} else if err := s.checkEmpty(); err != nil {
 			return err
 		}
 		if err := s.replaceCollections(defs); err != nil {
@@ -346,6 +381,16 @@ func (s *schemaTx) checkEmpty() error {
 	return nil
 }
 
+// clearSystemTables deletes the rows of the portable system tables.
+func (s *schemaTx) clearSystemTables() error {
+	for _, t := range portableSystemTables {
+		if _, err := s.q.ExecContext(s.ctx, `DELETE FROM `+quoteIdent(t)); err != nil {
+			return fmt.Errorf("replace data: clear %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
 // tablesOf returns the tables of the working list's collections.
 func (s *schemaTx) tablesOf() []string {
 	var out []string
@@ -361,7 +406,13 @@ func (s *schemaTx) tablesOf() []string {
 // ids, tables, views and indexes, then writes their rows (finish) so that
 // the caller's later finish has nothing left to do.
 func (s *schemaTx) replaceCollections(defs []*Collection) error {
-	for _, c := range slices.Clone(s.cols) {
+	// Views first (they read the tables), then tables, newest first.
+	old := slices.Clone(s.cols)
+	slices.Reverse(old)
+	slices.SortStableFunc(old, func(a, b *Collection) int {
+		return boolRank(b.Type == TypeView) - boolRank(a.Type == TypeView)
+	})
+	for _, c := range old {
 		if err := s.dropDDL(c); err != nil {
 			return fmt.Errorf("import data: drop %s: %w", c.Name, err)
 		}
@@ -384,6 +435,13 @@ func (s *schemaTx) replaceCollections(defs []*Collection) error {
 	s.deleted = nil
 	s.altered = false
 	return nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // storeCollectionRows replaces the "_collections" rows with the export's,
