@@ -72,15 +72,13 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if a.dbOnly() {
 		names = dbNames
 	}
+	var pg *pgRestore
 	if onPG {
-		// The data goes into the live PostgreSQL database in one
-		// transaction; the swap below then moves the auxiliary database
-		// and the files, and the server restarts on them.
 		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.HasPrefix(n, db.FileName) })
-		if err := replaceFrom(ctx, live, filepath.Join(staged, DataFile)); err != nil {
+		if pg, err = preparePG(ctx, live, filepath.Join(staged, DataFile), filepath.Join(work, "previous.jsonl")); err != nil {
 			return fmt.Errorf("backup: restore %s: %w", name, err)
 		}
-		_ = os.Remove(filepath.Join(staged, DataFile))
+		defer pg.Close()
 	}
 	if !a.dbOnly() {
 		isStorage := func(n string) bool { return n == StorageDir || strings.HasPrefix(n, storagePrefix) }
@@ -96,7 +94,11 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("backup: restore: %w", err)
 	}
-	err = s.Reload(ctx, func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work, names) })
+	swap := func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work, names) }
+	if pg != nil {
+		swap = pg.wrap(swap)
+	}
+	err = s.Reload(ctx, swap)
 	if err != nil {
 		// The old files are back in place unless putting them back failed
 		// too; then aside still holds them and must not be removed.
@@ -192,6 +194,61 @@ func engineMismatch(onPG bool) error {
 	}
 	return &zipError{msg: "this backup was made on PostgreSQL (it holds " + DataFile + ") and the server runs on SQLite: " +
 		"load it into a new data folder with `monobase import-data` of its " + DataFile + " (docs/postgres.md)"}
+}
+
+// pgRestore is the database side of a restore on PostgreSQL: the data
+// has no file to swap, so the swap replaces it in the database (one
+// transaction, through a handle of its own while the server's is
+// stopped), and its undo puts the previous data back from an export made
+// just before.
+type pgRestore struct {
+	side     *db.DB
+	restored string // the backup's export
+	previous string // the live data's export
+}
+
+// preparePG exports the live data to previous and opens the side handle.
+func preparePG(ctx context.Context, live *db.DB, restored, previous string) (*pgRestore, error) {
+	f, err := os.OpenFile(previous, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := live.ExportData(ctx, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("export the live data: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	side, err := live.OpenAgain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgRestore{side: side, restored: restored, previous: previous}, nil
+}
+
+// Close closes the side handle.
+func (p *pgRestore) Close() error { return p.side.Close() }
+
+// wrap returns swap preceded by the replacement of the data; its undo
+// undoes both.
+func (p *pgRestore) wrap(swap SwapFunc) SwapFunc {
+	return func() (func() error, error) {
+		ctx := context.Background()
+		if err := replaceFrom(ctx, p.side, p.restored); err != nil {
+			return nil, err
+		}
+		undoFiles, err := swap()
+		if err != nil {
+			if rerr := replaceFrom(ctx, p.side, p.previous); rerr != nil {
+				return nil, errors.Join(err, fmt.Errorf("put the previous data back: %w", rerr))
+			}
+			return nil, err
+		}
+		return func() error {
+			return errors.Join(undoFiles(), replaceFrom(ctx, p.side, p.previous))
+		}, nil
+	}
 }
 
 // replaceFrom replaces all data of d with the export in the file p.

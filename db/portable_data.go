@@ -288,6 +288,18 @@ func (d *DB) ReplaceData(ctx context.Context, r io.Reader) (*DataStats, error) {
 	return d.importData(ctx, r, true)
 }
 
+// OpenAgain opens a second handle on d's database (same folder, engine
+// and secrets; no hooks), which stays usable while d is closed: a backup
+// restore on PostgreSQL replaces the data through it while the server's
+// own handle is stopped.
+func (d *DB) OpenAgain(ctx context.Context) (*DB, error) {
+	opts := []Option{WithSecrets(d.secrets)}
+	if d.pgDSN != "" {
+		opts = append(opts, WithPostgres(d.pgDSN))
+	}
+	return Open(ctx, d.Dir, opts...)
+}
+
 // ReadExportHeader reads and checks the first line of an export.
 func ReadExportHeader(r io.Reader) (*ExportHeader, error) {
 	line, err := bufio.NewReaderSize(r, 64<<10).ReadBytes('\n')
