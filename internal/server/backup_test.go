@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
 )
 
 // backupServer is a server with a superuser and an open collection
