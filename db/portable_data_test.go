@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestImportDataRefusesBadInput: an import that cannot be whole changes
@@ -53,4 +54,52 @@ func TestImportDataRefusesBadInput(t *testing.T) {
 	if _, err := src.ImportData(ctx, strings.NewReader(good)); !errors.Is(err, ErrNotEmpty) {
 		t.Errorf("import into a database with data: %v, want ErrNotEmpty", err)
 	}
+}
+
+// BenchmarkMoveData exports 10,000 records and imports them into an empty
+// database of the run's engine; it reports rows per second of each half.
+//
+//	go test ./db -run '^$' -bench MoveData -benchtime 3x
+//	MONOBASE_TEST_DB=postgres://postgres@127.0.0.1:5432/postgres go test ./db -run '^$' -bench MoveData -benchtime 3x
+func BenchmarkMoveData(b *testing.B) {
+	const rows = 10000
+	ctx := context.Background()
+	src := openTest(b)
+	c, err := src.CreateCollection(ctx, &Collection{Name: "posts", Fields: []*Field{
+		{Name: "title", Type: FieldText}, {Name: "views", Type: FieldNumber}, {Name: "done", Type: FieldBool}, {Name: "meta", Type: FieldJSON}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tx, err := src.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range rows {
+		if _, err := tx.Insert(c, RecordInput{"title": "post", "views": float64(i), "done": i%2 == 0, "meta": map[string]any{"i": i}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	var export, imp time.Duration
+	for b.Loop() {
+		var buf bytes.Buffer
+		start := time.Now()
+		if _, err := src.ExportData(ctx, &buf); err != nil {
+			b.Fatal(err)
+		}
+		export += time.Since(start)
+		b.StopTimer()
+		dst := openTest(b)
+		b.StartTimer()
+		start = time.Now()
+		stats, err := dst.ImportData(ctx, &buf)
+		if err != nil || stats.Rows["posts"] != rows {
+			b.Fatalf("import: %v %+v", err, stats)
+		}
+		imp += time.Since(start)
+	}
+	b.ReportMetric(float64(rows*b.N)/export.Seconds(), "export-rows/s")
+	b.ReportMetric(float64(rows*b.N)/imp.Seconds(), "import-rows/s")
 }
