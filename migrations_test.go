@@ -9,6 +9,7 @@ import (
 
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/internal/server"
+	"github.com/monobase/monobase/internal/testdb"
 )
 
 func TestAddMigrationRunsOnMigrateUp(t *testing.T) {
@@ -19,9 +20,16 @@ func TestAddMigrationRunsOnMigrateUp(t *testing.T) {
 		return err
 	}, func(ctx context.Context, tx *MigrationTx) error { return tx.DeleteCollection("posts") })
 
+	dbURL := testdb.URL(t, dir) // "" on SQLite
+	getenv := func(k string) string {
+		if k == "MONOBASE_DB" {
+			return dbURL
+		}
+		return ""
+	}
 	run := func(args ...string) string {
 		var out, errOut bytes.Buffer
-		m := &server.Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Ext: &app.ext}
+		m := &server.Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: getenv, Ext: &app.ext}
 		if err := m.Run(context.Background(), args); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
 		}

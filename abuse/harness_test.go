@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/monobase/monobase/internal/testdb"
 )
 
 // Bounds every attack must stay within (issue: "refused fast and clearly").
@@ -106,7 +108,14 @@ func startServer(t *testing.T) *server {
 		}
 	}
 	dir := filepath.Join(tmp, "data")
-	if out, err := exec.Command(bin, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir).CombinedOutput(); err != nil {
+	// On a PostgreSQL test run (MONOBASE_TEST_DB), --db comes from MONOBASE_DB.
+	env := os.Environ()
+	if u := testdb.URL(t, dir); u != "" {
+		env = append(env, "MONOBASE_DB="+u)
+	}
+	up := exec.Command(bin, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir)
+	up.Env = env
+	if out, err := up.CombinedOutput(); err != nil {
 		t.Fatalf("superuser upsert: %v\n%s", err, out)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -117,6 +126,7 @@ func startServer(t *testing.T) *server {
 	ln.Close()
 	s := &server{URL: "http://" + addr, Dir: dir, Bin: bin, log: &bytes.Buffer{}, t: t}
 	s.cmd = exec.Command(bin, "serve", "--dir", dir, "--http", addr)
+	s.cmd.Env = env
 	s.cmd.Stdout = io.Discard
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {

@@ -102,7 +102,10 @@ func (a *archive) inspect() error {
 			continue
 		case !mode.IsRegular():
 			return badZip("the entry %q is not a regular file", name)
-		case name == db.FileName:
+		case name == db.FileName, name == DataFile:
+			if hasDB {
+				return badZip("it has both %s and %s", db.FileName, DataFile)
+			}
 			hasDB = true
 		case name == AuxiliaryFile, strings.HasPrefix(name, storagePrefix):
 		default:
@@ -117,7 +120,7 @@ func (a *archive) inspect() error {
 		}
 	}
 	if !hasDB {
-		return badZip("it has no %s", db.FileName)
+		return badZip("it has no %s (nor %s)", db.FileName, DataFile)
 	}
 	return nil
 }
@@ -210,9 +213,20 @@ func unpackFile(f *zip.File, dst string, budget int64) (int64, error) {
 // checks that data.db is a sound Monobase database. The error is a
 // *zipError for a database that is not.
 func (a *archive) checkDB(ctx context.Context, dir string) error {
-	err := a.unpack(ctx, dir, func(name string) bool { return name == db.FileName || name == AuxiliaryFile })
+	err := a.unpack(ctx, dir, func(name string) bool { return name == db.FileName || name == DataFile || name == AuxiliaryFile })
 	if err != nil {
 		return err
+	}
+	if a.exported() {
+		f, err := os.Open(filepath.Join(dir, DataFile))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := db.ReadExportHeader(f); err != nil {
+			return &zipError{msg: DataFile + " is not a Monobase data export", cause: err}
+		}
+		return nil
 	}
 	if err := db.CheckFile(ctx, filepath.Join(dir, db.FileName)); err != nil {
 		if errors.Is(err, db.ErrNotMonobase) {
@@ -254,3 +268,14 @@ func (a *archive) verify(ctx context.Context, want func(name string) bool) error
 // dbOnly reports whether the zip is a database-only backup (its comment
 // starts with DBOnlyMarker).
 func (a *archive) dbOnly() bool { return strings.HasPrefix(a.zr.Comment, DBOnlyMarker) }
+
+// exported reports whether the backup holds an export (DataFile, made on
+// PostgreSQL) rather than a SQLite database file.
+func (a *archive) exported() bool {
+	for _, f := range a.zr.File {
+		if f.Name == DataFile {
+			return true
+		}
+	}
+	return false
+}

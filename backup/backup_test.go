@@ -15,6 +15,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/internal/testdb"
 )
 
 func TestCreateAndRestore(t *testing.T) {
@@ -33,7 +34,7 @@ func TestCreateAndRestore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.store.TempDir(), "partial"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SnapshotFile(ctx, filepath.Join(e.dir, db.FileName), filepath.Join(e.dir, backup.AuxiliaryFile)); err != nil {
+	if err := db.SnapshotFile(ctx, sqliteFile(t), filepath.Join(e.dir, backup.AuxiliaryFile)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -42,7 +43,8 @@ func TestCreateAndRestore(t *testing.T) {
 		t.Fatalf("Create: %v", err)
 	}
 	t.Run("the zip holds the databases and the stored files, not the files being written", func(t *testing.T) {
-		want := []string{backup.AuxiliaryFile, db.FileName, "storage/" + e.notes.ID + "/" + recID + "/" + name}
+		want := []string{backup.AuxiliaryFile, dbEntry(), "storage/" + e.notes.ID + "/" + recID + "/" + name}
+		slices.Sort(want)
 		if got := zipNames(t, filepath.Join(e.svc.Dir(), "first.zip")); !slices.Equal(got, want) {
 			t.Fatalf("entries = %v, want %v", got, want)
 		}
@@ -73,8 +75,12 @@ func TestCreateAndRestore(t *testing.T) {
 		if got := e.storageFiles(t); !slices.Equal(got, want) {
 			t.Fatalf("storage = %v, want %v", got, want)
 		}
-		if err := db.CheckFile(ctx, filepath.Join(e.dir, db.FileName)); err != nil {
-			t.Fatal(err)
+		if !testdb.Postgres() {
+			if err := db.CheckFile(ctx, filepath.Join(e.dir, db.FileName)); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := os.Stat(filepath.Join(e.dir, db.FileName)); err == nil {
+			t.Fatal("a restore on PostgreSQL wrote data.db")
 		}
 		if _, err := os.Stat(filepath.Join(e.dir, backup.AuxiliaryFile)); err != nil {
 			t.Fatalf("auxiliary.db: %v", err)
@@ -138,14 +144,14 @@ func TestRefusedZipsChangeNothing(t *testing.T) {
 	e.insert(t, "kept")
 	good := e.goodDB(t)
 	foreign := filepath.Join(t.TempDir(), "foreign.db")
-	if err := db.SnapshotFile(ctx, filepath.Join(e.dir, db.FileName), foreign); err != nil {
+	if err := db.SnapshotFile(ctx, sqliteFile(t), foreign); err != nil {
 		t.Fatal(err)
 	}
 	// A SQLite file that passes the integrity check but is not ours: a
 	// database without _collections (drop it from a copy).
 	foreignDB := dropCollections(t, foreign)
 	marker := []byte("a stored file whose bytes are changed")
-	damaged := makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/c/r/f.txt", body: marker, store: true})
+	damaged := makeZip(t, good, zipEntry{name: "storage/c/r/f.txt", body: marker, store: true})
 	damaged[bytes.Index(damaged, marker)] ^= 0xff // its checksum no longer matches
 	zeros := make([]byte, 80<<20)
 
@@ -157,19 +163,22 @@ func TestRefusedZipsChangeNothing(t *testing.T) {
 		{"not a zip", []byte("PK\x03\x04 this is not really a zip"), "not a zip"},
 		{"an empty file", nil, "not a zip"},
 		{"no data.db", makeZip(t, zipEntry{name: "storage/c/r/f.txt", body: []byte("x")}), "no data.db"},
+		{"an export that is not one", makeZip(t, zipEntry{name: backup.DataFile, body: []byte(`{"format":"other"}`)}), "not a Monobase data export"},
+		{"both data.db and an export", makeZip(t, zipEntry{name: backup.DataFile, body: []byte("{}")}, zipEntry{name: db.FileName, body: []byte("x")}), "both"},
+		{"a backup of the other engine", makeZip(t, otherEngine(t, e)), "was made on"},
 		{"a data.db that is not SQLite", makeZip(t, zipEntry{name: db.FileName, body: bytes.Repeat([]byte("garbage!"), 100)}), "not a sound Monobase database"},
 		{"a SQLite data.db that is not ours", makeZip(t, zipEntry{name: db.FileName, body: foreignDB}), "not a sound Monobase database"},
-		{"zip slip with ..", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "../evil.txt", body: []byte("x")}), "unsafe path"},
-		{"zip slip inside storage", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/../../evil.txt", body: []byte("x")}), "unsafe path"},
-		{"an absolute path", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "/tmp/evil.txt", body: []byte("x")}), "unsafe path"},
-		{"a backslash path", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: `storage\..\..\evil.txt`, body: []byte("x")}), "backslash"},
-		{"a symlink", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/link", body: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777}), "not a regular file"},
-		{"an unexpected entry", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "hooks/main.js", body: []byte("x")}), "unexpected"},
-		{"a duplicate entry", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: db.FileName, body: good}), "twice"},
-		{"a hidden entry", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/.tmp/x", body: []byte("x")}), "hidden"},
-		{"a bomb", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/c/r/zeros", body: zeros}), "more than"},
-		{"a header that claims a huge size", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/c/r/big", body: []byte("x"), declared: 1 << 40}), "more than"},
-		{"a header that understates the size", makeZip(t, zipEntry{name: db.FileName, body: good}, zipEntry{name: "storage/c/r/liar", body: bytes.Repeat([]byte("x"), 1000), declared: 10}), "damaged"},
+		{"zip slip with ..", makeZip(t, good, zipEntry{name: "../evil.txt", body: []byte("x")}), "unsafe path"},
+		{"zip slip inside storage", makeZip(t, good, zipEntry{name: "storage/../../evil.txt", body: []byte("x")}), "unsafe path"},
+		{"an absolute path", makeZip(t, good, zipEntry{name: "/tmp/evil.txt", body: []byte("x")}), "unsafe path"},
+		{"a backslash path", makeZip(t, good, zipEntry{name: `storage\..\..\evil.txt`, body: []byte("x")}), "backslash"},
+		{"a symlink", makeZip(t, good, zipEntry{name: "storage/link", body: []byte("/etc/passwd"), mode: fs.ModeSymlink | 0o777}), "not a regular file"},
+		{"an unexpected entry", makeZip(t, good, zipEntry{name: "hooks/main.js", body: []byte("x")}), "unexpected"},
+		{"a duplicate entry", makeZip(t, good, good), "twice"},
+		{"a hidden entry", makeZip(t, good, zipEntry{name: "storage/.tmp/x", body: []byte("x")}), "hidden"},
+		{"a bomb", makeZip(t, good, zipEntry{name: "storage/c/r/zeros", body: zeros}), "more than"},
+		{"a header that claims a huge size", makeZip(t, good, zipEntry{name: "storage/c/r/big", body: []byte("x"), declared: 1 << 40}), "more than"},
+		{"a header that understates the size", makeZip(t, good, zipEntry{name: "storage/c/r/liar", body: bytes.Repeat([]byte("x"), 1000), declared: 10}), "damaged"},
 		{"a checksum that does not match", damaged, "damaged (zip: checksum error)"},
 	}
 	for i, tt := range tests {
@@ -213,11 +222,11 @@ func TestRefusedZipsChangeNothing(t *testing.T) {
 		})
 	}
 	t.Run("a sound zip uploaded is kept and restores", func(t *testing.T) {
-		info, err := e.svc.Upload(ctx, "Good.ZIP", bytes.NewReader(makeZip(t, zipEntry{name: db.FileName, body: good})))
+		info, err := e.svc.Upload(ctx, "Good.ZIP", bytes.NewReader(makeZip(t, good)))
 		if err != nil || info.Name != "good.zip" {
 			t.Fatalf("Upload = %+v, %v", info, err)
 		}
-		if _, err := e.svc.Upload(ctx, "good.zip", bytes.NewReader(makeZip(t, zipEntry{name: db.FileName, body: good}))); apperr.As(err) == nil || apperr.As(err).Fields["file"].Code != "taken" {
+		if _, err := e.svc.Upload(ctx, "good.zip", bytes.NewReader(makeZip(t, good))); apperr.As(err) == nil || apperr.As(err).Fields["file"].Code != "taken" {
 			t.Fatalf("second upload = %v, want taken", err)
 		}
 		if err := e.svc.Restore(ctx, "good.zip"); err != nil {
@@ -337,4 +346,22 @@ func TestNamesAndOneOperationAtATime(t *testing.T) {
 			t.Fatalf("list = %+v", list)
 		}
 	})
+}
+
+// otherEngine is the database entry of a sound backup made on the engine
+// the test run does not use.
+func otherEngine(t *testing.T, e *env) zipEntry {
+	t.Helper()
+	if e.d.Engine() == db.EnginePostgres {
+		b, err := os.ReadFile(sqliteFile(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zipEntry{name: db.FileName, body: b}
+	}
+	var buf bytes.Buffer
+	if _, err := e.d.ExportData(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	return zipEntry{name: backup.DataFile, body: buf.Bytes()}
 }

@@ -20,6 +20,10 @@ import (
 // the request logs (when it exists) and the stored files under storage/,
 // as in the data folder.
 const (
+	// DataFile holds the data of a backup made on PostgreSQL: the stream
+	// of db.ExportData (what `monobase export-data` writes), in place of
+	// data.db.
+	DataFile      = "data.jsonl"
 	AuxiliaryFile = db.AuxFileName
 	StorageDir    = "storage"
 	storagePrefix = StorageDir + "/"
@@ -148,8 +152,16 @@ func (s *Service) write(ctx context.Context, d *db.DB, store *files.Store, work,
 		release := store.HoldDeletes()
 		defer release()
 	}
-	dbCopy := filepath.Join(work, db.FileName)
-	if err := d.VacuumInto(ctx, dbCopy); err != nil {
+	dbName := db.FileName
+	dbCopy := filepath.Join(work, dbName)
+	if d.Engine() == db.EnginePostgres {
+		// No file to copy: the export of one read transaction.
+		dbName = DataFile
+		dbCopy = filepath.Join(work, dbName)
+		if err := exportTo(ctx, d, dbCopy); err != nil {
+			return fmt.Errorf("export the database: %w", err)
+		}
+	} else if err := d.VacuumInto(ctx, dbCopy); err != nil {
 		return fmt.Errorf("snapshot the database: %w", err)
 	}
 	auxCopy := ""
@@ -175,7 +187,7 @@ func (s *Service) write(ctx context.Context, d *db.DB, store *files.Store, work,
 			return err
 		}
 	}
-	if err := addFile(zw, db.FileName, dbCopy); err != nil {
+	if err := addFile(zw, dbName, dbCopy); err != nil {
 		return err
 	}
 	// The snapshots are in the zip: free their disk space early.
@@ -285,4 +297,17 @@ func compressed(name string) bool {
 		return true
 	}
 	return false
+}
+
+// exportTo writes the export of d (db.ExportData) to the new file p.
+func exportTo(ctx context.Context, d *db.DB, p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := d.ExportData(ctx, f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

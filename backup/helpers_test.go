@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"github.com/monobase/monobase/internal/dbtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
+	"github.com/monobase/monobase/internal/dbtest"
+	"github.com/monobase/monobase/internal/testdb"
 )
 
 // env is a data folder with a database, a file store and its backup
@@ -179,8 +180,15 @@ func makeZip(t *testing.T, entries ...zipEntry) []byte {
 }
 
 // goodDB returns the bytes of a sound copy of e's database.
-func (e *env) goodDB(t *testing.T) []byte {
+func (e *env) goodDB(t *testing.T) zipEntry {
 	t.Helper()
+	if e.d.Engine() == db.EnginePostgres {
+		var buf bytes.Buffer
+		if _, err := e.d.ExportData(context.Background(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		return zipEntry{name: backup.DataFile, body: buf.Bytes()}
+	}
 	p := filepath.Join(t.TempDir(), "copy.db")
 	if err := e.d.VacuumInto(context.Background(), p); err != nil {
 		t.Fatal(err)
@@ -189,7 +197,32 @@ func (e *env) goodDB(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return zipEntry{name: db.FileName, body: b}
+}
+
+// dbEntry is the zip entry of the database in a backup made on the
+// test run's engine: data.db on SQLite, the export on PostgreSQL.
+func dbEntry() string {
+	if testdb.Postgres() {
+		return backup.DataFile
+	}
+	return db.FileName
+}
+
+// sqliteFile returns the path of a sound Monobase SQLite database in a
+// folder of its own, whatever the test run's engine (for an auxiliary
+// database, or a data.db from another engine).
+func sqliteFile(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	d, err := db.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, db.FileName)
 }
 
 // put writes a zip into the backups folder as name.

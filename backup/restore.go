@@ -63,10 +63,24 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if err := a.checkDB(ctx, staged); err != nil {
 		return refuse("name", err)
 	}
+	live, _ := s.source()
+	onPG := live != nil && live.Engine() == db.EnginePostgres
+	if err := s.checkEngine(a); err != nil {
+		return refuse("name", err)
+	}
 	names := liveNames
 	if a.dbOnly() {
 		names = dbNames
-	} else {
+	}
+	var pg *pgRestore
+	if onPG {
+		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.HasPrefix(n, db.FileName) })
+		if pg, err = preparePG(ctx, live, filepath.Join(staged, DataFile), filepath.Join(work, "previous.jsonl")); err != nil {
+			return fmt.Errorf("backup: restore %s: %w", name, err)
+		}
+		defer pg.Close()
+	}
+	if !a.dbOnly() {
 		isStorage := func(n string) bool { return n == StorageDir || strings.HasPrefix(n, storagePrefix) }
 		if err := a.unpack(ctx, staged, isStorage); err != nil {
 			return refuse("name", err)
@@ -80,7 +94,11 @@ func (s *Service) Restore(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("backup: restore: %w", err)
 	}
-	err = s.Reload(ctx, func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work, names) })
+	swap := func() (func() error, error) { return swapIn(s.dataDir, staged, aside, work, names) }
+	if pg != nil {
+		swap = pg.wrap(swap)
+	}
+	err = s.Reload(ctx, swap)
 	if err != nil {
 		// The old files are back in place unless putting them back failed
 		// too; then aside still holds them and must not be removed.
@@ -151,7 +169,99 @@ func (s *Service) check(ctx context.Context, zipPath, work string) error {
 	if err := a.checkDB(ctx, dir); err != nil {
 		return err
 	}
+	if err := s.checkEngine(a); err != nil {
+		return err
+	}
 	return a.verify(ctx, func(n string) bool { return strings.HasPrefix(n, storagePrefix) })
+}
+
+// checkEngine refuses a backup made on the other engine than the live
+// database's.
+func (s *Service) checkEngine(a *archive) error {
+	live, _ := s.source()
+	onPG := live != nil && live.Engine() == db.EnginePostgres
+	if onPG != a.exported() {
+		return engineMismatch(onPG)
+	}
+	return nil
+}
+
+// engineMismatch is the refusal of a backup made on the other engine.
+func engineMismatch(onPG bool) error {
+	if onPG {
+		return &zipError{msg: "this backup was made on SQLite (it holds " + db.FileName + ") and the server runs on PostgreSQL: " +
+			"move it with `monobase export-data` on the unpacked data folder and `monobase import-data --db ...` (docs/postgres.md)"}
+	}
+	return &zipError{msg: "this backup was made on PostgreSQL (it holds " + DataFile + ") and the server runs on SQLite: " +
+		"load it into a new data folder with `monobase import-data` of its " + DataFile + " (docs/postgres.md)"}
+}
+
+// pgRestore is the database side of a restore on PostgreSQL: the data
+// has no file to swap, so the swap replaces it in the database (one
+// transaction, through a handle of its own while the server's is
+// stopped), and its undo puts the previous data back from an export made
+// just before.
+type pgRestore struct {
+	side     *db.DB
+	restored string // the backup's export
+	previous string // the live data's export
+}
+
+// preparePG exports the live data to previous and opens the side handle.
+func preparePG(ctx context.Context, live *db.DB, restored, previous string) (*pgRestore, error) {
+	f, err := os.OpenFile(previous, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := live.ExportData(ctx, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("export the live data: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	side, err := live.OpenAgain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgRestore{side: side, restored: restored, previous: previous}, nil
+}
+
+// Close closes the side handle.
+func (p *pgRestore) Close() error { return p.side.Close() }
+
+// wrap returns swap preceded by the replacement of the data; its undo
+// undoes both.
+func (p *pgRestore) wrap(swap SwapFunc) SwapFunc {
+	return func() (func() error, error) {
+		ctx := context.Background()
+		if err := replaceFrom(ctx, p.side, p.restored); err != nil {
+			return nil, err
+		}
+		undoFiles, err := swap()
+		if err != nil {
+			if rerr := replaceFrom(ctx, p.side, p.previous); rerr != nil {
+				return nil, errors.Join(err, fmt.Errorf("put the previous data back: %w", rerr))
+			}
+			return nil, err
+		}
+		return func() error {
+			return errors.Join(undoFiles(), replaceFrom(ctx, p.side, p.previous))
+		}, nil
+	}
+}
+
+// replaceFrom replaces all data of d with the export in the file p.
+func replaceFrom(ctx context.Context, d *db.DB, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := d.ReplaceData(ctx, f); err != nil {
+		return fmt.Errorf("replace the data: %w", err)
+	}
+	return nil
 }
 
 // copyLimited writes r to the new file p, at most limit bytes

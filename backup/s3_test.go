@@ -14,7 +14,6 @@ import (
 
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/backup"
-	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/files"
 	"github.com/monobase/monobase/internal/s3test"
 )
@@ -132,7 +131,7 @@ func TestBackupsInBucket(t *testing.T) {
 			t.Fatalf("bucket = %d objects, first.zip %d bytes; info %+v", len(objs), len(first), info)
 		}
 		names, comment := zipBytesNames(t, first)
-		want := []string{db.FileName, "storage/" + e.notes.ID + "/" + recID + "/" + fileName}
+		want := []string{dbEntry(), "storage/" + e.notes.ID + "/" + recID + "/" + fileName}
 		if !slices.Equal(names, want) || comment != "" {
 			t.Fatalf("entries = %v comment %q, want %v (the files are local: they are in it)", names, comment, want)
 		}
@@ -316,7 +315,7 @@ func TestFilesInBucketMakeDatabaseOnlyBackups(t *testing.T) {
 	}
 	t.Run("the zip holds the database only and says so", func(t *testing.T) {
 		names, comment := zipBytesNames(t, raw)
-		if !slices.Equal(names, []string{db.FileName}) || !strings.HasPrefix(comment, backup.DBOnlyMarker) {
+		if !slices.Equal(names, []string{dbEntry()}) || !strings.HasPrefix(comment, backup.DBOnlyMarker) {
 			t.Fatalf("entries %v, comment %q", names, comment)
 		}
 	})

@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { ADMIN_EMAIL, ADMIN_PASSWORD, freePort, monobaseBinary, startServer } from './harness.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, databaseArgs, dropDatabase, freePort, monobaseBinary, startServer } from './harness.mjs';
 import { png } from './png.mjs';
 
 const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), 'artifacts');
@@ -31,7 +31,8 @@ async function startFresh() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-fresh-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dbArgs = databaseArgs();
+  const child = spawn(bin, [...dbArgs, 'serve', '--http', `127.0.0.1:${port}`, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (b) => { output += b; });
   child.stderr.on('data', (b) => { output += b; });
@@ -49,6 +50,7 @@ async function startFresh() {
         child.kill('SIGTERM');
         await exited;
       }
+      await dropDatabase(dbArgs);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,12 @@
 // startServer({ s3: true }) stores the files in a bucket of a real S3
 // protocol server (internal/s3test/fakes3, built once per process, or
 // FAKES3_BIN=/path/to/fakes3).
+// MONOBASE_TEST_DB=postgres://... runs every server on PostgreSQL: each
+// gets `--db` with a fresh search_path schema (Monobase creates it on
+// open; stop() drops it with psql). scripts/test.sh sets it for its
+// second pass.
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -32,6 +37,32 @@ export function monobaseBinary() {
     return bin;
   })();
   return binPromise;
+}
+
+/**
+ * Returns the `--db` flags of a new server: [] on SQLite (the default), or
+ * ['--db', url] with a fresh schema when MONOBASE_TEST_DB names a
+ * PostgreSQL server. dropDatabase(flags) removes that schema again.
+ */
+export function databaseArgs() {
+  const base = process.env.MONOBASE_TEST_DB ?? '';
+  if (!base.startsWith('postgres')) return [];
+  const u = new URL(base);
+  u.searchParams.set('search_path', `e2e_${randomBytes(6).toString('hex')}`);
+  return ['--db', u.toString()];
+}
+
+/** Drops the schema of databaseArgs' flags (nothing on SQLite). */
+export async function dropDatabase(flags) {
+  if (flags.length < 2) return;
+  const u = new URL(flags[1]);
+  const schema = u.searchParams.get('search_path');
+  u.searchParams.delete('search_path');
+  try {
+    await run('psql', [u.toString(), '-qAtc', `DROP SCHEMA IF EXISTS "${schema}" CASCADE`]);
+  } catch (err) {
+    console.error(`drop schema ${schema}: ${err.message}`);
+  }
 }
 
 let fakes3Promise;
@@ -145,7 +176,8 @@ export async function startServer(opts = {}) {
   const bin = await monobaseBinary();
   const s3 = opts.s3 ? await startFakeS3() : undefined;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'monobase-e2e-'));
-  await run(bin, ['superuser', 'upsert', ADMIN_EMAIL, ADMIN_PASSWORD, '--dir', dir]);
+  const dbArgs = databaseArgs();
+  await run(bin, [...dbArgs, 'superuser', 'upsert', ADMIN_EMAIL, ADMIN_PASSWORD, '--dir', dir]);
 
   let child;
   let url;
@@ -153,7 +185,7 @@ export async function startServer(opts = {}) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    child = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir, ...(opts.args ?? [])], {
+    child = spawn(bin, [...dbArgs, 'serve', '--http', `127.0.0.1:${port}`, '--dir', dir, ...(opts.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     output = '';
@@ -165,11 +197,13 @@ export async function startServer(opts = {}) {
   }
   if (!child) {
     await s3?.stop();
+    await dropDatabase(dbArgs);
     throw new Error(`monobase serve did not become healthy:\n${output}`);
   }
 
   const server = {
     dir,
+    dbArgs,
     url,
     graphqlUrl: `${url}/graphql`,
     adminUrl: `${url}/graphql/admin`,
@@ -218,6 +252,7 @@ export async function startServer(opts = {}) {
         clearTimeout(timer);
       }
       await s3?.stop();
+      await dropDatabase(dbArgs);
       await rm(dir, { recursive: true, force: true });
     },
   };

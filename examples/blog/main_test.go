@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/monobase/monobase/internal/testdb"
 )
 
 // TestBlog builds the example, runs `serve` on a fresh data folder and
@@ -23,10 +26,20 @@ func TestBlog(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	data := filepath.Join(dir, "data")
-	if out, err := exec.Command(bin, "superuser", "upsert", "admin@example.com", "admin-password", "--dir", data).CombinedOutput(); err != nil {
+	// On a PostgreSQL test run (MONOBASE_TEST_DB), --db comes from MONOBASE_DB.
+	env := os.Environ()
+	if u := testdb.URL(t, data); u != "" {
+		env = append(env, "MONOBASE_DB="+u)
+	}
+	command := func(args ...string) *exec.Cmd {
+		c := exec.Command(bin, args...)
+		c.Env = env
+		return c
+	}
+	if out, err := command("superuser", "upsert", "admin@example.com", "admin-password", "--dir", data).CombinedOutput(); err != nil {
 		t.Fatalf("superuser: %v\n%s", err, out)
 	}
-	out, err := exec.Command(bin, "stats").CombinedOutput()
+	out, err := command("stats").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "feed.json") {
 		t.Fatalf("blog stats: %v\n%s", err, out)
 	}
@@ -38,7 +51,7 @@ func TestBlog(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	var logs bytes.Buffer
-	srv := exec.Command(bin, "serve", "--http", addr, "--dir", data)
+	srv := command("serve", "--http", addr, "--dir", data)
 	srv.Stdout, srv.Stderr = &logs, &logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/internal/testdb"
 )
 
 func TestRestoreRefusesBadZipsAndChangesNothing(t *testing.T) {
@@ -23,7 +26,8 @@ func TestRestoreRefusesBadZipsAndChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goodDB := zipEntryBytes(t, good, db.FileName)
+	dbName := backupDBEntry()
+	goodDB := zipEntryBytes(t, good, dbName)
 	mustGQL(t, s.base+"/graphql", "", `mutation { createNote(input: {title: "after"}) { id } }`, nil)
 
 	for _, tt := range []struct {
@@ -33,7 +37,7 @@ func TestRestoreRefusesBadZipsAndChangesNothing(t *testing.T) {
 		{"corrupt.zip", append([]byte("PK\x03\x04"), bytes.Repeat([]byte{7}, 500)...)},
 		{"foreign.zip", buildZip(t, map[string][]byte{"readme.txt": []byte("hello")})},
 		{"no-db.zip", buildZip(t, map[string][]byte{"storage/a/b/c.txt": []byte("hello")})},
-		{"slip.zip", buildZip(t, map[string][]byte{db.FileName: goodDB, "storage/../../evil.txt": []byte("pwned")})},
+		{"slip.zip", buildZip(t, map[string][]byte{dbName: goodDB, "storage/../../evil.txt": []byte("pwned")})},
 	} {
 		t.Run(tt.name+" is refused", func(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(s.dir, "backups", tt.name), tt.zip, 0o644); err != nil {
@@ -65,20 +69,25 @@ func TestRestoreRefusesBadZipsAndChangesNothing(t *testing.T) {
 		// data.db passes the checks, but a collection definition is
 		// broken, so the server cannot start on it: the old data comes
 		// back and keeps working.
-		p := filepath.Join(t.TempDir(), db.FileName)
-		if err := os.WriteFile(p, goodDB, 0o644); err != nil {
-			t.Fatal(err)
+		var broken []byte
+		if testdb.Postgres() {
+			broken = breakExport(t, goodDB, "notes")
+		} else {
+			p := filepath.Join(t.TempDir(), db.FileName)
+			if err := os.WriteFile(p, goodDB, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := sql.Open("sqlite", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(`UPDATE "_collections" SET "data" = '{' WHERE "name" = 'notes'`); err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+			broken, _ = os.ReadFile(p)
 		}
-		conn, err := sql.Open("sqlite", p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(`UPDATE "_collections" SET "data" = '{' WHERE "name" = 'notes'`); err != nil {
-			t.Fatal(err)
-		}
-		conn.Close()
-		broken, _ := os.ReadFile(p)
-		if err := os.WriteFile(filepath.Join(s.dir, "backups", "broken.zip"), buildZip(t, map[string][]byte{db.FileName: broken}), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(s.dir, "backups", "broken.zip"), buildZip(t, map[string][]byte{dbName: broken}), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		r := s.adminGQL(t, `mutation { restoreBackup(name: "broken.zip") }`, nil)
@@ -89,9 +98,7 @@ func TestRestoreRefusesBadZipsAndChangesNothing(t *testing.T) {
 			t.Fatalf("notes after a rolled back restore = %v", got)
 		}
 		mustGQL(t, s.base+"/graphql", "", `mutation { createNote(input: {title: "still writable"}) { id } }`, nil)
-		if err := db.CheckFile(context.Background(), filepath.Join(s.dir, db.FileName)); err != nil {
-			t.Fatal(err)
-		}
+		checkDataFile(t, s.dir)
 	})
 
 	t.Run("a sound zip uploads, is listed and restores", func(t *testing.T) {
@@ -234,4 +241,51 @@ func zipEntryBytes(t *testing.T, b []byte, name string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// backupDBEntry is the zip entry of the database in a backup made on the
+// test run's engine: data.db on SQLite, the export on PostgreSQL.
+func backupDBEntry() string {
+	if testdb.Postgres() {
+		return backup.DataFile
+	}
+	return db.FileName
+}
+
+// checkDataFile checks the data folder's database after a restore: on
+// SQLite data.db passes PRAGMA integrity_check; on PostgreSQL there is no
+// data.db (the data is in the database).
+func checkDataFile(t *testing.T, dir string) {
+	t.Helper()
+	p := filepath.Join(dir, db.FileName)
+	if testdb.Postgres() {
+		if _, err := os.Stat(p); err == nil {
+			t.Fatalf("%s exists on PostgreSQL", p)
+		}
+		return
+	}
+	if err := db.CheckFile(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// breakExport returns the export with the stored definition of the
+// collection name replaced by invalid JSON.
+func breakExport(t *testing.T, export []byte, name string) []byte {
+	t.Helper()
+	first, rest, _ := bytes.Cut(export, []byte("\n"))
+	var h db.ExportHeader
+	if err := json.Unmarshal(first, &h); err != nil {
+		t.Fatal(err)
+	}
+	for i := range h.Collections {
+		if h.Collections[i].Name == name {
+			h.Collections[i].Data = "{"
+		}
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append(b, '\n'), rest...)
 }

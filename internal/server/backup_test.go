@@ -2,13 +2,11 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/monobase/monobase/db"
 )
 
 // backupServer is a server with a superuser and an open collection
@@ -290,9 +286,7 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 		t.Logf("%d notes committed before the backup, %d restored, %d sent after it", len(before), len(got), len(late))
 	})
 	t.Run("the database passes PRAGMA integrity_check", func(t *testing.T) {
-		if err := db.CheckFile(context.Background(), filepath.Join(s.dir, db.FileName)); err != nil {
-			t.Fatal(err)
-		}
+		checkDataFile(t, s.dir)
 	})
 	t.Run("the file matches its record again", func(t *testing.T) {
 		res, body := httpGet(t, fileURL)

@@ -72,6 +72,7 @@ func BenchmarkColdStart(b *testing.B) {
 		c := NewServeCommand(io.Discard, io.Discard)
 		c.Dir = dir
 		c.HTTP = "127.0.0.1:0"
+		withTestDB(b, c)
 		if err := c.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}

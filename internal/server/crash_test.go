@@ -55,6 +55,7 @@ func startBinary(t *testing.T, bin, dir string) *binProcess {
 	p := &binProcess{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", "--dir", dir, "--http", addr, "--log-format", "json")
 	p.cmd.Stderr = p.logs
+	p.cmd.Env = binEnv(t, dir)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,9 @@ func TestCrashLeavesNoOrphans(t *testing.T) {
 	for _, kind := range []string{"local", "s3"} {
 		t.Run(kind, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
-			if out, err := exec.Command(bin, "superuser", "upsert", "admin@example.com", "admin-password", "--dir", dir).CombinedOutput(); err != nil {
+			up := exec.Command(bin, "superuser", "upsert", "admin@example.com", "admin-password", "--dir", dir)
+			up.Env = binEnv(t, dir)
+			if out, err := up.CombinedOutput(); err != nil {
 				t.Fatalf("superuser upsert: %v\n%s", err, out)
 			}
 			p := startBinary(t, bin, dir)

@@ -24,6 +24,7 @@ func serveOnce(t *testing.T, dir string) (*ServeCommand, string, string) {
 	c.HTTP = "127.0.0.1:0"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	withTestDB(t, c)
 	if err := c.Run(ctx); err != nil {
 		t.Fatalf("serve: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/monobase/monobase/internal/testdb"
 	"github.com/monobase/monobase/ratelimit"
 )
 
@@ -52,6 +54,7 @@ func startServerWith(t testing.TB, dir string, set func(*ServeCommand)) (*ServeC
 	c.Dir = dir
 	c.HTTP = "127.0.0.1:0"
 	set(c)
+	withTestDB(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Run(ctx); err != nil {
@@ -65,11 +68,66 @@ func startServerWith(t testing.TB, dir string, set func(*ServeCommand)) (*ServeC
 	return c, out
 }
 
-// runCLI runs one command line through Main and returns its output.
+// withTestDB gives c the database of the test run for its data folder
+// (testdb.URL: "" on SQLite, a fresh PostgreSQL schema when
+// MONOBASE_TEST_DB is set) unless the test chose one.
+func withTestDB(t testing.TB, c *ServeCommand) {
+	t.Helper()
+	if c.Database == "" {
+		c.Database = testdb.URL(t, c.Dir)
+	}
+}
+
+// testEnv is a Main's Getenv for a test on the data folder dir: env's
+// variables, and MONOBASE_DB of the test run (see withTestDB).
+func testEnv(t testing.TB, dir string, env map[string]string) func(string) string {
+	t.Helper()
+	u := testdb.URL(t, dir)
+	return func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "MONOBASE_DB" {
+			return u
+		}
+		return ""
+	}
+}
+
+// binEnv is the environment of a test's monobase process on dir: the
+// test's own, with MONOBASE_DB of the test run (see withTestDB).
+func binEnv(t testing.TB, dir string) []string {
+	t.Helper()
+	env := os.Environ()
+	if u := testdb.URL(t, dir); u != "" {
+		env = append(env, "MONOBASE_DB="+u)
+	}
+	return env
+}
+
+// cliDir returns the value of --dir in a command line ("" without one).
+func cliDir(args []string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--dir="); ok {
+			return v
+		}
+		if a == "--dir" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// runCLI runs one command line through Main and returns its output. With
+// --dir, the command runs on the test run's database for that folder.
 func runCLI(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e, Getenv: func(string) string { return "" }}
+	getenv := func(string) string { return "" }
+	if dir := cliDir(args); dir != "" {
+		getenv = testEnv(t, dir, nil)
+	}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e, Getenv: getenv}
 	err = m.Run(context.Background(), args)
 	return o.String(), e.String(), err
 }

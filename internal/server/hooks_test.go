@@ -374,6 +374,7 @@ func TestHooksServer(t *testing.T) {
 		_, termErr = countSuperusers(e.Context, c.DB())
 		return e.Next()
 	})
+	withTestDB(t, c)
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
@@ -469,6 +470,7 @@ func TestHooksServeErrorStopsTheStart(t *testing.T) {
 	reg.Serve.BindFunc(func(e *hook.ServeEvent) error { return errors.New("no routes today") })
 	c := NewServeCommand(&syncBuffer{}, &syncBuffer{})
 	c.Dir, c.HTTP, c.Hooks = dir, "127.0.0.1:0", reg
+	withTestDB(t, c)
 	err := c.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no routes today") {
 		t.Fatalf("Run: %v, want the serve hook's error", err)
@@ -489,7 +491,7 @@ func TestMainPassesHooks(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *ServeCommand, 1)
-	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" },
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: testEnv(t, dir, nil),
 		Ext: &Extensions{Hooks: reg}, Started: func(c *ServeCommand) { started <- c }}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, []string{"serve", "--dir", dir, "--http", "127.0.0.1:0"}) }()

@@ -216,7 +216,7 @@ func TestLogsInternalErrorAndJSONFormat(t *testing.T) {
 	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
 	stderr := &syncBuffer{}
 	started := make(chan *ServeCommand, 1)
-	m := &Main{Stdout: &syncBuffer{}, Stderr: stderr, Getenv: func(string) string { return "" },
+	m := &Main{Stdout: &syncBuffer{}, Stderr: stderr, Getenv: testEnv(t, dir, nil),
 		Started: func(c *ServeCommand) { started <- c }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -5,6 +5,8 @@
 //	monobase superuser ...       create, update or delete superusers
 //	monobase schema ...          export or import the collections as JSON
 //	monobase files migrate ...   move the stored files between the disk and S3
+//	monobase export-data FILE    write all data in an engine-neutral format
+//	monobase import-data FILE    load it into an empty database (SQLite or PostgreSQL)
 //	monobase migrate ...         create, apply and revert the app's migrations
 //	monobase version             print the version
 //
@@ -193,6 +195,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "migrate":
 		c := &MigrateCommand{Dir: *dir, Database: *dbURL, Go: m.goMigrations(), Stdout: m.Stdout, Stderr: m.Stderr}
 		return m.runData(ctx, name, func() error { return c.ParseFlags(args, m.Getenv) }, &c.Secrets, c.Run)
+	case "export-data", "import-data":
+		c := &DataCommand{Dir: *dir, Database: *dbURL, Action: name, Stdin: m.Stdin, Stdout: m.Stdout, Stderr: m.Stderr}
+		return m.runData(ctx, name, func() error { return c.ParseFlags(args) }, &c.Secrets, c.Run)
 	case "version", "--version":
 		return (&VersionCommand{Stdout: m.Stdout}).Run()
 	case "help", "-h", "--help":
@@ -308,7 +313,7 @@ func envBool(v string) bool {
 const usage = `Monobase: a GraphQL-first backend in one binary.
 
 Usage:
-  monobase [--dir DIR] <command> [arguments]
+  monobase [--dir DIR] [--db URL] <command> [arguments]
 
 Commands:
   serve                                  start the server (flags: --http, --dev)
@@ -317,6 +322,10 @@ Commands:
   superuser delete EMAIL                 delete a superuser
   schema export [FILE]                   write the collections as JSON (stdout without FILE)
   schema import FILE [--delete-missing]  create or update collections from JSON
+  export-data FILE                       write all data (collections, records, settings, users) in
+                                         the engine-neutral format (FILE - for stdout, .gz compressed)
+  import-data FILE                       load an export-data FILE into an empty database
+                                         (moves SQLite <-> PostgreSQL: docs/postgres.md)
   files migrate --to s3|local            move the stored files to the bucket of settings.s3 or
                                          back to the disk, then switch settings.s3.enabled
                                          (--delete-source: remove each verified original)
@@ -331,6 +340,7 @@ Commands:
 
 Global flags (every command):
   --dir DIR    data folder (env MONOBASE_DIR, default ./mb_data)
+  --db URL     a postgres:// database instead of SQLite in the data folder (env MONOBASE_DB)
 
 Serve flags:
   --http ADDR  listen address (env MONOBASE_HTTP, default 127.0.0.1:8090)

@@ -211,6 +211,7 @@ func TestMigrateCLI(t *testing.T) {
 		}
 		c := NewServeCommand(&bytes.Buffer{}, &syncBuffer{})
 		c.Dir, c.HTTP = dir, "127.0.0.1:0"
+		withTestDB(t, c)
 		err := c.Run(context.Background())
 		if err == nil {
 			_ = c.Close()
@@ -232,7 +233,7 @@ func TestMigrateCLI(t *testing.T) {
 func TestGoMigrationsOfTheApp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mb_data")
 	m := func() *Main {
-		return &Main{Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" },
+		return &Main{Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: testEnv(t, dir, nil),
 			Ext: &Extensions{Migrations: []migrate.Migration{{
 				Name: "1733140000_seed",
 				Up: func(ctx context.Context, tx *migrate.Tx) error {

@@ -203,6 +203,7 @@ func TestOAuth2DevProvider(t *testing.T) {
 	out := &syncBuffer{}
 	c := NewServeCommand(out, &syncBuffer{})
 	c.Dir, c.HTTP, c.Dev = dir, "127.0.0.1:0", true
+	withTestDB(t, c)
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -200,7 +200,7 @@ func TestRestartKeepsData(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	started := make(chan *ServeCommand, 1)
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" },
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: testEnv(t, dir, nil),
 		Started: func(c *ServeCommand) { started <- c }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -338,6 +338,7 @@ func TestServeRefusesABusyPort(t *testing.T) {
 	c := NewServeCommand(io.Discard, io.Discard)
 	c.Dir = t.TempDir()
 	c.HTTP = ln.Addr().String()
+	withTestDB(t, c)
 	err = c.Run(context.Background())
 	if err == nil {
 		c.Close()
@@ -442,6 +443,7 @@ func TestServeMaxSocketsPerIP(t *testing.T) {
 		c.Dir, c.HTTP, c.MaxSocketsPerIP = t.TempDir(), "127.0.0.1:0", 1
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		withTestDB(t, c)
 		if err := c.Run(ctx); err != nil {
 			t.Fatal(err)
 		}

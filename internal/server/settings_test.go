@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/monobase/monobase/internal/testdb"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/ratelimit"
 	"github.com/monobase/monobase/secrets"
@@ -174,10 +177,10 @@ func storeSecrets(t *testing.T, base, token string) {
 }
 
 // folderHolds reports whether any file of dir (data.db, its WAL, ...)
-// holds s.
+// holds s, or, on a PostgreSQL test run, any stored value of its database.
 func folderHolds(t *testing.T, dir, s string) bool {
 	t.Helper()
-	found := false
+	found := testdb.Postgres() && databaseHolds(t, dir, s)
 	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
@@ -193,6 +196,25 @@ func folderHolds(t *testing.T, dir, s string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// databaseHolds reports whether any value stored in the test run's
+// database of dir holds s (bytes included), read through export-data.
+func databaseHolds(t *testing.T, dir, s string) bool {
+	t.Helper()
+	out, err := runOn(t, dir, testdb.URL(t, dir), "export-data", "-")
+	if err != nil {
+		t.Fatalf("export-data: %v\n%.300s", err, out)
+	}
+	haystack := []byte(out)
+	for _, m := range regexp.MustCompile(`\{"b64":"([A-Za-z0-9+/=]*)"\}`).FindAllStringSubmatch(out, -1) {
+		b, err := base64.StdEncoding.DecodeString(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		haystack = append(haystack, b...)
+	}
+	return bytes.Contains(haystack, []byte(s))
 }
 
 // startWithKey starts a server in --dev (debug logs, the access log) whose
@@ -340,6 +362,7 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 			c.Secrets, _ = secrets.New(key)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			withTestDB(t, c)
 			err := c.Run(ctx)
 			if err == nil {
 				_ = c.Close()

@@ -19,6 +19,7 @@ func TestServeSignInLimits(t *testing.T) {
 	c.Dir, c.HTTP = dir, "127.0.0.1:0"
 	c.SignInLimits = ratelimit.SignInLimits{PerIdentity: ratelimit.Limit{Burst: 1, Per: time.Minute}}
 	c.RateLimits = &ratelimit.Settings{} // the failed sign-in budget alone
+	withTestDB(t, c)
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatalf("serve: %v", err)
 	}

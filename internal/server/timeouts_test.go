@@ -20,6 +20,7 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	c.BodyTimeout = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	withTestDB(t, c)
 	if err := c.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -310,6 +310,7 @@ func TestTLSCertificateMissing(t *testing.T) {
 	c := NewServeCommand(io.Discard, io.Discard)
 	c.Dir, c.HTTP = t.TempDir(), "127.0.0.1:0"
 	c.TLSCert, c.TLSKey = filepath.Join(c.Dir, "nope.pem"), filepath.Join(c.Dir, "nope.key")
+	withTestDB(t, c)
 	err := c.Run(t.Context())
 	if err == nil {
 		_ = c.Close()
