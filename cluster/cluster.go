@@ -14,7 +14,7 @@
 // and a node that dies between its commit and the publish loses that
 // event (NATS core is at most once). Collection and settings changes
 // always travel over PostgreSQL: triggers on _collections and _params
-// bump a version in _params and NOTIFY; each node also polls those
+// bump a version in _cluster and NOTIFY; each node also polls those
 // versions (PollInterval), so a lost notification delays a change by at
 // most one poll.
 //
@@ -261,23 +261,21 @@ func (n *Node) sync(ctx context.Context) {
 	}
 }
 
-// The _params keys the triggers bump (to the writing transaction's id).
+// The _cluster keys the triggers bump (to the writing transaction's id).
 const (
-	schemaVersionKey   = "cluster.schemaVersion"
-	settingsVersionKey = "cluster.settingsVersion"
+	schemaVersionKey   = "schema"
+	settingsVersionKey = "settings"
 )
 
-// versions returns the schema and settings versions stored in _params.
+// versions returns the schema and settings versions stored in _cluster.
 func (n *Node) versions(ctx context.Context) (schema, settings string, err error) {
-	s, _, err := n.cfg.DB.Param(ctx, schemaVersionKey)
-	if err != nil {
+	if schema, err = n.cfg.DB.ClusterVersion(ctx, schemaVersionKey); err != nil {
 		return "", "", err
 	}
-	p, _, err := n.cfg.DB.Param(ctx, settingsVersionKey)
-	if err != nil {
+	if settings, err = n.cfg.DB.ClusterVersion(ctx, settingsVersionKey); err != nil {
 		return "", "", err
 	}
-	return string(s), string(p), nil
+	return schema, settings, nil
 }
 
 // poll syncs every PollInterval, and when kicked (after a reconnect).

@@ -159,7 +159,7 @@ func (c *control) liveNodes(ctx context.Context) (int, error) {
 }
 
 // install creates the _events table and the triggers that bump the
-// schema and settings versions in _params and NOTIFY the channel.
+// schema and settings versions in _cluster and NOTIFY the channel.
 func install(ctx context.Context, tx pgx.Tx, channel string) error {
 	ch := strings.ReplaceAll(channel, "'", "''") // [a-z0-9_] only; quoted anyway
 	stmts := []string{
@@ -170,9 +170,8 @@ func install(ctx context.Context, tx pgx.Tx, channel string) error {
 		`CREATE OR REPLACE FUNCTION "_monobase_bump"() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
   IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;
-  INSERT INTO "_params" ("key", "value", "updated")
-    VALUES (TG_ARGV[0], convert_to(txid_current()::text, 'UTF8'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-    ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated";
+  INSERT INTO "_cluster" ("key", "value") VALUES (TG_ARGV[0], txid_current()::text)
+    ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value";
   PERFORM pg_notify(TG_ARGV[1], TG_ARGV[2]);
   RETURN NULL;
 END $f$`,

@@ -8,6 +8,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -72,4 +74,18 @@ func (d *DB) beforeCommit(tx *Tx, events []RecordEvent) error {
 		return nil
 	}
 	return d.BeforeCommit(tx.ctx, tx, events)
+}
+
+// ClusterVersion returns the version several nodes keep under key in
+// _cluster (PostgreSQL only; "" when none is stored yet).
+func (d *DB) ClusterVersion(ctx context.Context, key string) (string, error) {
+	var v string
+	err := d.readers.DB.QueryRowContext(ctx, `SELECT "value" FROM "_cluster" WHERE "key" = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read cluster version %s: %w", key, err)
+	}
+	return v, nil
 }

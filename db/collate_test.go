@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/monobase/monobase/apperr"
 )
 
 // TestTextSortsByBytes: text sorts and compares in byte order on both
@@ -35,5 +37,26 @@ WHERE a.attrelid = '"words"'::regclass AND a.attname = 'w'`).Scan(&coll)
 		if err != nil || coll != "C" {
 			t.Fatalf("collation of words.w = %q, %v; want C", coll, err)
 		}
+	}
+}
+
+// TestNULInText: SQLite stores text with a NUL character; PostgreSQL
+// cannot, and the write is refused as bad input (not an internal error),
+// leaving the data as it was.
+func TestNULInText(t *testing.T) {
+	d := openTest(t)
+	c := mustCreate(t, d, &Collection{Name: "notes", Fields: []*Field{{Name: "body", Type: FieldText}}})
+	_, err := insert(t, d, c, RecordInput{"body": "a\x00b"})
+	if d.Engine() == EngineSQLite {
+		if err != nil {
+			t.Fatalf("SQLite: %v", err)
+		}
+		return
+	}
+	if !apperr.Is(err, apperr.Invalid) {
+		t.Fatalf("PostgreSQL: %v, want BAD_USER_INPUT", err)
+	}
+	if n, err := d.Count(context.Background(), &Query{Collection: c}); err != nil || n != 0 {
+		t.Fatalf("%d records, %v", n, err)
 	}
 }

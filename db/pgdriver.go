@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/monobase/monobase/apperr"
 )
 
 // The SQL of this package is written with "?" placeholders, SQLite's and
@@ -126,6 +127,19 @@ func named(args []driver.Value) []driver.NamedValue {
 	}
 	return out
 }
+
+// CheckNamedValue refuses text holding a NUL character, which
+// PostgreSQL cannot store or compare (SQLite can): the caller gets a
+// BAD_USER_INPUT error instead of an internal one. Everything else is
+// pgx's check.
+func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if s, ok := nv.Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		return errNUL
+	}
+	return c.Conn.CheckNamedValue(nv)
+}
+
+var errNUL = apperr.New(apperr.Invalid, "text can't hold the NUL character (\\u0000) on PostgreSQL")
 
 // rebind returns query with each "?" placeholder replaced by $1, $2...
 // in order. Question marks inside string literals, quoted identifiers and
