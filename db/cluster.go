@@ -7,8 +7,10 @@ package db
 // definitions.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -39,6 +41,9 @@ func (d *DB) Reload(ctx context.Context) error {
 	list, err := d.readCollections(ctx, d.readers.DB)
 	if err != nil {
 		return err
+	}
+	if sameDefinitions(list, d.Collections()) {
+		return nil // this node's own change, already in force
 	}
 	var apply func()
 	if d.OnSchemaChange != nil {
@@ -88,4 +93,14 @@ func (d *DB) ClusterVersion(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("read cluster version %s: %w", key, err)
 	}
 	return v, nil
+}
+
+// sameDefinitions reports whether a and b define the same collections.
+func sameDefinitions(a, b []*Collection) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }

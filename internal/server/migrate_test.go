@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/monobase/monobase/internal/dbtest"
+	"github.com/monobase/monobase/internal/testdb"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,6 +137,7 @@ func TestAutomigrateReplaysOnAFreshDataFolder(t *testing.T) {
 
 	srcSchema := mustCLI(t, "--dir", src, "schema", "export")
 	fresh := filepath.Join(t.TempDir(), "data")
+	testdb.URL(t, fresh) // on PostgreSQL: its schema lives as long as this test, not its first subtest
 	t.Run("migrate up on a fresh data folder gives the same schema", func(t *testing.T) {
 		out := mustCLI(t, "--dir", fresh, "migrate", "--migrations", migs, "up")
 		if strings.Count(out, "Applied ") != len(files) {
