@@ -432,11 +432,15 @@ type viewColumn struct {
 	name, decl string
 }
 
+// viewColumns returns the columns of the view name and their declared
+// types (on PostgreSQL mapped to SQLite's, see pgDeclType).
 func (s *schemaTx) viewColumns(name string) ([]viewColumn, error) {
-	if s.d.Engine() == EnginePostgres {
-		return s.pgViewColumns(name)
+	pg := s.d.Engine() == EnginePostgres
+	query := `SELECT "name", "type" FROM pragma_table_info(?)`
+	if pg {
+		query = pgViewColumnsSQL
 	}
-	rows, err := s.q.QueryContext(s.ctx, `SELECT "name", "type" FROM pragma_table_info(?)`, name)
+	rows, err := s.q.QueryContext(s.ctx, query, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s", sqliteMessage(err))
 	}
@@ -446,6 +450,9 @@ func (s *schemaTx) viewColumns(name string) ([]viewColumn, error) {
 		var vc viewColumn
 		if err := rows.Scan(&vc.name, &vc.decl); err != nil {
 			return nil, fmt.Errorf("%s", sqliteMessage(err))
+		}
+		if pg {
+			vc.decl = pgDeclType(vc.decl)
 		}
 		out = append(out, vc)
 	}

@@ -134,32 +134,10 @@ func (s *schemaTx) pgConvert(table string, f *Field) error {
 		"WHEN left(" + col + ", 1) = '[' THEN " + col + " ELSE json_build_array(" + col + ")::text END")
 }
 
-// pgViewColumns returns the columns of the view name and their types.
-func (s *schemaTx) pgViewColumns(name string) ([]viewColumn, error) {
-	rows, err := s.q.QueryContext(s.ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+// pgViewColumnsSQL lists the columns of a view and their types.
+var pgViewColumnsSQL = `SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
 JOIN pg_class c ON c."oid" = a.attrelid
-WHERE `+pgSchemaOID("c")+` AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s", sqliteMessage(err))
-	}
-	defer rows.Close()
-	var out []viewColumn
-	for rows.Next() {
-		var vc viewColumn
-		if err := rows.Scan(&vc.name, &vc.decl); err != nil {
-			return nil, fmt.Errorf("%s", sqliteMessage(err))
-		}
-		vc.decl = pgDeclType(vc.decl)
-		out = append(out, vc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s", sqliteMessage(err))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("the view has no columns")
-	}
-	return out, nil
-}
+WHERE ` + pgSchemaOID("c") + ` AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`
 
 // pgDeclType maps a PostgreSQL type to the SQLite declared type that
 // inferViewFields reads: numbers are REAL, strings TEXT; anything else
