@@ -19,8 +19,14 @@ import (
 // dbURL ("sqlite" for SQLite in dir), whatever the test run's engine.
 func runOn(t *testing.T, dir, dbURL string, args ...string) (string, error) {
 	t.Helper()
+	return runOnEnv(t, dir, dbURL, nil, args...)
+}
+
+// runOnEnv is runOn with the environment variables env.
+func runOnEnv(t *testing.T, dir, dbURL string, env map[string]string, args ...string) (string, error) {
+	t.Helper()
 	var o, e bytes.Buffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e, Getenv: func(string) string { return "" }}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e, Getenv: func(k string) string { return env[k] }}
 	err := m.Run(context.Background(), append([]string{"--dir", dir, "--db", dbURL}, args...))
 	return o.String() + e.String(), err
 }

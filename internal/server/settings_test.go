@@ -204,11 +204,7 @@ func databaseHolds(t *testing.T, dir, s string) bool {
 	t.Helper()
 	out, err := runOn(t, dir, testdb.URL(t, dir), "export-data", "-")
 	if err != nil { // the secrets are sealed: open them with the test's key
-		var o, e bytes.Buffer
-		m := &Main{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e,
-			Getenv: func(k string) string { return map[string]string{secrets.EnvKey: testKey}[k] }}
-		err = m.Run(context.Background(), []string{"--dir", dir, "--db", testdb.URL(t, dir), "export-data", "-"})
-		out = o.String() + e.String()
+		out, err = runOnEnv(t, dir, testdb.URL(t, dir), map[string]string{secrets.EnvKey: testKey}, "export-data", "-")
 	}
 	if err != nil {
 		t.Fatalf("export-data: %v\n%.300s", err, out)
