@@ -424,3 +424,48 @@ func TestNodesSameOrderEverywhere(t *testing.T) {
 		t.Fatalf("the nodes delivered in different orders:\nA: %v\nB: %v", gotA, gotB)
 	}
 }
+
+// TestNodesFileTokens: a protected file uploaded on A is served by B
+// (files on S3), with a file token issued by either node.
+func TestNodesFileTokens(t *testing.T) {
+	a, b, admin := startNodes(t, "")
+	owned := "owner = @request.auth.id"
+	mustGQL(t, a.URL()+"/graphql/admin", admin, `mutation($in: CollectionInput!) { createCollection(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{
+			"name": "docs", "listRule": owned, "viewRule": owned, "createRule": owned,
+			"fields": []any{
+				map[string]any{"name": "owner", "type": "RELATION", "collection": "users", "required": true},
+				map[string]any{"name": "file", "type": "FILE", "protected": true, "maxSelect": 1},
+			},
+		}})
+	ownerID, ownerToken := signUp(t, a.URL(), "owner@example.com")
+	status, raw := postMultipart(t, a.URL()+"/graphql", ownerToken,
+		`mutation($f: Upload, $o: ID!) { createDoc(input: {owner: $o, file: $f}) { file { url } } }`,
+		map[string]any{"f": nil, "o": ownerID}, "f", "secret.txt", []byte("top secret"))
+	var created struct {
+		Data struct {
+			CreateDoc struct{ File struct{ URL string } }
+		}
+	}
+	if err := json.Unmarshal(raw, &created); err != nil || created.Data.CreateDoc.File.URL == "" {
+		t.Fatalf("upload on A: status %d, %s", status, raw)
+	}
+	path := created.Data.CreateDoc.File.URL
+	deadline := time.Now().Add(time.Second) // B's schema has docs within 1 s
+	for {
+		res, body := httpGet(t, b.URL()+path+"?token="+fileToken(t, a.URL(), ownerToken))
+		if res.StatusCode == http.StatusOK && string(body) == "top secret" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B with A's file token: %d %q", res.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res, body := httpGet(t, a.URL()+path+"?token="+fileToken(t, b.URL(), ownerToken)); res.StatusCode != http.StatusOK || string(body) != "top secret" {
+		t.Fatalf("A with B's file token: %d %q", res.StatusCode, body)
+	}
+	if res, _ := httpGet(t, b.URL()+path); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("B without a token: %d, want 404", res.StatusCode)
+	}
+}
