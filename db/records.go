@@ -121,15 +121,26 @@ func (d *DB) selectSQL(q *Query) (string, []any, []int, error) {
 	}
 	args = writeWhere(&b, args, q.Where)
 	b.WriteString(" ORDER BY ")
+	terms := 0
 	for _, o := range q.OrderBy {
 		if strings.TrimSpace(o.SQL) == "" {
 			continue
 		}
+		if terms > 0 {
+			b.WriteString(", ")
+		}
 		b.WriteString(o.SQL)
-		b.WriteString(", ")
 		args = append(args, o.Args...)
+		terms++
 	}
-	b.WriteString(alias + `."id"`)
+	// The row key is unique: alone it has no tie to break, and PostgreSQL
+	// then reads its index in order instead of sorting again by id.
+	if terms != 1 || q.OrderBy[0].SQL != d.sql().rowKey(q.Collection, queryAlias(q)) {
+		if terms > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias + `."id"`)
+	}
 	if q.Limit > 0 || q.Offset > 0 {
 		var limit any = q.Limit
 		if q.Limit <= 0 {
