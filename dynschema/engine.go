@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/monobase/monobase/internal/boundedcache"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -133,6 +133,14 @@ type Config struct {
 	Hooks *hook.Registry
 }
 
+// queryCacheEntries and queryCacheBytes bound the parsed documents of a
+// schema version (keyed by query text) and the persisted queries (hash to
+// text): 1,000 each, 8 MiB of query text each.
+const (
+	queryCacheEntries = 1000
+	queryCacheBytes   = 8 << 20
+)
+
 // Engine serves the application schema at /graphql.
 type Engine struct {
 	cfg     Config
@@ -191,7 +199,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 func newEngine(cfg Config) *Engine {
 	l := cfg.Limits.withDefaults()
 	q := querycost.NewCurrent(l.Query)
-	e := &Engine{cfg: cfg, limits: l, apq: lru.New[string](1000), guard: querycost.NewGuardOn(q), qlimits: q}
+	e := &Engine{cfg: cfg, limits: l, apq: boundedcache.New(queryCacheEntries, queryCacheBytes, boundedcache.StringSize), guard: querycost.NewGuardOn(q), qlimits: q}
 	e.live.Store(new(limitSettingsOf(l, l.Transport)))
 	for _, ext := range cfg.Extensions {
 		e.exts = append(e.exts, ext)
@@ -305,7 +313,7 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	e.seq++
 	v := &version{eng: e, m: m, schema: s, colls: colls, seq: e.seq, fieldMW: e.fieldMW}
 	ex := executor.New(v)
-	ex.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	ex.SetQueryCache(boundedcache.New[*ast.QueryDocument](queryCacheEntries, queryCacheBytes, nil))
 	ex.SetErrorPresenter(present)
 	ex.SetRecoverFunc(recoverFunc)
 	ex.SetParserTokenLimit(e.limits.Query.MaxTokens)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/monobase/monobase/internal/boundedcache"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -52,7 +52,7 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) ht
 		uploadLimit = res.backups.MaxUpload()
 		srv.AddTransport(transport.MultipartForm{MaxUploadSize: uploadLimit, MaxMemory: 1 << 20})
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](256))
+	srv.SetQueryCache(boundedcache.New[*ast.QueryDocument](256, 4<<20, nil)) // 256 admin queries, 4 MiB of their text
 	limits := querycost.Limits{}.WithDefaults()
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.SetValidationRulesFn(querycost.CappedRules(limits.MaxErrors))

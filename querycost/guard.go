@@ -2,16 +2,20 @@ package querycost
 
 import (
 	"context"
+	"github.com/monobase/monobase/internal/boundedcache"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// knownQueries is how many accepted query texts a Guard remembers.
-const knownQueries = 1000
+// knownQueries and knownQueryBytes bound the accepted query texts a Guard
+// remembers: 1,000 of them, 8 MiB of text in all.
+const (
+	knownQueries    = 1000
+	knownQueryBytes = 8 << 20
+)
 
 // Guard is a gqlgen handler extension that refuses a document over the
 // limits before gqlgen parses and validates it, so validation only ever
@@ -40,7 +44,7 @@ func NewGuard(l Limits) *Guard { return NewGuardOn(NewCurrent(l)) }
 // NewGuardOn returns a Guard for the limits c holds, whatever they are
 // when each document arrives.
 func NewGuardOn(c *Current) *Guard {
-	return &Guard{limits: c, known: lru.New[*Limits](knownQueries)}
+	return &Guard{limits: c, known: boundedcache.New[*Limits](knownQueries, knownQueryBytes, nil)}
 }
 
 // ExtensionName implements graphql.HandlerExtension.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/monobase/monobase/internal/boundedcache"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -88,5 +89,27 @@ func TestCappedRules(t *testing.T) {
 	one := validator.ValidateWithRules(schema, parse(t, `{ nope }`), CappedRules(20)())
 	if len(one) != 1 {
 		t.Errorf("one unknown field: %d errors", len(one))
+	}
+}
+
+// TestGuardRemembersBoundedText: the accepted query texts a Guard keeps
+// count against a byte budget, so large distinct queries cannot hold more
+// than knownQueryBytes.
+func TestGuardRemembersBoundedText(t *testing.T) {
+	g := NewGuard(Limits{})
+	ctx := context.Background()
+	pad := strings.Repeat(" ", 100<<10) // 100 KiB of whitespace per query
+	for i := range 200 {
+		p := &graphql.RawParams{Query: fmt.Sprintf("{ a%d %s}", i, pad)}
+		if err := g.MutateOperationParameters(ctx, p); err != nil {
+			t.Fatalf("query %d refused: %v", i, err)
+		}
+	}
+	c := g.known.(*boundedcache.Cache[*Limits])
+	if c.Bytes() > knownQueryBytes || c.Len() == 0 {
+		t.Fatalf("the guard holds %d queries, %d bytes; want some and at most %d bytes", c.Len(), c.Bytes(), knownQueryBytes)
+	}
+	if c.Len() >= 200 {
+		t.Fatalf("all %d queries of 100 KiB were kept (%d bytes)", c.Len(), c.Bytes())
 	}
 }
