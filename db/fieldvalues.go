@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,17 +22,19 @@ import (
 
 // ---- input normalization -----------------------------------------------
 
-var regexCache sync.Map // pattern -> *regexp.Regexp
+// regexCache holds the compiled validation patterns of text fields, the
+// most recently used patternCacheSize of them.
+var regexCache = mustLRU[*regexp.Regexp](patternCacheSize)
 
 func compilePattern(p string) (*regexp.Regexp, error) {
-	if v, ok := regexCache.Load(p); ok {
-		return v.(*regexp.Regexp), nil
+	if re, ok := regexCache.Get(p); ok {
+		return re, nil
 	}
 	re, err := regexp.Compile(p)
 	if err != nil {
 		return nil, err
 	}
-	regexCache.Store(p, re)
+	regexCache.Add(p, re)
 	return re, nil
 }
 

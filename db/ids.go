@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"strings"
-	"sync"
 )
 
 const (
@@ -47,8 +46,13 @@ func randomString(n int, alphabet string) string {
 	return string(out)
 }
 
-// patternCache holds parsed autogenerate patterns.
-var patternCache sync.Map // string -> *syntax.Regexp
+// patternCache holds parsed autogenerate patterns, the most recently used
+// patternCacheSize of them (patterns come from field definitions, so old
+// ones linger after schema changes).
+var patternCache = mustLRU[*syntax.Regexp](patternCacheSize)
+
+// patternCacheSize bounds patternCache and regexCache.
+const patternCacheSize = 512
 
 // generateFromPattern returns a random string matching the regular
 // expression pattern (a small subset is supported: literals, character
@@ -74,15 +78,15 @@ func generateFromPattern(pattern string) (string, error) {
 }
 
 func parsePattern(pattern string) (*syntax.Regexp, error) {
-	if v, ok := patternCache.Load(pattern); ok {
-		return v.(*syntax.Regexp), nil
+	if re, ok := patternCache.Get(pattern); ok {
+		return re, nil
 	}
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil, fmt.Errorf("parse autogenerate pattern: %w", err)
 	}
 	re = re.Simplify()
-	patternCache.Store(pattern, re)
+	patternCache.Add(pattern, re)
 	return re, nil
 }
 
