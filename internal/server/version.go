@@ -7,8 +7,9 @@ import (
 	"runtime/debug"
 )
 
-// Version is set at build time with
-// -ldflags "-X main.Version=v1.2.3"; "dev" otherwise.
+// Version is set at build time with -ldflags
+// "-X github.com/monobase/monobase/internal/server.Version=v1.2.3"
+// (scripts/release.sh does); "dev" otherwise.
 var Version = "dev"
 
 // VersionCommand prints the version, the Go version and, when the binary
