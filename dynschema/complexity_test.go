@@ -1,6 +1,10 @@
 package dynschema
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // TestComplexityCache checks that a cached complexity never outlives what
 // variables can change.
@@ -33,5 +37,37 @@ func TestComplexityCache(t *testing.T) {
 				t.Errorf("refused = %v, want %v: %s", refused, c.refused, r)
 			}
 		})
+	}
+}
+
+// TestParsedDocumentsAreBounded: distinct large documents (seeding
+// mutations with literal values, 50 aliased creates each) do not pile up
+// in the schema version's document cache past its byte budget, while small
+// repeated queries stay cached.
+func TestParsedDocumentsAreBounded(t *testing.T) {
+	en := newEnv(t)
+	en.blog()
+	for i := range 400 {
+		var b strings.Builder
+		b.WriteString("{")
+		for j := range 50 {
+			fmt.Fprintf(&b, ` p%d: posts(filter: "title = 'seed %d of batch %d, some padding text'", limit: 1) { id title }`, j, j, i)
+		}
+		b.WriteString(" }")
+		if r := en.gql("", b.String(), nil); len(r.Errors) > 0 {
+			t.Fatalf("batch %d: %s", i, r)
+		}
+	}
+	docs := en.e.cur.Load().docs
+	if docs.Bytes() > parsedCacheBytes {
+		t.Fatalf("the document cache counts %d bytes, over its budget of %d", docs.Bytes(), parsedCacheBytes)
+	}
+	if docs.Len() >= 400 {
+		t.Fatalf("all %d large documents were kept (%d bytes counted)", docs.Len(), docs.Bytes())
+	}
+	small := `{ posts(limit: 2) { id } }`
+	en.gql("", small, nil)
+	if _, ok := docs.Get(en.ctx, small); !ok {
+		t.Fatal("a small query was not cached")
 	}
 }

@@ -133,11 +133,16 @@ type Config struct {
 	Hooks *hook.Registry
 }
 
-// queryCacheEntries and queryCacheBytes bound the parsed documents of a
-// schema version (keyed by query text) and the persisted queries (hash to
-// text): 1,000 each, 8 MiB of query text each.
+// queryCacheEntries bounds the parsed documents of a schema version (keyed
+// by query text) and the persisted queries (hash to text). Their bytes are
+// bounded too: about 16 MiB of parsed trees (boundedcache.ParsedSize: 512
+// KiB of query text, room for 1,000 queries of 500 bytes), and 8 MiB of
+// persisted text. Without the byte bound, the 400 seeding mutations of
+// bench/load (50 aliased creates each, values as literals) held 37 MB of
+// syntax trees after the seeding (heap profile).
 const (
 	queryCacheEntries = 1000
+	parsedCacheBytes  = 16 << 20
 	queryCacheBytes   = 8 << 20
 )
 
@@ -313,7 +318,8 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	e.seq++
 	v := &version{eng: e, m: m, schema: s, colls: colls, seq: e.seq, fieldMW: e.fieldMW}
 	ex := executor.New(v)
-	ex.SetQueryCache(boundedcache.New[*ast.QueryDocument](queryCacheEntries, queryCacheBytes, nil))
+	v.docs = boundedcache.New(queryCacheEntries, parsedCacheBytes, boundedcache.ParsedSize[*ast.QueryDocument])
+	ex.SetQueryCache(v.docs)
 	ex.SetErrorPresenter(present)
 	ex.SetRecoverFunc(recoverFunc)
 	ex.SetParserTokenLimit(e.limits.Query.MaxTokens)

@@ -3,6 +3,7 @@ package dynschema
 import (
 	"bytes"
 	"context"
+	"github.com/monobase/monobase/internal/boundedcache"
 	"io"
 	"strconv"
 	"sync"
@@ -27,6 +28,7 @@ type version struct {
 	schema  *ast.Schema
 	colls   []*db.Collection
 	exec    *executor.Executor
+	docs    *boundedcache.Cache[*ast.QueryDocument] // exec's parsed documents
 	seq     uint64
 	fieldMW bool
 

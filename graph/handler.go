@@ -52,7 +52,8 @@ func NewHandler(d *db.DB, a *auth.Service, sdl func() string, opts ...Option) ht
 		uploadLimit = res.backups.MaxUpload()
 		srv.AddTransport(transport.MultipartForm{MaxUploadSize: uploadLimit, MaxMemory: 1 << 20})
 	}
-	srv.SetQueryCache(boundedcache.New[*ast.QueryDocument](256, 4<<20, nil)) // 256 admin queries, 4 MiB of their text
+	// 256 admin documents, about 8 MiB of parsed trees
+	srv.SetQueryCache(boundedcache.New(256, 8<<20, boundedcache.ParsedSize[*ast.QueryDocument]))
 	limits := querycost.Limits{}.WithDefaults()
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.SetValidationRulesFn(querycost.CappedRules(limits.MaxErrors))

@@ -74,3 +74,18 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("Len %d Bytes %d over the bounds", c.Len(), c.Bytes())
 	}
 }
+
+func TestParsedSize(t *testing.T) {
+	ctx := context.Background()
+	c := New[int](1000, 3200, ParsedSize[int])
+	c.Add(ctx, strings.Repeat("q", 50), 1) // 1600
+	c.Add(ctx, strings.Repeat("r", 50), 2) // 3200
+	c.Add(ctx, strings.Repeat("s", 50), 3) // 4800 > 3200: the first goes
+	if c.Len() != 2 || c.Bytes() != 3200 {
+		t.Fatalf("Len %d Bytes %d, want 2 and 3200", c.Len(), c.Bytes())
+	}
+	c.Add(ctx, strings.Repeat("t", 101), 4) // 3232 alone: not stored
+	if c.Len() != 2 {
+		t.Fatalf("a document over the budget on its own was stored")
+	}
+}
