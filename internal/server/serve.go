@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/monobase/monobase/internal/idlemem"
 	"io"
 	"log/slog"
 	"net"
@@ -94,6 +95,9 @@ type ServeCommand struct {
 	// 127.0.0.1:9090) for a listener that serves it without
 	// authentication, MetricsOff for no metrics at all (metrics.go).
 	Metrics string
+	// Pprof serves Go's profiles (net/http/pprof) on the Metrics
+	// listener, which must then be an address.
+	Pprof bool
 	// HTTPS are the domains whose certificates come from ACME (Let's
 	// Encrypt, or ACMEDirectory), kept in the data folder's AutocertDir:
 	// the TLS listener is HTTPSAddr (default DefaultHTTPSAddr) and HTTP
@@ -295,6 +299,9 @@ func (c *ServeCommand) Run(ctx context.Context) (err error) {
 	}
 	c.served = make(chan error, 1)
 	go func() { c.served <- c.serve(ln) }()
+	// After a burst of requests, give the memory back once the server is
+	// quiet (internal/idlemem), until shutdown.
+	go (&idlemem.Watcher{}).Run(c.shutdown)
 	c.startCrons(ctx)
 	c.startFilesCleanup(start) // crons.go
 
