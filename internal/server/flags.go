@@ -37,6 +37,9 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	if v := getenv("MONOBASE_METRICS"); v != "" {
 		c.Metrics = v
 	}
+	if v := getenv("MONOBASE_PPROF"); v != "" {
+		c.Pprof = envBool(v)
+	}
 	httpsList := getenv("MONOBASE_HTTPS")
 	for k, p := range map[string]*string{"MONOBASE_HTTPS_ADDR": &c.HTTPSAddr, "MONOBASE_ACME_DIRECTORY": &c.ACMEDirectory,
 		"MONOBASE_TLS_CERT": &c.TLSCert, "MONOBASE_TLS_KEY": &c.TLSKey} {
@@ -80,6 +83,8 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 		"with several nodes on one PostgreSQL database: where record changes travel, \"postgres\" (LISTEN/NOTIFY, the default) or a nats:// URL (env MONOBASE_EVENTS)")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics,
 		"also serve GET /metrics without authentication on this address, e.g. 127.0.0.1:9090 (bind it to a private address), or \"off\" for no metrics (env MONOBASE_METRICS)")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof,
+		"also serve Go's profiles (/debug/pprof/: CPU, heap, goroutines) on the --metrics address, for finding where time and memory go (env MONOBASE_PPROF)")
 	fs.StringVar(&httpsList, "https", httpsList,
 		"get certificates for these comma-separated domains from Let's Encrypt and serve https on --https-addr, redirecting --http (default :80 then) (env MONOBASE_HTTPS)")
 	fs.StringVar(&c.HTTPSAddr, "https-addr", c.HTTPSAddr, "the https listen address of --https (default :443) (env MONOBASE_HTTPS_ADDR)")
@@ -123,6 +128,10 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 			fmt.Fprintf(c.Stderr, "monobase serve: --metrics %q is neither an address (host:port) nor \"off\"\n", c.Metrics)
 			return fmt.Errorf("--metrics: %w", errUsage)
 		}
+	}
+	if c.Pprof && (c.Metrics == "" || c.Metrics == MetricsOff) {
+		fmt.Fprintln(c.Stderr, "monobase serve: --pprof serves on the --metrics address: give --metrics ADDR too")
+		return fmt.Errorf("--pprof: %w", errUsage)
 	}
 	switch c.LogFormat {
 	case "", "text", "json":

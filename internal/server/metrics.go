@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,11 @@ func (c *ServeCommand) listenMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", c.ms.metrics.Handler())
+	if c.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	mux.HandleFunc("/", notFound)
 	c.ms.ln = ln
 	c.ms.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
