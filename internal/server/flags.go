@@ -96,7 +96,7 @@ func (c *ServeCommand) ParseFlags(args []string, getenv func(string) string) err
 	c.migrationFlags(fs, getenv) // migrate.go
 	fs.BoolVar(&c.Dev, "dev", c.Dev, "development mode: access log, debug logs and go-pkgz/auth's dev OAuth2 provider \"dev\" (env MONOBASE_DEV)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--log-format text|json] [--origins LIST] [--max-sockets-per-ip N] [--metrics ADDR|off]\n"+
+		fmt.Fprintln(c.Stderr, "Usage: monobase serve [--http ADDR] [--dir DIR] [--dev] [--log-format text|json] [--origins LIST] [--max-sockets-per-ip N] [--metrics ADDR|off [--pprof]]\n"+
 			"                      [--https DOMAIN[,DOMAIN] [--https-addr ADDR] | --tls-cert FILE --tls-key FILE]")
 		fs.PrintDefaults()
 	}

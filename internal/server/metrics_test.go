@@ -314,3 +314,40 @@ func TestMetricsFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestPprof: --pprof serves Go's profiles on the --metrics listener only,
+// and needs --metrics ADDR.
+func TestPprof(t *testing.T) {
+	for _, args := range [][]string{{"--pprof"}, {"--pprof", "--metrics", "off"}} {
+		cmd := NewServeCommand(io.Discard, io.Discard)
+		if err := cmd.ParseFlags(args, func(string) string { return "" }); !IsUsage(err) {
+			t.Errorf("%v: err %v, want a usage error", args, err)
+		}
+	}
+	cmd := NewServeCommand(io.Discard, io.Discard)
+	if err := cmd.ParseFlags(nil, func(k string) string {
+		return map[string]string{"MONOBASE_PPROF": "1", "MONOBASE_METRICS": "127.0.0.1:0"}[k]
+	}); err != nil || !cmd.Pprof {
+		t.Fatalf("MONOBASE_PPROF=1: Pprof %v, err %v", cmd.Pprof, err)
+	}
+
+	for _, on := range []bool{false, true} {
+		srv, _ := startServerWith(t, t.TempDir(), func(c *ServeCommand) { c.Metrics = "127.0.0.1:0"; c.Pprof = on })
+		res, err := http.Get("http://" + srv.MetricsAddr() + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		served := res.StatusCode == http.StatusOK && strings.Contains(string(body), "heap profile")
+		if served != on {
+			t.Errorf("--pprof %v: GET /debug/pprof/heap answered %d %.80q", on, res.StatusCode, body)
+		}
+		if res, err := http.Get(srv.URL() + "/debug/pprof/heap"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				t.Errorf("--pprof %v: the main listener serves /debug/pprof/", on)
+			}
+		}
+	}
+}
