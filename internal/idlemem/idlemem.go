@@ -10,10 +10,11 @@
 //
 // A Watcher samples the bytes allocated so far every interval. When a burst
 // of at least Burst bytes was allocated since the last release and the
-// last interval allocated less than Quiet, the work is over: it collects
-// and returns the free memory at once (debug.FreeOSMemory, a few
-// milliseconds for a small heap). A busy server never pays for it, and an
-// idle one pays once per burst.
+// last interval allocated less than Quiet or a sixteenth of the live heap
+// (10,000 idle WebSockets allocate a little for their keep-alives), the
+// work is over: it collects and returns the free memory at once
+// (debug.FreeOSMemory, a few milliseconds for a small heap). A busy server
+// never pays for it, and an idle one pays once per burst.
 package idlemem
 
 import (
@@ -41,11 +42,12 @@ type Watcher struct {
 	last, released uint64 // the allocation counter at the last step and release
 }
 
-// allocated returns the bytes allocated on the heap since the start.
-func allocated() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+// heap returns the bytes allocated on the heap since the start, and the
+// live heap at the last collection.
+func heap() (allocated, live uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
-	return s[0].Value.Uint64()
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 // Run steps the watcher every interval until ctx is done.
@@ -56,21 +58,21 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	w.last = allocated()
+	w.last, _ = heap()
 	w.released = w.last
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			w.Step(allocated())
+			w.Step(heap())
 		}
 	}
 }
 
-// Step takes the allocation counter now and releases memory when a burst
-// has just ended; it reports whether it did.
-func (w *Watcher) Step(now uint64) bool {
+// Step takes the allocation counter now and the live heap, and releases
+// memory when a burst has just ended; it reports whether it did.
+func (w *Watcher) Step(now, live uint64) bool {
 	burst, quiet := w.Burst, w.Quiet
 	if burst == 0 {
 		burst = DefaultBurst
@@ -78,6 +80,7 @@ func (w *Watcher) Step(now uint64) bool {
 	if quiet == 0 {
 		quiet = DefaultQuiet
 	}
+	quiet = max(quiet, live/16)
 	recent := now - w.last
 	w.last = now
 	if recent >= quiet || now-w.released < burst {

@@ -23,12 +23,19 @@ func TestStepReleasesOncePerBurst(t *testing.T) {
 		{308, false},
 	}
 	for i, s := range steps {
-		if got := w.Step(s.now); got != s.want {
+		if got := w.Step(s.now, 0); got != s.want {
 			t.Errorf("step %d (counter %d): released %v, want %v", i, s.now, got, s.want)
 		}
 	}
 	if releases != 2 {
 		t.Errorf("%d releases, want 2", releases)
+	}
+	// With a live heap of 1,600, under 100 in an interval is quiet.
+	if w.Step(500, 0) || !w.Step(590, 1600) {
+		t.Error("90 allocated with a live heap of 1,600 is not quiet")
+	}
+	if w.Step(800, 1600) || w.Step(900, 1600) {
+		t.Error("100 allocated with a live heap of 1,600 is quiet")
 	}
 }
 
