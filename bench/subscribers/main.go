@@ -49,6 +49,7 @@ type config struct {
 	duration      time.Duration
 	sendFor       time.Duration
 	settle        time.Duration
+	idleWait      time.Duration
 	dialers       int
 	adminEmail    string
 	adminPassword string
@@ -79,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.duration, "duration", 60*time.Second, "hard cap on the whole run")
 	fs.DurationVar(&c.sendFor, "send-for", 0, "stop starting writes after this long, even if fewer than -events were made (0: no limit)")
 	fs.DurationVar(&c.settle, "settle", 10*time.Second, "how long to wait for deliveries after the last write")
+	fs.DurationVar(&c.idleWait, "idle-wait", 0, "after the warm-up, leave the subscribers idle this long and measure the server's VmRSS again (the garbage of the connections' setup is collected by then: the runtime forces a GC every 2 minutes)")
 	fs.IntVar(&c.dialers, "dialers", 64, "concurrent connection attempts")
 	fs.StringVar(&c.adminEmail, "admin-email", "", "superuser email: switch the rate limit rules off and create the posts collection through /graphql/admin first")
 	fs.StringVar(&c.adminPassword, "admin-password", "", "superuser password")
@@ -290,6 +292,13 @@ func run(ctx context.Context, cfg *config, out io.Writer) (bool, error) {
 		if rssAfter, err := readRSS(cfg.pid); err == nil {
 			fmt.Fprintf(out, "server VmRSS: %s before, %s with %d idle subscribers: %s per subscriber\n",
 				mib(rssBefore), mib(rssAfter), len(clients), kib(float64(rssAfter-rssBefore)/float64(len(clients))))
+		}
+		if cfg.idleWait > 0 {
+			time.Sleep(cfg.idleWait)
+			if rssIdle, err := readRSS(cfg.pid); err == nil {
+				fmt.Fprintf(out, "server VmRSS after %s idle: %s, %s per subscriber\n",
+					cfg.idleWait, mib(rssIdle), kib(float64(rssIdle-rssBefore)/float64(len(clients))))
+			}
 		}
 	}
 
