@@ -3,7 +3,6 @@ package dynschema
 import (
 	"bytes"
 	"context"
-	"github.com/monobase/monobase/internal/boundedcache"
 	"io"
 	"strconv"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/monobase/monobase/apperr"
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/internal/boundedcache"
 )
 
 // version is one compiled application schema: the model, the gqlparser

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/monobase/monobase/internal/boundedcache"
 	"io"
 	"log/slog"
 	"mime"
@@ -25,6 +24,7 @@ import (
 	"github.com/monobase/monobase/auth"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/gqlerr"
+	"github.com/monobase/monobase/internal/boundedcache"
 	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/querycost"
 )

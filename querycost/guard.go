@@ -2,12 +2,13 @@ package querycost
 
 import (
 	"context"
-	"github.com/monobase/monobase/internal/boundedcache"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/monobase/monobase/internal/boundedcache"
 )
 
 // knownQueries and knownQueryBytes bound the accepted query texts a Guard
