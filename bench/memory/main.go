@@ -2,11 +2,12 @@
 // holding the same data. For each server it starts the binary on a fresh
 // data folder on 127.0.0.1, creates bench_users and bench_posts with the
 // same fields (bench/load's), seeds -users users and -posts posts through
-// the public API from -clients clients (8), reads every post once by id and every
-// page of 50 posts with their authors, then leaves the server idle and
-// samples its resident memory once a second for -idle. It prints, in MiB,
-// the median and the last sample of VmRSS, the last one's anonymous and
-// file-backed parts (the binary's code pages are file-backed), and for Monobase the Go runtime's view of that memory
+// the public API from -clients clients (default 8), reads every post once
+// by id and every page of 50 posts with their authors, then leaves the
+// server idle and samples its resident memory once a second for -idle.
+// It prints, in MiB, the median and the last sample of VmRSS, the last
+// one's anonymous and file-backed parts (the binary's code pages are
+// file-backed), and for Monobase the Go runtime's view of that memory
 // (heap in use, stacks, released) from /metrics.
 //
 //	go build -o /tmp/monobase ./cmd/monobase
