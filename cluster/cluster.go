@@ -253,10 +253,20 @@ func (n *Node) sync(ctx context.Context) {
 			n.schemaV = sv
 		}
 	}
-	if pv != n.settingV {
+	// A settings change committed while SettingsChanged reads the settings
+	// may be applied on this node (by its own updateSettings) before the
+	// reload applies the older values it read: read the version again and
+	// reload until it holds still (a bounded number of times).
+	for range 8 {
+		if pv == n.settingV {
+			break
+		}
 		n.settingV = pv
 		if n.cfg.SettingsChanged != nil {
 			n.cfg.SettingsChanged(ctx)
+		}
+		if _, pv, err = n.versions(ctx); err != nil {
+			return
 		}
 	}
 }

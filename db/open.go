@@ -37,6 +37,8 @@ type impl struct {
 	reads readState
 	// mem holds the in-memory matching of ReadMatch (memmatch.go).
 	mem memMatchState
+	// paramWrites counts this process's writes to _params (ParamWrites).
+	paramWrites atomic.Uint64
 }
 
 // snapshot is an immutable view of the collection definitions.

@@ -36,8 +36,15 @@ ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated" = exclud
 	if err != nil {
 		return fmt.Errorf("write param %s: %w", key, err)
 	}
+	d.paramWrites.Add(1)
 	return nil
 }
+
+// ParamWrites counts the SetParam calls of this process so far (counted
+// when written, before their transaction commits). Code that reads
+// settings and applies them compares it before and after, to tell whether
+// a change made here may have been applied meanwhile.
+func (d *DB) ParamWrites() uint64 { return d.paramWrites.Load() }
 
 // ParamJSON decodes the JSON stored under key into dst and reports
 // whether anything was stored (dst is untouched when not). It fails when

@@ -31,28 +31,59 @@ type liveSettings struct {
 
 // reloadSettings reads the settings groups again and applies them (the
 // mail settings and settings.backups are read where they are used).
+//
+// This node's own updateSettings may commit and apply new values while a
+// reload is reading the old ones. So a group is applied only while no
+// setting has been written here since the reload began (db.ParamWrites);
+// otherwise the reload starts over. It never puts back values older than
+// a local change.
 func (c *ServeCommand) reloadSettings(ctx context.Context, s liveSettings) {
+	for range 8 {
+		if c.applySettings(ctx, s) {
+			return
+		}
+	}
+	c.logger().Warn("cluster: settings kept changing on this node during the reload; the next change reloads them")
+}
+
+// applySettings is one reload; false means a setting was written on this
+// node meanwhile and the reload must start over.
+func (c *ServeCommand) applySettings(ctx context.Context, s liveSettings) bool {
 	log := c.logger()
+	start := s.d.ParamWrites()
+	fresh := func() bool { return s.d.ParamWrites() == start }
 	def := ratelimit.DefaultSettings()
 	if c.RateLimits != nil {
 		def = *c.RateLimits
 	}
 	if rl, err := ratelimit.Load(ctx, s.d, def); err == nil {
+		if !fresh() {
+			return false
+		}
 		if err := s.rules.Set(rl); err != nil {
 			log.Error("cluster: apply settings.rateLimits", "err", err)
 		}
 	}
 	if c.Origins == nil { // --origins wins over the settings
 		if cs, err := cors.Load(ctx, s.d, cors.DefaultSettings(c.Dev)); err == nil {
+			if !fresh() {
+				return false
+			}
 			if err := s.origins.Set(cs); err != nil {
 				log.Error("cluster: apply settings.cors", "err", err)
 			}
 		}
 	}
 	if ps, err := ratelimit.LoadProxy(ctx, s.d); err == nil {
+		if !fresh() {
+			return false
+		}
 		if err := s.proxy.Set(ps); err != nil {
 			log.Error("cluster: apply settings.trustedProxy", "err", err)
 		}
+	}
+	if !fresh() {
+		return false
 	}
 	if err := c.applyLimits(ctx, s.d, s.engine); err != nil {
 		log.Error("cluster: apply settings.limits", "err", err)
@@ -65,10 +96,14 @@ func (c *ServeCommand) reloadSettings(ctx context.Context, s liveSettings) {
 		log.Warn("files are now stored on this node's local disk: with several nodes they must be on S3 (settings.s3)")
 	}
 	if ls, err := logs.Load(ctx, s.d); err == nil && s.logs != nil {
+		if !fresh() {
+			return false
+		}
 		if err := s.logs.SetSettings(ls); err != nil {
 			log.Error("cluster: apply settings.logs", "err", err)
 		}
 	}
+	return fresh() // limits and S3 are read and applied in one call: check after them too
 }
 
 // localFiles reports whether store keeps files on the local disk.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -329,5 +331,33 @@ func TestServeSocketsPerClientBehindProxy(t *testing.T) {
 	}
 	if code := dial("203.0.113.1"); code != http.StatusTooManyRequests {
 		t.Fatalf("a second socket of one client: %d, want 429", code)
+	}
+}
+
+// TestSettingsReloadKeepsLocalChanges: a settings reload (another node's
+// change, or this node's own coming back) that runs while this node
+// changes the settings never puts back the values it read before the
+// change: right after each updateSettings, its origin is the one allowed.
+func TestSettingsReloadKeepsLocalChanges(t *testing.T) {
+	dir := t.TempDir()
+	mustCLI(t, "--dir", dir, "superuser", "upsert", "admin@example.com", "admin-password")
+	srv, _ := startServer(t, dir)
+	token := signIn(t, srv.URL(), "admin@example.com", "admin-password")
+	ctx, cancel := context.WithCancel(context.Background())
+	reloads := make(chan struct{})
+	go func() { // reloads without a pause, as a busy cluster would
+		defer close(reloads)
+		for ctx.Err() == nil {
+			srv.reloadSettings(ctx, srv.live)
+		}
+	}()
+	defer func() { cancel(); <-reloads }()
+	for i := range 150 {
+		origin := fmt.Sprintf("http://app%d.example.test", i)
+		mustGQL(t, srv.URL()+"/graphql/admin", token, `mutation($o: [String!]!) { updateSettings(input: {cors: {allowedOrigins: $o}}) { meta { appName } } }`,
+			map[string]any{"o": []string{origin}})
+		if code := preflight(t, srv.URL()+"/graphql", origin).StatusCode; code != http.StatusNoContent {
+			t.Fatalf("change %d: the origin just allowed got %d: a reload put back older settings", i, code)
+		}
 	}
 }

@@ -133,6 +133,7 @@ type ServeCommand struct {
 	hub       *subscriptions.Hub
 	mail      *mail.Queue   // the emails of the auth flows, sent in the background
 	store     *files.Store  // the stored files
+	live      liveSettings  // what a settings reload applies to (cluster.go)
 	node      *cluster.Node // the other nodes of a PostgreSQL database (nil on SQLite)
 	deliverMu sync.Mutex    // one record event at a time to the sessions and the hub
 	root      atomic.Pointer[http.Handler]
@@ -391,7 +392,8 @@ func (c *ServeCommand) buildHandler(ctx context.Context, d *db.DB) (http.Handler
 		hub.Publish(ev)
 	}
 	// Other nodes' events arrive through the node (cluster.go).
-	node, err := c.startCluster(ctx, liveSettings{d: d, engine: engine, store: store, rules: rules, origins: origins, proxy: proxy, logs: reqLogs}, deliver)
+	c.live = liveSettings{d: d, engine: engine, store: store, rules: rules, origins: origins, proxy: proxy, logs: reqLogs}
+	node, err := c.startCluster(ctx, c.live, deliver)
 	if err != nil {
 		c.closeLogs(ctx)
 		c.mail.Close(ctx)
