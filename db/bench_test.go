@@ -79,3 +79,23 @@ func BenchmarkCreateCollection20Fields(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkInsertRecord measures one create in its own transaction: the
+// validation, the id, the INSERT and the commit, on a collection shaped as
+// bench/load's posts.
+func BenchmarkInsertRecord(b *testing.B) {
+	d := openTest(b)
+	ctx := context.Background()
+	c, err := d.CreateCollection(ctx, &Collection{Name: "posts", Fields: []*Field{
+		{Name: "title", Type: FieldText, Required: true}, {Name: "body", Type: FieldEditor},
+		{Name: "views", Type: FieldNumber, OnlyInt: true}, {Name: "published", Type: FieldBool},
+		{Name: "created", Type: FieldAutodate, OnCreate: true}, {Name: "updated", Type: FieldAutodate, OnCreate: true, OnUpdate: true},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		mustInsert(b, d, c, RecordInput{"title": fmt.Sprintf("Post %d", i), "body": "<p>Some body text.</p>", "views": i, "published": i%2 == 0})
+	}
+}
