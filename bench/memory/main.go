@@ -158,19 +158,20 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// call sends a JSON request and decodes a 2xx answer into out.
-func call(method, url, token string, in, out any) error {
+// send sends a request with in as its JSON body (nil: none) and returns
+// the body of a 2xx answer.
+func send(method, url, token string, in any) ([]byte, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -178,20 +179,27 @@ func call(method, url, token string, in, out any) error {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %.300s", method, url, res.Status, b)
+		return nil, fmt.Errorf("%s %s: %s: %.300s", method, url, res.Status, b)
 	}
-	if out != nil {
-		return json.Unmarshal(b, out)
+	return b, nil
+}
+
+// call sends a JSON request and decodes a 2xx answer into out (nil: not
+// decoded).
+func call(method, url, token string, in, out any) error {
+	b, err := send(method, url, token, in)
+	if err != nil || out == nil {
+		return err
 	}
-	return nil
+	return json.Unmarshal(b, out)
 }
 
 // parallel runs f(0..n-1) from the clients, stopping at the first error.
@@ -215,7 +223,7 @@ func parallel(n int, f func(i int) error) error {
 				}
 				if err := f(i); err != nil {
 					mu.Lock()
-					firstErr = cmpOr(firstErr, err)
+					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
 				}
 			}
@@ -223,13 +231,6 @@ func parallel(n int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return firstErr
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // rss is one sample of a process's resident memory, from /proc/PID/status:
@@ -290,23 +291,4 @@ func readRSS(pid int) (rss, error) {
 func runCLI(bin string, args ...string) (string, error) {
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	return string(out), err
-}
-
-// getText GETs url with an Authorization header and returns the body.
-func getText(url, auth string) (string, error) {
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", auth)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s: %.200s", url, res.Status, b)
-	}
-	return string(b), err
 }

@@ -115,10 +115,11 @@ func postVars(i int, users []string) map[string]any {
 
 // goMemory reads the Go runtime's memory gauges from Monobase's /metrics.
 func goMemory(s *server, token string) (string, error) {
-	res, err := getText(s.base+"/metrics", "Bearer "+token)
+	body, err := send("GET", s.base+"/metrics", "Bearer "+token, nil)
 	if err != nil {
 		return "", err
 	}
+	res := string(body)
 	want := []struct{ metric, label string }{
 		{"go_memstats_heap_inuse_bytes", "heap-inuse"},
 		{"go_memstats_heap_idle_bytes", "heap-idle"},
@@ -157,12 +158,11 @@ func runPocketBase(c config, bin string) (result, error) {
 		return result{}, err
 	}
 	var usersColl struct{ ID string }
-	open := map[string]any{"listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""}
-	if err := call("POST", s.base+"/api/collections", auth.Token, merge(open, map[string]any{"name": "bench_users", "type": "base",
+	if err := call("POST", s.base+"/api/collections", auth.Token, openRules(map[string]any{"name": "bench_users", "type": "base",
 		"fields": []map[string]any{{"name": "name", "type": "text", "required": true}, {"name": "bio", "type": "text"}}}), &usersColl); err != nil {
 		return result{}, err
 	}
-	if err := call("POST", s.base+"/api/collections", auth.Token, merge(open, map[string]any{"name": "bench_posts", "type": "base",
+	if err := call("POST", s.base+"/api/collections", auth.Token, openRules(map[string]any{"name": "bench_posts", "type": "base",
 		"fields": []map[string]any{{"name": "title", "type": "text", "required": true}, {"name": "body", "type": "editor"},
 			{"name": "views", "type": "number", "onlyInt": true}, {"name": "published", "type": "bool"},
 			{"name": "author", "type": "relation", "collectionId": usersColl.ID, "maxSelect": 1},
@@ -207,13 +207,11 @@ func runPocketBase(c config, bin string) (result, error) {
 	return r, err
 }
 
-func merge(a, b map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range a {
-		out[k] = v
+// openRules sets the five rules of the PocketBase collection c to "" (open
+// to all, as the Monobase collections are) and returns c.
+func openRules(c map[string]any) map[string]any {
+	for _, r := range []string{"listRule", "viewRule", "createRule", "updateRule", "deleteRule"} {
+		c[r] = ""
 	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
+	return c
 }
