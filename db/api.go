@@ -141,6 +141,12 @@ type Tx struct {
 	// (a migration's, changed in the same transaction); nil: the current
 	// snapshot.
 	schema *snapshot
+	// group is the commit group the transaction writes in (SQLite), with
+	// savepoint set when it runs in a savepoint of it, and ended once it
+	// committed or rolled back.
+	group     *commitGroup
+	savepoint bool
+	ended     bool
 }
 
 // Context returns ctx carrying tx, so that Find and friends read through it.

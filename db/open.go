@@ -27,7 +27,10 @@ type impl struct {
 	schemaMu sync.Mutex
 	// commitMu makes record events leave in commit order.
 	commitMu sync.Mutex
-	closed   atomic.Bool
+	// gate hands the SQLite writer to transactions and groups their
+	// commits (groupcommit.go).
+	gate   writerGate
+	closed atomic.Bool
 	// pgDSN is the PostgreSQL database of WithPostgres ("" for SQLite).
 	pgDSN string
 	// schemaGen counts the snapshots stored: PostgreSQL connections drop

@@ -9,10 +9,15 @@ import (
 	"github.com/monobase/monobase/apperr"
 )
 
-// Begin starts a write transaction. Writes are serialized: one at a time.
+// Begin starts a write transaction. Writes are serialized: one at a time;
+// on SQLite, transactions that queue for the writer share a commit
+// (groupcommit.go).
 func (d *DB) Begin(ctx context.Context) (*Tx, error) {
 	if d.txFrom(ctx) != nil {
 		return nil, apperr.Wrap(errors.New("Begin with a context that already carries a transaction would deadlock"), "nested transaction")
+	}
+	if d.pgDSN == "" {
+		return d.beginGrouped(ctx) // groupcommit.go
 	}
 	d.prepareTxReads(ctx) // records.go
 	btx, err := d.writer.BeginTx(ctx, nil)
@@ -26,6 +31,9 @@ func (d *DB) Begin(ctx context.Context) (*Tx, error) {
 
 // Commit commits and then delivers the queued record events.
 func (tx *Tx) Commit() error {
+	if tx.group != nil {
+		return tx.commitMember()
+	}
 	d := tx.db
 	// Holding commitMu from the commit through the delivery keeps events
 	// in commit order: the next transaction can only commit after this one.
@@ -50,6 +58,10 @@ func (tx *Tx) Commit() error {
 
 // Rollback rolls back; queued events are dropped. Safe after Commit.
 func (tx *Tx) Rollback() error {
+	if tx.group != nil {
+		tx.rollbackMember()
+		return nil
+	}
 	tx.events = nil
 	if err := tx.Tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return fmt.Errorf("rollback: %w", err)
@@ -69,6 +81,57 @@ func (tx *Tx) Deleted() []RecordEvent {
 		}
 	}
 	return out
+}
+
+// exec runs a write in tx through the writer's prepared statement for
+// query once it has one (txStmtCache in records.go): a create then parses
+// no SQL.
+func (tx *Tx) exec(query string, args ...any) error {
+	if st := tx.db.reads.txStmts.get(query); st != nil {
+		_, err := tx.Tx.Tx.StmtContext(tx.ctx, st).ExecContext(tx.ctx, args...)
+		return err
+	}
+	_, err := tx.Tx.Tx.ExecContext(tx.ctx, query, args...)
+	return err
+}
+
+// exists reports whether query, run in tx, returns a row (prepared like
+// exec).
+func (tx *Tx) exists(query string, args ...any) (bool, error) {
+	var one int
+	var err error
+	if st := tx.db.reads.txStmts.get(query); st != nil {
+		err = tx.Tx.Tx.StmtContext(tx.ctx, st).QueryRowContext(tx.ctx, args...).Scan(&one)
+	} else {
+		err = tx.Tx.Tx.QueryRowContext(tx.ctx, query, args...).Scan(&one)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// scanIDs adds the ids query returns (its one column) to have.
+func (tx *Tx) scanIDs(query string, arg any, have map[string]bool) error {
+	var rows *sql.Rows
+	var err error
+	if st := tx.db.reads.txStmts.get(query); st != nil {
+		rows, err = tx.Tx.Tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, arg)
+	} else {
+		rows, err = tx.Tx.Tx.QueryContext(tx.ctx, query, arg)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		have[id] = true
+	}
+	return rows.Err()
 }
 
 // queue records an event for delivery after the commit; the records are

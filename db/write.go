@@ -85,6 +85,7 @@ func (tx *Tx) Insert(c *Collection, input RecordInput) (Record, error) {
 	checkKeys(c, input, &fe)
 	rec := make(Record, len(c.Fields))
 	passwords := map[string]string{}
+	idGenerated := false
 	for _, f := range c.Fields {
 		if _, bad := fe[f.Name]; bad {
 			continue
@@ -109,6 +110,7 @@ func (tx *Tx) Insert(c *Collection, input RecordInput) (Record, error) {
 				return nil, fmt.Errorf("autogenerate %s: %w", f.Name, err)
 			}
 			nv = gen
+			idGenerated = idGenerated || (f.System && f.Name == "id")
 		}
 		if nv == nil && f.Type == FieldBool && f.System {
 			nv = false // verified, emailVisibility
@@ -129,7 +131,7 @@ func (tx *Tx) Insert(c *Collection, input RecordInput) (Record, error) {
 	}
 	if len(fe) == 0 {
 		tx.checkRelations(c, rec, nil, &fe)
-		tx.checkUnique(c, rec, "", &fe)
+		tx.checkUnique(c, rec, "", idGenerated, &fe)
 	}
 	if err := fe.Err(validationFailed); err != nil {
 		return nil, err
@@ -155,7 +157,7 @@ func (tx *Tx) Insert(c *Collection, input RecordInput) (Record, error) {
 		args = append(args, v)
 	}
 	q := "INSERT INTO " + quoteIdent(c.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
-	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, q, args...); err != nil {
+	if err := tx.exec(q, args...); err != nil {
 		return nil, constraintError(c, err, "insert")
 	}
 	tx.queue(ActionCreate, c, rec, nil)
@@ -258,7 +260,7 @@ func (tx *Tx) Update(c *Collection, id string, patch RecordPatch) (Record, error
 	if len(fe) == 0 {
 		tx.checkRelations(c, rec, touched, &fe)
 		if touched["email"] {
-			tx.checkUnique(c, rec, id, &fe)
+			tx.checkUnique(c, rec, id, false, &fe)
 		}
 	}
 	if err := fe.Err(validationFailed); err != nil {
@@ -310,7 +312,7 @@ func (tx *Tx) writeRow(c *Collection, id string, rec Record) error {
 	}
 	args = append(args, id)
 	q := "UPDATE " + quoteIdent(c.Name) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ?`
-	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, q, args...); err != nil {
+	if err := tx.exec(q, args...); err != nil {
 		return constraintError(c, err, "update")
 	}
 	return nil
@@ -350,41 +352,57 @@ func (tx *Tx) checkRelations(c *Collection, rec Record, only map[string]bool, fe
 			fe.Add(f.Name, "not_found", "the related collection no longer exists")
 			continue
 		}
-		found, err := tx.db.FindByIDs(tx.ctx, target, ids)
+		missing, err := tx.missingID(target, ids)
 		if err != nil {
 			fe.Add(f.Name, "invalid", "can't check the related records")
 			continue
 		}
-		have := make(map[string]bool, len(found))
-		for _, r := range found {
-			have[r.ID()] = true
-		}
-		for _, id := range ids {
-			if !have[id] {
-				fe.Add(f.Name, "not_found", "no %s record with id %q", target.Name, id)
-				break
-			}
+		if missing != "" {
+			fe.Add(f.Name, "not_found", "no %s record with id %q", target.Name, missing)
 		}
 	}
 }
 
-// checkUnique reports a taken id (on insert, self == "") and, for auth
-// collections, a taken email (case-insensitive).
-func (tx *Tx) checkUnique(c *Collection, rec Record, self string, fe *apperr.FieldErrors) {
-	q := tx.Tx.Tx
-	var one int
-	if self == "" {
-		err := q.QueryRowContext(tx.ctx, `SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, rec.ID()).Scan(&one)
-		if err == nil {
+// missingID returns the first of ids that names no record of c ("" when
+// all exist). It reads the ids only, through prepared statements.
+func (tx *Tx) missingID(c *Collection, ids []string) (string, error) {
+	if len(ids) == 1 {
+		found, err := tx.exists(`SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, ids[0])
+		if err != nil || found {
+			return "", err
+		}
+		return ids[0], nil
+	}
+	have := make(map[string]bool, len(ids))
+	q := `SELECT "id" FROM ` + quoteIdent(c.Name) + ` WHERE ` + tx.db.sql().inList(`"id"`)
+	for start := 0; start < len(ids); start += maxIDsPerQuery {
+		chunk := ids[start:min(start+maxIDsPerQuery, len(ids))]
+		if err := tx.scanIDs(q, encodeList(chunk), have); err != nil {
+			return "", fmt.Errorf("check %s ids: %w", c.Name, err)
+		}
+	}
+	for _, id := range ids {
+		if !have[id] {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// checkUnique reports a taken id (on insert, self == "", when the client
+// chose it: a generated id of 15 random characters is left to the primary
+// key) and, for auth collections, a taken email (case-insensitive).
+func (tx *Tx) checkUnique(c *Collection, rec Record, self string, idGenerated bool, fe *apperr.FieldErrors) {
+	if self == "" && !idGenerated {
+		// An error here is left to the INSERT, which meets it too.
+		if taken, _ := tx.exists(`SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, rec.ID()); taken {
 			fe.Add("id", "duplicate", "a record with this id already exists")
 		}
 	}
-	if c.IsAuth() {
-		if email, _ := rec["email"].(string); email != "" {
-			err := q.QueryRowContext(tx.ctx, `SELECT 1 FROM `+quoteIdent(c.Name)+` WHERE `+tx.db.sql().foldEq(`"email"`)+` AND "id" != ? LIMIT 1`, email, self).Scan(&one)
-			if err == nil {
-				fe.Add("email", "duplicate", "this email is already in use")
-			}
+	if email, _ := rec["email"].(string); c.IsAuth() && email != "" {
+		q := `SELECT 1 FROM ` + quoteIdent(c.Name) + ` WHERE ` + tx.db.sql().foldEq(`"email"`) + ` AND "id" != ? LIMIT 1`
+		if taken, _ := tx.exists(q, email, self); taken {
+			fe.Add("email", "duplicate", "this email is already in use")
 		}
 	}
 }
@@ -538,7 +556,7 @@ func (tx *Tx) deleteRec(c *Collection, id string, visited map[string]bool) (Reco
 			tx.queue(ActionUpdate, rc, next, r)
 		}
 	}
-	if _, err := tx.Tx.Tx.ExecContext(tx.ctx, `DELETE FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, id); err != nil {
+	if err := tx.exec(`DELETE FROM `+quoteIdent(c.Name)+` WHERE "id" = ?`, id); err != nil {
 		return nil, fmt.Errorf("delete from %s: %w", c.Name, err)
 	}
 	if c.IsAuth() {

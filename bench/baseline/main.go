@@ -86,9 +86,9 @@ func run(addr, dir string, users, posts int) error {
 }
 
 type server struct {
-	w, r               *sql.DB
-	byID, page, insert *sql.Stmt
-	allUsers, allPosts *sql.Stmt
+	w, r                             *sql.DB
+	byID, page, insert, authorExists *sql.Stmt
+	allUsers, allPosts               *sql.Stmt
 }
 
 func open(dir string) (*server, error) {
@@ -131,6 +131,7 @@ func open(dir string) (*server, error) {
 			LEFT JOIN bench_users u ON u.id = p.author ORDER BY p.rn`},
 		{r, &s.allUsers, `SELECT id FROM bench_users LIMIT 1000`},
 		{r, &s.allPosts, `SELECT id FROM bench_posts LIMIT 1000`},
+		{w, &s.authorExists, `SELECT 1 FROM bench_users WHERE id = ?`},
 		{w, &s.insert, `INSERT INTO bench_posts (id, created, updated, title, body, views, published, author) VALUES (?, ?, ?, ?, '', ?, 0, ?)`},
 	} {
 		st, err := p.db.Prepare(p.sql)
@@ -286,14 +287,36 @@ func (s *server) answer(ctx context.Context, req *request) (any, error) {
 	case strings.Contains(q, "createBenchPost"):
 		t, _ := req.Variables["t"].(string)
 		a, _ := req.Variables["a"].(string)
-		id := newID()
-		ts := now()
-		if _, err := s.insert.ExecContext(ctx, id, ts, ts, t, 0.0, a); err != nil {
+		id, err := s.create(ctx, t, a)
+		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"createBenchPost": idOnly{id}}, nil
 	}
 	return nil, fmt.Errorf("unknown operation %.80q", q)
+}
+
+// create does what Monobase does for a create: it checks that the title
+// is not blank and, in the write transaction, that the author exists, then
+// inserts the post under a new id.
+func (s *server) create(ctx context.Context, title, author string) (string, error) {
+	if strings.TrimSpace(title) == "" {
+		return "", errors.New("title: cannot be blank")
+	}
+	id, ts := newID(), now()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	var one int
+	if err := tx.StmtContext(ctx, s.authorExists).QueryRowContext(ctx, author).Scan(&one); err != nil {
+		return "", fmt.Errorf("author %q: %w", author, err)
+	}
+	if _, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx, id, ts, ts, title, 0.0, author); err != nil {
+		return "", err
+	}
+	return id, tx.Commit()
 }
 
 func (s *server) ids(ctx context.Context, st *sql.Stmt) ([]idOnly, error) {
