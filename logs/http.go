@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/monobase/monobase/internal/lifetime"
 )
 
 // request is one request being served: the response writer that records
@@ -94,7 +96,21 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		}
 		start := s.cfg.Now()
 		rq := &request{ResponseWriter: w}
-		next.ServeHTTP(rq, r.WithContext(context.WithValue(r.Context(), requestKey{}, rq)))
+		ctx := context.WithValue(r.Context(), requestKey{}, rq)
+		if r.Header.Get("Upgrade") == "" {
+			next.ServeHTTP(rq, r.WithContext(ctx))
+			s.requestDone(rq, r, start, set)
+			return
+		}
+		// A WebSocket's entry is queued when it closes, which may be after
+		// its handler returned (internal/lifetime).
+		ctx, life := lifetime.Of(ctx)
+		life.OnEnd(func() { s.requestDone(rq, r, start, set) })
+		next.ServeHTTP(rq, r.WithContext(ctx))
+		if life.Taken() {
+			rq.ResponseWriter = nil // answered: the socket lives on without it
+			return
+		}
 		s.requestDone(rq, r, start, set)
 	})
 }

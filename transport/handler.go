@@ -131,38 +131,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := h.eng.RequestContext(r.Context(), r)
-	exec := h.exec
 	if isWS {
-		// At most MaxSocketsPerIP open sockets per client address, refused
-		// before the upgrade.
-		ip := h.clientIP(r)
-		if !h.sockets.acquire(ip, lim.MaxSocketsPerIP) {
-			w.Header().Set("Retry-After", "10")
-			writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
-				Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", lim.MaxSocketsPerIP),
-				Extensions: map[string]any{"code": string(apperr.RateLimited)},
-			})
-			return
-		}
-		defer h.sockets.release(ip)
-		var end func()
-		ctx, end = h.eng.OpenSocket(ctx)
-		defer end()
-		se := &socketExec{Engine: h.eng} // conn filled in by gorillaWS.Accept
-		ctx = context.WithValue(ctx, socketKey{}, se)
-		exec = se
-	}
-	if isWS && h.closing != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		// closing is a cancelCtx: AfterFunc registers without a goroutine.
-		defer context.AfterFunc(h.closing, cancel)()
+		h.serveSocket(w, r, ctx, lim)
+		return
 	}
 	r = r.WithContext(graphql.StartOperationTrace(ctx))
 	for _, t := range h.transports {
 		if t.Supports(r) {
-			t.Do(w, r, exec)
+			t.Do(w, r, h.exec)
 			return
 		}
 	}

@@ -33,6 +33,12 @@ type socketKey struct{}
 type socketExec struct {
 	Engine
 	conn *gorillaConn // set by gorillaWS.Accept, before any operation
+	// upgraded is closed by gorillaWS.Accept once the connection is
+	// upgraded (lifetime.go).
+	upgraded chan struct{}
+	// detached: the connection outlives its HTTP handler, so it reads
+	// through a small buffer of its own rather than net/http's 4 KiB one.
+	detached bool
 }
 
 // CreateOperationContext implements graphql.GraphExecutor: the engine's,

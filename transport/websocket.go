@@ -64,6 +64,11 @@ const (
 	// the queue; a connection that cannot take data for that long is cut.
 	wsWriteTimeout = 10 * time.Second
 
+	// wsReadBufferSize is the read buffer of a detached connection
+	// (lifetime.go): client messages are small, and a longer one is read
+	// in several pieces.
+	wsReadBufferSize = 1024
+
 	// wsCloseTimeout bounds the final flush and close frame.
 	wsCloseTimeout = time.Second
 )
@@ -90,6 +95,7 @@ var wsWriteBuffers = &sync.Pool{}
 // Accept implements gqltransport.WebsocketImplementation.
 func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransport.WebsocketAcceptOptions) (gqltransport.WebsocketConn, error) {
 	tap := &hijackTap{ResponseWriter: w}
+	se, _ := r.Context().Value(socketKey{}).(*socketExec)
 	up := websocket.Upgrader{
 		Subprotocols: opts.Subprotocols,
 		// ReadBufferSize 0 reuses net/http's 4 KiB reader of the hijacked
@@ -99,6 +105,10 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransp
 		// Handler.ServeHTTP checked the origin already (and answered
 		// 403 itself: gqlgen would write a second status after gorilla's).
 		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	if se != nil && se.detached {
+		// net/http's reader goes with the handler (lifetime.go).
+		up.ReadBufferSize = wsReadBufferSize
 	}
 	c, err := up.Upgrade(tap, r, opts.ResponseHeader)
 	if err != nil {
@@ -118,8 +128,11 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransp
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
-	if se, _ := r.Context().Value(socketKey{}).(*socketExec); se != nil {
+	if se != nil {
 		se.conn = gc
+		if se.upgraded != nil {
+			close(se.upgraded)
+		}
 	}
 	return gc, nil
 }

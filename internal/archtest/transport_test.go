@@ -6,12 +6,14 @@ import (
 )
 
 // transportMayImport are the only Monobase packages the transports may
-// depend on: the error codes and their GraphQL presenter. The engine
+// depend on: the error codes, their GraphQL presenter, and the leaf that
+// tells middleware when a WebSocket closes. The engine
 // imports the transport package (for Route and AppendResponse), never the
 // other way round, so nothing of the engine or below it may appear here.
 var transportMayImport = map[string]bool{
-	"github.com/monobase/monobase/apperr": true,
-	"github.com/monobase/monobase/gqlerr": true,
+	"github.com/monobase/monobase/apperr":            true,
+	"github.com/monobase/monobase/gqlerr":            true,
+	"github.com/monobase/monobase/internal/lifetime": true,
 }
 
 func TestTransportKnowsNoEngine(t *testing.T) {

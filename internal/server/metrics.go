@@ -28,6 +28,7 @@ import (
 	"github.com/monobase/monobase/backup"
 	"github.com/monobase/monobase/db"
 	"github.com/monobase/monobase/dynschema"
+	"github.com/monobase/monobase/internal/lifetime"
 	"github.com/monobase/monobase/metrics"
 )
 
@@ -195,11 +196,20 @@ func (c *ServeCommand) withMetrics(next http.Handler) http.Handler {
 		k := routeKind(r)
 		o := &observed{statusWriter: statusWriter{ResponseWriter: w}, socket: k == metrics.WebSocket}
 		o.kind.Store(uint32(k))
+		var life *lifetime.Lifetime
 		if k == metrics.GraphQL || k == metrics.WebSocket {
 			o.Context = r.Context()
+			if r.Header.Get("Upgrade") != "" {
+				o.Context, life = lifetime.Of(o.Context)
+			}
 			r = r.WithContext(o)
 		}
 		next.ServeHTTP(o, r)
+		if life != nil && life.Taken() {
+			// o stays in the socket's context: it must not keep net/http's
+			// connection (and its buffers) alive (internal/lifetime).
+			o.ResponseWriter = nil
+		}
 		status := o.status
 		switch {
 		case o.hijacked:

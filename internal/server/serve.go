@@ -28,6 +28,7 @@ import (
 	"github.com/monobase/monobase/graph"
 	"github.com/monobase/monobase/hook"
 	"github.com/monobase/monobase/internal/idlemem"
+	"github.com/monobase/monobase/internal/lifetime"
 	"github.com/monobase/monobase/logs"
 	"github.com/monobase/monobase/mail"
 	"github.com/monobase/monobase/playground"
@@ -576,7 +577,9 @@ func (c *ServeCommand) close() error {
 
 // trackWebSockets runs WebSocket upgrades on a context that is cancelled when
 // shutdown starts or a restore replaces the data (gqlgen then sends a close
-// frame) and counts them so Close can wait for them.
+// frame) and counts them so Close can wait for them. The context does not
+// end with the HTTP request: the socket outlives its handler, and
+// internal/lifetime tells when it closes.
 func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
 	stop := c.genCtx
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -585,12 +588,20 @@ func (c *ServeCommand) trackWebSockets(next http.Handler) http.Handler {
 			return
 		}
 		c.websockets.Add(1)
-		defer c.websockets.Add(-1)
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
+		ctx, life := lifetime.Of(context.WithoutCancel(r.Context()))
+		ctx, cancel := context.WithCancel(ctx)
 		stopped := context.AfterFunc(stop, cancel)
-		defer stopped()
+		end := func() {
+			stopped()
+			cancel()
+			c.websockets.Add(-1)
+		}
+		life.OnEnd(end)
+		life.Allow()
 		next.ServeHTTP(w, r.WithContext(ctx))
+		if !life.Taken() {
+			end()
+		}
 	})
 }
 

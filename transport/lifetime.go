@@ -1,0 +1,100 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/monobase/monobase/apperr"
+	"github.com/monobase/monobase/internal/lifetime"
+)
+
+// A WebSocket's HTTP handler returns once the connection is upgraded when
+// the middleware around it allows it (internal/lifetime): the connection
+// then runs on a goroutine of its own, and net/http drops what it kept for
+// the request while its handler ran (the connection's 4 KiB reader and
+// writer, the response, the handler goroutine's stack, deep with
+// middleware). An idle subscriber costs that much less.
+
+// serveSocket runs a WebSocket request: the per-address bound, the
+// engine's session, and gqlgen's transport, detached from the handler
+// after the upgrade when ctx carries a Lifetime.
+func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx context.Context, lim *Limits) {
+	// At most MaxSocketsPerIP open sockets per client address, refused
+	// before the upgrade.
+	ip := h.clientIP(r)
+	if !h.sockets.acquire(ip, lim.MaxSocketsPerIP) {
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
+			Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", lim.MaxSocketsPerIP),
+			Extensions: map[string]any{"code": string(apperr.RateLimited)},
+		})
+		return
+	}
+	ctx, endSession := h.eng.OpenSocket(ctx)
+	se := &socketExec{Engine: h.eng, upgraded: make(chan struct{})} // conn filled in by gorillaWS.Accept
+	ctx = context.WithValue(ctx, socketKey{}, se)
+	ctx, cancel := context.WithCancel(ctx)
+	stopClosing := func() bool { return false }
+	if h.closing != nil {
+		// closing is a cancelCtx: AfterFunc registers without a goroutine.
+		stopClosing = context.AfterFunc(h.closing, cancel)
+	}
+	end := func() {
+		stopClosing()
+		cancel()
+		endSession()
+		h.sockets.release(ip)
+	}
+	r = r.WithContext(graphql.StartOperationTrace(ctx))
+	var t graphql.Transport
+	for _, c := range h.transports {
+		if c.Supports(r) {
+			t = c
+			break
+		}
+	}
+	if t == nil {
+		end()
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		writeError(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "use GET, POST (application/json or multipart/form-data) or a WebSocket"})
+		return
+	}
+	life := lifetime.From(ctx)
+	se.detached = life != nil && life.Take()
+	if !se.detached {
+		defer end()
+		t.Do(w, r, se)
+		return
+	}
+	// Detached: the transport runs on its own goroutine; the handler waits
+	// for the upgrade (after which gqlgen no longer uses w) or for the
+	// transport to end without one (it answered through w).
+	done := make(chan struct{})
+	go func() {
+		defer life.End()
+		defer end()
+		defer close(done)
+		defer func() {
+			if rec := recover(); rec != nil {
+				slog.ErrorContext(ctx, "panic in a WebSocket connection", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+				if se.conn != nil {
+					_ = se.conn.Close()
+					return
+				}
+				writeError(w, http.StatusInternalServerError, &gqlerror.Error{Message: "internal server error",
+					Extensions: map[string]any{"code": string(apperr.Internal)}})
+			}
+		}()
+		t.Do(w, r, se)
+	}()
+	select {
+	case <-se.upgraded:
+	case <-done:
+	}
+}
