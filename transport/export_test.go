@@ -59,3 +59,12 @@ func SetMaxSocketsPerIP(h *Handler, n int) {
 
 // PrefersEventStream exposes prefersEventStream to the tests.
 var PrefersEventStream = prefersEventStream
+
+// SetWSPing sets the keep-alive intervals of the WebSockets of the
+// handlers made from now on (ws_ping.go) and returns a function that puts
+// them back.
+func SetWSPing(ping, keepAlive, tick time.Duration) (restore func()) {
+	p, k, t := wsPingInterval, wsKeepAliveInterval, wsPingTick
+	wsPingInterval, wsKeepAliveInterval, wsPingTick = ping, keepAlive, tick
+	return func() { wsPingInterval, wsKeepAliveInterval, wsPingTick = p, k, t }
+}

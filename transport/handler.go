@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
@@ -62,13 +61,15 @@ func New(eng Engine, cfg Config) *Handler {
 	}
 	h.transports = []graphql.Transport{
 		gqltransport.Websocket{
-			Implementation: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing},
+			Implementation: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger()},
 			InitFunc:       h.wsInit,
 			// No timer of gqlgen's: the connection's read deadline bounds the
 			// wait for connection_init and closes with 4408 (ws_protocol.go).
-			InitTimeout:           0,
-			KeepAlivePingInterval: 15 * time.Second,
-			PingPongInterval:      25 * time.Second,
+			InitTimeout: 0,
+			// No ticker goroutine of gqlgen's per socket: one goroutine
+			// sends every socket's keep-alives (ws_ping.go).
+			KeepAlivePingInterval: 0,
+			PingPongInterval:      0,
 		},
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		sseTransport{h: h}, // Accept: text/event-stream (sse.go)

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
@@ -85,6 +86,7 @@ type gorillaWS struct {
 	// closing is done when the hub closes (server shutdown): open sockets
 	// then get a 1001 "going away" close frame. Nil without a hub.
 	closing context.Context
+	pinger  *wsPinger // the keep-alives of the Handler's sockets
 }
 
 // wsWriteBuffers lends gorilla its frame buffers (for its own control
@@ -119,7 +121,7 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransp
 		return nil, errors.New("websocket: connection not hijacked through the adapter")
 	}
 	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{}),
-		reqDone: r.Context().Done()}
+		reqDone: r.Context().Done(), pinger: g.pinger}
 	if t := g.initTimeout; t > 0 {
 		// connection_init must arrive by then (see NextReader).
 		_ = c.SetReadDeadline(time.Now().Add(t))
@@ -251,6 +253,12 @@ type gorillaConn struct {
 	// whether a read deadline waits for it (ws_protocol.go).
 	inited       bool
 	initDeadline bool
+
+	// Keep-alives (ws_ping.go): pinger is the Handler's; pinged is owned
+	// by its goroutine; pongSeen is set by NextReader.
+	pinger   *wsPinger
+	pinged   bool
+	pongSeen atomic.Bool
 
 	space     chan struct{} // cap 1: the queue was emptied
 	closed    chan struct{} // closed by Close
@@ -488,6 +496,9 @@ func (g *gorillaConn) shuttingDown() bool {
 func (g *gorillaConn) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
+		if g.pinger != nil {
+			g.pinger.remove(g)
+		}
 		close(g.closed)
 		err = g.c.Close()
 	})

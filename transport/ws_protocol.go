@@ -106,12 +106,17 @@ func (g *gorillaConn) NextReader() (int, io.Reader, error) {
 		if g.initDeadline {
 			_ = g.c.SetReadDeadline(time.Time{})
 		}
+		if g.pinger != nil {
+			g.pinger.add(g) // keep-alives from now on (ws_ping.go)
+		}
 	case !g.inited && head.Type != "connection_terminate":
 		g.violation(wsCloseUnauthorized, "Unauthorized")
 		return mt, nil, errWSProtocol
 	case head.Type == "connection_init":
 		g.violation(wsCloseTooManyInits, "Too many initialisation requests")
 		return mt, nil, errWSProtocol
+	case head.Type == "pong":
+		g.pongSeen.Store(true)
 	case head.Type == "subscribe" || head.Type == "start":
 		var p struct {
 			Query string `json:"query"`
