@@ -73,8 +73,23 @@ func commitLater(tx *Tx) <-chan error {
 	return ch
 }
 
+// openGroup begins A, which writes text "a", queues B for the writer and
+// commits A, which hands B the writer: A's Commit returns on aDone once
+// the group commits.
+func openGroup(t *testing.T, d *DB, c *Collection) (b *Tx, aDone <-chan error) {
+	t.Helper()
+	a, err := d.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertNote(t, a, c, "a")
+	bc := beginLater(context.Background(), d)
+	waitQueued(t, d, 1)
+	aDone = commitLater(a)
+	return <-bc, aDone
+}
+
 func TestGroupCommitSharesOneCommit(t *testing.T) {
-	ctx := context.Background()
 	d, c := openSQLite(t)
 	var mu sync.Mutex
 	var events []string
@@ -84,15 +99,7 @@ func TestGroupCommitSharesOneCommit(t *testing.T) {
 		events = append(events, fmt.Sprint(ev.Record["text"]))
 	}
 
-	a, err := d.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	insertNote(t, a, c, "a")
-	bc := beginLater(ctx, d)
-	waitQueued(t, d, 1)
-	aDone := commitLater(a) // B waits: A's commit hands B the writer
-	b := <-bc
+	b, aDone := openGroup(t, d, c)
 	select {
 	case err := <-aDone:
 		t.Fatalf("A's Commit returned (%v) before the group committed", err)
@@ -121,12 +128,7 @@ func TestGroupCommitSharesOneCommit(t *testing.T) {
 func TestGroupCommitRollbackUndoesOnlyItsPart(t *testing.T) {
 	ctx := context.Background()
 	d, c := openSQLite(t)
-	a, _ := d.Begin(ctx)
-	insertNote(t, a, c, "a")
-	bc := beginLater(ctx, d)
-	waitQueued(t, d, 1)
-	aDone := commitLater(a)
-	b := <-bc
+	b, aDone := openGroup(t, d, c)
 	insertNote(t, b, c, "b")
 	cc := beginLater(ctx, d)
 	waitQueued(t, d, 1)
@@ -149,12 +151,7 @@ func TestGroupCommitRollbackUndoesOnlyItsPart(t *testing.T) {
 func TestGroupCommitFailureFailsTheGroup(t *testing.T) {
 	ctx := context.Background()
 	d, c := openSQLite(t)
-	a, _ := d.Begin(ctx)
-	insertNote(t, a, c, "a")
-	bc := beginLater(ctx, d)
-	waitQueued(t, d, 1)
-	aDone := commitLater(a)
-	b := <-bc
+	b, aDone := openGroup(t, d, c)
 	insertNote(t, b, c, "b")
 	// The outer transaction ends under B (as SQLite ends it on an
 	// interrupt or an I/O error): B's savepoint is gone.

@@ -21,19 +21,29 @@ import (
 // writer, the response, the handler goroutine's stack, deep with
 // middleware). An idle subscriber costs that much less.
 
-// serveSocket runs a WebSocket request: the per-address bound, the
-// engine's session, and gqlgen's transport, detached from the handler
-// after the upgrade when ctx carries a Lifetime.
-func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx context.Context, lim *Limits) {
-	// At most MaxSocketsPerIP open sockets per client address, refused
-	// before the upgrade.
+// acquireSocket counts one more socket (a WebSocket or an SSE stream) of
+// r's client address and returns the address, or answers 429 when it has
+// Limits.MaxSocketsPerIP open already (what names them in the message).
+func (h *Handler) acquireSocket(w http.ResponseWriter, r *http.Request, lim *Limits, what string) (string, bool) {
 	ip := h.clientIP(r)
 	if !h.sockets.acquire(ip, lim.MaxSocketsPerIP) {
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
-			Message:    fmt.Sprintf("too many WebSocket connections from this address (at most %d)", lim.MaxSocketsPerIP),
+			Message:    fmt.Sprintf("too many %s from this address (at most %d)", what, lim.MaxSocketsPerIP),
 			Extensions: map[string]any{"code": string(apperr.RateLimited)},
 		})
+		return "", false
+	}
+	return ip, true
+}
+
+// serveSocket runs a WebSocket request: the per-address bound, the
+// engine's session, and gqlgen's transport, detached from the handler
+// after the upgrade when ctx carries a Lifetime.
+func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx context.Context, lim *Limits) {
+	// Refused before the upgrade.
+	ip, ok := h.acquireSocket(w, r, lim, "WebSocket connections")
+	if !ok {
 		return
 	}
 	ctx, endSession := h.eng.OpenSocket(ctx)

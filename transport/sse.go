@@ -93,13 +93,8 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	ip := h.clientIP(r)
-	if !h.sockets.acquire(ip, lim.MaxSocketsPerIP) {
-		w.Header().Set("Retry-After", "10")
-		writeError(w, http.StatusTooManyRequests, &gqlerror.Error{
-			Message:    fmt.Sprintf("too many WebSocket and SSE connections from this address (at most %d)", lim.MaxSocketsPerIP),
-			Extensions: map[string]any{"code": string(apperr.RateLimited)},
-		})
+	ip, ok := h.acquireSocket(w, r, lim, "WebSocket and SSE connections")
+	if !ok {
 		return
 	}
 	defer h.sockets.release(ip)
