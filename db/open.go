@@ -42,6 +42,8 @@ type impl struct {
 	mem memMatchState
 	// paramWrites counts this process's writes to _params (ParamWrites).
 	paramWrites atomic.Uint64
+	// settingsMu orders settings reloads and local changes (LockSettings).
+	settingsMu sync.Mutex
 }
 
 // snapshot is an immutable view of the collection definitions.

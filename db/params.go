@@ -40,6 +40,16 @@ ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updated" = exclud
 	return nil
 }
 
+// LockSettings serializes reading the settings and applying them in this
+// process, and returns the unlock: a reload holds it from its reads to its
+// last apply, a local change from after its commit to its last apply. A
+// reload that read the settings before a local change therefore never
+// applies them after it (the change's own apply comes last).
+func (d *DB) LockSettings() (unlock func()) {
+	d.settingsMu.Lock()
+	return d.settingsMu.Unlock
+}
+
 // ParamWrites counts the SetParam calls of this process so far (counted
 // when written, before their transaction commits). Code that reads
 // settings and applies them compares it before and after, to tell whether

@@ -75,6 +75,9 @@ func (r *mutationResolver) UpdateSettings(ctx context.Context, input model.Setti
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
+	// Applied after the commit and under the settings lock, so that a
+	// reload that read the settings before this change applies them first.
+	defer r.db.LockSettings()()
 	if input.RateLimits != nil && r.rl != nil {
 		if err := r.rl.Set(rl); err != nil {
 			return nil, fmt.Errorf("apply rate limits: %w", err)

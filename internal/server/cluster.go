@@ -49,6 +49,8 @@ func (c *ServeCommand) reloadSettings(ctx context.Context, s liveSettings) {
 // applySettings is one reload; false means a setting was written on this
 // node meanwhile and the reload must start over.
 func (c *ServeCommand) applySettings(ctx context.Context, s liveSettings) bool {
+	// From the reads to the last apply: a local change applies after us.
+	defer s.d.LockSettings()()
 	log := c.logger()
 	start := s.d.ParamWrites()
 	fresh := func() bool { return s.d.ParamWrites() == start }
