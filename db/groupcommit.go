@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ var errGroupFailed = errors.New("the transaction shared its commit with one that
 // writerGate hands the SQLite writer to one transaction at a time, in
 // order of arrival, and keeps the group they share.
 type writerGate struct {
+	// maxSize bounds a group (0: maxGroupSize; 1 commits every
+	// transaction alone, for comparisons).
+	maxSize int
+
 	mu    sync.Mutex
 	held  bool            // a transaction, or a group's commit, holds the writer
 	queue []chan struct{} // Begin calls waiting; closed to hand one the writer
@@ -118,7 +123,7 @@ func (g *writerGate) pass(d *DB) {
 		g.mu.Unlock()
 		return
 	}
-	if !grp.closed && len(g.queue) > 0 && grp.members < maxGroupSize && time.Since(grp.started) < maxGroupAge {
+	if !grp.closed && len(g.queue) > 0 && grp.members < cmp.Or(g.maxSize, maxGroupSize) && time.Since(grp.started) < maxGroupAge {
 		g.handOn()
 		g.mu.Unlock()
 		return
