@@ -359,12 +359,7 @@ func (d *DB) observeRead(query string) {
 func (d *DB) readQuery(ctx context.Context, query string, args []any) (*sql.Rows, error) {
 	d.observeRead(query)
 	if tx := d.txFrom(ctx); tx != nil {
-		if st := d.reads.txStmts.get(query); st != nil {
-			// The writer's statement, prepared on the transaction's
-			// connection: Tx.StmtContext reuses it.
-			return tx.Tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-		}
-		return tx.Tx.Tx.QueryContext(ctx, query, args...)
+		return tx.query(ctx, query, args...)
 	}
 	return d.reads.stmts.query(ctx, d.readers.DB, query, args)
 }

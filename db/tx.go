@@ -95,31 +95,32 @@ func (tx *Tx) exec(query string, args ...any) error {
 	return err
 }
 
-// exists reports whether query, run in tx, returns a row (prepared like
-// exec).
-func (tx *Tx) exists(query string, args ...any) (bool, error) {
-	var one int
-	var err error
+// query runs a read in tx through the writer's prepared statement for
+// query once it has one (txStmtCache in records.go).
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := tx.db.reads.txStmts.get(query); st != nil {
-		err = tx.Tx.Tx.StmtContext(tx.ctx, st).QueryRowContext(tx.ctx, args...).Scan(&one)
-	} else {
-		err = tx.Tx.Tx.QueryRowContext(tx.ctx, query, args...).Scan(&one)
+		// Tx.StmtContext reuses the statement prepared on this connection.
+		return tx.Tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	return tx.Tx.Tx.QueryContext(ctx, query, args...)
+}
+
+// exists reports whether query, run in tx, returns a row.
+func (tx *Tx) exists(query string, args ...any) (bool, error) {
+	rows, err := tx.query(tx.ctx, query, args...)
+	if err != nil {
+		return false, err
 	}
-	return err == nil, err
+	defer rows.Close()
+	if rows.Next() {
+		return true, nil
+	}
+	return false, rows.Err()
 }
 
 // scanIDs adds the ids query returns (its one column) to have.
 func (tx *Tx) scanIDs(query string, arg any, have map[string]bool) error {
-	var rows *sql.Rows
-	var err error
-	if st := tx.db.reads.txStmts.get(query); st != nil {
-		rows, err = tx.Tx.Tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, arg)
-	} else {
-		rows, err = tx.Tx.Tx.QueryContext(tx.ctx, query, arg)
-	}
+	rows, err := tx.query(tx.ctx, query, arg)
 	if err != nil {
 		return err
 	}

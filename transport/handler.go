@@ -143,6 +143,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	methodNotAllowed(w)
+}
+
+// methodNotAllowed answers a request no transport supports.
+func methodNotAllowed(w http.ResponseWriter) {
 	w.Header().Set("Allow", "GET, POST, OPTIONS")
 	writeError(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "use GET, POST (application/json or multipart/form-data) or a WebSocket"})
 }

@@ -71,8 +71,7 @@ func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx contex
 	}
 	if t == nil {
 		end()
-		w.Header().Set("Allow", "GET, POST, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "use GET, POST (application/json or multipart/form-data) or a WebSocket"})
+		methodNotAllowed(w)
 		return
 	}
 	life := lifetime.From(ctx)
