@@ -1,25 +1,44 @@
 package metrics
 
 import (
+	"bytes"
+	"compress/gzip"
 	"database/sql"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// gather returns the registry's families by name.
+// gather parses m's exposition with Prometheus' own text parser, lints
+// it with promlint, and returns the families by name.
 func gather(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
 	t.Helper()
-	fams, err := m.Registry().Gather()
+	text := m.Text()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, text)
+	}
+	list := make([]*dto.MetricFamily, 0, len(fams))
+	for _, f := range fams {
+		list = append(list, f)
+	}
+	problems, err := promlint.NewWithMetricFamilies(list).Lint()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*dto.MetricFamily{}
-	for _, f := range fams {
-		out[f.GetName()] = f
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	return out
+	return fams
 }
 
 // labels renders a metric's labels as name=value pairs.
@@ -128,5 +147,102 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Observe(Query, 200, time.Millisecond)
+	}
+}
+
+func TestHistogramBuckets(t *testing.T) {
+	m := New(Options{Version: "v\"1\"\n\\"}) // a label value to escape
+	for _, d := range []time.Duration{300 * time.Microsecond, 500 * time.Microsecond, 2 * time.Millisecond, 20 * time.Second} {
+		m.Observe(Admin, 200, d)
+	}
+	fams := gather(t, m)
+	var h *dto.Histogram
+	for _, mt := range fams["monobase_request_duration_seconds"].Metric {
+		if labels(mt)["type"] == "admin" {
+			h = mt.Histogram
+		}
+	}
+	if h == nil {
+		t.Fatal("no admin latency series")
+	}
+	// Cumulative counts: a bound holds the samples at or below it.
+	want := map[float64]uint64{.0005: 2, .001: 2, .0025: 3, 10: 3}
+	for _, b := range h.Bucket {
+		if n, ok := want[b.GetUpperBound()]; ok && b.GetCumulativeCount() != n {
+			t.Errorf("bucket le=%v: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), n)
+		}
+	}
+	if h.GetSampleCount() != 4 || h.GetSampleSum() < 20.0028 || h.GetSampleSum() > 20.0029 {
+		t.Errorf("count %d sum %v", h.GetSampleCount(), h.GetSampleSum())
+	}
+	if v := labels(fams["monobase_build_info"].Metric[0])["version"]; v != "v\"1\"\n\\" {
+		t.Errorf("version label %q", v)
+	}
+}
+
+func TestRuntimeAndProcessSeries(t *testing.T) {
+	fams := gather(t, New(Options{}))
+	if v := fams["go_goroutines"].Metric[0].Gauge.GetValue(); v < 1 {
+		t.Errorf("go_goroutines = %v", v)
+	}
+	if v := fams["go_memstats_heap_alloc_bytes"].Metric[0].Gauge.GetValue(); v < 1 {
+		t.Errorf("heap = %v", v)
+	}
+	if q := fams["go_gc_duration_seconds"].Metric[0].Summary.Quantile; len(q) != 5 {
+		t.Errorf("GC pause quantiles: %v", q)
+	}
+	if v := fams["go_sched_gomaxprocs_threads"].Metric[0].Gauge.GetValue(); v != float64(runtime.GOMAXPROCS(0)) {
+		t.Errorf("gomaxprocs = %v", v)
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	start := fams["process_start_time_seconds"].Metric[0].Gauge.GetValue()
+	if now := float64(time.Now().Unix()); start > now+1 || start < now-24*3600 {
+		t.Errorf("start time %v, now %v", start, now)
+	}
+	if v := fams["process_resident_memory_bytes"].Metric[0].Gauge.GetValue(); v < 1<<20 {
+		t.Errorf("RSS %v", v)
+	}
+	if v := fams["process_open_fds"].Metric[0].Gauge.GetValue(); v < 3 {
+		t.Errorf("open fds %v", v)
+	}
+}
+
+func TestHandlerGzip(t *testing.T) {
+	m := New(Options{})
+	m.Observe(Query, 200, time.Millisecond)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	for _, gz := range []bool{false, true} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		// A Transport of its own: the default one would ask for gzip and
+		// decode it unseen.
+		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = res.Body
+		if enc := res.Header.Get("Content-Encoding"); (enc == "gzip") != gz {
+			t.Fatalf("gzip asked %v, Content-Encoding %q", gz, enc)
+		} else if gz {
+			if body, err = gzip.NewReader(res.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text, err := io.ReadAll(body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != contentType {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if !bytes.Contains(text, []byte(`monobase_requests_total{code="200",type="query"} 1`)) {
+			t.Errorf("gzip %v: no query counter in\n%s", gz, text)
+		}
 	}
 }
