@@ -6,19 +6,21 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
-	"github.com/minio/minio-go/v7"
-
 	"github.com/monobase/monobase/files"
 )
 
 // maxListed bounds how many keys at the bucket's root one list reads.
 const maxListed = 100_000
+
+// errEnough ends a listing at maxListed keys.
+var errEnough = errors.New("enough keys listed")
 
 // zipContentType is the content type of the backups' objects.
 const zipContentType = "application/zip"
@@ -28,22 +30,21 @@ const zipContentType = "application/zip"
 type bucketShelf struct{ b *files.S3 }
 
 func (s bucketShelf) list(ctx context.Context) ([]Info, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the listing when it stops early
 	out := []Info{}
 	n := 0
 	// Not recursive: only the root's keys; record files, when they share
 	// the bucket, sit under folders and are not read.
-	for o := range s.b.Client().ListObjects(ctx, s.b.Bucket(), minio.ListObjectsOptions{}) {
-		if o.Err != nil {
-			return nil, fmt.Errorf("backup: list the bucket %q: %w", s.b.Bucket(), o.Err)
-		}
+	err := s.b.ListRoot(ctx, func(o files.ObjectInfo) error {
 		if n++; n > maxListed {
-			break
+			return errEnough
 		}
 		if ValidName(o.Key) {
-			out = append(out, Info{Name: o.Key, Size: o.Size, Modified: o.LastModified.UTC()})
+			out = append(out, Info{Name: o.Key, Size: o.Size, Modified: o.ModTime.UTC()})
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, fmt.Errorf("backup: list the bucket %q: %w", s.b.Bucket(), err)
 	}
 	return out, nil
 }

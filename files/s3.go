@@ -11,18 +11,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/monobase/monobase/internal/s3"
 )
 
 // S3 is the Backend of an S3-compatible bucket (AWS S3, Cloudflare R2,
-// Backblaze B2, MinIO, Wasabi, ...), through minio-go: a small client made
-// for S3-compatible services (path-style addressing, static keys, any
-// region name) that streams objects in ranges. Objects are stored at their
-// keys, with their content type.
+// Backblaze B2, MinIO, Wasabi, ...), through Monobase's own S3 client
+// (internal/s3: SigV4-signed requests with static keys, path-style or
+// virtual-host addressing, any region name) that streams objects in
+// ranges. Objects are stored at their keys, with their content type.
 type S3 struct {
-	core   *minio.Core
-	bucket string
+	c *s3.Client
 }
 
 // s3Transport bounds the time of each step of a request to the bucket;
@@ -41,6 +39,9 @@ func s3Transport() http.RoundTripper {
 	}
 }
 
+// s3PartSize is the part size of uploads above it (backups).
+const s3PartSize = 64 << 20
+
 // NewS3 returns the backend of the bucket s describes; it sends nothing
 // (Test checks the settings for real). It fails for invalid settings.
 func NewS3(s S3Settings) (*S3, error) {
@@ -52,59 +53,48 @@ func NewS3(s S3Settings) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("files: s3 endpoint: %w", err)
 	}
-	lookup := minio.BucketLookupDNS
-	if s.ForcePathStyle {
-		lookup = minio.BucketLookupPath
-	}
-	core, err := minio.NewCore(u.Host, &minio.Options{
-		Creds:        credentials.NewStaticV4(s.AccessKey, s.Secret, ""),
-		Secure:       u.Scheme == "https",
-		Region:       s.Region,
-		BucketLookup: lookup,
-		Transport:    s3Transport(),
-		MaxRetries:   3,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("files: s3 client: %w", err)
-	}
-	return &S3{core: core, bucket: s.Bucket}, nil
+	return &S3{c: s3.New(s3.Config{
+		Endpoint:  u,
+		Bucket:    s.Bucket,
+		Region:    s.Region,
+		AccessKey: s.AccessKey,
+		Secret:    s.Secret,
+		PathStyle: s.ForcePathStyle,
+		Transport: s3Transport(),
+		PartSize:  s3PartSize,
+	})}, nil
 }
 
 // Kind returns "s3".
 func (s *S3) Kind() string { return "s3" }
 
 // Bucket returns the bucket's name.
-func (s *S3) Bucket() string { return s.bucket }
-
-// Client returns the minio client, for callers that store objects of
-// their own outside the file keys (backups).
-func (s *S3) Client() *minio.Client { return s.core.Client }
+func (s *S3) Bucket() string { return s.c.Bucket() }
 
 // Test checks the settings for real: the bucket exists and an object can
 // be written, read back and deleted. The error says which step failed.
 func (s *S3) Test(ctx context.Context) error {
-	ok, err := s.core.BucketExists(ctx, s.bucket)
+	ok, err := s.c.BucketExists(ctx)
 	if err != nil {
-		return fmt.Errorf("reach bucket %q: %w", s.bucket, s3Error(err))
+		return fmt.Errorf("reach bucket %q: %w", s.Bucket(), s3Error(err))
 	}
 	if !ok {
-		return fmt.Errorf("bucket %q does not exist", s.bucket)
+		return fmt.Errorf("bucket %q does not exist", s.Bucket())
 	}
 	key := "monobase_test_" + randomString(12)
 	body := "monobase S3 test"
-	if _, err := s.core.Client.PutObject(ctx, s.bucket, key, strings.NewReader(body), int64(len(body)),
-		minio.PutObjectOptions{ContentType: "text/plain", DisableContentSha256: true}); err != nil {
+	if err := s.c.Put(ctx, key, strings.NewReader(body), int64(len(body)), "text/plain"); err != nil {
 		return fmt.Errorf("write a test object: %w", s3Error(err))
 	}
-	defer s.core.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
-	st, err := s.core.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	defer s.c.Delete(context.WithoutCancel(ctx), key)
+	st, err := s.c.Head(ctx, key)
 	if err != nil {
 		return fmt.Errorf("read the test object back: %w", s3Error(err))
 	}
 	if st.Size != int64(len(body)) {
 		return fmt.Errorf("read the test object back: size %d, want %d", st.Size, len(body))
 	}
-	if err := s.core.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.c.Delete(ctx, key); err != nil {
 		return fmt.Errorf("delete the test object: %w", s3Error(err))
 	}
 	return nil
@@ -116,8 +106,7 @@ func s3Error(err error) error {
 	if err == nil {
 		return nil
 	}
-	switch minio.ToErrorResponse(err).Code {
-	case "NoSuchKey", "NotFound":
+	if s3.IsNotFound(err) {
 		return fmt.Errorf("%w: %w", fs.ErrNotExist, err)
 	}
 	return err
@@ -129,12 +118,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, conte
 	if !validKey(key) {
 		return badKey(key)
 	}
-	_, err := s.core.Client.PutObject(ctx, s.bucket, key, r, size, minio.PutObjectOptions{
-		ContentType:          contentType,
-		DisableContentSha256: true,
-		PartSize:             64 << 20,
-	})
-	if err != nil {
+	if err := s.c.Put(ctx, key, r, size, contentType); err != nil {
 		return fmt.Errorf("files: s3 put %s: %w", key, s3Error(err))
 	}
 	return nil
@@ -145,14 +129,14 @@ func (s *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if !validKey(key) {
 		return ObjectInfo{}, badKey(key)
 	}
-	st, err := s.core.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	st, err := s.c.Head(ctx, key)
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("files: s3 stat %s: %w", key, s3Error(err))
 	}
 	return s3Info(st), nil
 }
 
-func s3Info(st minio.ObjectInfo) ObjectInfo {
+func s3Info(st s3.Object) ObjectInfo {
 	etag := strings.Trim(st.ETag, `"`)
 	if etag != "" {
 		etag = `"` + etag + `"`
@@ -175,43 +159,37 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	if !validKey(key) {
 		return badKey(key)
 	}
-	if err := s.core.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.c.Delete(ctx, key); err != nil {
 		return fmt.Errorf("files: s3 delete %s: %w", key, s3Error(err))
 	}
 	return nil
 }
 
-// DeletePrefix lists the keys under prefix and removes them in batches.
+// DeletePrefix lists the keys under prefix and removes them in batches of
+// up to 1,000 keys.
 func (s *S3) DeletePrefix(ctx context.Context, prefix string) error {
 	if !validKey(prefix) || !strings.HasSuffix(prefix, "/") {
 		return badKey(prefix)
 	}
-	objects := make(chan minio.ObjectInfo)
-	var listErr error
-	go func() {
-		defer close(objects)
-		for o := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-			if o.Err != nil {
-				listErr = o.Err
-				return
-			}
-			select {
-			case objects <- o:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var first error
-	for e := range s.core.Client.RemoveObjects(ctx, s.bucket, objects, minio.RemoveObjectsOptions{}) {
-		if first == nil && e.Err != nil {
-			first = fmt.Errorf("files: s3 delete %s: %w", e.ObjectName, e.Err)
-		}
+	var batch []string
+	flush := func() error {
+		err := s.c.DeleteMany(ctx, batch)
+		batch = batch[:0]
+		return err
 	}
-	if first == nil && listErr != nil {
-		first = fmt.Errorf("files: s3 list %s: %w", prefix, listErr)
+	err := s.c.List(ctx, prefix, "", func(o s3.Object) error {
+		if batch = append(batch, o.Key); len(batch) == s3.MaxDeleteBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
-	return first
+	if err != nil {
+		return fmt.Errorf("files: s3 delete %s: %w", prefix, err)
+	}
+	return nil
 }
 
 // List lists the keys under prefix (S3 lists in lexical order).
@@ -219,20 +197,29 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(ObjectInfo) error)
 	if prefix != "" && (!validKey(prefix) || !strings.HasSuffix(prefix, "/")) {
 		return badKey(prefix)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the listing when fn fails
-	for o := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-		if o.Err != nil {
-			return fmt.Errorf("files: s3 list %s: %w", prefix, o.Err)
-		}
+	var fnErr error // fn's error, returned as it is
+	err := s.c.List(ctx, prefix, "", func(o s3.Object) error {
 		if !validKey(o.Key) {
-			continue // not ours (a backup, a test object)
+			return nil // not ours (a backup, a test object)
 		}
-		if err := fn(s3Info(o)); err != nil {
-			return err
-		}
+		fnErr = fn(s3Info(o))
+		return fnErr
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return fmt.Errorf("files: s3 list %s: %w", prefix, err)
 	}
-	return ctx.Err()
+	return nil
+}
+
+// ListRoot calls fn with each object at the bucket's root (keys with no
+// "/"), whatever their names: backups keep their files there.
+func (s *S3) ListRoot(ctx context.Context, fn func(ObjectInfo) error) error {
+	return s.c.List(ctx, "", "/", func(o s3.Object) error { return fn(s3Info(o)) })
 }
 
 // s3Object reads an object with ranged GET requests: Read and Seek stream
@@ -255,13 +242,10 @@ func (o *s3Object) Info() ObjectInfo { return o.info }
 
 // get opens the range [from, to] (to 0: to the end).
 func (o *s3Object) get(from, to int64) (io.ReadCloser, error) {
-	var opts minio.GetObjectOptions
-	if from > 0 || to > 0 {
-		if err := opts.SetRange(from, to); err != nil {
-			return nil, fmt.Errorf("files: s3 range: %w", err)
-		}
+	if to == 0 {
+		to = -1
 	}
-	body, _, _, err := o.s.core.GetObject(o.ctx, o.s.bucket, o.info.Key, opts)
+	body, err := o.s.c.Get(o.ctx, o.info.Key, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("files: s3 get %s: %w", o.info.Key, s3Error(err))
 	}

@@ -62,7 +62,7 @@ func Start(addr string, buckets ...string) (*Server, error) {
 	}
 	fake := gofakes3.New(be, gofakes3.WithoutVersioning(), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	s := &Server{URL: "http://" + ln.Addr().String(), stats: map[string]*ObjectStats{}}
-	s.srv = &http.Server{Handler: s.count(fake.Server()), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: verify(s.count(fake.Server())), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
 }
