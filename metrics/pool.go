@@ -2,15 +2,16 @@ package metrics
 
 import "database/sql"
 
-// poolStat is one family of the SQL pool series, with the names of
-// client_golang's collectors.NewDBStatsCollector (go_sql_*, label db_name
-// "writer" or "readers").
-type poolStat struct {
+// stat is one family read from a statistics struct T.
+type stat[T any] struct {
 	name, typ, help string
-	value           func(s *sql.DBStats) float64
+	value           func(s *T) float64
 }
 
-var poolStats = []poolStat{
+// poolStats are the SQL pool series, with the names of client_golang's
+// collectors.NewDBStatsCollector (go_sql_*, label db_name "writer" or
+// "readers").
+var poolStats = []stat[sql.DBStats]{
 	{"go_sql_idle_connections", "gauge", "The number of idle connections.",
 		func(s *sql.DBStats) float64 { return float64(s.Idle) }},
 	{"go_sql_in_use_connections", "gauge", "The number of connections currently in use.",

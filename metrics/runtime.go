@@ -7,13 +7,8 @@ import (
 	"time"
 )
 
-// memStat is one go_memstats_* family.
-type memStat struct {
-	name, typ, help string
-	value           func(s *runtime.MemStats) float64
-}
-
-var memStats = []memStat{
+// memStats are the go_memstats_* families.
+var memStats = []stat[runtime.MemStats]{
 	{"alloc_bytes", "gauge", "Number of bytes allocated in heap and currently in use.",
 		func(s *runtime.MemStats) float64 { return float64(s.Alloc) }},
 	{"alloc_bytes_total", "counter", "Total number of bytes allocated in heap until now, even if released already.",
