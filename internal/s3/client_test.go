@@ -226,3 +226,19 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("a one-shot body: %v", err)
 	}
 }
+
+// TestUnsignedWritesAreRefused checks the test server's check: a PUT
+// without a signature is refused, so the tests above could not pass with
+// a client that signs nothing.
+func TestUnsignedWritesAreRefused(t *testing.T) {
+	_, srv := newTestClient(t, nil)
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/b/unsigned", bytes.NewReader([]byte("x")))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned PUT: %d", res.StatusCode)
+	}
+}
