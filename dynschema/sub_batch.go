@@ -91,6 +91,9 @@ type member struct {
 	endResp *graphql.Response // what next returns at the end (nil: complete)
 	endSlow bool              // ended as a slow consumer: drop what is buffered
 	done    chan struct{}     // closed by end
+	// endsOnRoute: end reports the end through route (Route.End), and
+	// next is not called.
+	endsOnRoute bool
 
 	reported bool // next returned the end; only next's goroutine uses it
 }
@@ -101,6 +104,10 @@ func (r *subBatches) join(e *Engine, s *subscription, ctx context.Context, route
 	m := &member{s: s, ctx: context.WithoutCancel(ctx), route: route, link: s.link, done: make(chan struct{})}
 	if route == nil {
 		m.out = make(chan *graphql.Response, memberBuffer)
+	} else {
+		// On a WebSocket the end goes through the route too: no goroutine
+		// waits in next for it.
+		m.endsOnRoute = route.TakeEnd()
 	}
 	hub := e.cfg.Hub
 	key := s.memoKey
@@ -243,6 +250,9 @@ func (m *member) end(resp *graphql.Response, slow bool) bool {
 	m.mu.Unlock()
 	if m.link != nil {
 		m.link.removeMember(m)
+	}
+	if m.endsOnRoute {
+		m.route.End(resp)
 	}
 	return true
 }

@@ -2,8 +2,6 @@ package transport
 
 import (
 	"encoding/json"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,20 +10,6 @@ import (
 // PostJSON is the POST transport, for the tests that compare it with
 // gqlgen's on a real engine (package transport_test).
 var PostJSON graphql.Transport = postJSON{}
-
-// GqlgenMessageLayouts returns the gqlgen message types the WebSocket
-// writer has encoded so far, each with whether it has the layout that
-// appendWSMessage encodes without encoding/json.
-func GqlgenMessageLayouts() map[reflect.Type]bool {
-	out := map[reflect.Type]bool{}
-	wsLayouts.Range(func(k, v any) bool {
-		if typ := k.(reflect.Type); strings.Contains(typ.PkgPath(), "gqlgen/graphql/handler/transport") {
-			out[typ] = v.(wsMessageLayout).ok
-		}
-		return true
-	})
-	return out
-}
 
 // RouteID returns the subscription id a route's messages carry ("" for a
 // nil route).

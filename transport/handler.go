@@ -60,17 +60,7 @@ func New(eng Engine, cfg Config) *Handler {
 		h.closing = ctx
 	}
 	h.transports = []graphql.Transport{
-		gqltransport.Websocket{
-			Implementation: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger()},
-			InitFunc:       h.wsInit,
-			// No timer of gqlgen's: the connection's read deadline bounds the
-			// wait for connection_init and closes with 4408 (ws_protocol.go).
-			InitTimeout: 0,
-			// No ticker goroutine of gqlgen's per socket: one goroutine
-			// sends every socket's keep-alives (ws_ping.go).
-			KeepAlivePingInterval: 0,
-			PingPongInterval:      0,
-		},
+		wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger()}}, // ws_session.go
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		sseTransport{h: h}, // Accept: text/event-stream (sse.go)
 		gqltransport.GET{},

@@ -82,28 +82,54 @@ func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx contex
 		return
 	}
 	// Detached: the transport runs on its own goroutine; the handler waits
-	// for the upgrade (after which gqlgen no longer uses w) or for the
-	// transport to end without one (it answered through w).
+	// for the upgrade (after which the transport no longer uses w) or for
+	// the transport to end without one (it answered through w). The
+	// socket's reading loop then runs on a fresh goroutine, whose stack
+	// starts small (wsTransport.open), and the socket ends with it.
 	done := make(chan struct{})
 	go func() {
-		defer life.End()
-		defer end()
-		defer close(done)
+		handedOff := false
 		defer func() {
-			if rec := recover(); rec != nil {
-				slog.ErrorContext(ctx, "panic in a WebSocket connection", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-				if se.conn != nil {
-					_ = se.conn.Close()
-					return
-				}
-				writeError(w, http.StatusInternalServerError, &gqlerror.Error{Message: "internal server error",
-					Extensions: map[string]any{"code": string(apperr.Internal)}})
+			if !handedOff {
+				end()
+				life.End()
 			}
 		}()
-		t.Do(w, r, se)
+		defer close(done)
+		defer recoverSocket(ctx, se, w)
+		ws, ok := t.(wsTransport)
+		if !ok {
+			t.Do(w, r, se)
+			return
+		}
+		if run := ws.open(w, r, se); run != nil {
+			handedOff = true
+			go func() {
+				defer life.End()
+				defer end()
+				defer recoverSocket(ctx, se, w)
+				run()
+			}()
+		}
 	}()
 	select {
 	case <-se.upgraded:
 	case <-done:
 	}
+}
+
+// recoverSocket, deferred, logs a panic of a detached socket's goroutine
+// and closes the socket, or answers 500 before the upgrade.
+func recoverSocket(ctx context.Context, se *socketExec, w http.ResponseWriter) {
+	rec := recover()
+	if rec == nil {
+		return
+	}
+	slog.ErrorContext(ctx, "panic in a WebSocket connection", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+	if se.conn != nil {
+		_ = se.conn.Close()
+		return
+	}
+	writeError(w, http.StatusInternalServerError, &gqlerror.Error{Message: "internal server error",
+		Extensions: map[string]any{"code": string(apperr.Internal)}})
 }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/monobase/monobase/internal/dbtest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -231,25 +233,13 @@ func (c *client) closeCode() (int, string) {
 	}
 }
 
-// TestWebSocketGqlgenContract pins what ws_protocol.go, websocket.go and
-// socket.go rely on in gqlgen's websocket transport (v0.17.95), so that an
-// upgrade that changes it fails here rather than in production:
-//   - it reads connection_init with one NextReader call before anything
-//     else, and with InitTimeout 0 waits for it without a timer of its
-//     own (so our read deadline decides: dynschema's
-//     TestWebSocketCloseCodes, 4408);
-//   - after a read error it ends the connection without writing a close
-//     frame of its own first (ours, written by NextReader, is the one the
-//     client gets);
-//   - it creates an operation's context before it reads the next message
-//     (takeStartID: each subscription gets the route of its own message,
-//     even when the next message follows at once);
-//   - it calls the executor it was given in Do for every operation of the
-//     socket (socketExec hands the engine each route that way);
-//   - its messages are structs {Payload json.RawMessage; ID string; Type
-//     <string type>} with the tags payload,omitempty / id,omitempty / type,
-//     which appendWSMessage encodes without encoding/json.
-func TestWebSocketGqlgenContract(t *testing.T) {
+// TestWebSocketProtocol pins what ws_session.go does on both
+// subprotocols: an operation's context is created with the route of its
+// own message, even when the next message follows at once; a query
+// answers and completes while subscriptions run; ping gets pong on
+// graphql-transport-ws; stopping a subscription completes it; and after a
+// protocol close (ours, 4401) no second close frame is written.
+func TestWebSocketProtocol(t *testing.T) {
 	s := newServer(t)
 	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(proto, func(t *testing.T) {
@@ -259,8 +249,8 @@ func TestWebSocketGqlgenContract(t *testing.T) {
 			subA := `subscription A_` + suffix + ` { postChanged { action } }`
 			subB := `subscription B_` + suffix + ` { postChanged { record { id } } }`
 			query := `query Q_` + suffix + ` { __typename }`
-			// Back to back: gqlgen must create each operation before it
-			// reads the next message, or a route goes to the wrong one.
+			// Back to back: each operation gets the route of its own
+			// message.
 			c.subscribe("1", subA)
 			c.subscribe("2", subB)
 			c.subscribe("3", query)
@@ -293,18 +283,7 @@ func TestWebSocketGqlgenContract(t *testing.T) {
 			}
 		})
 	}
-	t.Run("every message type gqlgen wrote has the layout appendWSMessage encodes", func(t *testing.T) {
-		layouts := transport.GqlgenMessageLayouts()
-		for typ, ok := range layouts {
-			if !ok {
-				t.Errorf("gqlgen's %v is not the expected message layout: appendWSMessage falls back to encoding/json", typ)
-			}
-		}
-		if len(layouts) != 2 { // one message struct per subprotocol
-			t.Errorf("gqlgen wrote %d message types, want 2", len(layouts))
-		}
-	})
-	t.Run("gqlgen writes no close frame of its own after our protocol close", func(t *testing.T) {
+	t.Run("no second close frame after a protocol close", func(t *testing.T) {
 		c := s.dial("graphql-transport-ws")
 		if err := c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","id":"1","payload":{"query":"{ __typename }"}}`)); err != nil {
 			t.Fatal(err)
@@ -406,4 +385,77 @@ func jsonEq(t *testing.T, got []byte, want string) {
 	if !bytes.Equal(gb, wb) {
 		t.Errorf("got  %s\nwant %s", gb, wb)
 	}
+}
+
+// TestIdleSocketsHoldOneGoroutine: a socket whose subscriptions wait for
+// events holds one goroutine, its reader (gqlgen's transport held one more
+// per socket and one per subscription).
+func TestIdleSocketsHoldOneGoroutine(t *testing.T) {
+	s := newServer(t)
+	const sockets, subsEach = 20, 3
+	var clients []*client
+	for range sockets {
+		clients = append(clients, s.connect("graphql-transport-ws"))
+	}
+	time.Sleep(50 * time.Millisecond) // the upgrades' short-lived goroutines end
+	before := runtime.NumGoroutine()
+	for _, c := range clients {
+		for j := range subsEach {
+			c.subscribe(fmt.Sprint(j), `subscription { postChanged { action } }`)
+		}
+	}
+	s.waitSubscribers(sockets * subsEach)
+	time.Sleep(50 * time.Millisecond) // the operations' goroutines return
+	// The subscriptions, all alike, share one fan-out goroutine (one per
+	// group of identical subscriptions, dynschema's batches).
+	if extra := runtime.NumGoroutine() - before; extra > 5 {
+		t.Errorf("%d subscriptions on %d sockets added %d goroutines", sockets*subsEach, sockets, extra)
+	}
+	// They still work: an event reaches each, and a stop completes one.
+	s.post("", `mutation { createPost(input: {title: "x"}) { id } }`, nil)
+	for _, c := range clients {
+		for range subsEach {
+			if m := c.read(); m.Type != "next" {
+				t.Fatalf("got %s, want next", m.Type)
+			}
+		}
+	}
+	clients[0].stop("1")
+	if m := clients[0].read(); m.Type != "complete" || m.ID != "1" {
+		t.Fatalf("got %s %q, want complete 1", m.Type, m.ID)
+	}
+}
+
+// TestWebSocketDuplicateID: on graphql-transport-ws a subscribe with the
+// id of a running operation closes with 4409; on graphql-ws the new
+// operation replaces the old one.
+func TestWebSocketDuplicateID(t *testing.T) {
+	s := newServer(t)
+	c := s.connect("graphql-transport-ws")
+	c.subscribe("1", `subscription { postChanged { action } }`)
+	s.waitSubscribers(1)
+	c.subscribe("1", `subscription { postChanged { action } }`)
+	if code, text := c.closeCode(); code != 4409 || text != "Subscriber for 1 already exists" {
+		t.Errorf("close %d %q, want 4409", code, text)
+	}
+	s.waitSubscribers(0)
+
+	l := s.connect("graphql-ws")
+	l.subscribe("1", `subscription A { postChanged { action } }`)
+	s.waitSubscribers(1)
+	l.subscribe("1", `subscription B { postChanged { record { title } } }`)
+	if m := l.read(); m.Type != "complete" || m.ID != "1" {
+		t.Fatalf("got %s %q, want the first operation's complete", m.Type, m.ID)
+	}
+	s.waitSubscribers(1)
+	s.post("", `mutation { createPost(input: {title: "only B"}) { id } }`, nil)
+	if m := l.read(); m.Type != "data" || !strings.Contains(string(m.Payload), "only B") {
+		t.Fatalf("got %s %s, want B's event", m.Type, m.Payload)
+	}
+	// The id now names B: stopping it ends B.
+	l.stop("1")
+	if m := l.read(); m.Type != "complete" || m.ID != "1" {
+		t.Fatalf("got %s %q, want B's complete", m.Type, m.ID)
+	}
+	s.waitSubscribers(0)
 }

@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
 )
@@ -20,16 +20,16 @@ import (
 // connection_init token (Engine.AuthenticateSocket), the session's start
 // and end (Engine.OpenSocket), and for each subscription read from a
 // subscribe (graphql-transport-ws) or start (graphql-ws) message, the
-// Route its results take straight onto the socket's write queue (RouteOf):
-// the engine's fan-out renders an event once and queues it on every
-// subscriber's socket without waking gqlgen's goroutine of each.
+// Route its results and its end take straight onto the socket's write
+// queue (RouteOf, Route.TakeEnd): the engine's fan-out renders an event
+// once and queues it on every subscriber's socket, and no goroutine waits
+// for an idle subscription.
 
 // socketKey is the context key of a WebSocket request's *socketExec.
 type socketKey struct{}
 
-// socketExec is the executor gqlgen's WebSocket transport sees for one
-// socket: the engine, with the route of each subscription handed over in
-// its operation context.
+// socketExec is what serveSocket hands the WebSocket transport for one
+// socket: the engine, and the state of the upgrade.
 type socketExec struct {
 	Engine
 	conn *gorillaConn // set by gorillaWS.Accept, before any operation
@@ -39,24 +39,6 @@ type socketExec struct {
 	// detached: the connection outlives its HTTP handler, so it reads
 	// through a small buffer of its own rather than net/http's 4 KiB one.
 	detached bool
-}
-
-// CreateOperationContext implements graphql.GraphExecutor: the engine's,
-// and for an operation read from a subscribe or start message (gqlgen
-// creates it right after reading the message, see gorillaConn.NextReader),
-// the route of its results in the operation's stats (RouteOf).
-func (s *socketExec) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
-	var route *Route
-	if s.conn != nil {
-		if id, ok := s.conn.takeStartID(params.Query); ok {
-			route = newRoute(s.conn, id)
-		}
-	}
-	oc, errs := s.Engine.CreateOperationContext(ctx, params)
-	if oc != nil && errs == nil && route != nil {
-		oc.Stats.SetExtension(routeExt, route)
-	}
-	return oc, errs
 }
 
 // routeExt is the operation stats extension that holds a *Route.
@@ -70,7 +52,31 @@ type Route struct {
 	q    routeQueue
 	head []byte // before the payload: `{"payload":` on a WebSocket
 	tail []byte // after it: `,"id":"<id>","type":"next"}` (or "data" on graphql-ws)
+	// end, set by a transport that can take a subscription's end through
+	// the route (the WebSocket's), sends the last messages; taken is set
+	// by TakeEnd.
+	end   func(*graphql.Response)
+	taken atomic.Bool
 }
+
+// TakeEnd reports whether the subscription's end can go through r, and
+// if so, commits the engine to it: the engine then reports the end with
+// End (once), and the transport does not wait on the operation's response
+// handler, so no goroutine waits for an idle subscription.
+func (r *Route) TakeEnd() bool {
+	if r == nil || r.end == nil {
+		return false
+	}
+	r.taken.Store(true)
+	return true
+}
+
+// End ends a subscription whose route took its end: resp (nil: none) is
+// sent, then complete. It does not wait for the socket.
+func (r *Route) End(resp *graphql.Response) { r.end(resp) }
+
+// endTaken reports whether the engine took the end (TakeEnd).
+func (r *Route) endTaken() bool { return r.taken.Load() }
 
 // routeQueue is a connection's write queue as a Route uses it: queue one
 // message without waiting, or fail with errQueueFull when the connection
@@ -119,8 +125,8 @@ func (r *Route) Send(payload []byte) bool {
 
 // wsInit authenticates a WebSocket from its connection_init payload
 // ({"Authorization": "Bearer <t>"} or {"authToken": "<t>"}) through the
-// engine. A refused token closes the socket with 4403.
-func (h *Handler) wsInit(ctx context.Context, p gqltransport.InitPayload) (context.Context, *gqltransport.InitPayload, error) {
+// engine. A refused token closes the socket with 4403 (wsSession.init).
+func (h *Handler) wsInit(ctx context.Context, p gqltransport.InitPayload) (context.Context, error) {
 	tok := p.Authorization()
 	if tok == "" {
 		tok = p.GetString("authToken")
@@ -130,18 +136,16 @@ func (h *Handler) wsInit(ctx context.Context, p gqltransport.InitPayload) (conte
 		tok = strings.TrimSpace(tok[7:])
 	}
 	if tok == "" {
-		return ctx, nil, nil
+		return ctx, nil
 	}
 	nctx, err := h.eng.AuthenticateSocket(ctx, tok)
 	if err != nil {
-		ctx = gqltransport.WithWebsocketCloseCode(ctx, 4403)
-		ctx = gqltransport.AppendCloseReason(ctx, "Forbidden")
 		if apperr.As(err) == nil {
 			err = apperr.New(apperr.Unauthenticated, "invalid or expired token")
 		}
-		return ctx, nil, err
+		return ctx, err
 	}
-	return nctx, nil, nil
+	return nctx, nil
 }
 
 // ipCounter counts the open WebSockets per client IP.

@@ -10,13 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 )
 
@@ -94,12 +92,12 @@ type gorillaWS struct {
 // none.
 var wsWriteBuffers = &sync.Pool{}
 
-// Accept implements gqltransport.WebsocketImplementation.
-func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransport.WebsocketAcceptOptions) (gqltransport.WebsocketConn, error) {
+// accept upgrades the request of se's socket, offering wsSubprotocols.
+// On failure gorilla has answered the request.
+func (g gorillaWS) accept(w http.ResponseWriter, r *http.Request, se *socketExec) (*gorillaConn, error) {
 	tap := &hijackTap{ResponseWriter: w}
-	se, _ := r.Context().Value(socketKey{}).(*socketExec)
 	up := websocket.Upgrader{
-		Subprotocols: opts.Subprotocols,
+		Subprotocols: wsSubprotocols,
 		// ReadBufferSize 0 reuses net/http's 4 KiB reader of the hijacked
 		// connection instead of allocating a second one.
 		WriteBufferSize: 4096,
@@ -108,11 +106,11 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransp
 		// 403 itself: gqlgen would write a second status after gorilla's).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	if se != nil && se.detached {
+	if se.detached {
 		// net/http's reader goes with the handler (lifetime.go).
 		up.ReadBufferSize = wsReadBufferSize
 	}
-	c, err := up.Upgrade(tap, r, opts.ResponseHeader)
+	c, err := up.Upgrade(tap, r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +128,9 @@ func (g gorillaWS) Accept(w http.ResponseWriter, r *http.Request, opts gqltransp
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
-	if se != nil {
-		se.conn = gc
-		if se.upgraded != nil {
-			close(se.upgraded)
-		}
+	se.conn = gc
+	if se.upgraded != nil {
+		close(se.upgraded)
 	}
 	return gc, nil
 }
@@ -244,12 +240,7 @@ type gorillaConn struct {
 	lastFlush time.Time // when the last flush ended
 	lastBatch int       // messages it wrote in its last write
 
-	// Set by NextReader for the message read last (owned by the reading
-	// goroutine): the id of a subscribe or start message.
-	startID    string
-	startQuery string
-	started    bool
-	// Owned by the reading goroutine too: connection_init was read, and
+	// Owned by the reading goroutine: connection_init was read, and
 	// whether a read deadline waits for it (ws_protocol.go).
 	inited       bool
 	initDeadline bool
@@ -265,11 +256,12 @@ type gorillaConn struct {
 	closeOnce sync.Once
 }
 
-// WriteJSON queues one gqlgen message; a flush writes it within
+// writeMessage queues one protocol message {"payload":…,"id":…,"type":…}
+// (payload and id left out when empty); a flush writes it within
 // wsFlushDelay (wsBusyFlushDelay on a busy connection). It waits while the
 // connection has wsMaxQueued bytes unsent, and fails when the connection
 // is broken, closing, or stayed full for wsWriteTimeout.
-func (g *gorillaConn) WriteJSON(v any) error {
+func (g *gorillaConn) writeMessage(typ, id string, payload []byte) error {
 	g.mu.Lock()
 	var timeout *time.Timer
 	for g.err == nil && !g.closeSent && len(g.buf) >= wsMaxQueued {
@@ -303,18 +295,14 @@ func (g *gorillaConn) WriteJSON(v any) error {
 		// header right before the message.
 		start := len(g.buf)
 		g.buf = append(g.buf, make([]byte, maxFrameHeader)...)
-		if g.buf, err = appendWSMessage(g.buf, v); err != nil {
-			g.buf = g.buf[:start]
-			err = fmt.Errorf("encode websocket message: %w", err)
-		} else {
-			n := len(g.buf) - start - maxFrameHeader
-			var hdr [maxFrameHeader]byte
-			h := appendFrameHeader(hdr[:0], n)
-			copy(g.buf[start+len(h):], g.buf[start+maxFrameHeader:])
-			copy(g.buf[start:], h)
-			g.buf = g.buf[:start+len(h)+n]
-			g.queued++
-		}
+		g.buf = appendWSMessage(g.buf, typ, id, payload)
+		n := len(g.buf) - start - maxFrameHeader
+		var hdr [maxFrameHeader]byte
+		h := appendFrameHeader(hdr[:0], n)
+		copy(g.buf[start+len(h):], g.buf[start+maxFrameHeader:])
+		copy(g.buf[start:], h)
+		g.buf = g.buf[:start+len(h)+n]
+		g.queued++
 	}
 	if err == nil {
 		g.scheduleFlush()
@@ -505,18 +493,6 @@ func (g *gorillaConn) Close() error {
 	return err
 }
 
-// takeStartID returns, once, the id of the subscribe or start message read
-// last, if the operation being created (whose query text is query, before
-// any extension rewrites it) is that message's: a check that gqlgen still
-// creates each operation before it reads the next message. Only gqlgen's
-// reading goroutine calls it (through socketExec.CreateOperationContext),
-// like NextReader.
-func (g *gorillaConn) takeStartID(query string) (string, bool) {
-	id, ok := g.startID, g.started && g.startQuery == query
-	g.startID, g.startQuery, g.started = "", "", false
-	return id, ok
-}
-
 // nextMessageType is the type of the messages that carry a subscription's
 // results on this connection's protocol.
 func (g *gorillaConn) nextMessageType() string {
@@ -530,75 +506,36 @@ func (g *gorillaConn) Subprotocol() string               { return g.c.Subprotoco
 func (g *gorillaConn) SetReadLimit(limit int64)          { g.c.SetReadLimit(limit) }
 func (g *gorillaConn) SetReadDeadline(t time.Time) error { return g.c.SetReadDeadline(t) }
 
-// wsMessageLayout is where the fields of one of gqlgen's message structs
-// are: both protocols use {Payload json.RawMessage; ID string; Type
-// <string type>} with the tags payload,omitempty / id,omitempty / type.
-type wsMessageLayout struct {
-	ok                 bool
-	payload, id, typ   int
-	payloadTag, typTag string
+// appendWSMessage appends the protocol message {"payload":…,"id":…,
+// "type":…}, as encoding/json would encode wsMessage, without
+// re-validating the payload (it was encoded by encoding/json or the engine
+// a moment ago).
+func appendWSMessage(dst []byte, typ, id string, payload []byte) []byte {
+	dst = append(dst, '{')
+	if len(payload) > 0 {
+		dst = append(dst, `"payload":`...)
+		dst = append(dst, payload...)
+		dst = append(dst, ',')
+	}
+	if id != "" {
+		dst = append(dst, `"id":`...)
+		dst = appendJSONString(dst, id)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"type":`...)
+	dst = appendJSONString(dst, typ)
+	return append(dst, '}')
 }
 
-var wsLayouts sync.Map // reflect.Type -> wsMessageLayout
-
-func wsLayoutOf(t reflect.Type) wsMessageLayout {
-	if l, ok := wsLayouts.Load(t); ok {
-		return l.(wsMessageLayout)
+// appendJSONString appends s as a JSON string, as encoding/json writes it.
+func appendJSONString(dst []byte, s string) []byte {
+	if jsonSafe(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
 	}
-	l := wsMessageLayout{payload: -1, id: -1, typ: -1}
-	rawType := reflect.TypeFor[json.RawMessage]()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		switch tag := f.Tag.Get("json"); {
-		case tag == "payload,omitempty" && f.Type == rawType:
-			l.payload = i
-		case tag == "id,omitempty" && f.Type.Kind() == reflect.String:
-			l.id = i
-		case tag == "type" && f.Type.Kind() == reflect.String:
-			l.typ = i
-		case tag == "" && !f.IsExported():
-		default:
-			l.typ = -2 // an unknown field: use encoding/json
-		}
-	}
-	l.ok = l.payload >= 0 && l.id >= 0 && l.typ >= 0
-	wsLayouts.Store(t, l)
-	return l
-}
-
-// appendWSMessage appends one of gqlgen's protocol messages encoded like
-// encoding/json would, without re-validating the payload (gqlgen produced
-// it with json.Marshal a moment ago); other values go through
-// encoding/json.
-func appendWSMessage(dst []byte, v any) ([]byte, error) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
-		sv := rv.Elem()
-		if l := wsLayoutOf(sv.Type()); l.ok {
-			payload := sv.Field(l.payload).Bytes()
-			id := sv.Field(l.id).String()
-			typ := sv.Field(l.typ).String()
-			if jsonSafe(id) && jsonSafe(typ) {
-				dst = append(dst, '{')
-				if len(payload) > 0 {
-					dst = append(dst, `"payload":`...)
-					dst = append(dst, payload...)
-					dst = append(dst, ',')
-				}
-				if id != "" {
-					dst = append(dst, `"id":"`...)
-					dst = append(dst, id...)
-					dst = append(dst, `",`...)
-				}
-				dst = append(dst, `"type":"`...)
-				dst = append(dst, typ...)
-				dst = append(dst, `"}`...)
-				return dst, nil
-			}
-		}
-	}
-	b, err := json.Marshal(v)
-	return append(dst, b...), err
+	b, _ := json.Marshal(s)
+	return append(dst, b...)
 }
 
 // jsonSafe reports whether s can be written between JSON quotes as is.

@@ -1,15 +1,11 @@
 package transport
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"time"
-
-	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/gorilla/websocket"
 )
 
 // Protocol errors close the socket with the codes of graphql-transport-ws
@@ -22,32 +18,34 @@ import (
 //     connection_terminate) before connection_init;
 //   - 4408 Connection initialisation timeout: no connection_init within
 //     Limits.WSInitTimeout;
-//   - 4429 Too many initialisation requests: a second connection_init.
+//   - 4429 Too many initialisation requests: a second connection_init;
+//   - 4403 Forbidden: connection_init carried a token the engine refused
+//     (wsSession.init);
+//   - 4409 Subscriber for <id> already exists: a subscribe with the id of
+//     a running operation (graphql-transport-ws only; on graphql-ws the new
+//     operation replaces the old).
 //
-// gqlgen's transport would answer these with 1000/1001 or 1002, so
-// NextReader, through which gqlgen reads every message, checks each
-// message first: on a violation it writes the close frame itself and
-// returns an error; gqlgen then ends the connection, and its own close
-// frame is not written (WriteClose writes one close frame only). What this
-// relies on in gqlgen (it reads connection_init with one NextReader call
-// before anything else, with InitTimeout 0 without a timer of its own, and
-// ends the connection on a read error) is pinned by
-// TestWebSocketGqlgenContract.
+// nextMessage, through which the session reads every message, checks each
+// message first: on a violation it writes the close frame and returns an
+// error, and the session ends (its own close frame is not written:
+// WriteClose writes one close frame only).
 
 // The graphql-transport-ws close codes the server sends.
 const (
-	wsCloseInvalidMessage = 4400
-	wsCloseUnauthorized   = 4401
-	wsCloseInitTimeout    = 4408
-	wsCloseTooManyInits   = 4429
+	wsCloseInvalidMessage   = 4400
+	wsCloseUnauthorized     = 4401
+	wsCloseForbidden        = 4403
+	wsCloseSubscriberExists = 4409
+	wsCloseInitTimeout      = 4408
+	wsCloseTooManyInits     = 4429
 )
 
-// errWSProtocol is what NextReader returns after closing the socket for a
+// errWSProtocol is what nextMessage returns after closing the socket for a
 // protocol violation.
 var errWSProtocol = errors.New("websocket: protocol violation, socket closed")
 
 // wsClientTypes are the message types a client may send, per subprotocol
-// (gqlgen treats no subprotocol as graphql-ws).
+// (no subprotocol is graphql-ws).
 var wsClientTypes = map[string]map[string]bool{
 	"graphql-transport-ws": {"connection_init": true, "subscribe": true, "complete": true, "ping": true, "pong": true},
 	"graphql-ws":           {"connection_init": true, "connection_terminate": true, "start": true, "stop": true},
@@ -60,48 +58,35 @@ func (g *gorillaConn) clientTypes() map[string]bool {
 	return wsClientTypes["graphql-ws"]
 }
 
-// NextReader returns the next message. It reads the message whole (gqlgen
-// reads it whole anyway, within its 1 MiB read limit) to check it against
-// the protocol (see the top of this file) and to note the id of a subscribe
-// (graphql-transport-ws) or start (graphql-ws) message: gqlgen creates that
-// operation's context before it reads the next message, and
-// socketExec.CreateOperationContext takes the id from here (takeStartID)
-// to route the subscription's events straight to this connection.
+// nextMessage returns the next message, read whole (within the read
+// limit) and checked against the protocol (see the top of this file).
 //
 // It does not read while the connection has wsMaxQueued bytes unsent (a
 // client that sends operations but does not read their results): each
 // operation's goroutine would wait for room, so the reading stops first.
-func (g *gorillaConn) NextReader() (int, io.Reader, error) {
+func (g *gorillaConn) nextMessage() (wsMessage, error) {
 	if err := g.waitRoom(); err != nil {
-		return 0, nil, err
+		return wsMessage{}, err
 	}
-	mt, rd, err := g.c.NextReader()
+	_, rd, err := g.c.NextReader()
 	if err != nil {
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && !g.inited {
 			g.violation(wsCloseInitTimeout, "Connection initialisation timeout")
-			return mt, nil, errWSProtocol
+			return wsMessage{}, errWSProtocol
 		}
-		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-			return mt, nil, gqltransport.ErrWebsocketClosed
-		}
-		return mt, rd, err
+		return wsMessage{}, err
 	}
 	msg, err := io.ReadAll(rd)
 	if err != nil {
-		return mt, nil, err
+		return wsMessage{}, err
 	}
-	var head struct {
-		ID      string          `json:"id"`
-		Type    string          `json:"type"`
-		Payload json.RawMessage `json:"payload"`
-	}
-	g.startID, g.startQuery, g.started = "", "", false
-	if json.Unmarshal(msg, &head) != nil || !g.clientTypes()[head.Type] {
+	var m wsMessage
+	if json.Unmarshal(msg, &m) != nil || !g.clientTypes()[m.Type] {
 		g.violation(wsCloseInvalidMessage, "Invalid message received")
-		return mt, nil, errWSProtocol
+		return wsMessage{}, errWSProtocol
 	}
 	switch {
-	case !g.inited && head.Type == "connection_init":
+	case !g.inited && m.Type == "connection_init":
 		g.inited = true
 		if g.initDeadline {
 			_ = g.c.SetReadDeadline(time.Time{})
@@ -109,23 +94,16 @@ func (g *gorillaConn) NextReader() (int, io.Reader, error) {
 		if g.pinger != nil {
 			g.pinger.add(g) // keep-alives from now on (ws_ping.go)
 		}
-	case !g.inited && head.Type != "connection_terminate":
+	case !g.inited && m.Type != "connection_terminate":
 		g.violation(wsCloseUnauthorized, "Unauthorized")
-		return mt, nil, errWSProtocol
-	case head.Type == "connection_init":
+		return wsMessage{}, errWSProtocol
+	case m.Type == "connection_init":
 		g.violation(wsCloseTooManyInits, "Too many initialisation requests")
-		return mt, nil, errWSProtocol
-	case head.Type == "pong":
+		return wsMessage{}, errWSProtocol
+	case m.Type == "pong":
 		g.pongSeen.Store(true)
-	case head.Type == "subscribe" || head.Type == "start":
-		var p struct {
-			Query string `json:"query"`
-		}
-		if json.Unmarshal(head.Payload, &p) == nil {
-			g.startID, g.startQuery, g.started = head.ID, p.Query, true
-		}
 	}
-	return mt, bytes.NewReader(msg), nil
+	return m, nil
 }
 
 // violation closes the socket with code and reason (after what is
