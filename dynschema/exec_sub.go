@@ -90,7 +90,7 @@ func (v *version) subscribe(ctx context.Context, oc *graphql.OperationContext) g
 			return nil
 		}
 	}
-	m := v.eng.batches.join(v.eng, s, ctx, transport.RouteOf(oc))
+	m := v.eng.batches.join(v.eng, s, ctx, transport.RouteOf(ctx))
 	// ctx descends from the transport's cancelable operation context, so
 	// this registers a callback rather than starting a goroutine.
 	context.AfterFunc(ctx, m.leave)

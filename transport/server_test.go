@@ -113,7 +113,7 @@ type recordingEngine struct {
 
 func (r recordingEngine) DispatchOperation(ctx context.Context, oc *graphql.OperationContext) (graphql.ResponseHandler, context.Context) {
 	r.s.mu.Lock()
-	r.s.dispatched[oc.RawQuery] = transport.RouteID(transport.RouteOf(oc))
+	r.s.dispatched[oc.RawQuery] = transport.RouteID(transport.RouteOf(ctx))
 	r.s.mu.Unlock()
 	return r.Engine.DispatchOperation(ctx, oc)
 }

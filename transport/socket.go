@@ -41,8 +41,15 @@ type socketExec struct {
 	detached bool
 }
 
-// routeExt is the operation stats extension that holds a *Route.
-const routeExt = "monobase.wsRoute"
+// routeKey is the context key of an operation's *Route (a context value
+// costs less than an entry in the operation's Stats, a map made for it,
+// for as long as the subscription runs).
+type routeKey struct{}
+
+// withRoute returns ctx carrying r, for DispatchOperation.
+func withRoute(ctx context.Context, r *Route) context.Context {
+	return context.WithValue(ctx, routeKey{}, r)
+}
 
 // Route is where a subscription's results go: the write queue of its
 // WebSocket or Server-Sent Events stream, and what frames each message (on
@@ -86,12 +93,10 @@ type routeQueue interface {
 }
 
 // RouteOf returns the route of a subscription read from a WebSocket or
-// an SSE request, nil for any other operation.
-func RouteOf(oc *graphql.OperationContext) *Route {
-	if oc == nil {
-		return nil
-	}
-	r, _ := oc.Stats.GetExtension(routeExt).(*Route)
+// an SSE request, from the context its operation was dispatched with; nil
+// for any other operation.
+func RouteOf(ctx context.Context) *Route {
+	r, _ := ctx.Value(routeKey{}).(*Route)
 	return r
 }
 

@@ -138,10 +138,11 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	opCtx := ctx
 	s := newSSEStream(w, http.NewResponseController(w))
 	if errs == nil {
+		dctx := graphql.WithOperationContext(ctx, oc)
 		if oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
-			oc.Stats.SetExtension(routeExt, &Route{q: s, head: sseNextHead, tail: sseTail})
+			dctx = withRoute(dctx, &Route{q: s, head: sseNextHead, tail: sseTail})
 		}
-		responses, opCtx = exec.DispatchOperation(graphql.WithOperationContext(ctx, oc), oc)
+		responses, opCtx = exec.DispatchOperation(dctx, oc)
 	}
 	// The body is read: the stream may outlast the body's read deadline
 	// (a read deadline that passes would cancel the request).

@@ -66,7 +66,7 @@ const (
 	// wsReadBufferSize is the read buffer of a detached connection
 	// (lifetime.go): client messages are small, and a longer one is read
 	// in several pieces.
-	wsReadBufferSize = 1024
+	wsReadBufferSize = 512
 
 	// wsCloseTimeout bounds the final flush and close frame.
 	wsCloseTimeout = time.Second

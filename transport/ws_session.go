@@ -269,8 +269,7 @@ func (s *wsSession) operate(ctx context.Context, op *wsOperation, start time.Tim
 	// The engine ends a subscription from its fan-out, which must not wait
 	// for a slow socket: the last messages are written from a goroutine.
 	route.end = func(resp *graphql.Response) { go finish(resp) }
-	oc.Stats.SetExtension(routeExt, route)
-	ctx = graphql.WithOperationContext(ctx, oc)
+	ctx = withRoute(graphql.WithOperationContext(ctx, oc), route)
 	responses, rctx := s.eng.DispatchOperation(ctx, oc)
 	if route.endTaken() {
 		return // the route carries the events and the end
