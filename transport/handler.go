@@ -60,7 +60,7 @@ func New(eng Engine, cfg Config) *Handler {
 		h.closing = ctx
 	}
 	h.transports = []graphql.Transport{
-		wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger()}}, // ws_session.go
+		wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger(), flusher: newWSFlusher()}}, // ws_session.go
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		sseTransport{h: h}, // Accept: text/event-stream (sse.go)
 		gqltransport.GET{},

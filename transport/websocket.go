@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -84,7 +85,8 @@ type gorillaWS struct {
 	// closing is done when the hub closes (server shutdown): open sockets
 	// then get a 1001 "going away" close frame. Nil without a hub.
 	closing context.Context
-	pinger  *wsPinger // the keep-alives of the Handler's sockets
+	pinger  *wsPinger  // the keep-alives of the Handler's sockets
+	flusher *wsFlusher // the writes of the Handler's sockets (ws_flush.go)
 }
 
 // wsWriteBuffers lends gorilla its frame buffers (for its own control
@@ -119,7 +121,7 @@ func (g gorillaWS) accept(w http.ResponseWriter, r *http.Request, se *socketExec
 		return nil, errors.New("websocket: connection not hijacked through the adapter")
 	}
 	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{}),
-		reqDone: r.Context().Done(), pinger: g.pinger}
+		reqDone: r.Context().Done(), pinger: g.pinger, flusher: g.flusher}
 	if t := g.initTimeout; t > 0 {
 		// connection_init must arrive by then (see NextReader).
 		_ = c.SetReadDeadline(time.Now().Add(t))
@@ -165,6 +167,9 @@ func (h *hijackTap) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, fmt.Errorf("hijack: %w", err)
 	}
 	h.conn = &batchConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		h.conn.raw, _ = sc.SyscallConn()
+	}
 	return h.conn, rw, nil
 }
 
@@ -176,7 +181,8 @@ func (h *hijackTap) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // mu, so frames never interleave.
 type batchConn struct {
 	net.Conn
-	mu sync.Mutex
+	mu  sync.Mutex
+	raw syscall.RawConn // for tryWrite; nil when the connection has none (TLS)
 }
 
 func (b *batchConn) Write(p []byte) (int, error) {
@@ -245,6 +251,9 @@ type gorillaConn struct {
 	inited       bool
 	initDeadline bool
 
+	// flusher writes the queue when its flush is due (nil: a timer and a
+	// goroutine of its own, see scheduleFlush).
+	flusher *wsFlusher
 	// Keep-alives (ws_ping.go): pinger is the Handler's; pinged is owned
 	// by its goroutine; pongSeen is set by NextReader.
 	pinger   *wsPinger
@@ -346,17 +355,28 @@ func (g *gorillaConn) scheduleFlush() {
 		return
 	}
 	g.flushing = true
+	busy := g.lastBatch > 1 && time.Since(g.lastFlush) < wsBusyWindow
+	if g.flusher != nil {
+		g.flusher.add(g, busy)
+		return
+	}
 	delay := wsFlushDelay
-	if g.lastBatch > 1 && time.Since(g.lastFlush) < wsBusyWindow {
+	if busy {
 		delay = wsBusyFlushDelay
 	}
 	time.AfterFunc(delay, g.flush)
 }
 
-// flush writes the queue until it is empty (messages queued meanwhile go
-// in the next batch at once: they waited for the syscall already).
+// flush writes the queue until it is empty, waiting for the socket.
 func (g *gorillaConn) flush() {
 	g.wmu.Lock()
+	g.drain()
+}
+
+// drain writes the queue until it is empty (messages queued meanwhile go
+// in the next batch at once: they waited for the syscall already). wmu is
+// held, and released at the end.
+func (g *gorillaConn) drain() {
 	defer g.wmu.Unlock()
 	for {
 		g.mu.Lock()
