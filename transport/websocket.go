@@ -379,16 +379,10 @@ func (g *gorillaConn) flush() {
 func (g *gorillaConn) drain() {
 	defer g.wmu.Unlock()
 	for {
-		g.mu.Lock()
-		if g.queued == 0 || g.err != nil || g.closeSent {
-			g.flushing = false
-			g.lastFlush = time.Now()
-			g.mu.Unlock()
+		buf, ok := g.nextBatch()
+		if !ok {
 			return
 		}
-		g.lastBatch = g.queued
-		buf := g.take()
-		g.mu.Unlock()
 		err := g.bc.writeFrames(buf)
 		g.recycle(buf)
 		if err != nil {
@@ -399,6 +393,20 @@ func (g *gorillaConn) drain() {
 			return
 		}
 	}
+}
+
+// nextBatch takes the queue's frames for a flush, or reports false, and
+// ends the flush, when there is nothing (more) to write.
+func (g *gorillaConn) nextBatch() ([]byte, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.queued == 0 || g.err != nil || g.closeSent {
+		g.flushing = false
+		g.lastFlush = time.Now()
+		return nil, false
+	}
+	g.lastBatch = g.queued
+	return g.take(), true
 }
 
 // take empties the queue and returns its frames. g.mu must be held.

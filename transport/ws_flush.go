@@ -99,17 +99,11 @@ func (g *gorillaConn) flushNow() {
 		return
 	}
 	for {
-		g.mu.Lock()
-		if g.queued == 0 || g.err != nil || g.closeSent {
-			g.flushing = false
-			g.lastFlush = time.Now()
-			g.mu.Unlock()
+		buf, ok := g.nextBatch()
+		if !ok {
 			g.wmu.Unlock()
 			return
 		}
-		g.lastBatch = g.queued
-		buf := g.take()
-		g.mu.Unlock()
 		n, err := g.bc.tryWrite(buf)
 		if err != nil {
 			g.recycle(buf)

@@ -36,13 +36,7 @@ func BenchmarkMetricsReadByID(b *testing.B) {
 		h, body := srv[side].srv.Handler, body[side]
 		send[side] = func(n int) {
 			for range n {
-				req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, req)
-				if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
-					b.Fatalf("status %d: %s", w.Code, w.Body)
-				}
+				serveRead(b, h, body)
 			}
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -163,13 +162,7 @@ func readsInProcess(b *testing.B, srv *ServeCommand, body string) func(n int) {
 	h := srv.srv.Handler
 	return func(n int) {
 		for range n {
-			req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
-				b.Fatalf("status %d: %s", w.Code, w.Body)
-			}
+			serveRead(b, h, body)
 		}
 	}
 }
@@ -185,13 +178,7 @@ func BenchmarkRateLimitsOnReadByID(b *testing.B) {
 	h := srv.srv.Handler
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
+		serveRead(b, h, body)
 	}
 }
 
