@@ -98,7 +98,12 @@ type wsSession struct {
 }
 
 // wsOperation is a running operation of a socket.
-type wsOperation struct{ cancel context.CancelFunc }
+type wsOperation struct {
+	s      *wsSession
+	id     string
+	cancel context.CancelFunc
+	once   sync.Once // finish
+}
 
 // wsMessage is a protocol message as read.
 type wsMessage struct {
@@ -180,76 +185,40 @@ func (s *wsSession) run() {
 	}
 }
 
-// start runs the operation of a subscribe (start) message on a goroutine
-// of its own, so that the reading loop stays shallow (its stack is what
-// an idle socket keeps): a query or a mutation answers once then
-// completes; a subscription's events go through its route, and so does
-// its end when the engine takes it (Route.TakeEnd).
+// start runs the operation of a subscribe (start) message. It is created
+// (parsed, validated) here, so that a client's flood of operations is
+// paced by the reading; it runs on a goroutine of its own: a query or a
+// mutation answers once then completes; a subscription's events go
+// through its route, and so does its end when the engine takes it
+// (Route.TakeEnd), so that goroutine returns at once.
 func (s *wsSession) start(start time.Time, m wsMessage) {
-	id := m.ID
 	ctx, cancel := context.WithCancel(graphql.StartOperationTrace(s.ctx))
+	op := &wsOperation{s: s, id: m.ID, cancel: cancel}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		cancel()
 		return
 	}
-	if old := s.active[id]; old != nil {
+	if old := s.active[op.id]; old != nil {
 		s.mu.Unlock()
 		if !s.legacy {
 			cancel()
-			s.conn.violation(wsCloseSubscriberExists, "Subscriber for "+id+" already exists")
+			s.conn.violation(wsCloseSubscriberExists, "Subscriber for "+op.id+" already exists")
 			return
 		}
 		old.cancel() // graphql-ws has no rule: the new operation replaces the old
 		s.mu.Lock()
 	}
-	op := &wsOperation{cancel: cancel}
-	s.active[id] = op
+	s.active[op.id] = op
 	s.mu.Unlock()
-	go s.operate(ctx, op, start, id, m.Payload)
-}
 
-// operate creates and runs the operation id of payload on ctx (op.cancel
-// ends it), then completes it unless its route took the end.
-func (s *wsSession) operate(ctx context.Context, op *wsOperation, start time.Time, id string, payload json.RawMessage) {
-	var once sync.Once
-	finish := func(resp *graphql.Response) {
-		once.Do(func() {
-			if resp != nil {
-				s.sendResponse(id, resp)
-			}
-			s.write("complete", id, nil)
-			s.mu.Lock()
-			if s.active[id] == op { // not a later operation of the same id
-				delete(s.active, id)
-			}
-			s.mu.Unlock()
-			op.cancel()
-		})
-	}
-	var oc *graphql.OperationContext
-	defer func() {
-		if r := recover(); r != nil {
-			gerr := &gqlerror.Error{Message: "internal server error"}
-			if oc != nil {
-				err := oc.Recover(ctx, r)
-				if e, ok := errors.AsType[*gqlerror.Error](err); ok {
-					gerr = e
-				} else if err != nil {
-					gerr.Message = err.Error()
-				}
-			}
-			s.sendError(id, gerr)
-			finish(nil)
-		}
-	}()
 	params := &graphql.RawParams{}
-	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec := json.NewDecoder(bytes.NewReader(m.Payload))
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
-		s.sendError(id, &gqlerror.Error{Message: "invalid json"})
-		finish(nil)
+		s.sendError(op.id, &gqlerror.Error{Message: "invalid json"})
+		op.finish(nil)
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
@@ -258,18 +227,37 @@ func (s *wsSession) operate(ctx context.Context, op *wsOperation, start time.Tim
 	if errs != nil {
 		resp := s.eng.DispatchError(graphql.WithOperationContext(ctx, oc), errs)
 		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			s.sendError(id, resp.Errors...)
+			s.sendError(op.id, resp.Errors...)
 		} else {
-			s.sendResponse(id, &graphql.Response{Errors: errs})
+			s.sendResponse(op.id, &graphql.Response{Errors: errs})
 		}
-		finish(nil)
+		op.finish(nil)
 		return
 	}
-	route := newRoute(s.conn, id)
+	route := newRoute(s.conn, op.id)
 	// The engine ends a subscription from its fan-out, which must not wait
 	// for a slow socket: the last messages are written from a goroutine.
-	route.end = func(resp *graphql.Response) { go finish(resp) }
-	ctx = withRoute(graphql.WithOperationContext(ctx, oc), route)
+	route.end = func(resp *graphql.Response) { go op.finish(resp) }
+	go op.run(withRoute(graphql.WithOperationContext(ctx, oc), route), oc, route)
+}
+
+// run dispatches the operation, sends its responses and completes it,
+// unless its route took the end.
+func (op *wsOperation) run(ctx context.Context, oc *graphql.OperationContext, route *Route) {
+	s := op.s
+	defer func() {
+		if r := recover(); r != nil {
+			gerr := &gqlerror.Error{Message: "internal server error"}
+			err := oc.Recover(ctx, r)
+			if e, ok := errors.AsType[*gqlerror.Error](err); ok {
+				gerr = e
+			} else if err != nil {
+				gerr.Message = err.Error()
+			}
+			s.sendError(op.id, gerr)
+			op.finish(nil)
+		}
+	}()
 	responses, rctx := s.eng.DispatchOperation(ctx, oc)
 	if route.endTaken() {
 		return // the route carries the events and the end
@@ -279,9 +267,27 @@ func (s *wsSession) operate(ctx context.Context, op *wsOperation, start time.Tim
 		if resp == nil {
 			break
 		}
-		s.sendResponse(id, resp)
+		s.sendResponse(op.id, resp)
 	}
-	finish(nil)
+	op.finish(nil)
+}
+
+// finish sends resp (nil: none), then complete, once, and forgets the
+// operation.
+func (op *wsOperation) finish(resp *graphql.Response) {
+	op.once.Do(func() {
+		s := op.s
+		if resp != nil {
+			s.sendResponse(op.id, resp)
+		}
+		s.write("complete", op.id, nil)
+		s.mu.Lock()
+		if s.active[op.id] == op { // not a later operation of the same id
+			delete(s.active, op.id)
+		}
+		s.mu.Unlock()
+		op.cancel()
+	})
 }
 
 // write queues one message, its type named as the socket's protocol names
