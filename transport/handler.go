@@ -35,10 +35,11 @@ type Handler struct {
 	allow      func(origin string) bool   // Config.AllowOrigin
 	clientIP   func(*http.Request) string // Config.ClientIP
 	sockets    ipCounter                  // open WebSockets per client IP
-	transports []graphql.Transport
+	transports []graphql.Transport        // of the requests that are not WebSocket upgrades
+	ws         wsTransport                // of the WebSocket upgrades (serveSocket)
 	// closing ends when Config.Shutdown closes: every WebSocket request
-	// runs on a context that ends with it, so gqlgen closes the socket
-	// (with 1001, see gorillaConn.WriteClose). Nil without Shutdown.
+	// runs on a context that ends with it, so its session closes the
+	// socket (with 1001, see gorillaConn.WriteClose). Nil without Shutdown.
 	closing context.Context
 }
 
@@ -59,8 +60,8 @@ func New(eng Engine, cfg Config) *Handler {
 		}()
 		h.closing = ctx
 	}
+	h.ws = wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger(), flusher: newWSFlusher()}}
 	h.transports = []graphql.Transport{
-		wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger(), flusher: newWSFlusher()}}, // ws_session.go
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		sseTransport{h: h}, // Accept: text/event-stream (sse.go)
 		gqltransport.GET{},

@@ -38,8 +38,8 @@ func (h *Handler) acquireSocket(w http.ResponseWriter, r *http.Request, lim *Lim
 }
 
 // serveSocket runs a WebSocket request: the per-address bound, the
-// engine's session, and gqlgen's transport, detached from the handler
-// after the upgrade when ctx carries a Lifetime.
+// engine's session, and the socket's own (ws_session.go), detached from
+// the handler after the upgrade when ctx carries a Lifetime.
 func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx context.Context, lim *Limits) {
 	// Refused before the upgrade.
 	ip, ok := h.acquireSocket(w, r, lim, "WebSocket connections")
@@ -47,8 +47,6 @@ func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx contex
 		return
 	}
 	ctx, endSession := h.eng.OpenSocket(ctx)
-	se := &socketExec{Engine: h.eng, upgraded: make(chan struct{})} // conn filled in by gorillaWS.Accept
-	ctx = context.WithValue(ctx, socketKey{}, se)
 	ctx, cancel := context.WithCancel(ctx)
 	stopClosing := func() bool { return false }
 	if h.closing != nil {
@@ -62,30 +60,21 @@ func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx contex
 		h.sockets.release(ip)
 	}
 	r = r.WithContext(graphql.StartOperationTrace(ctx))
-	var t graphql.Transport
-	for _, c := range h.transports {
-		if c.Supports(r) {
-			t = c
-			break
-		}
-	}
-	if t == nil {
-		end()
-		methodNotAllowed(w)
-		return
-	}
+	up := &wsUpgrade{upgraded: make(chan struct{})} // conn filled in by gorillaWS.accept
 	life := lifetime.From(ctx)
-	se.detached = life != nil && life.Take()
-	if !se.detached {
+	up.detached = life != nil && life.Take()
+	if !up.detached {
 		defer end()
-		t.Do(w, r, se)
+		if run := h.ws.open(w, r, up); run != nil {
+			run()
+		}
 		return
 	}
-	// Detached: the transport runs on its own goroutine; the handler waits
-	// for the upgrade (after which the transport no longer uses w) or for
-	// the transport to end without one (it answered through w). The
-	// socket's reading loop then runs on a fresh goroutine, whose stack
-	// starts small (wsTransport.open), and the socket ends with it.
+	// Detached: the socket is opened on a goroutine of its own; the handler
+	// waits for the upgrade (after which w is no longer used) or for the
+	// opening to end without one (it answered through w). The socket's
+	// reading loop then runs on a fresh goroutine, whose stack starts small
+	// (wsTransport.open), and the socket ends with it.
 	done := make(chan struct{})
 	go func() {
 		handedOff := false
@@ -96,38 +85,33 @@ func (h *Handler) serveSocket(w http.ResponseWriter, r *http.Request, ctx contex
 			}
 		}()
 		defer close(done)
-		defer recoverSocket(ctx, se, w)
-		ws, ok := t.(wsTransport)
-		if !ok {
-			t.Do(w, r, se)
-			return
-		}
-		if run := ws.open(w, r, se); run != nil {
+		defer recoverSocket(ctx, up, w)
+		if run := h.ws.open(w, r, up); run != nil {
 			handedOff = true
 			go func() {
 				defer life.End()
 				defer end()
-				defer recoverSocket(ctx, se, w)
+				defer recoverSocket(ctx, up, w)
 				run()
 			}()
 		}
 	}()
 	select {
-	case <-se.upgraded:
+	case <-up.upgraded:
 	case <-done:
 	}
 }
 
 // recoverSocket, deferred, logs a panic of a detached socket's goroutine
 // and closes the socket, or answers 500 before the upgrade.
-func recoverSocket(ctx context.Context, se *socketExec, w http.ResponseWriter) {
+func recoverSocket(ctx context.Context, up *wsUpgrade, w http.ResponseWriter) {
 	rec := recover()
 	if rec == nil {
 		return
 	}
 	slog.ErrorContext(ctx, "panic in a WebSocket connection", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-	if se.conn != nil {
-		_ = se.conn.Close()
+	if up.conn != nil {
+		_ = up.conn.Close()
 		return
 	}
 	writeError(w, http.StatusInternalServerError, &gqlerror.Error{Message: "internal server error",

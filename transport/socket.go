@@ -25,15 +25,11 @@ import (
 // once and queues it on every subscriber's socket, and no goroutine waits
 // for an idle subscription.
 
-// socketKey is the context key of a WebSocket request's *socketExec.
-type socketKey struct{}
-
-// socketExec is what serveSocket hands the WebSocket transport for one
-// socket: the engine, and the state of the upgrade.
-type socketExec struct {
-	Engine
-	conn *gorillaConn // set by gorillaWS.Accept, before any operation
-	// upgraded is closed by gorillaWS.Accept once the connection is
+// wsUpgrade is the state of one WebSocket request's upgrade, shared by
+// serveSocket and the WebSocket transport.
+type wsUpgrade struct {
+	conn *gorillaConn // set by gorillaWS.accept, before any operation
+	// upgraded is closed by gorillaWS.accept once the connection is
 	// upgraded (lifetime.go).
 	upgraded chan struct{}
 	// detached: the connection outlives its HTTP handler, so it reads

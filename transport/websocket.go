@@ -19,18 +19,17 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// The WebSocket side of /graphql: gqlgen's websocket transport (both
-// graphql-transport-ws and the legacy graphql-ws) on gorilla/websocket
-// through the adapter below.
+// The WebSocket side of /graphql: the connection under the session of
+// ws_session.go (graphql-transport-ws and the legacy graphql-ws), on
+// gorilla/websocket.
 //
-// gqlgen writes every message with one WriteJSON call under its connection
-// lock; gorilla would turn each into one frame and one write syscall, which
-// dominated the CPU profile under fan-out load (one syscall per delivery).
-// The adapter therefore encodes the message at once, as a complete frame,
-// into the connection's queue, and a flush that runs only while there is
-// something to send (a timer, then a short-lived goroutine) hands the
-// queued frames to the kernel with a single syscall. An idle connection
-// has neither a writer goroutine nor a frame buffer. Gorilla
+// Written one by one, every message would be one frame and one write
+// syscall, which dominated the CPU profile under fan-out load (one
+// syscall per delivery). The connection therefore encodes each message at
+// once, as a complete frame, into its queue, and a flush that runs only
+// while there is something to send (the Handler's flusher, ws_flush.go)
+// hands the queued frames to the kernel with a single syscall. An idle
+// connection has neither a writer goroutine nor a frame buffer. Gorilla
 // still reads, answers pings and writes close frames; both write whole
 // frames through batchConn, so they never interleave.
 //
@@ -53,9 +52,10 @@ const (
 
 	// wsMaxQueued bounds the bytes waiting to be written on one connection.
 	// A subscription event that finds the queue that full ends its
-	// subscription as a slow consumer (queueMessage does not wait); gqlgen's
-	// own messages (WriteJSON) wait for room, at most wsWriteTimeout, and
-	// so does the reading of the client's next message (NextReader), so
+	// subscription as a slow consumer (queueMessage does not wait); the
+	// session's own messages (writeMessage) wait for room, at most
+	// wsWriteTimeout, and so does the reading of the client's next message
+	// (nextMessage), so
 	// that a client that sends operations without reading their results
 	// stops being read instead of piling up goroutines.
 	wsMaxQueued = 256 << 10
@@ -79,7 +79,7 @@ var errWSTooSlow = errors.New("websocket: the client does not read its messages"
 // errWSClosed is returned by writes after the close frame was queued.
 var errWSClosed = errors.New("websocket: connection closing")
 
-// gorillaWS adapts gorilla/websocket to gqlgen's websocket transport.
+// gorillaWS upgrades the Handler's WebSocket requests with gorilla/websocket.
 type gorillaWS struct {
 	initTimeout time.Duration // for connection_init (0: none)
 	// closing is done when the hub closes (server shutdown): open sockets
@@ -94,25 +94,25 @@ type gorillaWS struct {
 // none.
 var wsWriteBuffers = &sync.Pool{}
 
-// accept upgrades the request of se's socket, offering wsSubprotocols.
-// On failure gorilla has answered the request.
-func (g gorillaWS) accept(w http.ResponseWriter, r *http.Request, se *socketExec) (*gorillaConn, error) {
+// accept upgrades the request, offering wsSubprotocols, and records the
+// connection in up. On failure gorilla has answered the request.
+func (g gorillaWS) accept(w http.ResponseWriter, r *http.Request, up *wsUpgrade) (*gorillaConn, error) {
 	tap := &hijackTap{ResponseWriter: w}
-	up := websocket.Upgrader{
+	u := websocket.Upgrader{
 		Subprotocols: wsSubprotocols,
 		// ReadBufferSize 0 reuses net/http's 4 KiB reader of the hijacked
 		// connection instead of allocating a second one.
 		WriteBufferSize: 4096,
 		WriteBufferPool: wsWriteBuffers,
 		// Handler.ServeHTTP checked the origin already (and answered
-		// 403 itself: gqlgen would write a second status after gorilla's).
+		// 403 itself).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	if se.detached {
+	if up.detached {
 		// net/http's reader goes with the handler (lifetime.go).
-		up.ReadBufferSize = wsReadBufferSize
+		u.ReadBufferSize = wsReadBufferSize
 	}
-	c, err := up.Upgrade(tap, r, nil)
+	c, err := u.Upgrade(tap, r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -123,17 +123,15 @@ func (g gorillaWS) accept(w http.ResponseWriter, r *http.Request, se *socketExec
 	gc := &gorillaConn{c: c, bc: tap.conn, space: make(chan struct{}, 1), closed: make(chan struct{}),
 		reqDone: r.Context().Done(), pinger: g.pinger, flusher: g.flusher}
 	if t := g.initTimeout; t > 0 {
-		// connection_init must arrive by then (see NextReader).
+		// connection_init must arrive by then (see nextMessage).
 		_ = c.SetReadDeadline(time.Now().Add(t))
 		gc.initDeadline = true
 	}
 	if g.closing != nil {
 		gc.closing = g.closing.Done()
 	}
-	se.conn = gc
-	if se.upgraded != nil {
-		close(se.upgraded)
-	}
+	up.conn = gc
+	close(up.upgraded)
 	return gc, nil
 }
 
@@ -221,7 +219,7 @@ func appendFrameHeader(dst []byte, n int) []byte {
 	return dst
 }
 
-// gorillaConn is one WebSocket as gqlgen's transport sees it. Messages
+// gorillaConn is one WebSocket as its session sees it. Messages
 // wait, encoded back to back in buf, until a flush writes them.
 //
 // Locks: wmu (held while frames go to the socket) before mu (the queue).
@@ -255,7 +253,7 @@ type gorillaConn struct {
 	// goroutine of its own, see scheduleFlush).
 	flusher *wsFlusher
 	// Keep-alives (ws_ping.go): pinger is the Handler's; pinged is owned
-	// by its goroutine; pongSeen is set by NextReader.
+	// by its goroutine; pongSeen is set by nextMessage.
 	pinger   *wsPinger
 	pinged   bool
 	pongSeen atomic.Bool
@@ -283,14 +281,14 @@ func (g *gorillaConn) writeMessage(typ, id string, payload []byte) error {
 		case <-g.space:
 		case <-g.closed:
 		case <-g.closing:
-			return errWSClosed // shutting down: do not hold gqlgen's lock
+			return errWSClosed // shutting down: do not wait for room
 		case <-timeout.C:
 			g.fail(errWSTooSlow)
 		}
 		g.mu.Lock()
 	}
 	if timeout != nil {
-		g.passSpace() // NextReader may be waiting for room too
+		g.passSpace() // nextMessage may be waiting for room too
 	}
 	var err error
 	switch {
@@ -325,7 +323,7 @@ func (g *gorillaConn) writeMessage(typ, id string, payload []byte) error {
 var errQueueFull = errors.New("transport: the client does not read its messages fast enough")
 
 // queueMessage queues one message made of the concatenation of head, body
-// and tail, like WriteJSON but without waiting: it fails with
+// and tail, like writeMessage but without waiting: it fails with
 // errQueueFull when the connection has wsMaxQueued bytes unsent, so that
 // the caller (the subscription fan-out, through Route.Send) never waits
 // for one client.
@@ -423,7 +421,7 @@ func (g *gorillaConn) take() []byte {
 }
 
 // passSpace passes the "queue emptied" signal on to another waiter (take
-// sends one signal; WriteJSON and NextReader may both wait for it).
+// sends one signal; writeMessage and nextMessage may both wait for it).
 func (g *gorillaConn) passSpace() {
 	select {
 	case g.space <- struct{}{}:
@@ -444,8 +442,8 @@ func (g *gorillaConn) recycle(buf []byte) {
 	g.mu.Unlock()
 }
 
-// fail records the first write error and cuts the connection: gqlgen's
-// reader then sees the socket closed and ends the connection.
+// fail records the first write error and cuts the connection: the
+// session's reader then sees the socket closed and ends the session.
 func (g *gorillaConn) fail(err error) {
 	g.mu.Lock()
 	first := g.err == nil
@@ -461,7 +459,7 @@ func (g *gorillaConn) fail(err error) {
 
 // WriteClose writes what is queued, then the close frame. When the server
 // is shutting down (the hub closed or the request was cancelled from
-// outside), gqlgen's normal closure becomes 1001 "going away" so that
+// outside), a normal closure becomes 1001 "going away" so that
 // clients know to reconnect later.
 func (g *gorillaConn) WriteClose(code int, msg string) error {
 	if code == websocket.CloseNormalClosure && g.shuttingDown() {
@@ -527,7 +525,7 @@ func (g *gorillaConn) nextMessageType() string {
 	if g.Subprotocol() == "graphql-transport-ws" {
 		return "next"
 	}
-	return "data" // graphql-ws, which gqlgen also assumes without a subprotocol
+	return "data" // graphql-ws, also assumed without a subprotocol
 }
 
 func (g *gorillaConn) Subprotocol() string               { return g.c.Subprotocol() }

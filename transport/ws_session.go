@@ -36,37 +36,23 @@ var wsSubprotocols = []string{"graphql-ws", "graphql-transport-ws"}
 // wsReadLimit bounds one client message.
 const wsReadLimit = 1 << 20
 
-// wsTransport is the graphql.Transport of WebSocket requests.
+// wsTransport runs the Handler's WebSocket requests (serveSocket).
 type wsTransport struct {
 	h    *Handler
 	impl gorillaWS
 }
 
-func (t wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
-
-// Do upgrades the request and runs the socket until it closes, on the
-// calling goroutine. exec is the request's *socketExec (serveSocket).
-func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	if run := t.open(w, r, exec); run != nil {
-		run()
-	}
-}
-
 // open upgrades the request and answers connection_init. It returns the
 // socket's reading loop, which runs until the socket closes, or nil when
-// the socket ended already. serveSocket runs the loop on a goroutine of
-// its own, whose stack starts small: the upgrade and the init, deeper,
-// grew the stack of the goroutine that ran them.
-func (t wsTransport) open(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) func() {
-	se, _ := exec.(*socketExec)
-	if se == nil {
-		se = &socketExec{Engine: t.h.eng}
-	}
-	conn, err := t.impl.accept(w, r, se)
+// the socket ended already. serveSocket runs the loop of a detached socket
+// on a goroutine of its own, whose stack starts small: the upgrade and the
+// init, deeper, grew the stack of the goroutine that ran them.
+func (t wsTransport) open(w http.ResponseWriter, r *http.Request, up *wsUpgrade) func() {
+	conn, err := t.impl.accept(w, r, up)
 	if err != nil {
 		return nil // gorilla answered the request with the handshake's error
 	}
-	s := &wsSession{conn: conn, eng: se.Engine, h: t.h, ctx: r.Context(), headers: r.Header,
+	s := &wsSession{conn: conn, eng: t.h.eng, h: t.h, ctx: r.Context(), headers: r.Header,
 		legacy: conn.Subprotocol() != "graphql-transport-ws", active: map[string]*wsOperation{}}
 	if p := conn.Subprotocol(); p != "" && p != "graphql-ws" && p != "graphql-transport-ws" {
 		s.close(websocket.CloseProtocolError, "unsupported negotiated subprotocol "+p)
@@ -130,7 +116,7 @@ func (s *wsSession) init() bool {
 	case "connection_terminate":
 		s.close(websocket.CloseNormalClosure, "terminated")
 		return false
-	default: // NextReader lets nothing else through first
+	default: // nextMessage lets nothing else through first
 		s.connectionError("unexpected message " + m.Type)
 		s.close(websocket.CloseProtocolError, "unexpected message")
 		return false
@@ -297,8 +283,8 @@ func (op *wsOperation) finish(resp *graphql.Response) {
 // reader sees the socket closed.
 func (s *wsSession) write(typ, id string, payload []byte) {
 	switch {
-	case typ == "data" && !s.legacy:
-		typ = "next"
+	case typ == "data":
+		typ = s.conn.nextMessageType()
 	case (typ == "ka" || typ == "connection_error") && !s.legacy,
 		(typ == "ping" || typ == "pong") && s.legacy:
 		return
