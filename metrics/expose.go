@@ -163,7 +163,7 @@ func (m *Metrics) writeRequests(e *exposition) {
 			e.family(requests, "counter", "HTTP requests answered, by type (query, mutation, subscription, graphql, websocket, admin, files, auth, backups, health, other) and status code.")
 			started = true
 		}
-		e.count(requests, n, "code", statusLabel(status), "type", k.String())
+		e.count(requests, n, "code", strconv.Itoa(status), "type", k.String())
 	}
 	for k := range numKinds {
 		for status := range statusSlots {

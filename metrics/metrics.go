@@ -22,7 +22,6 @@ package metrics
 
 import (
 	"database/sql"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,6 +168,3 @@ func (m *Metrics) SocketOperation(k Kind) {
 		m.socketOps[k].Add(1)
 	}
 }
-
-// statusLabel returns the code label of status.
-func statusLabel(status int) string { return strconv.Itoa(status) }

@@ -17,7 +17,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
+	"sort"
 	"strings"
 	"time"
 )
@@ -126,14 +126,14 @@ func (c *Client) url(key string, query url.Values) *url.URL {
 	u.Path = path
 	u.RawPath = escape(path, false)
 	if len(query) > 0 {
-		// Encoded as canonicalQuery would, so the wire and the signature agree.
-		u.RawQuery = canonicalQuery(encodeQuery(query))
+		u.RawQuery = encodeQuery(query)
 	}
 	return u
 }
 
-// encodeQuery encodes v with escape (url.Values.Encode writes spaces as
-// "+", which S3 would read as a plus).
+// encodeQuery encodes v as canonicalQuery would, so that the wire and the
+// signature agree: with escape (url.Values.Encode writes spaces as "+",
+// which S3 would read as a plus), sorted.
 func encodeQuery(v url.Values) string {
 	var parts []string
 	for k, vs := range v {
@@ -141,6 +141,7 @@ func encodeQuery(v url.Values) string {
 			parts = append(parts, escape(k, true)+"="+escape(s, true))
 		}
 	}
+	sort.Strings(parts)
 	return strings.Join(parts, "&")
 }
 
@@ -296,10 +297,8 @@ func (c *Client) Head(ctx context.Context, key string) (Object, error) {
 		return Object{}, err
 	}
 	discard(res)
+	// net/http keeps a HEAD answer's Content-Length in ContentLength.
 	o := Object{Key: key, Size: res.ContentLength, ContentType: res.Header.Get("Content-Type"), ETag: res.Header.Get("ETag")}
-	if n, err := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64); err == nil {
-		o.Size = n
-	}
 	o.LastModified, _ = http.ParseTime(res.Header.Get("Last-Modified"))
 	return o, nil
 }
