@@ -101,6 +101,34 @@ func TestHandler(t *testing.T) {
 		}
 	})
 
+	t.Run("a client without gzip gets the plain bundle", func(t *testing.T) {
+		// The bundle is embedded only gzipped (assets/*.gz).
+		req, _ := http.NewRequest("GET", srv.URL+"/playground/assets/graphiql.min.js", nil)
+		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		plain, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Header.Get("Content-Encoding") != "" || res.ContentLength != int64(len(plain)) || len(plain) < 1_000_000 {
+			t.Errorf("Content-Encoding %q, Content-Length %d, %d bytes", res.Header.Get("Content-Encoding"), res.ContentLength, len(plain))
+		}
+		if !strings.Contains(string(plain), "GraphiQL") {
+			t.Error("the plain bundle is not GraphiQL's")
+		}
+		res, err = http.Get(srv.URL + "/playground/assets/graphiql.min.js.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("the .gz name: %d, want 404", res.StatusCode)
+		}
+	})
+
 	t.Run("ETag answers 304", func(t *testing.T) {
 		res, err := http.Get(srv.URL + "/playground/assets/react.production.min.js")
 		if err != nil {

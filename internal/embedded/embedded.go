@@ -2,6 +2,11 @@
 // the playground): each file is read once, given a content hash as ETag
 // and, when it is text worth compressing, a gzip copy made on first use
 // (not at start-up, to keep the cold start fast).
+//
+// A large file may be embedded only as its gzip copy, NAME.gz, which keeps
+// the binary smaller: it is served as NAME, as it is to clients that take
+// gzip (every browser) and decompressed on the fly for the others. The
+// ".gz" name itself is not served.
 package embedded
 
 import (
@@ -10,7 +15,9 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -29,8 +36,9 @@ type Files struct {
 }
 
 type asset struct {
-	body  []byte
+	body  []byte // nil when only the gzip copy is embedded
 	gz    []byte
+	size  int // of the decompressed file
 	etag  string
 	ctype string
 }
@@ -66,12 +74,27 @@ func (f *Files) Serve(w http.ResponseWriter, r *http.Request, name string) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	body := a.body
 	if a.gz != nil && acceptsGzip(r) {
 		hd.Set("Content-Encoding", "gzip")
-		body = a.gz
+		writeBody(w, r, a.gz)
+		return
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	if a.body == nil {
+		hd.Set("Content-Length", strconv.Itoa(a.size))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			zr, err := gzip.NewReader(bytes.NewReader(a.gz))
+			if err == nil { // checked by load
+				_, _ = io.Copy(w, zr)
+			}
+		}
+		return
+	}
+	writeBody(w, r, a.body)
+}
+
+func writeBody(w http.ResponseWriter, r *http.Request, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
 		_, _ = w.Write(body)
@@ -80,7 +103,7 @@ func (f *Files) Serve(w http.ResponseWriter, r *http.Request, name string) {
 
 // load returns the file, reading and compressing it on first use.
 func (f *Files) load(name string) (*asset, error) {
-	if !fs.ValidPath(name) {
+	if !fs.ValidPath(name) || path.Ext(name) == ".gz" {
 		return nil, fmt.Errorf("embedded: invalid path %q", name)
 	}
 	f.mu.Lock()
@@ -89,6 +112,9 @@ func (f *Files) load(name string) (*asset, error) {
 		return a, nil
 	}
 	body, err := fs.ReadFile(f.fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f.loadGzipped(name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
@@ -103,6 +129,33 @@ func (f *Files) load(name string) (*asset, error) {
 	}
 	f.cache[name] = a
 	return a, nil
+}
+
+// loadGzipped returns the file name embedded as name.gz; f.mu is held.
+func (f *Files) loadGzipped(name string) (*asset, error) {
+	gz, err := fs.ReadFile(f.fsys, name+".gz")
+	if err != nil {
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
+	size, err := gunzippedSize(gz)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: %s.gz: %w", name, err)
+	}
+	sum := sha256.Sum256(gz)
+	a := &asset{gz: gz, size: size, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, ctype: cmp.Or(ContentType(name), f.other)}
+	f.cache[name] = a
+	return a, nil
+}
+
+// gunzippedSize decompresses gz, which checks its checksums, and returns
+// the size of its content.
+func gunzippedSize(gz []byte) (int, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(io.Discard, zr)
+	return int(n), err
 }
 
 // ContentType returns the type of a web asset from a fixed table (the
