@@ -21,7 +21,7 @@
 // With LISTEN/NOTIFY a node delivers its own changes when they come back
 // from PostgreSQL (EchoesOwn), so that every node's subscribers get all
 // changes in the same commit order; with NATS it delivers them locally
-// and ignores its own echoes. The control connection (a dedicated pgx
+// and ignores its own echoes. The control connection (a dedicated lib/pq
 // connection: LISTEN, the node lock) reconnects after a drop; events sent
 // while it was down are lost, schema and settings are read again.
 package cluster
@@ -143,7 +143,6 @@ func (n *Node) Channel() string { return n.keys.channel }
 // stop.
 func (n *Node) Close() error {
 	n.cancel()
-	n.ctl.interrupt()
 	n.wg.Wait()
 	if n.nats != nil {
 		n.nats.close()

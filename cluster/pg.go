@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/lib/pq"
 
 	"github.com/monobase/monobase/db"
 )
@@ -47,79 +46,91 @@ const eventsTTL = 5 * time.Minute
 
 // control is the dedicated connection of a node: it LISTENs and holds the
 // node lock (shared: every live node holds it; released by PostgreSQL when
-// the connection ends, a crash included).
+// the connection ends, a crash included). It runs simple statements only;
+// the queries that return rows (the live nodes, the stored events) go
+// through a small pool of their own.
 type control struct {
 	n    *Node
-	mu   sync.Mutex // guards conn between the listener and other callers
-	conn *pgx.Conn
-	// stop ends a WaitForNotification in progress.
-	stop context.CancelFunc
+	pool *sql.DB
+	mu   sync.Mutex // guards conn and notes between the listener and Close
+	conn *pq.ListenerConn
+	// notes receives the notifications of conn; lib/pq closes it when the
+	// connection ends.
+	notes chan *pq.Notification
 }
 
 // openControl connects, installs the triggers and tables, takes the node
 // lock and listens.
 func openControl(ctx context.Context, n *Node) (*control, error) {
-	c := &control{n: n}
-	conn, err := c.connect(ctx, true)
+	dsn, err := db.PostgresDSN(n.cfg.DSN, nil)
 	if err != nil {
+		return nil, errors.New("cluster: parse the PostgreSQL URL")
+	}
+	conn, err := pq.NewConnector(dsn)
+	if err != nil {
+		return nil, errors.New("cluster: parse the PostgreSQL URL")
+	}
+	c := &control{n: n, pool: sql.OpenDB(conn)}
+	c.pool.SetMaxOpenConns(2)
+	if err := c.connect(ctx, true); err != nil {
+		_ = c.pool.Close()
 		return nil, err
 	}
-	c.conn = conn
 	return c, nil
 }
 
 // connect opens the connection, takes the node lock (first: refusing
 // when another node is live and files are local) and LISTENs.
-func (c *control) connect(ctx context.Context, first bool) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(c.n.cfg.DSN)
+func (c *control) connect(ctx context.Context, first bool) error {
+	dsn, err := db.PostgresDSN(c.n.cfg.DSN, map[string]string{"application_name": "monobase-node-" + c.n.id}) // seen in pg_stat_activity
 	if err != nil {
-		return nil, errors.New("cluster: parse the PostgreSQL URL")
-	}
-	// A deadline ends a wait for notifications without a cancel request
-	// (which could cancel the next statement instead) and leaves the
-	// connection usable.
-	cfg.RuntimeParams["application_name"] = "monobase-node-" + c.n.id // seen in pg_stat_activity
-	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: connect to PostgreSQL: %w", err)
-	}
-	fail := func(err error) (*pgx.Conn, error) {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	var database, schema string
-	if err := conn.QueryRow(ctx, `SELECT current_database(), COALESCE(current_schema(), '')`).Scan(&database, &schema); err != nil {
-		return fail(fmt.Errorf("cluster: %w", err))
+		return errors.New("cluster: parse the PostgreSQL URL")
 	}
 	if first {
+		var database, schema string
+		if err := c.pool.QueryRowContext(ctx, `SELECT current_database(), COALESCE(current_schema(), '')`).Scan(&database, &schema); err != nil {
+			return fmt.Errorf("cluster: connect to PostgreSQL: %w", err)
+		}
 		c.n.keys = keysOf(database, schema)
 	}
-	k := c.n.keys
-	tx, err := conn.Begin(ctx)
+	notes := make(chan *pq.Notification, 64)
+	conn, err := dialListener(ctx, dsn, notes)
 	if err != nil {
+		return fmt.Errorf("cluster: connect to PostgreSQL: %w", err)
+	}
+	fail := func(err error) error {
+		_ = conn.Close()
+		return err
+	}
+	// lib/pq's simple statements take no context: ctx ends them by
+	// closing the connection (a wait for the start-up lock, say).
+	defer context.AfterFunc(ctx, func() { _ = conn.Close() })()
+	exec := func(q string) error {
+		_, err := conn.ExecSimpleQuery(q)
+		return err
+	}
+	k := c.n.keys
+	if err := exec("BEGIN"); err != nil {
 		return fail(fmt.Errorf("cluster: %w", err))
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit: a no-op
-	// One node at a time installs the triggers and counts the live nodes.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpace, k.setup); err != nil {
+	// One node at a time installs the triggers and counts the live nodes
+	// (the node lock is a session lock: it outlives the transaction).
+	if err := exec(fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d, %d)`, lockSpace, k.setup)); err != nil {
 		return fail(fmt.Errorf("cluster: lock: %w", err))
 	}
 	if first {
-		if err := install(ctx, tx, k.channel); err != nil {
+		if err := install(exec, k.channel); err != nil {
 			return fail(err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_lock_shared($1, $2)`, lockSpace, k.lock); err != nil {
+	if err := exec(fmt.Sprintf(`SELECT pg_advisory_lock_shared(%d, %d)`, lockSpace, k.lock)); err != nil {
 		return fail(fmt.Errorf("cluster: take the node lock: %w", err))
 	}
-	live, err := countNodes(ctx, tx, k)
+	live, err := countNodes(ctx, c.pool, k)
 	if err != nil {
 		return fail(err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := exec("COMMIT"); err != nil {
 		return fail(fmt.Errorf("cluster: %w", err))
 	}
 	if live > 1 && c.n.cfg.LocalFiles {
@@ -128,18 +139,44 @@ func (c *control) connect(ctx context.Context, first bool) (*pgx.Conn, error) {
 		}
 		c.n.log.Error("cluster: several nodes run while files are stored on the local disk; configure S3 (settings.s3)", "nodes", live)
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{k.channel}.Sanitize()); err != nil {
+	if err := exec("LISTEN " + pq.QuoteIdentifier(k.channel)); err != nil {
 		return fail(fmt.Errorf("cluster: listen: %w", err))
 	}
-	return conn, nil
+	c.mu.Lock()
+	c.conn, c.notes = conn, notes
+	c.mu.Unlock()
+	return nil
+}
+
+// dialListener opens a ListenerConn, giving up when ctx ends (lib/pq's
+// dial takes no context).
+func dialListener(ctx context.Context, dsn string, notes chan *pq.Notification) (*pq.ListenerConn, error) {
+	type dialed struct {
+		conn *pq.ListenerConn
+		err  error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		conn, err := pq.NewListenerConn(dsn, notes)
+		done <- dialed{conn, err}
+	}()
+	select {
+	case d := <-done:
+		return d.conn, d.err
+	case <-ctx.Done():
+		go func() {
+			if d := <-done; d.conn != nil {
+				_ = d.conn.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // countNodes returns how many sessions hold the node lock.
-func countNodes(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, k keys) (int, error) {
+func countNodes(ctx context.Context, pool *sql.DB, k keys) (int, error) {
 	var live int
-	err := q.QueryRow(ctx, `SELECT count(DISTINCT pid) FROM pg_locks
+	err := pool.QueryRowContext(ctx, `SELECT count(DISTINCT pid) FROM pg_locks
 WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2`, int64(lockSpace), int64(k.lock)).Scan(&live)
 	if err != nil {
@@ -150,17 +187,12 @@ WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_datab
 
 // liveNodes returns how many nodes hold the node lock now.
 func (c *control) liveNodes(ctx context.Context) (int, error) {
-	conn, err := pgx.Connect(ctx, c.n.cfg.DSN)
-	if err != nil {
-		return 0, fmt.Errorf("cluster: connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return countNodes(ctx, conn, c.n.keys)
+	return countNodes(ctx, c.pool, c.n.keys)
 }
 
 // install creates the _events table and the triggers that bump the
 // schema and settings versions in _cluster and NOTIFY the channel.
-func install(ctx context.Context, tx pgx.Tx, channel string) error {
+func install(exec func(string) error, channel string) error {
 	ch := strings.ReplaceAll(channel, "'", "''") // [a-z0-9_] only; quoted anyway
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS "_events" (
@@ -181,45 +213,45 @@ END $f$`,
   FOR EACH STATEMENT EXECUTE FUNCTION "_monobase_bump"('` + settingsVersionKey + `', '` + ch + `', '{"k":"p"}')`,
 	}
 	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
+		if err := exec(s); err != nil {
 			return fmt.Errorf("cluster: install the triggers: %w", err)
 		}
 	}
 	return nil
 }
 
-// interrupt ends a WaitForNotification in progress (Close).
-func (c *control) interrupt() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.stop != nil {
-		c.stop()
-	}
-}
-
-func (c *control) close() {
+// drop closes the connection (the listener reconnects).
+func (c *control) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conn != nil {
-		_ = c.conn.Close(context.Background())
-		c.conn = nil
+		_ = c.conn.Close()
+		c.conn, c.notes = nil, nil
 	}
+}
+
+// close closes the connection and the pool.
+func (c *control) close() {
+	c.drop()
+	_ = c.pool.Close()
 }
 
 // listen receives the notifications of the channel until Close, and
 // reconnects (with a growing pause, up to 5 s) when the connection drops.
+// After a minute without notifications it deletes the expired events.
 func (n *Node) listen() {
 	defer n.wg.Done()
 	c := n.ctl
 	pause := 100 * time.Millisecond
 	lastClean := time.Now()
+	idle := time.NewTimer(time.Minute)
+	defer idle.Stop()
 	for n.ctx.Err() == nil {
 		c.mu.Lock()
-		conn := c.conn
+		conn, notes := c.conn, c.notes
 		c.mu.Unlock()
 		if conn == nil {
-			fresh, err := c.connect(n.ctx, false)
-			if err != nil {
+			if err := c.connect(n.ctx, false); err != nil {
 				if n.ctx.Err() != nil {
 					return
 				}
@@ -232,44 +264,39 @@ func (n *Node) listen() {
 				continue
 			}
 			pause = 100 * time.Millisecond
-			c.mu.Lock()
-			c.conn = fresh
-			c.mu.Unlock()
-			conn = fresh
 			n.log.Info("cluster: reconnected to PostgreSQL")
 			select { // what changed while disconnected
 			case n.kick <- struct{}{}:
 			default:
 			}
+			continue
 		}
-		ctx, stop := context.WithTimeout(n.ctx, time.Minute)
-		c.mu.Lock()
-		c.stop = stop
-		c.mu.Unlock()
-		note, err := conn.WaitForNotification(ctx)
-		stop()
-		if err != nil {
-			if n.ctx.Err() != nil {
-				return
+		idle.Reset(time.Minute)
+		var note *pq.Notification
+		var ok bool
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-idle.C:
+			if time.Since(lastClean) > eventsTTL {
+				lastClean = time.Now()
+				n.cleanEvents()
 			}
-			if pgconn.Timeout(err) && !conn.IsClosed() {
-				if time.Since(lastClean) > eventsTTL {
-					lastClean = time.Now()
-					n.cleanEvents(conn)
-				}
-				continue
-			}
-			n.log.Warn("cluster: the PostgreSQL connection dropped; reconnecting", "err", err)
-			c.close()
+			continue
+		case note, ok = <-notes:
+		}
+		if !ok {
+			n.log.Warn("cluster: the PostgreSQL connection dropped; reconnecting", "err", conn.Err())
+			c.drop()
 			continue
 		}
 		var m message
-		if err := json.Unmarshal([]byte(note.Payload), &m); err != nil {
+		if err := json.Unmarshal([]byte(note.Extra), &m); err != nil {
 			n.log.Error("cluster: a notification that does not decode is ignored", "err", err)
 			continue
 		}
 		if m.Kind == kindRef {
-			if !n.readRef(conn, &m) {
+			if !n.readRef(&m) {
 				continue
 			}
 		}
@@ -278,9 +305,9 @@ func (n *Node) listen() {
 }
 
 // readRef replaces m, a kindRef, by the message stored in _events.
-func (n *Node) readRef(conn *pgx.Conn, m *message) bool {
+func (n *Node) readRef(m *message) bool {
 	var payload string
-	err := conn.QueryRow(n.ctx, `SELECT "payload" FROM "_events" WHERE "id" = $1`, m.Ref).Scan(&payload)
+	err := n.ctl.pool.QueryRowContext(n.ctx, `SELECT "payload" FROM "_events" WHERE "id" = $1`, m.Ref).Scan(&payload)
 	if err == nil {
 		err = json.Unmarshal([]byte(payload), m)
 	}
@@ -292,8 +319,8 @@ func (n *Node) readRef(conn *pgx.Conn, m *message) bool {
 }
 
 // cleanEvents deletes the rows of _events older than eventsTTL.
-func (n *Node) cleanEvents(conn *pgx.Conn) {
-	_, err := conn.Exec(n.ctx, `DELETE FROM "_events" WHERE "created" < now() - $1::interval`, eventsTTL.String())
+func (n *Node) cleanEvents() {
+	_, err := n.ctl.pool.ExecContext(n.ctx, `DELETE FROM "_events" WHERE "created" < now() - $1::interval`, eventsTTL.String())
 	if err != nil && n.ctx.Err() == nil {
 		n.log.Warn("cluster: clean _events", "err", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/lib/pq"
 	"github.com/monobase/monobase/apperr"
 )
 
@@ -54,7 +54,7 @@ func (s *schemaTx) try(query string, args ...any) error {
 // message (with the detail that names the dependent objects when a drop
 // is refused).
 func sqliteMessage(err error) string {
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	if pe, ok := errors.AsType[*pq.Error](err); ok {
 		if pe.Code == pgDependentObjects && pe.Detail != "" {
 			return pe.Message + " (" + strings.ReplaceAll(pe.Detail, "\n", "; ") + ")"
 		}

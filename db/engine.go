@@ -2,11 +2,17 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/lib/pq"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
@@ -45,18 +51,32 @@ func IsPostgresURL(s string) bool {
 // date: the first node to take the schema's advisory lock runs the
 // migrations and creates the system collections; the others wait for it.
 func (d *DB) openPostgres(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(d.pgDSN)
+	dsn, err := PostgresDSN(d.pgDSN, nil)
 	if err != nil {
 		return fmt.Errorf("parse the PostgreSQL URL: %s", redactDSN(err.Error(), d.pgDSN))
 	}
-	schema := firstSchema(cfg.RuntimeParams["search_path"])
-	wsql := openPostgresPool(cfg, 1, &d.schemaGen)
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("parse the PostgreSQL URL: %s", redactDSN(err.Error(), d.pgDSN))
+	}
+	schema := firstSchema(cfg.Runtime["search_path"])
+	wsql, err := openPostgresPool(cfg, 1, &d.schemaGen)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL: %s", redactDSN(err.Error(), d.pgDSN))
+	}
 	d.writer = bun.NewDB(wsql, pgdialect.New())
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	// The readers are read-only, as SQLite's are (query_only).
-	rcfg := cfg.Copy()
-	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
-	d.readers = bun.NewDB(openPostgresPool(rcfg, readers, &d.schemaGen), pgdialect.New())
+	rcfg := cfg.Clone()
+	if rcfg.Runtime == nil {
+		rcfg.Runtime = map[string]string{}
+	}
+	rcfg.Runtime["default_transaction_read_only"] = "on"
+	rsql, err := openPostgresPool(rcfg, readers, &d.schemaGen)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL: %s", redactDSN(err.Error(), d.pgDSN))
+	}
+	d.readers = bun.NewDB(rsql, pgdialect.New())
 	if err := wsql.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to PostgreSQL: %s", redactDSN(err.Error(), d.pgDSN))
 	}
@@ -87,6 +107,42 @@ func (d *DB) openPostgres(ctx context.Context) error {
 	return d.bootstrap(ctx)
 }
 
+// PostgresDSN returns dsn (a postgres:// URL or key=value pairs) with
+// params set, and with sslmode=prefer when neither dsn nor PGSSLMODE picks
+// an sslmode: libpq's default, and pgx's, which Monobase used before
+// lib/pq, whose own default ("require") refuses servers without TLS.
+func PostgresDSN(dsn string, params map[string]string) (string, error) {
+	prefer := os.Getenv("PGSSLMODE") == ""
+	if !IsPostgresURL(dsn) {
+		var b strings.Builder
+		b.WriteString(dsn)
+		if prefer && !sslmodeRe.MatchString(dsn) {
+			b.WriteString(" sslmode=prefer")
+		}
+		for _, k := range slices.Sorted(maps.Keys(params)) {
+			v := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(params[k])
+			fmt.Fprintf(&b, " %s='%s'", k, v)
+		}
+		return b.String(), nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", errors.New("the URL does not parse")
+	}
+	q := u.Query()
+	if prefer && !q.Has("sslmode") {
+		q.Set("sslmode", "prefer")
+	}
+	for k, v := range params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// sslmodeRe finds an sslmode in key=value pairs.
+var sslmodeRe = regexp.MustCompile(`(^|\s)sslmode\s*=`)
+
 // firstSchema returns the first schema a search_path names ("" for none).
 func firstSchema(path string) string {
 	first, _, _ := strings.Cut(path, ",")
@@ -99,7 +155,7 @@ func firstSchema(path string) string {
 
 // redactDSN removes the password of dsn from msg.
 func redactDSN(msg, dsn string) string {
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := pq.NewConfig(dsn)
 	if err != nil || cfg.Password == "" {
 		return msg
 	}

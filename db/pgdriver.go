@@ -4,43 +4,72 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/lib/pq"
 	"github.com/monobase/monobase/apperr"
 )
 
 // The SQL of this package is written with "?" placeholders, SQLite's and
 // bun's. PostgreSQL numbers its parameters ($1, $2...), so the PostgreSQL
 // pools go through pgConn, which renumbers the placeholders of every
-// statement before pgx sees it. Everything else is pgx's stdlib driver.
+// statement before lib/pq sees it.
 //
-// Prepared statements: pgx prepares and caches every statement of a
-// connection by its text. A cached statement that selects "*" fails
+// Prepared statements: each connection prepares a statement with
+// parameters the first time it runs its text, and keeps it (at most
+// maxPgStatements), so that the next run is one round trip (Bind, Execute)
+// with no parsing or planning of a generic plan. Statements without
+// parameters go through the simple protocol (they may hold several
+// statements, as migrations do). A kept statement that selects "*" fails
 // ("cached plan must not change result type") once the table's columns
 // change, so each connection drops its statements when it sees that the
-// schema changed (gen, bumped by DB.storeSnapshot). database/sql's own
-// prepared statements (the read statement cache of records.go) would
-// escape that, so pgConn.Prepare prepares nothing: its statements run
-// through pgx's cache.
+// schema changed (gen, bumped by DB.storeSnapshot), and drops one that
+// failed that way. database/sql's own prepared statements (the read
+// statement cache of records.go) would escape that, so pgConn.Prepare
+// prepares nothing: its statements run through the connection's.
+
+// maxPgStatements bounds the statements a connection keeps; past it, the
+// connection drops them all and starts again.
+const maxPgStatements = 512
+
+// pgCachedPlanChanged is the SQLSTATE of "cached plan must not change
+// result type" (feature_not_supported).
+const pgCachedPlanChanged = "0A000"
 
 // openPostgresPool opens a pool of at most conns connections to cfg;
 // gen counts the schema changes.
-func openPostgresPool(cfg *pgx.ConnConfig, conns int, gen *atomic.Uint64) *sql.DB {
-	p := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), gen})
+func openPostgresPool(cfg pq.Config, conns int, gen *atomic.Uint64) (*sql.DB, error) {
+	c, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	p := sql.OpenDB(pgConnector{c, gen})
 	p.SetMaxOpenConns(conns)
 	p.SetMaxIdleConns(conns)
-	return p
+	return p, nil
 }
 
 // pgConnector hands out pgConns.
 type pgConnector struct {
-	driver.Connector
+	*pq.Connector
 	gen *atomic.Uint64
+}
+
+// pqConn is what pgConn uses of lib/pq's connection.
+type pqConn interface {
+	driver.Conn
+	driver.ConnPrepareContext
+	driver.ConnBeginTx
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.NamedValueChecker
+	driver.SessionResetter
+	driver.Validator
+	driver.Pinger
 }
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -48,31 +77,70 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, ok := conn.(*stdlib.Conn)
+	pc, ok := conn.(pqConn)
 	if !ok {
 		_ = conn.Close()
 		return nil, fmt.Errorf("postgres: unexpected connection type %T", conn)
 	}
-	return &pgConn{Conn: sc, gen: c.gen, seen: c.gen.Load()}, nil
+	return &pgConn{pqConn: pc, gen: c.gen, seen: c.gen.Load(), stmts: map[string]driver.Stmt{}}, nil
 }
 
-// pgConn is pgx's connection with "?" placeholders renumbered and its
-// statements dropped after a schema change.
+// pgConn is lib/pq's connection with "?" placeholders renumbered and its
+// statements kept until the schema changes.
 type pgConn struct {
-	*stdlib.Conn
-	gen  *atomic.Uint64
-	seen uint64 // the gen of the statements cached on the connection
+	pqConn
+	gen   *atomic.Uint64
+	seen  uint64 // the gen of the statements kept on the connection
+	stmts map[string]driver.Stmt
 }
 
-// sync drops the connection's prepared statements when the schema
-// changed since they were prepared.
+// sync drops the connection's statements when the schema changed since
+// they were prepared.
 func (c *pgConn) sync(ctx context.Context) {
-	g := c.gen.Load()
-	if g == c.seen {
-		return
-	}
-	if err := c.Conn.Conn().DeallocateAll(ctx); err == nil {
+	if g := c.gen.Load(); g != c.seen && c.dropStatements(ctx) == nil {
 		c.seen = g
+	}
+}
+
+// dropStatements deallocates every statement of the connection.
+func (c *pgConn) dropStatements(ctx context.Context) error {
+	if len(c.stmts) == 0 {
+		return nil
+	}
+	if _, err := c.pqConn.ExecContext(ctx, "DEALLOCATE ALL", nil); err != nil {
+		return err
+	}
+	clear(c.stmts)
+	return nil
+}
+
+// stmt returns the connection's statement of query, preparing it on
+// first use.
+func (c *pgConn) stmt(ctx context.Context, query string) (driver.Stmt, error) {
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	if len(c.stmts) >= maxPgStatements {
+		if err := c.dropStatements(ctx); err != nil {
+			return nil, err
+		}
+	}
+	st, err := c.pqConn.PrepareContext(ctx, rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// forget drops the statement of query when err says its plan no longer
+// fits the table (changed by another node before this one heard of it).
+func (c *pgConn) forget(query string, err error) {
+	if pe, ok := errors.AsType[*pq.Error](err); ok && pe.Code == pgCachedPlanChanged {
+		if st, ok := c.stmts[query]; ok {
+			delete(c.stmts, query)
+			_ = st.Close()
+		}
 	}
 }
 
@@ -86,16 +154,38 @@ func (c *pgConn) PrepareContext(_ context.Context, query string) (driver.Stmt, e
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.sync(ctx)
-	return c.Conn.ExecContext(ctx, rebind(query), args)
+	if len(args) == 0 {
+		return c.pqConn.ExecContext(ctx, query, nil)
+	}
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
+	if err != nil {
+		c.forget(query, err)
+	}
+	return res, err
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.sync(ctx)
-	return c.Conn.QueryContext(ctx, rebind(query), args)
+	if len(args) == 0 {
+		return c.pqConn.QueryContext(ctx, query, nil)
+	}
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		c.forget(query, err)
+	}
+	return rows, err
 }
 
 // pgStmt is a statement of database/sql's: it runs its text on the
-// connection (where pgx prepares and caches it).
+// connection (which prepares and keeps it).
 type pgStmt struct {
 	c     *pgConn
 	query string
@@ -131,12 +221,12 @@ func named(args []driver.Value) []driver.NamedValue {
 // CheckNamedValue refuses text holding a NUL character, which
 // PostgreSQL cannot store or compare (SQLite can): the caller gets a
 // BAD_USER_INPUT error instead of an internal one. Everything else is
-// pgx's check.
-func (c pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+// lib/pq's check.
+func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	if s, ok := nv.Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
 		return errNUL
 	}
-	return c.Conn.CheckNamedValue(nv)
+	return c.pqConn.CheckNamedValue(nv)
 }
 
 var errNUL = apperr.New(apperr.Invalid, "text can't hold the NUL character (\\u0000) on PostgreSQL")

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/lib/pq"
 	"github.com/monobase/monobase/apperr"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -412,7 +412,7 @@ var uniqueFailedRe = regexp.MustCompile(`UNIQUE constraint failed: ([^()]+?)(?: 
 // isUniqueViolation reports whether err is a unique-constraint failure
 // (of either engine).
 func isUniqueViolation(err error) bool {
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	if pe, ok := errors.AsType[*pq.Error](err); ok {
 		return pe.Code == pgUniqueViolation
 	}
 	return uniqueFailedRe.MatchString(err.Error())
@@ -421,7 +421,7 @@ func isUniqueViolation(err error) bool {
 // constraintError turns a unique-constraint failure into apperr.Invalid on
 // the fields involved; other errors are wrapped.
 func constraintError(c *Collection, err error, op string) error {
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	if pe, ok := errors.AsType[*pq.Error](err); ok {
 		if pe.Code != pgUniqueViolation {
 			return fmt.Errorf("%s %s: %w", op, c.Name, err)
 		}
@@ -454,9 +454,9 @@ var pgKeyRe = regexp.MustCompile(`^Key \((.+?)\)=\(`)
 // violation, the same as SQLite's: the primary key and the auth system
 // indexes name their column; an index on plain columns names each of them;
 // an index on expressions is reported by its name.
-func pgUniqueError(c *Collection, pe *pgconn.PgError) apperr.FieldErrors {
+func pgUniqueError(c *Collection, pe *pq.Error) apperr.FieldErrors {
 	var fe apperr.FieldErrors
-	switch name := pe.ConstraintName; {
+	switch name := pe.Constraint; {
 	case name == c.Name+"_pkey":
 		fe.Add("id", "duplicate", "this value is already in use")
 		return fe
@@ -476,7 +476,7 @@ func pgUniqueError(c *Collection, pe *pgconn.PgError) apperr.FieldErrors {
 		}
 	}
 	if cols == nil {
-		fe.Add("", "duplicate", "the value violates the unique index '%s'", pe.ConstraintName)
+		fe.Add("", "duplicate", "the value violates the unique index '%s'", pe.Constraint)
 	}
 	for _, col := range cols {
 		fe.Add(col, "duplicate", "this value is already in use")

@@ -354,7 +354,7 @@ func TestNodesRefuseLocalFiles(t *testing.T) {
 // dropControl terminates the PostgreSQL control connection of node c.
 func dropControl(t *testing.T, c *ServeCommand) {
 	t.Helper()
-	db, err := sql.Open("pgx", c.Database)
+	db, err := sql.Open("postgres", c.Database)
 	if err != nil {
 		t.Fatal(err)
 	}

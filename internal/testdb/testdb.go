@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	_ "github.com/lib/pq" // the "postgres" database/sql driver
 )
 
 // Env is the variable that selects PostgreSQL for a test run.
@@ -57,7 +57,7 @@ func PostgresURL(t testing.TB, dir string) string {
 	if Postgres() {
 		base = os.Getenv(Env)
 	}
-	db, err := sql.Open("pgx", base)
+	db, err := openPostgres(base)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = db.PingContext(ctx)
@@ -68,6 +68,20 @@ func PostgresURL(t testing.TB, dir string) string {
 		t.Fatalf("this test needs PostgreSQL at %s (set %s to another server): %v", base, Env, err)
 	}
 	return schemaURL(t, dir, base)
+}
+
+// openPostgres opens the server of base with sslmode=prefer unless base
+// says otherwise, as Monobase does (db.PostgresDSN).
+func openPostgres(base string) (*sql.DB, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	if q := u.Query(); !q.Has("sslmode") && os.Getenv("PGSSLMODE") == "" {
+		q.Set("sslmode", "prefer")
+		u.RawQuery = q.Encode()
+	}
+	return sql.Open("postgres", u.String())
 }
 
 // schemaURL returns base with the search_path of dir's schema.
@@ -95,7 +109,7 @@ func schemaURL(t testing.TB, dir, base string) string {
 
 // drop removes schema and everything in it.
 func drop(t testing.TB, base, schema string) {
-	db, err := sql.Open("pgx", base)
+	db, err := openPostgres(base)
 	if err != nil {
 		t.Logf("drop schema %s: %v", schema, err)
 		return
