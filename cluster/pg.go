@@ -226,6 +226,12 @@ func (c *control) drop() {
 	defer c.mu.Unlock()
 	if c.conn != nil {
 		_ = c.conn.Close()
+		// lib/pq's reader may be blocked handing over a notification:
+		// take what is left until it closes the channel.
+		go func(notes <-chan *pq.Notification) {
+			for range notes {
+			}
+		}(c.notes)
 		c.conn, c.notes = nil, nil
 	}
 }
