@@ -316,6 +316,9 @@ describe('dashboard', () => {
     await table.getByRole('row', { name: /From elsewhere/ }).getByRole('button', { name: /Edit record/ }).click();
     await page.getByRole('button', { name: 'Delete record' }).click();
     await page.getByRole('button', { name: 'Confirm delete' }).click();
+    // The editor replaces the table: the table is back once the delete
+    // answered (a row of an unmounted table is "detached" at once).
+    await table.waitFor();
     await table.getByText('From elsewhere').waitFor({ state: 'detached' });
     const left = await server.gql('{ articles { title } }', {}, server.adminToken);
     assert.deepEqual(left.data.articles.map((x) => x.title), ['Hello again']);
