@@ -18,6 +18,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/monobase/monobase/db"
+	"github.com/monobase/monobase/internal/pgdsn"
 )
 
 // keys are the names and lock keys of one database+schema.
@@ -62,7 +63,7 @@ type control struct {
 // openControl connects, installs the triggers and tables, takes the node
 // lock and listens.
 func openControl(ctx context.Context, n *Node) (*control, error) {
-	dsn, err := db.PostgresDSN(n.cfg.DSN, nil)
+	dsn, err := pgdsn.Complete(n.cfg.DSN, nil)
 	if err != nil {
 		return nil, errors.New("cluster: parse the PostgreSQL URL")
 	}
@@ -82,7 +83,7 @@ func openControl(ctx context.Context, n *Node) (*control, error) {
 // connect opens the connection, takes the node lock (first: refusing
 // when another node is live and files are local) and LISTENs.
 func (c *control) connect(ctx context.Context, first bool) error {
-	dsn, err := db.PostgresDSN(c.n.cfg.DSN, map[string]string{"application_name": "monobase-node-" + c.n.id}) // seen in pg_stat_activity
+	dsn, err := pgdsn.Complete(c.n.cfg.DSN, map[string]string{"application_name": "monobase-node-" + c.n.id}) // seen in pg_stat_activity
 	if err != nil {
 		return errors.New("cluster: parse the PostgreSQL URL")
 	}

@@ -2,17 +2,12 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
-	"net/url"
-	"os"
-	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 
 	"github.com/lib/pq"
+	"github.com/monobase/monobase/internal/pgdsn"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
@@ -44,14 +39,14 @@ func (d *DB) Engine() Engine {
 // IsPostgresURL reports whether s names a PostgreSQL database (what
 // --db takes besides the default).
 func IsPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+	return pgdsn.IsURL(s)
 }
 
 // openPostgres opens the pools of d on d.pgDSN and brings the schema up to
 // date: the first node to take the schema's advisory lock runs the
 // migrations and creates the system collections; the others wait for it.
 func (d *DB) openPostgres(ctx context.Context) error {
-	dsn, err := PostgresDSN(d.pgDSN, nil)
+	dsn, err := pgdsn.Complete(d.pgDSN, nil)
 	if err != nil {
 		return fmt.Errorf("parse the PostgreSQL URL: %s", redactDSN(err.Error(), d.pgDSN))
 	}
@@ -106,42 +101,6 @@ func (d *DB) openPostgres(ctx context.Context) error {
 	}
 	return d.bootstrap(ctx)
 }
-
-// PostgresDSN returns dsn (a postgres:// URL or key=value pairs) with
-// params set, and with sslmode=prefer when neither dsn nor PGSSLMODE picks
-// an sslmode: libpq's default, and pgx's, which Monobase used before
-// lib/pq, whose own default ("require") refuses servers without TLS.
-func PostgresDSN(dsn string, params map[string]string) (string, error) {
-	prefer := os.Getenv("PGSSLMODE") == ""
-	if !IsPostgresURL(dsn) {
-		var b strings.Builder
-		b.WriteString(dsn)
-		if prefer && !sslmodeRe.MatchString(dsn) {
-			b.WriteString(" sslmode=prefer")
-		}
-		for _, k := range slices.Sorted(maps.Keys(params)) {
-			v := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(params[k])
-			fmt.Fprintf(&b, " %s='%s'", k, v)
-		}
-		return b.String(), nil
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", errors.New("the URL does not parse")
-	}
-	q := u.Query()
-	if prefer && !q.Has("sslmode") {
-		q.Set("sslmode", "prefer")
-	}
-	for k, v := range params {
-		q.Set(k, v)
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
-}
-
-// sslmodeRe finds an sslmode in key=value pairs.
-var sslmodeRe = regexp.MustCompile(`(^|\s)sslmode\s*=`)
 
 // firstSchema returns the first schema a search_path names ("" for none).
 func firstSchema(path string) string {

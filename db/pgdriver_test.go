@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
+	"github.com/monobase/monobase/internal/pgdsn"
 	"github.com/monobase/monobase/internal/testdb"
 )
 
@@ -115,29 +116,6 @@ func TestPgConnBoundsItsStatements(t *testing.T) {
 	}
 }
 
-func TestPostgresDSN(t *testing.T) {
-	unsetSSLMode(t)
-	for _, tt := range []struct{ in, want string }{
-		{"postgres://u@h:5432/db?search_path=s", "postgres://u@h:5432/db?application_name=n&search_path=s&sslmode=prefer"},
-		{"postgres://u@h/db?sslmode=disable", "postgres://u@h/db?application_name=n&sslmode=disable"},
-		{"host=h dbname=db", "host=h dbname=db sslmode=prefer application_name='n'"},
-		{"host=h sslmode=verify-full", "host=h sslmode=verify-full application_name='n'"},
-	} {
-		got, err := PostgresDSN(tt.in, map[string]string{"application_name": "n"})
-		if err != nil || got != tt.want {
-			t.Errorf("PostgresDSN(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	got, _ := PostgresDSN("host=h", map[string]string{"application_name": `it's \ here`})
-	if want := `host=h sslmode=prefer application_name='it\'s \\ here'`; got != want {
-		t.Errorf("quoting: %q, want %q", got, want)
-	}
-	t.Setenv("PGSSLMODE", "disable")
-	if got, _ := PostgresDSN("postgres://u@h/db", nil); got != "postgres://u@h/db" {
-		t.Errorf("with PGSSLMODE set: %q", got)
-	}
-}
-
 // A server without TLS is reached as pgx and libpq reach it (sslmode
 // prefer), not refused as lib/pq's own default (require) would. The
 // server here is the test PostgreSQL behind a proxy that declines TLS.
@@ -156,7 +134,7 @@ func TestPostgresWithoutTLS(t *testing.T) {
 	go declineTLS(ln, upstream)
 	u.Host = ln.Addr().String()
 
-	dsn, err := PostgresDSN(u.String(), nil)
+	dsn, err := pgdsn.Complete(u.String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
+
+	"github.com/monobase/monobase/internal/pgdsn"
 )
 
 // Env is the variable that selects PostgreSQL for a test run.
@@ -70,18 +72,13 @@ func PostgresURL(t testing.TB, dir string) string {
 	return schemaURL(t, dir, base)
 }
 
-// openPostgres opens the server of base with sslmode=prefer unless base
-// says otherwise, as Monobase does (db.PostgresDSN).
+// openPostgres opens the server of base as Monobase would (pgdsn).
 func openPostgres(base string) (*sql.DB, error) {
-	u, err := url.Parse(base)
+	dsn, err := pgdsn.Complete(base, nil)
 	if err != nil {
 		return nil, err
 	}
-	if q := u.Query(); !q.Has("sslmode") && os.Getenv("PGSSLMODE") == "" {
-		q.Set("sslmode", "prefer")
-		u.RawQuery = q.Encode()
-	}
-	return sql.Open("postgres", u.String())
+	return sql.Open("postgres", dsn)
 }
 
 // schemaURL returns base with the search_path of dir's schema.
