@@ -171,8 +171,11 @@ type Engine struct {
 	// (limits.go): qlimits for the guard and the complexity limit of every
 	// version, tr's body size, and live (maxLimit, introspection).
 	qlimits *querycost.Current
-	tr      *transport.Handler
-	live    atomic.Pointer[querycost.LimitSettings]
+	// limitsGen counts the changes of qlimits: a prepared query measured
+	// under another generation goes through the Guard again.
+	limitsGen atomic.Uint64
+	tr        *transport.Handler
+	live      atomic.Pointer[querycost.LimitSettings]
 }
 
 // New builds the schema from cfg.DB.Collections(). It changes nothing it
@@ -324,15 +327,23 @@ func (e *Engine) buildLocked(colls []*db.Collection) (*version, error) {
 	ex.SetRecoverFunc(recoverFunc)
 	ex.SetParserTokenLimit(e.limits.Query.MaxTokens)
 	ex.SetDefaultRulesFn(querycost.CappedRules(e.limits.Query.MaxErrors))
-	ex.Use(extension.Introspection{})
-	ex.Use(extension.AutomaticPersistedQuery{Cache: e.apq})
-	ex.Use(e.guard) // after the persisted-query lookup, before parsing
-	ex.Use(querycost.NewComplexityLimitOn(e.qlimits))
-	for _, x := range e.exts {
-		ex.Use(x())
+	apq := extension.AutomaticPersistedQuery{Cache: e.apq}
+	complexity := querycost.NewComplexityLimitOn(e.qlimits)
+	exts := []graphql.HandlerExtension{
+		extension.Introspection{},
+		apq,
+		e.guard, // after the persisted-query lookup, before parsing
+		complexity,
 	}
-	ex.Use(querycost.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
+	for _, x := range e.exts {
+		exts = append(exts, x())
+	}
+	exts = append(exts, querycost.SignInOnce(m.isPasswordSignIn)) // one password check per operation (signin.go)
+	for _, x := range exts {
+		ex.Use(x)
+	}
 	v.exec = ex
+	v.prepared = newPreparedQueries(exts, complexity, apq, e.guard) // prepared.go
 	return v, nil
 }
 
@@ -353,7 +364,11 @@ func (e *Engine) CreateOperationContext(ctx context.Context, params *graphql.Raw
 			return &graphql.OperationContext{RawQuery: params.Query}, gqlerror.List{present(ctx, err)}
 		}
 	}
+	gen := e.limitsGen.Load() // before the Guard reads the limits
 	oc, errs := v.exec.CreateOperationContext(ctx, params)
+	if errs == nil && link == nil {
+		v.prepared.remember(params, oc, gen) // the next run of the same query skips the executor (prepared.go)
+	}
 	if oc != nil {
 		oc.Stats.SetExtension(versionKey, v)
 		if link != nil {

@@ -35,6 +35,8 @@ type version struct {
 	introOnce sync.Once
 	intro     *introspection.Schema
 	rules     access.Rules // the parsed rules of colls
+
+	prepared *preparedQueries // queries that skip exec the next time (nil: none do)
 }
 
 // Schema implements graphql.ExecutableSchema.
@@ -135,17 +137,29 @@ type operation struct {
 	errs   int
 	mw     bool
 
+	// collected keeps the collected selections of a prepared query for
+	// its next runs (prepared.go); nil for other operations.
+	collected *collectedSets
+
 	acc    *access.Request // the viewer's access checker (usually &accBuf)
 	accBuf access.Request
 	mut    *mutation // the running mutation, nil for queries
 }
 
 func (v *version) newOperation(ctx context.Context, oc *graphql.OperationContext) *operation {
+	x := new(operation)
+	v.initOperation(x, ctx, oc, make([]byte, 0, 1024), make([]pathElem, 0, 16))
+	return x
+}
+
+// initOperation sets x up for one operation that writes into buf and
+// tracks its path in path (both empty).
+func (v *version) initOperation(x *operation, ctx context.Context, oc *graphql.OperationContext, buf []byte, path []pathElem) {
 	viewer := auth.ViewerFrom(ctx)
 	if l := linkOf(oc); l != nil {
 		viewer = l.currentViewer() // kept up to date with its record (ws_session.go)
 	}
-	x := &operation{
+	*x = operation{
 		v:      v,
 		d:      v.eng.cfg.DB,
 		ctx:    ctx,
@@ -154,11 +168,10 @@ func (v *version) newOperation(ctx context.Context, oc *graphql.OperationContext
 		oc:     oc,
 		viewer: viewer,
 		mw:     v.fieldMW,
-		buf:    make([]byte, 0, 1024),
-		path:   make([]pathElem, 0, 16),
+		buf:    buf,
+		path:   path,
 	}
 	x.setAccess("")
-	return x
 }
 
 func (x *operation) push(name string) { x.path = append(x.path, pathElem{name: name, idx: -1}) }
@@ -285,7 +298,7 @@ func (x *operation) rootField(object string, f graphql.CollectedField, nonNull b
 
 // runQuery executes the root fields of a query in order.
 func (x *operation) runQuery() *graphql.Response {
-	fields := graphql.CollectFields(x.oc, x.oc.Operation.SelectionSet, []string{"Query"})
+	fields := x.collected.rootFields(x.oc)
 	if !x.rateLimit(fields, x.v.m.query) || !x.writeObject(fields, x.queryField) {
 		return &graphql.Response{Data: []byte("null")}
 	}

@@ -57,10 +57,43 @@ func (x *operation) load(t *objType, sel ast.SelectionSet, rows []db.Record) *le
 // collect collects the selection of t into a level whose relations are
 // not loaded yet.
 func (x *operation) collect(t *objType, sel ast.SelectionSet) *level {
+	var fields []levelField
+	if tmpl, ok := x.collected.levelFields(t, sel); ok {
+		fields = slices.Clone(tmpl) // a prepared query's, collected before (prepared.go)
+	} else {
+		fields = x.collectFields(t, sel)
+		x.collected.keepLevelFields(t, sel, fields)
+	}
+	lv := &level{t: t, fields: fields}
+	// The arguments come from this operation's variables.
+	for i := range fields {
+		lf := &fields[i]
+		if lf.plan == nil {
+			continue
+		}
+		switch lf.plan.kind {
+		case fkBack:
+			lf.args = lf.f.ArgumentMap(x.oc.Variables)
+		case fkFile, fkFileList:
+			lf.subArgs = make([]map[string]any, len(lf.sub))
+			for j := range lf.sub {
+				if lf.sub[j].Name == "url" {
+					lf.subArgs[j] = lf.sub[j].ArgumentMap(x.oc.Variables)
+				}
+			}
+		}
+	}
+	return lv
+}
+
+// collectFields collects the fields of sel on t, with what does not
+// depend on the variables: key, plan and the File and GeoPoint
+// selections.
+func (x *operation) collectFields(t *objType, sel ast.SelectionSet) []levelField {
 	cf := graphql.CollectFields(x.oc, sel, t.satisfies)
-	lv := &level{t: t, fields: make([]levelField, len(cf))}
+	fields := make([]levelField, len(cf))
 	for i := range cf {
-		lf := &lv.fields[i]
+		lf := &fields[i]
 		lf.f = cf[i]
 		lf.key = jsonKey(cf[i].Alias)
 		if cf[i].Name == "__typename" {
@@ -72,21 +105,13 @@ func (x *operation) collect(t *objType, sel ast.SelectionSet) *level {
 			continue
 		}
 		switch p.kind {
-		case fkBack:
-			lf.args = lf.f.ArgumentMap(x.oc.Variables)
 		case fkFile, fkFileList:
 			lf.sub = graphql.CollectFields(x.oc, lf.f.Selections, []string{"File"})
-			lf.subArgs = make([]map[string]any, len(lf.sub))
-			for j := range lf.sub {
-				if lf.sub[j].Name == "url" {
-					lf.subArgs[j] = lf.sub[j].ArgumentMap(x.oc.Variables)
-				}
-			}
 		case fkGeo:
 			lf.sub = graphql.CollectFields(x.oc, lf.f.Selections, []string{"GeoPoint"})
 		}
 	}
-	return lv
+	return fields
 }
 
 // columns returns the fields that writing the level reads from a record

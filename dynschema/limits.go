@@ -30,6 +30,7 @@ func (e *Engine) SetLimits(s querycost.LimitSettings) error {
 	q := e.limits.Query
 	q.MaxDepth, q.MaxComplexity = s.MaxDepth, s.MaxComplexity
 	e.qlimits.Set(q)
+	e.limitsGen.Add(1) // after the Set: prepared queries are measured again (prepared.go)
 	if e.tr != nil {
 		e.tr.SetLimits(s.MaxBodySize, s.MaxBatch)
 	}

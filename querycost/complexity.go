@@ -151,7 +151,7 @@ func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphq
 		n = Complexity(ctx, c.es, op, oc.Variables, l.IntrospectionCost)
 		if _, ok := c.known.Load(key); !ok {
 			known := n
-			if usesVariables(op) {
+			if CostUsesVariables(op) {
 				known = -1
 			}
 			if c.size.Add(1) > maxKnownOperations {
@@ -168,11 +168,11 @@ func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphq
 	return nil
 }
 
-// usesVariables reports whether variables can change the complexity of
+// CostUsesVariables reports whether variables can change the complexity of
 // op: a list size argument (limit, first, last, the only arguments that
 // the engine's Complexity reads) holds one. Fields are counted whatever
 // @skip and @include say, so directives do not matter.
-func usesVariables(op *ast.OperationDefinition) bool {
+func CostUsesVariables(op *ast.OperationDefinition) bool {
 	visited := map[*ast.FragmentDefinition]bool{}
 	var walk func(ast.SelectionSet) bool
 	walk = func(set ast.SelectionSet) bool {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Monobase's test command (README "Quick start"):
 #   gofmt check, go vet, go test (-race for ./subscriptions/...,
-#   ./transport, ./ratelimit and the dynschema subscription tests; the
+#   ./transport, ./ratelimit and the dynschema subscription and prepared-query tests; the
 #   abuse suite in ./abuse runs here against the real binary), bounded fuzz runs of the filter parser and
 #   the /graphql handler, then the Node end-to-end suite (Apollo
 #   Client, urql, graphql-ws, apollo-upload-client, the graphql-http audit,
@@ -199,8 +199,9 @@ go test -json -count=1 -timeout 5m $pkgs 2>&1 | node scripts/gotest-report.mjs "
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test"
 go test -json -count=1 -timeout 5m -race ./subscriptions/... 2>&1 | node scripts/gotest-report.mjs "$counts"
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test -race ./subscriptions/..."
-# The subscription fan-out (dynschema/sub_batch.go) is concurrent too.
-go test -json -count=1 -timeout 5m -race -run 'Subscription|WebSocket' ./dynschema 2>&1 | node scripts/gotest-report.mjs "$counts"
+# The subscription fan-out (dynschema/sub_batch.go) and the pooled
+# operations of prepared queries (dynschema/prepared.go) are concurrent too.
+go test -json -count=1 -timeout 5m -race -run 'Subscription|WebSocket|Prepared' ./dynschema 2>&1 | node scripts/gotest-report.mjs "$counts"
 [[ ${PIPESTATUS[0]} == 0 ]] || runner_failed "go test -race (dynschema subscriptions)"
 # The transports (sockets, batched writes) and the sign-in limiter too.
 go test -json -count=1 -timeout 5m -race ./transport ./ratelimit 2>&1 | node scripts/gotest-report.mjs "$counts"

@@ -15,7 +15,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/monobase/monobase/apperr"
@@ -29,14 +28,17 @@ import (
 // quotes the whole body), and a body that cannot be read answers 413, 408
 // or 400 (gqlgen: 200). A body that is a JSON array is a batch (batch.go).
 type postJSON struct {
-	post   gqltransport.POST
 	limits *atomic.Pointer[Limits] // the Handler's, for the batch cap (nil: the default)
 }
 
 var _ graphql.Transport = postJSON{}
 
-// Supports implements graphql.Transport.
-func (t postJSON) Supports(r *http.Request) bool { return t.post.Supports(r) }
+// Supports implements graphql.Transport: a POST with a JSON body that is
+// not a WebSocket upgrade (gqltransport.POST's test, without parsing the
+// media type's parameters: mime.ParseMediaType allocates a map).
+func (t postJSON) Supports(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.Header.Get("Upgrade") == "" && isJSON(r)
+}
 
 // Do implements graphql.Transport.
 func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -69,6 +71,9 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	if p, ok := exec.(Prepared); ok && p.RunPrepared(ctx, params, func(resp *graphql.Response) { writeResponse(w, resp) }) {
+		return
+	}
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		w.WriteHeader(requestErrorStatus(contentType, errs))
@@ -138,7 +143,8 @@ func responseContentType(r *http.Request) string {
 		fallback = gqlJSON
 	)
 	accept := r.Header.Get("Accept")
-	if accept == "" {
+	switch accept {
+	case "", appJSON, anyType: // the usual ones, without parsing
 		return appJSON
 	}
 	for part := range strings.SplitSeq(accept, ",") {

@@ -46,6 +46,16 @@ type Engine interface {
 	AuthenticateSocket(ctx context.Context, token string) (context.Context, error)
 }
 
+// Prepared is what an Engine may also implement to run, without
+// gqlgen's executor, an operation it has created before: RunPrepared
+// passes its response to write and returns true, or returns false,
+// having done nothing, to leave params to CreateOperationContext and
+// DispatchOperation. The response is only valid until write returns. A
+// POST with a JSON body asks it first.
+type Prepared interface {
+	RunPrepared(ctx context.Context, params *graphql.RawParams, write func(*graphql.Response)) bool
+}
+
 // Limits bound what a request may send; zero values take the defaults.
 type Limits struct {
 	MaxBodyBytes   int64 // request body including uploads (default 32 MiB)
