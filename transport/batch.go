@@ -44,9 +44,8 @@ func isBatch(body []byte) bool {
 	return len(b) > 0 && b[0] == '['
 }
 
-// doBatch answers the batched request r, whose body is body.
-func (t postJSON) doBatch(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, body []byte, start graphql.TraceTiming) {
-	ctx := r.Context()
+// doBatch answers the batched request r, whose body is body, on ctx.
+func (t postJSON) doBatch(w http.ResponseWriter, r *http.Request, ctx context.Context, exec graphql.GraphExecutor, body []byte, start graphql.TraceTiming) {
 	max := DefaultMaxBatchOperations
 	if t.limits != nil {
 		max = t.limits.Load().MaxBatchOperations

@@ -36,6 +36,7 @@ type Handler struct {
 	clientIP   func(*http.Request) string // Config.ClientIP
 	sockets    ipCounter                  // open WebSockets per client IP
 	transports []graphql.Transport        // of the requests that are not WebSocket upgrades
+	post       postJSON                   // the one of them most requests take, tried first
 	ws         wsTransport                // of the WebSocket upgrades (serveSocket)
 	// closing ends when Config.Shutdown closes: every WebSocket request
 	// runs on a context that ends with it, so its session closes the
@@ -61,11 +62,12 @@ func New(eng Engine, cfg Config) *Handler {
 		h.closing = ctx
 	}
 	h.ws = wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger(), flusher: newWSFlusher()}}
+	h.post = postJSON{limits: &h.limits}
 	h.transports = []graphql.Transport{
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
 		sseTransport{h: h}, // Accept: text/event-stream (sse.go)
 		gqltransport.GET{},
-		postJSON{limits: &h.limits}, // gqltransport.POST with a raw response writer (post.go), and batches (batch.go)
+		h.post, // gqltransport.POST with a raw response writer (post.go), and batches (batch.go)
 		multipartForm{ // multipart.go
 			limits:    &h.limits,
 			maxMemory: 8 << 20,
@@ -125,6 +127,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := h.eng.RequestContext(r.Context(), r)
 	if isWS {
 		h.serveSocket(w, r, ctx, lim)
+		return
+	}
+	if h.post.Supports(r) && !prefersEventStream(r.Header.Get("Accept")) {
+		// A POST of JSON that no transport before it takes (OPTIONS and
+		// GET want other methods, SSE an event stream): served on ctx
+		// without a copy of r.
+		h.post.serve(w, r, ctx, h.exec)
 		return
 	}
 	r = r.WithContext(graphql.StartOperationTrace(ctx))

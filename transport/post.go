@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,9 +43,14 @@ func (t postJSON) Supports(r *http.Request) bool {
 
 // Do implements graphql.Transport.
 func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	t.serve(w, r, r.Context(), exec)
+}
+
+// serve answers r on ctx (the Handler passes the engine's request
+// context without copying r for it).
+func (t postJSON) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, exec graphql.GraphExecutor) {
 	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
-	ctx := r.Context()
 	contentType := responseContentType(r)
 	w.Header().Set("Content-Type", contentType)
 	if err != nil {
@@ -54,7 +60,7 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		return
 	}
 	if isBatch(body) {
-		t.doBatch(w, r, exec, body, graphql.TraceTiming{Start: start, End: graphql.Now()})
+		t.doBatch(w, r, ctx, exec, body, graphql.TraceTiming{Start: start, End: graphql.Now()})
 		return
 	}
 	params := &graphql.RawParams{}
@@ -74,6 +80,7 @@ func (t postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	if p, ok := exec.(Prepared); ok && p.RunPrepared(ctx, params, func(resp *graphql.Response) { writeResponse(w, resp) }) {
 		return
 	}
+	ctx = graphql.StartOperationTrace(ctx) // the executor's timings start here
 	oc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		w.WriteHeader(requestErrorStatus(contentType, errs))
