@@ -33,14 +33,14 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 echo "# $ROUNDS rounds of $DURATION, $CLIENTS clients; all runs in $OUT"
-printf "%-8s %-8s %9s %12s %16s\n" build scenario "req/s" "cpu-µs/req" "ratio to base"
+printf "%-8s %-11s %9s %12s %16s\n" build scenario/clients "req/s" "cpu-µs/req" "ratio to base"
 # Columns of $OUT: round, build, scenario, clients, req/s, CPU µs per request.
 sort -k3,3 -k2,2 -k1,1n "$OUT" | awk '
 function median(a, n,   i, j, t) {
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ rps[$2, $3, $1] = $5; cpu[$2, $3, $1] = $6; builds[$2] = 1; scen[$3] = 1; if ($1 > rounds) rounds = $1 }
+{ k = $3 "/" $4; rps[$2, k, $1] = $5; cpu[$2, k, $1] = $6; builds[$2] = 1; scen[k] = 1; if ($1 > rounds) rounds = $1 }
 END {
 	for (s in scen) for (b in builds) {
 		n = 0; m = 0
@@ -51,6 +51,6 @@ END {
 		}
 		if (n == 0) continue
 		ratio = m ? sprintf("%.2f", median(z, m)) : "-"
-		printf "%-8s %-8s %9.0f %12.0f %16s\n", b, s, median(x, n), median(y, n), ratio
+		printf "%-8s %-11s %9.0f %12.0f %16s\n", b, s, median(x, n), median(y, n), ratio
 	}
 }' | sort -k2,2 -k1,1
