@@ -2,6 +2,7 @@ package dynschema
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,13 +20,14 @@ import (
 // measured against the limits: the same text and operation name run again
 // skip gqlgen's executor (its parameter mutators, document cache, operation
 // and response middleware) and go straight to the engine's own execution.
-// What depends on the request runs again every time: the variables are
-// coerced, and the operation context mutators (the complexity limit, whose
-// result is cached when variables cannot change it, introspection, the
+// A persisted query named by its hash alone (Apollo's and urql's automatic
+// persisted queries) is found through the text the persisted-query cache
+// holds for the hash. What depends on the request runs again every time:
+// the variables are coerced, and the operation context mutators (the
+// complexity limit when variables can change the cost, introspection, the
 // app's and the metrics' extensions) see every operation. Anything unusual
-// (a persisted-query extension, a variable or a limit that fails, a schema
-// or limits change) falls back to the executor, which answers it as
-// before.
+// (another extension, a variable or a limit that fails, a schema or limits
+// change) falls back to the executor, which answers it as before.
 
 // preparedOp is what a prepared query keeps of its first run.
 type preparedOp struct {
@@ -86,22 +88,49 @@ next:
 // preparedKey is the cache key of a text and operation name: the text
 // alone for an unnamed operation (no allocation), else the name, a NUL
 // (never part of a valid document) and the text.
-func preparedKey(params *graphql.RawParams) string {
-	if params.OperationName == "" {
-		return params.Query
+func preparedKey(operationName, query string) string {
+	if operationName == "" {
+		return query
 	}
-	return params.OperationName + "\x00" + params.Query
+	return operationName + "\x00" + query
+}
+
+// persistedQuery returns the hash of a request's automatic persisted
+// query (Apollo's and urql's: extensions.persistedQuery, version 1) when
+// that is its only extension.
+func persistedQuery(ext map[string]any) (string, bool) {
+	if len(ext) != 1 {
+		return "", false
+	}
+	pq, _ := ext["persistedQuery"].(map[string]any)
+	hash, ok := pq["sha256Hash"].(string)
+	if !ok || hash == "" {
+		return "", false
+	}
+	switch v := pq["version"].(type) {
+	case float64:
+		ok = v == 1
+	case json.Number:
+		ok = v == "1"
+	default:
+		ok = false
+	}
+	return hash, ok
 }
 
 // remember keeps a query the executor has just created without errors
 // under limits generation gen, when it qualifies: a query (mutations and
-// subscriptions always take the executor), no extensions, not on a
-// WebSocket.
+// subscriptions always take the executor), with no extension but a
+// persisted query's hash (the persisted-query extension has filled in
+// and checked its text), not on a WebSocket.
 func (p *preparedQueries) remember(params *graphql.RawParams, oc *graphql.OperationContext, gen uint64) {
-	if p == nil || oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query || len(params.Extensions) > 0 || oc.Doc == nil {
+	if p == nil || oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query || oc.Doc == nil || params.Query == "" {
 		return
 	}
-	p.cache.Add(context.Background(), preparedKey(params), &preparedOp{doc: oc.Doc, op: oc.Operation, recover: oc.RecoverFunc,
+	if _, ok := persistedQuery(params.Extensions); len(params.Extensions) > 0 && !ok {
+		return
+	}
+	p.cache.Add(context.Background(), preparedKey(params.OperationName, params.Query), &preparedOp{doc: oc.Doc, op: oc.Operation, recover: oc.RecoverFunc,
 		fields: oc.ResolverMiddleware, rootFields: oc.RootResolverMiddleware, gen: gen,
 		fixedCost: !querycost.CostUsesVariables(oc.Operation), collected: newCollectedSets(oc.Doc)})
 }
@@ -113,10 +142,25 @@ func (p *preparedQueries) remember(params *graphql.RawParams, oc *graphql.Operat
 func (e *Engine) RunPrepared(ctx context.Context, params *graphql.RawParams, write func(*graphql.Response)) bool {
 	v := e.cur.Load()
 	p := v.prepared
-	if p == nil || len(params.Extensions) > 0 || params.Query == "" {
+	if p == nil {
 		return false
 	}
-	op, ok := p.cache.Get(ctx, preparedKey(params))
+	query := params.Query
+	if len(params.Extensions) > 0 {
+		// Only a persisted query named by its hash alone, whose text the
+		// persisted-query extension would find in the same cache.
+		hash, ok := persistedQuery(params.Extensions)
+		if !ok || query != "" {
+			return false
+		}
+		if query, ok = e.apq.Get(ctx, hash); !ok {
+			return false // the executor answers PersistedQueryNotFound
+		}
+	}
+	if query == "" {
+		return false
+	}
+	op, ok := p.cache.Get(ctx, preparedKey(params.OperationName, query))
 	if !ok || op.gen != e.limitsGen.Load() {
 		return false
 	}
@@ -124,7 +168,7 @@ func (e *Engine) RunPrepared(ctx context.Context, params *graphql.RawParams, wri
 	if err != nil {
 		return false // the executor reports it
 	}
-	oc := &graphql.OperationContext{RawQuery: params.Query, Variables: vars, OperationName: params.OperationName,
+	oc := &graphql.OperationContext{RawQuery: query, Variables: vars, OperationName: params.OperationName,
 		Doc: op.doc, Operation: op.op, Headers: params.Headers, DisableIntrospection: true, RecoverFunc: op.recover,
 		ResolverMiddleware: op.fields, RootResolverMiddleware: op.rootFields}
 	ctx = graphql.WithOperationContext(ctx, oc)

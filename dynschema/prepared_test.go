@@ -1,9 +1,13 @@
 package dynschema
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"sync"
 	"testing"
@@ -155,6 +159,43 @@ func TestPreparedQueryOnlyForPlainQueries(t *testing.T) {
 	en.gql("", `{ notes { text } }`, nil).ok(t)
 	if runs, kept := en.preparedRuns(); runs != 0 || kept != 2 {
 		t.Fatalf("on the new version: %d prepared runs, %d kept", runs, kept)
+	}
+}
+
+// An automatic persisted query (Apollo's and urql's) named by its hash
+// alone runs prepared once its text is known; an unknown hash still gets
+// the executor's PersistedQueryNotFound.
+func TestPreparedPersistedQuery(t *testing.T) {
+	en := newEnv(t)
+	en.blog()
+	p := en.insert("posts", db.RecordInput{"title": "one"})
+	q := `query($id: ID!) { post(id: $id) { title } }`
+	sum := sha256.Sum256([]byte(q))
+	send := func(query, hash string) *gqlResp {
+		t.Helper()
+		body := map[string]any{"variables": map[string]any{"id": p.ID()},
+			"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}}
+		if query != "" {
+			body["query"] = query
+		}
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", en.srv.URL+"/graphql", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		return en.do(req)
+	}
+	hash := hex.EncodeToString(sum[:])
+	jsonEq(t, send(q, hash).ok(t).Data, `{"post":{"title":"one"}}`) // registers the text
+	for range 2 {
+		jsonEq(t, send("", hash).ok(t).Data, `{"post":{"title":"one"}}`)
+	}
+	if runs, _ := en.preparedRuns(); runs != 2 {
+		t.Fatalf("%d prepared runs of the hash alone, want 2", runs)
+	}
+	if r := send("", "ffff"); r.code() != "PERSISTED_QUERY_NOT_FOUND" {
+		t.Fatalf("an unknown hash: %s", r)
+	}
+	if r := send(`{ posts { id } }`, hash); len(r.Errors) == 0 {
+		t.Fatalf("a text that does not match its hash was answered: %s", r)
 	}
 }
 

@@ -1,9 +1,11 @@
 // Apollo Client against the real server: queries, mutations, variables,
 // fragments, relations and errors.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 
 import { createFixtureCollections, startServer } from './harness.mjs';
 
@@ -74,6 +76,35 @@ describe('Apollo Client', () => {
     });
     assert.equal(data.post.id, postId);
     assert.equal(data.post.author.name, 'Ada');
+  });
+
+  test('automatic persisted queries: the hash alone once the server knows the text', async () => {
+    const bodies = [];
+    const recording = (url, init) => {
+      bodies.push(JSON.parse(init.body));
+      return fetch(url, init);
+    };
+    const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+    const apq = new ApolloClient({
+      link: new PersistedQueryLink({ sha256 }).concat(new HttpLink({ uri: server.graphqlUrl, fetch: recording })),
+      cache: new InMemoryCache(),
+      defaultOptions: { query: { fetchPolicy: 'no-cache' } },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const { data } = await apq.query({
+          query: gql`query Persisted($id: ID!) { post(id: $id) { id title author { name } } }`,
+          variables: { id: postId },
+        });
+        assert.equal(data.post.id, postId);
+        assert.equal(data.post.author.name, 'Ada');
+      }
+    } finally {
+      apq.stop();
+    }
+    // The first hash is unknown, so the text follows; then the hash alone.
+    assert.deepEqual(bodies.map((b) => 'query' in b), [false, true, false, false]);
+    assert.ok(bodies.every((b) => b.extensions?.persistedQuery?.sha256Hash === bodies[0].extensions.persistedQuery.sha256Hash));
   });
 
   test('a missing id reads as null', async () => {
