@@ -55,9 +55,18 @@ func (sqliteDialect) rowKey(c *Collection, alias string) string {
 	return `"` + alias + `"."rowid"`
 }
 
+// idEqual is the condition alias."id" = ?, not built again for a read's
+// alias "r".
+func idEqual(alias string) string {
+	if alias == "r" {
+		return `"r"."id" = ?`
+	}
+	return `"` + alias + `"."id" = ?`
+}
+
 func (sqliteDialect) idIn(alias string, ids []string) Cond {
 	if len(ids) == 1 {
-		return Cond{SQL: `"` + alias + `"."id" = ?`, Args: []any{ids[0]}}
+		return Cond{SQL: idEqual(alias), Args: []any{ids[0]}}
 	}
 	b, _ := json.Marshal(ids) // strings always encode
 	return Cond{SQL: `"` + alias + `"."id" IN (SELECT value FROM json_each(?))`, Args: []any{string(b)}}
@@ -97,7 +106,7 @@ func (pgDialect) rowKey(c *Collection, alias string) string {
 
 func (d pgDialect) idIn(alias string, ids []string) Cond {
 	if len(ids) == 1 {
-		return Cond{SQL: `"` + alias + `"."id" = ?`, Args: []any{ids[0]}}
+		return Cond{SQL: idEqual(alias), Args: []any{ids[0]}}
 	}
 	return Cond{SQL: d.inList(`"` + alias + `"."id"`), Args: []any{encodeList(ids)}}
 }
