@@ -210,14 +210,14 @@ func (x *operation) applyJoins(lv *level, n int, joined []db.Record) {
 		}
 		rd := lf.rel
 		rd.byID = make(map[string]db.Record, len(joined)/n)
-		var recs []db.Record
+		recs := make([]db.Record, 0, len(joined)/n)
 		for k := lf.join - 1; k < len(joined); k += n {
 			r := joined[k]
 			if r == nil {
 				continue
 			}
-			if _, dup := rd.byID[r.ID()]; !dup {
-				rd.byID[r.ID()] = r
+			if id := r.ID(); rd.byID[id] == nil {
+				rd.byID[id] = r
 				recs = append(recs, r)
 			}
 		}
