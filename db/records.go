@@ -86,8 +86,6 @@ func (d *DB) selectSQL(q *Query) (string, []any, []int, error) {
 	alias := quoteIdent(queryAlias(q))
 	var b strings.Builder
 	b.Grow(256)
-	// Each part is written on its own: a concatenation would allocate a
-	// string per column, per request.
 	b.WriteString("SELECT ")
 	if err := writeColumns(&b, q.Collection, q.Columns, alias); err != nil {
 		return "", nil, nil, err
@@ -108,23 +106,11 @@ func (d *DB) selectSQL(q *Query) (string, []any, []int, error) {
 		}
 		joinCols[i] = n
 	}
-	b.WriteString(" FROM ")
-	writeIdent(&b, q.Collection.Name)
-	b.WriteString(" AS ")
-	b.WriteString(alias)
+	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
 	var args []any
 	for _, j := range q.Joins {
 		ja := quoteIdent(j.Alias)
-		b.WriteString(" LEFT JOIN ")
-		writeIdent(&b, j.Collection.Name)
-		b.WriteString(" AS ")
-		b.WriteString(ja)
-		b.WriteString(" ON ")
-		b.WriteString(ja)
-		b.WriteString(`."id" = `)
-		b.WriteString(alias)
-		b.WriteByte('.')
-		writeIdent(&b, j.Field)
+		b.WriteString(" LEFT JOIN " + quoteIdent(j.Collection.Name) + " AS " + ja + " ON " + ja + `."id" = ` + alias + "." + quoteIdent(j.Field))
 		for _, c := range j.On {
 			if strings.TrimSpace(c.SQL) == "" {
 				continue
@@ -153,8 +139,7 @@ func (d *DB) selectSQL(q *Query) (string, []any, []int, error) {
 		if terms > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(alias)
-		b.WriteString(`."id"`)
+		b.WriteString(alias + `."id"`)
 	}
 	if q.Limit > 0 || q.Offset > 0 {
 		var limit any = q.Limit
@@ -191,8 +176,7 @@ func fieldNames(c *Collection) []string {
 // writeJoinColumns writes alias."id" and the columns cols of a joined
 // collection; it returns how many it wrote.
 func writeJoinColumns(b *strings.Builder, c *Collection, cols []string, alias string) (int, error) {
-	b.WriteString(alias)
-	b.WriteString(`."id"`)
+	b.WriteString(alias + `."id"`)
 	n := 1
 	for i, name := range cols {
 		if name == "id" || slices.Contains(cols[:i], name) {
@@ -201,10 +185,7 @@ func writeJoinColumns(b *strings.Builder, c *Collection, cols []string, alias st
 		if c.FieldByName(name) == nil {
 			return 0, apperr.New(apperr.Invalid, "%s has no field %q", c.Name, name)
 		}
-		b.WriteString(", ")
-		b.WriteString(alias)
-		b.WriteByte('.')
-		writeIdent(b, name)
+		b.WriteString(", " + alias + "." + quoteIdent(name))
 		n++
 	}
 	return n, nil
@@ -295,10 +276,7 @@ func (d *DB) Aggregate(ctx context.Context, q *Query, fields []string) (map[stri
 		col := alias + "." + quoteIdent(name)
 		b.WriteString(", " + d.qsql().total(col) + ", AVG(" + col + "), MIN(" + col + "), MAX(" + col + ")")
 	}
-	b.WriteString(" FROM ")
-	writeIdent(&b, q.Collection.Name)
-	b.WriteString(" AS ")
-	b.WriteString(alias)
+	b.WriteString(" FROM " + quoteIdent(q.Collection.Name) + " AS " + alias)
 	args := writeWhere(&b, nil, q.Where)
 	vals := make([]any, 1+4*len(fields))
 	ptrs := make([]any, len(vals))

@@ -535,14 +535,3 @@ func TestSuperusersAndParams(t *testing.T) {
 		t.Fatalf("param = %q", v)
 	}
 }
-
-// writeIdent writes what quoteIdent returns, quotes doubled.
-func TestWriteIdent(t *testing.T) {
-	for _, name := range []string{"", "title", `a"b`, `"`, `""x"`, `x"`} {
-		var b strings.Builder
-		writeIdent(&b, name)
-		if got, want := b.String(), quoteIdent(name); got != want {
-			t.Errorf("writeIdent(%q) = %s, want %s", name, got, want)
-		}
-	}
-}

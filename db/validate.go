@@ -500,22 +500,6 @@ func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
-// writeIdent writes quoteIdent(name) to b without building the string.
-func writeIdent(b *strings.Builder, name string) {
-	b.WriteByte('"')
-	for {
-		i := strings.IndexByte(name, '"')
-		if i < 0 {
-			break
-		}
-		b.WriteString(name[:i+1])
-		b.WriteByte('"')
-		name = name[i+1:]
-	}
-	b.WriteString(name)
-	b.WriteByte('"')
-}
-
 func parseIndex(sqlText string) (*parsedIndex, string) {
 	text := strings.TrimSpace(sqlText)
 	text = strings.TrimSpace(strings.TrimSuffix(text, ";"))
