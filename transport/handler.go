@@ -37,6 +37,7 @@ type Handler struct {
 	sockets    ipCounter                  // open WebSockets per client IP
 	transports []graphql.Transport        // of the requests that are not WebSocket upgrades
 	post       postJSON                   // the one of them most requests take, tried first
+	sse        sseTransport               // the one before it that also takes a POST of JSON
 	ws         wsTransport                // of the WebSocket upgrades (serveSocket)
 	// closing ends when Config.Shutdown closes: every WebSocket request
 	// runs on a context that ends with it, so its session closes the
@@ -62,10 +63,10 @@ func New(eng Engine, cfg Config) *Handler {
 		h.closing = ctx
 	}
 	h.ws = wsTransport{h: h, impl: gorillaWS{initTimeout: lim.WSInitTimeout, closing: h.closing, pinger: newWSPinger(), flusher: newWSFlusher()}}
-	h.post = postJSON{limits: &h.limits}
+	h.post, h.sse = postJSON{limits: &h.limits}, sseTransport{h: h}
 	h.transports = []graphql.Transport{
 		gqltransport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}},
-		sseTransport{h: h}, // Accept: text/event-stream (sse.go)
+		h.sse, // Accept: text/event-stream (sse.go)
 		gqltransport.GET{},
 		h.post, // gqltransport.POST with a raw response writer (post.go), and batches (batch.go)
 		multipartForm{ // multipart.go
@@ -129,7 +130,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSocket(w, r, ctx, lim)
 		return
 	}
-	if h.post.Supports(r) && !prefersEventStream(r.Header.Get("Accept")) {
+	if h.post.Supports(r) && !h.sse.Supports(r) {
 		// A POST of JSON that no transport before it takes (OPTIONS and
 		// GET want other methods, SSE an event stream): served on ctx
 		// without a copy of r.
